@@ -1,0 +1,54 @@
+// Two error channels (STYLE.md #13): UserError is a located message about the
+// user's model or data, turned into "FILE:LINE:COL: error: ..." and exit 1 at the
+// command boundary; internal_error() is a compiler bug.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace netc {
+
+// A position in a model file. line/col count from 1; 0 means "unknown".
+struct SourceLoc {
+  int line = 0;
+  int col = 0;
+  friend bool operator==(const SourceLoc&, const SourceLoc&) = default;
+};
+
+struct Diagnostic {
+  std::string file;
+  SourceLoc loc;
+  std::string message;
+  // "FILE:LINE:COL: error: MESSAGE" (the location parts that are known).
+  std::string format() const;
+};
+
+// One or more located user errors, reported together.
+class UserError : public std::exception {
+public:
+  explicit UserError(std::vector<Diagnostic> diags);
+  UserError(std::string file, SourceLoc loc, std::string message);
+  const std::vector<Diagnostic>& diagnostics() const { return diags_; }
+  const char* what() const noexcept override { return text_.c_str(); }
+
+private:
+  std::vector<Diagnostic> diags_;
+  std::string text_;
+};
+
+// Thrown by shape rules and attribute accessors; the caller knows the location
+// and rethrows it as a UserError.
+class ShapeError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// A broken invariant inside the compiler.
+[[noreturn]] void internal_error(const std::string& message);
+
+// The closest candidate by edit distance, or "" when nothing is close enough
+// to be a plausible typo. Used for "did you mean" hints.
+std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
+
+} // namespace netc

@@ -1,0 +1,75 @@
+// The graph IR: a list of SSA nodes in topological order. Node i defines value
+// %i; its inputs always name earlier nodes. Nodes are immutable once added and
+// are only created through GraphBuilder, which runs the op's shape rule (a
+// verifying constructor, STYLE.md #4). Passes build new graphs.
+#pragma once
+
+#include "ir/attrs.h"
+#include "ir/error.h"
+#include "ir/op.h"
+#include "ir/train_config.h"
+#include "ir/types.h"
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace netc {
+
+using ValueId = int32_t;
+
+struct Node {
+  OpKind op;
+  std::vector<ValueId> inputs;
+  Attrs attrs;
+  TensorType type;
+  SourceLoc loc; // the model line that made this value
+  friend bool operator==(const Node&, const Node&) = default;
+};
+
+struct NamedValue {
+  std::string name;
+  ValueId value;
+  SourceLoc loc;
+  friend bool operator==(const NamedValue&, const NamedValue&) = default;
+};
+
+struct Graph {
+  std::string name;        // from `model NAME`
+  std::string source_file; // for located errors in later stages
+  std::vector<Node> nodes;
+  std::vector<NamedValue> outputs;   // `output NAME = expr`, in declaration order
+  std::optional<NamedValue> loss;    // the total loss (a scalar), if the model has one
+  TrainConfig train;                 // the `train { }` block
+
+  const Node& node(ValueId v) const { return nodes.at(static_cast<size_t>(v)); }
+  int size() const { return static_cast<int>(nodes.size()); }
+  // The leaf of the given kind with attribute name == `name`, if any.
+  std::optional<ValueId> find_leaf(OpKind kind, const std::string& name) const;
+  // All leaves of one kind, in order.
+  std::vector<ValueId> leaves(OpKind kind) const;
+  // A located user error pointing at the node's source line.
+  [[noreturn]] void fail(ValueId v, const std::string& message) const;
+  friend bool operator==(const Graph&, const Graph&) = default;
+};
+
+class GraphBuilder {
+public:
+  explicit GraphBuilder(Graph& g) : g_(g) {}
+
+  // Adds an op after checking its arity and running its shape rule. A
+  // ShapeError becomes a UserError at `loc` that names the op.
+  ValueId op(OpKind kind, std::vector<ValueId> inputs, Attrs attrs = {}, SourceLoc loc = {});
+  // Adds a leaf with its declared type.
+  ValueId leaf(OpKind kind, TensorType type, Attrs attrs, SourceLoc loc = {});
+  // A scalar f32 constant.
+  ValueId constant(double value, SourceLoc loc = {});
+
+  Graph& graph() { return g_; }
+
+private:
+  Graph& g_;
+};
+
+} // namespace netc

@@ -1,0 +1,55 @@
+#include "ir/op_registry.h"
+
+#include <array>
+#include <fmt/format.h>
+
+namespace netc {
+
+namespace {
+
+struct OpInfo {
+  std::string_view name;
+  std::string_view family;
+};
+
+constexpr std::array<OpInfo, kNumOps> kOpInfo = {{
+#define NETC_OP(name, mnemonic, family) {mnemonic, #family},
+#include "ir/ops.def"
+#undef NETC_OP
+}};
+
+// Gathers the family tables into one array indexed by OpKind, and checks that
+// every op is defined exactly once by the family ops.def names.
+std::array<const OpDef*, kNumOps> build_table() {
+  std::array<const OpDef*, kNumOps> table{};
+  for (auto family : {leaf_op_defs, elementwise_op_defs, reduce_op_defs, shape_op_defs,
+                      matmul_op_defs, conv_op_defs, norm_op_defs, activation_op_defs,
+                      loss_op_defs}) {
+    for (const OpDef& def : family()) {
+      auto i = static_cast<size_t>(def.kind);
+      if (table[i]) internal_error(fmt::format("op '{}' is defined twice", kOpInfo[i].name));
+      table[i] = &def;
+    }
+  }
+  for (size_t i = 0; i < table.size(); ++i)
+    if (!table[i]) internal_error(fmt::format("op '{}' has no definition", kOpInfo[i].name));
+  return table;
+}
+
+} // namespace
+
+std::string_view op_name(OpKind op) { return kOpInfo[static_cast<size_t>(op)].name; }
+std::string_view op_family(OpKind op) { return kOpInfo[static_cast<size_t>(op)].family; }
+
+std::optional<OpKind> op_from_name(std::string_view mnemonic) {
+  for (size_t i = 0; i < kOpInfo.size(); ++i)
+    if (kOpInfo[i].name == mnemonic) return static_cast<OpKind>(i);
+  return std::nullopt;
+}
+
+const OpDef& op_def(OpKind kind) {
+  static const std::array<const OpDef*, kNumOps> table = build_table();
+  return *table[static_cast<size_t>(kind)];
+}
+
+} // namespace netc

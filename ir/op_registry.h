@@ -1,0 +1,81 @@
+// The op registry: for every OpKind, the rules that define it. An op family
+// file (ir/ops/<family>.cpp) defines its ops' rules side by side and exposes
+// them as a span of OpDef; the registry gathers them and checks that every op
+// of ops.def is defined exactly once.
+#pragma once
+
+#include "ir/graph.h"
+#include "ir/tensor.h"
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+
+namespace netc {
+
+// What a reference implementation may read besides its inputs: the mode, the
+// runtime batch extent, the values of leaves, and the dropout generator state.
+template <class T>
+struct RefContext {
+  bool training = false;  // dropout active, batch norm on batch statistics
+  int64_t batch = 1;      // the runtime batch extent
+  uint64_t seed = 0;      // dropout masks are a function of (seed, step, stream, element)
+  int64_t step = 0;
+  // Inputs, params and state by name. Leaves look their values up here.
+  const std::map<std::string, Tensor<T>>* values = nullptr;
+  // Runtime scalars by name; a Hyper leaf absent here uses its default `value`.
+  std::map<std::string, double> hypers;
+};
+
+// Input tensors of an op, in order.
+template <class T>
+using RefInputs = std::span<const Tensor<T>* const>;
+
+// A reference implementation: plain loops, the oracle for every compiled
+// kernel. `out` arrives with its concrete shape and zero-filled; the function
+// fills it. User-facing failures (a missing input) throw ShapeError.
+template <class T>
+using RefFn = void (*)(const Node& node, RefInputs<T> in, Tensor<T>& out, RefContext<T>& ctx);
+
+// The output type from the input types and attributes; throws ShapeError with
+// a message that names the shapes involved.
+using ShapeRule = TensorType (*)(const Attrs& attrs, std::span<const TensorType> inputs);
+
+// Floating-point operations for one example (batch extent 1).
+using FlopsRule = int64_t (*)(const Node& node, std::span<const TensorType> inputs);
+
+struct OpDef {
+  OpKind kind;
+  int min_inputs;  // leaves: 0
+  int max_inputs;  // -1: variadic
+  ShapeRule shape; // nullptr only for leaves, whose type is declared
+  RefFn<float> ref_f32;
+  RefFn<double> ref_f64;
+  FlopsRule flops;
+};
+
+// Both instantiations of a templated reference implementation, for OpDef tables.
+#define NETC_REF(fn) &fn<float>, &fn<double>
+
+const OpDef& op_def(OpKind kind);
+
+template <class T>
+RefFn<T> reference_of(OpKind kind);
+template <>
+inline RefFn<float> reference_of<float>(OpKind kind) { return op_def(kind).ref_f32; }
+template <>
+inline RefFn<double> reference_of<double>(OpKind kind) { return op_def(kind).ref_f64; }
+
+// The family tables, one per ir/ops/<family>.cpp.
+std::span<const OpDef> leaf_op_defs();
+std::span<const OpDef> elementwise_op_defs();
+std::span<const OpDef> reduce_op_defs();
+std::span<const OpDef> shape_op_defs();
+std::span<const OpDef> matmul_op_defs();
+std::span<const OpDef> conv_op_defs();
+std::span<const OpDef> norm_op_defs();
+std::span<const OpDef> activation_op_defs();
+std::span<const OpDef> loss_op_defs();
+
+} // namespace netc

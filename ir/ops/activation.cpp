@@ -1,0 +1,6 @@
+// Placeholder: the activation family's rules are being written.
+#include "ir/op_registry.h"
+
+namespace netc {
+std::span<const OpDef> activation_op_defs() { return {}; }
+} // namespace netc

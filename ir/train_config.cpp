@@ -1,0 +1,48 @@
+#include "ir/train_config.h"
+
+#include "ir/error.h"
+
+#include <nlohmann/json.hpp>
+
+namespace netc {
+
+using nlohmann::json;
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerConfig, kind, lr, beta, beta1, beta2, eps)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LrDecayConfig, kind, rate, base, k, p, factor,
+                                                every, patience, min_lr)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SplitConfig, ratios, parts, use_test_set)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EarlyStopConfig, enabled, patience, on)
+
+std::string train_config_to_json(const TrainConfig& c) {
+  json j = {{"data", c.data},         {"data_dir", c.data_dir},   {"split", c.split},
+            {"normalize", c.normalize}, {"batch", c.batch},       {"epochs", c.epochs},
+            {"optimizer", c.optimizer}, {"lr_decay", c.lr_decay}, {"early_stop", c.early_stop},
+            {"seed", c.seed},         {"max_norm", c.max_norm}};
+  if (c.bayes_error) j["bayes_error"] = *c.bayes_error;
+  return j.dump();
+}
+
+TrainConfig train_config_from_json(const std::string& text) {
+  try {
+    json j = json::parse(text);
+    TrainConfig c;
+    c.data = j.value("data", c.data);
+    c.data_dir = j.value("data_dir", c.data_dir);
+    if (j.contains("split")) c.split = j["split"].get<SplitConfig>();
+    c.normalize = j.value("normalize", c.normalize);
+    c.batch = j.value("batch", c.batch);
+    c.epochs = j.value("epochs", c.epochs);
+    if (j.contains("optimizer")) c.optimizer = j["optimizer"].get<OptimizerConfig>();
+    if (j.contains("lr_decay")) c.lr_decay = j["lr_decay"].get<LrDecayConfig>();
+    if (j.contains("early_stop")) c.early_stop = j["early_stop"].get<EarlyStopConfig>();
+    c.seed = j.value("seed", c.seed);
+    c.max_norm = j.value("max_norm", c.max_norm);
+    if (j.contains("bayes_error")) c.bayes_error = j["bayes_error"].get<double>();
+    return c;
+  } catch (const json::exception& e) {
+    throw ShapeError(std::string("malformed train configuration: ") + e.what());
+  }
+}
+
+} // namespace netc

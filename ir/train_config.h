@@ -1,0 +1,83 @@
+// The `train { }` block of a model: how the compiled binary trains by default.
+// Every field has the default that applies when the key is absent. Values are
+// checked by the frontend (which knows their source positions); the IR carries
+// them so that the compiled binary needs no model file.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace netc {
+
+struct OptimizerConfig {
+  std::string kind = "adam"; // sgd | momentum | rmsprop | adam
+  double lr = 1e-3;
+  double beta = 0.9;   // momentum and rmsprop
+  double beta1 = 0.9;  // adam
+  double beta2 = 0.999;
+  double eps = 1e-8;   // rmsprop and adam
+  friend bool operator==(const OptimizerConfig&, const OptimizerConfig&) = default;
+};
+
+// Learning-rate decay, SPEC section 4 (epoch counts from 1, t counts steps from 1):
+//   none            alpha0
+//   inverse_time    alpha0 / (1 + rate * epoch)
+//   exponential     base^epoch * alpha0
+//   epoch_power     k / epoch^p * alpha0
+//   step_sqrt       k / sqrt(t) * alpha0
+//   staircase       alpha0 * factor^floor(epoch / every)
+//   plateau         alpha *= factor after `patience` epochs without val-loss improvement,
+//                   never below min_lr
+struct LrDecayConfig {
+  std::string kind = "none";
+  double rate = 1.0;
+  double base = 0.95;
+  double k = 1.0;
+  double p = 1.0;
+  double factor = 0.5;
+  int64_t every = 1;
+  int64_t patience = 2;
+  double min_lr = 0.0;
+  friend bool operator==(const LrDecayConfig&, const LrDecayConfig&) = default;
+};
+
+// train / val / test. Either counts ("50000 / 10000 / test") or ratios
+// ("0.6 / 0.2 / 0.2"). `test` as the last part means the dataset's own test set.
+struct SplitConfig {
+  bool ratios = false;
+  std::vector<double> parts = {50000, 10000};
+  bool use_test_set = true;
+  friend bool operator==(const SplitConfig&, const SplitConfig&) = default;
+};
+
+struct EarlyStopConfig {
+  bool enabled = false;
+  int64_t patience = 3;
+  std::string on = "val_loss"; // val_loss | val_error
+  friend bool operator==(const EarlyStopConfig&, const EarlyStopConfig&) = default;
+};
+
+struct TrainConfig {
+  std::string data = "fashion-mnist"; // fashion-mnist | idx:IMAGES,LABELS | csv:PATH[:label=COL] | npy:X,Y
+  std::string data_dir;                // where fashion-mnist lives, if not the Debian package's folder
+  SplitConfig split;
+  std::string normalize = "global"; // global | per_feature | per_channel | none
+  int64_t batch = 128;
+  int64_t epochs = 10;
+  OptimizerConfig optimizer;
+  LrDecayConfig lr_decay;
+  EarlyStopConfig early_stop;
+  uint64_t seed = 1;
+  double max_norm = 0.0;               // 0 = no max-norm constraint
+  std::optional<double> bayes_error;   // for the bias/variance diagnosis
+  friend bool operator==(const TrainConfig&, const TrainConfig&) = default;
+};
+
+// The canonical one-line JSON form used by the IR text format, and its inverse.
+// from_json throws ShapeError on malformed text.
+std::string train_config_to_json(const TrainConfig& c);
+TrainConfig train_config_from_json(const std::string& text);
+
+} // namespace netc
