@@ -1,6 +1,282 @@
-// Placeholder: the conv family's rules are being written.
+// Convolution and pooling, NCHW at the IR level (codegen picks its own layout).
+// Each op's shape rule, reference implementation and FLOPs rule sit together;
+// the gradient rules join them in the autodiff issue.
+//
+// Every windowed op shares one output-size formula per spatial axis:
+//   OH = (H + 2 ph - dh (KH - 1) - 1) / sh + 1      (floor division, OH >= 1)
+// and reads input row  ih = oh sh - ph + kh dh  for window row kh; rows outside
+// [0, H) are padding (zero for conv2d, never selected or counted by the pools).
 #include "ir/op_registry.h"
 
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <limits>
+
 namespace netc {
-std::span<const OpDef> conv_op_defs() { return {}; }
+
+namespace {
+
+// ---- shared helpers ---------------------------------------------------------
+
+struct Pair {
+  int64_t h, w;
+};
+
+// A two-element list attribute such as stride [sh,sw], or its default.
+Pair pair_attr(const Attrs& attrs, const std::string& name, Pair fallback, int64_t min_value) {
+  if (!attrs.has(name)) return fallback;
+  const std::vector<int64_t>& v = attrs.get_ints(name);
+  if (v.size() != 2)
+    throw ShapeError(fmt::format("attribute '{}' must have 2 values [h,w], found {}", name,
+                                 to_string(Shape(v))));
+  // The upper bound keeps every index computation below far from int64 overflow.
+  for (int64_t x : v)
+    if (x < min_value || x > kMaxElements)
+      throw ShapeError(fmt::format("attribute '{}' must be in [{}, 2^48], found [{},{}]", name,
+                                   min_value, v[0], v[1]));
+  return {v[0], v[1]};
+}
+
+// The window geometry of conv2d and the pools.
+struct Window {
+  Pair kernel, stride, pad, dilation;
+  int64_t groups = 1;
+};
+
+Window conv_window(const Attrs& a, const Shape& w) {
+  Window win{{w[2], w[3]},
+             pair_attr(a, "stride", {1, 1}, 1),
+             pair_attr(a, "pad", {0, 0}, 0),
+             pair_attr(a, "dilation", {1, 1}, 1),
+             a.get_int("groups", 1)};
+  if (win.groups < 1) throw ShapeError(fmt::format("groups must be >= 1, found {}", win.groups));
+  return win;
+}
+
+Window pool_window(const Attrs& a) {
+  if (!a.has("kernel")) throw ShapeError("missing attribute 'kernel' ([kh,kw])");
+  Pair kernel = pair_attr(a, "kernel", {0, 0}, 1);
+  return {kernel, pair_attr(a, "stride", kernel, 1), pair_attr(a, "pad", {0, 0}, 0), {1, 1}, 1};
+}
+
+// x must be a float [N,C,H,W] with constant C, H, W (only N may be the batch).
+void check_image(const TensorType& x, const char* what) {
+  if (!is_float(x.dtype))
+    throw ShapeError(fmt::format("{} must be f32 or f64, found {}", what, to_string(x)));
+  bool ok = x.shape.rank() == 4;
+  for (int i = 1; ok && i < 4; ++i)
+    ok = x.shape[i] != kBatch;
+  if (!ok)
+    throw ShapeError(fmt::format("{} must be [N,C,H,W] with constant C, H, W, found {}", what,
+                                 to_string(x.shape)));
+}
+
+// [N, channels, OH, OW], or an error naming the input, kernel and padding
+// when the (dilated) kernel does not fit in the padded input.
+Shape window_output(const Shape& x, int64_t channels, const Window& win) {
+  // The kernel's extent d (K - 1) + 1 must fit in the padded input H + 2p;
+  // tested by division so that a huge dilation cannot overflow.
+  int64_t padded_h = x[2] + 2 * win.pad.h, padded_w = x[3] + 2 * win.pad.w;
+  if (win.kernel.h - 1 > (padded_h - 1) / win.dilation.h ||
+      win.kernel.w - 1 > (padded_w - 1) / win.dilation.w)
+    throw ShapeError(fmt::format("the {}x{} kernel (dilation [{},{}]) does not fit in the input {} "
+                                 "with padding [{},{}]",
+                                 win.kernel.h, win.kernel.w, win.dilation.h, win.dilation.w,
+                                 to_string(x), win.pad.h, win.pad.w));
+  int64_t oh = (padded_h - win.dilation.h * (win.kernel.h - 1) - 1) / win.stride.h + 1;
+  int64_t ow = (padded_w - win.dilation.w * (win.kernel.w - 1) - 1) / win.stride.w + 1;
+  return checked_shape({x[0], channels, oh, ow});
+}
+
+// Input rows [lo, hi) read by window `o` along one axis, clipped to [0, size).
+struct Range {
+  int64_t lo, hi;
+};
+Range window_rows(int64_t o, int64_t size, int64_t k, int64_t stride, int64_t pad) {
+  int64_t start = o * stride - pad;
+  return {std::max<int64_t>(start, 0), std::min(start + k, size)};
+}
+
+// In-bounds window elements summed over all outputs of one axis (the pools'
+// FLOPs: padding is never read).
+int64_t rows_read(int64_t out, int64_t size, int64_t k, int64_t stride, int64_t pad) {
+  int64_t n = 0;
+  for (int64_t o = 0; o < out; ++o) {
+    Range r = window_rows(o, size, k, stride, pad);
+    n += r.hi - r.lo;
+  }
+  return n;
+}
+
+// Examples count as one: the batch extent drops out of FLOPs.
+int64_t per_example(int64_t d) { return d == kBatch ? 1 : d; }
+
+// ---- conv2d -----------------------------------------------------------------
+// Cross-correlation (as in PyTorch), groups split C and O into `groups` blocks;
+// with G = groups, Cg = C/G, Og = O/G and g = o / Og:
+//   out[n,o,oh,ow] = b[o] + sum_{cg<Cg, kh, kw} w[o,cg,kh,kw]
+//                    * x[n, g Cg + cg, oh sh - ph + kh dh, ow sw - pw + kw dw]
+// with x = 0 outside the image. Depthwise convolution is G = C.
+
+TensorType shape_conv2d(const Attrs& attrs, std::span<const TensorType> in) {
+  const TensorType &x = in[0], &w = in[1];
+  check_image(x, "the input");
+  if (w.shape.rank() != 4 || w.shape.has_batch())
+    throw ShapeError(
+        fmt::format("the weights must be [O,C/groups,KH,KW], found {}", to_string(w.shape)));
+  if (w.dtype != x.dtype)
+    throw ShapeError(fmt::format("the input {} and the weights {} must have the same dtype",
+                                 to_string(x), to_string(w)));
+  Window win = conv_window(attrs, w.shape);
+  int64_t c = x.shape[1], o = w.shape[0];
+  if (c % win.groups != 0 || o % win.groups != 0)
+    throw ShapeError(fmt::format("groups={} must divide the input channels of {} ({}) and the "
+                                 "output channels of the weights {} ({})",
+                                 win.groups, to_string(x.shape), c, to_string(w.shape), o));
+  if (w.shape[1] != c / win.groups)
+    throw ShapeError(fmt::format("the input {} has {} channels but the weights {} expect {} "
+                                 "(groups={})",
+                                 to_string(x.shape), c, to_string(w.shape), w.shape[1] * win.groups,
+                                 win.groups));
+  if (in.size() == 3 && (in[2].shape != Shape{o} || in[2].dtype != x.dtype))
+    throw ShapeError(fmt::format("the bias must be {}[{}] to match the weights {}, found {}",
+                                 dtype_name(x.dtype), o, to_string(w.shape), to_string(in[2])));
+  return {x.dtype, window_output(x.shape, o, win)};
+}
+
+template <class T>
+void ref_conv2d(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  const Tensor<T>&x = *in[0], &w = *in[1];
+  const Tensor<T>* b = in.size() == 3 ? in[2] : nullptr;
+  Window win = conv_window(n.attrs, Shape(w.shape));
+  int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  int64_t O = out.dim(1), OH = out.dim(2), OW = out.dim(3), KH = w.dim(2), KW = w.dim(3);
+  int64_t Cg = C / win.groups, Og = O / win.groups;
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          T acc = b ? (*b)[o] : T(0);
+          for (int64_t cg = 0; cg < Cg; ++cg)
+            for (int64_t kh = 0; kh < KH; ++kh)
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                int64_t ih = oh * win.stride.h - win.pad.h + kh * win.dilation.h;
+                int64_t iw = ow * win.stride.w - win.pad.w + kw * win.dilation.w;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue; // zero padding
+                int64_t c = (o / Og) * Cg + cg;
+                acc += w[((o * Cg + cg) * KH + kh) * KW + kw] * x[((i * C + c) * H + ih) * W + iw];
+              }
+          out[((i * O + o) * OH + oh) * OW + ow] = acc;
+        }
+}
+
+// 2 (multiply + add) per weight tap per output, plus one add per output for the bias.
+int64_t flops_conv2d(const Node& n, std::span<const TensorType> in) {
+  const Shape& y = n.type.shape;
+  const Shape& w = in[1].shape;
+  int64_t outputs = per_example(y[0]) * y[1] * y[2] * y[3];
+  return 2 * outputs * w[1] * w[2] * w[3] + (in.size() == 3 ? outputs : 0);
+}
+
+// ---- maxpool / avgpool ------------------------------------------------------
+//   maxpool: out[n,c,oh,ow] = max over the window of x (padding is -inf, never chosen)
+//   avgpool: out[n,c,oh,ow] = (sum over the window of x) / (window elements inside x)
+// Padding must be smaller than the kernel so that every window overlaps the
+// image: a window of padding only would have no maximum and nothing to average.
+
+TensorType shape_pool(const Attrs& attrs, std::span<const TensorType> in) {
+  check_image(in[0], "the input");
+  Window win = pool_window(attrs);
+  if (win.pad.h >= win.kernel.h || win.pad.w >= win.kernel.w)
+    throw ShapeError(fmt::format("padding [{},{}] must be smaller than the kernel [{},{}]",
+                                 win.pad.h, win.pad.w, win.kernel.h, win.kernel.w));
+  return {in[0].dtype, window_output(in[0].shape, in[0].shape[1], win)};
+}
+
+// Calls reduce(window rows, window cols, input plane, output element) for every
+// output element of a pool.
+template <class T, class F>
+void for_each_window(const Node& n, const Tensor<T>& x, Tensor<T>& out, F reduce) {
+  Window win = pool_window(n.attrs);
+  int64_t planes = x.dim(0) * x.dim(1), H = x.dim(2), W = x.dim(3);
+  int64_t OH = out.dim(2), OW = out.dim(3);
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        Range rh = window_rows(oh, H, win.kernel.h, win.stride.h, win.pad.h);
+        Range rw = window_rows(ow, W, win.kernel.w, win.stride.w, win.pad.w);
+        out[(p * OH + oh) * OW + ow] = reduce(rh, rw, &x[p * H * W], W);
+      }
+}
+
+template <class T>
+void ref_maxpool(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  for_each_window(n, *in[0], out, [](Range rh, Range rw, const T* plane, int64_t W) {
+    T best = -std::numeric_limits<T>::infinity();
+    for (int64_t ih = rh.lo; ih < rh.hi; ++ih)
+      for (int64_t iw = rw.lo; iw < rw.hi; ++iw) {
+        T v = plane[ih * W + iw];
+        if (std::isnan(v)) return v; // a NaN propagates, as in PyTorch
+        best = std::max(best, v);
+      }
+    return best;
+  });
+}
+
+template <class T>
+void ref_avgpool(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  for_each_window(n, *in[0], out, [](Range rh, Range rw, const T* plane, int64_t W) {
+    T sum = 0;
+    for (int64_t ih = rh.lo; ih < rh.hi; ++ih)
+      for (int64_t iw = rw.lo; iw < rw.hi; ++iw)
+        sum += plane[ih * W + iw];
+    return sum / static_cast<T>((rh.hi - rh.lo) * (rw.hi - rw.lo));
+  });
+}
+
+// One per window element read (padding is not read).
+int64_t flops_pool(const Node& n, std::span<const TensorType> in) {
+  Window win = pool_window(n.attrs);
+  const Shape &x = in[0].shape, &y = n.type.shape;
+  return per_example(x[0]) * x[1] * rows_read(y[2], x[2], win.kernel.h, win.stride.h, win.pad.h) *
+         rows_read(y[3], x[3], win.kernel.w, win.stride.w, win.pad.w);
+}
+
+// ---- global_avgpool ---------------------------------------------------------
+//   out[n,c] = (1 / HW) sum_{h,w} x[n,c,h,w]
+
+TensorType shape_global_avgpool(const Attrs&, std::span<const TensorType> in) {
+  check_image(in[0], "the input");
+  return {in[0].dtype, checked_shape({in[0].shape[0], in[0].shape[1]})};
+}
+
+template <class T>
+void ref_global_avgpool(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  const Tensor<T>& x = *in[0];
+  int64_t hw = x.dim(2) * x.dim(3);
+  for (int64_t p = 0; p < out.size(); ++p) {
+    T sum = 0;
+    for (int64_t i = 0; i < hw; ++i)
+      sum += x[p * hw + i];
+    out[p] = sum / static_cast<T>(hw);
+  }
+}
+
+int64_t flops_global_avgpool(const Node&, std::span<const TensorType> in) {
+  return in[0].shape.static_elements();
+}
+
+const OpDef kConvOps[] = {
+    {OpKind::Conv2d, 2, 3, shape_conv2d, NETC_REF(ref_conv2d), flops_conv2d},
+    {OpKind::MaxPool, 1, 1, shape_pool, NETC_REF(ref_maxpool), flops_pool},
+    {OpKind::AvgPool, 1, 1, shape_pool, NETC_REF(ref_avgpool), flops_pool},
+    {OpKind::GlobalAvgPool, 1, 1, shape_global_avgpool, NETC_REF(ref_global_avgpool),
+     flops_global_avgpool},
+};
+
+} // namespace
+
+std::span<const OpDef> conv_op_defs() { return kConvOps; }
+
 } // namespace netc

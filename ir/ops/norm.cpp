@@ -1,6 +1,167 @@
-// Placeholder: the norm family's rules are being written.
+// Normalization and regularization layers: batch normalization and inverted
+// dropout. Both behave differently in training and in inference (ctx.training);
+// the train/test specialization pass later rewrites them for inference (batch
+// norm folded into the preceding weights, dropout removed). Each op's shape
+// rule, reference implementation and FLOPs rule sit together; the gradient
+// rules join them in the autodiff issue.
 #include "ir/op_registry.h"
+#include "ir/random.h"
+
+#include <cmath>
+#include <fmt/format.h>
 
 namespace netc {
-std::span<const OpDef> norm_op_defs() { return {}; }
+
+namespace {
+
+// ---- batchnorm --------------------------------------------------------------
+// Per channel c = index along `axis`, statistics over every other axis (M
+// elements per channel):
+//   training:  mu = (1/M) sum x,  var = (1/M) sum (x - mu)^2   (biased)
+//   inference: mu = running_mean, var = running_var
+//   out = gamma (x - mu) / sqrt(var + eps) + beta
+// The running statistics' update (running = momentum running + (1 - momentum)
+// batch statistic) is a separate graph step; this op never writes state.
+
+// `axis` normalized to [0, rank); a negative axis counts from the end.
+int norm_axis(const Attrs& attrs, int rank) {
+  int64_t axis = attrs.get_int("axis", 1);
+  if (axis < -rank || axis >= rank)
+    throw ShapeError(fmt::format("axis {} is out of range for a rank-{} input", axis, rank));
+  return static_cast<int>(axis < 0 ? axis + rank : axis);
+}
+
+TensorType shape_batchnorm(const Attrs& attrs, std::span<const TensorType> in) {
+  const TensorType& x = in[0];
+  if (!is_float(x.dtype))
+    throw ShapeError(fmt::format("the input must be f32 or f64, found {}", to_string(x)));
+  if (x.shape.rank() != 2 && x.shape.rank() != 4)
+    throw ShapeError(
+        fmt::format("the input must be [N,C] or [N,C,H,W], found {}", to_string(x.shape)));
+  int axis = norm_axis(attrs, x.shape.rank());
+  int64_t c = x.shape[axis];
+  if (c == kBatch)
+    throw ShapeError(fmt::format("axis {} of the input {} is the batch dimension; it cannot be "
+                                 "the channel axis",
+                                 axis, to_string(x.shape)));
+  static const char* const kNames[] = {"", "gamma", "beta", "running_mean", "running_var"};
+  for (size_t i = 1; i < 5; ++i)
+    if (in[i].shape != Shape{c} || in[i].dtype != x.dtype)
+      throw ShapeError(fmt::format("{} must be {}[{}] for the input {} (axis {}), found {}",
+                                   kNames[i], dtype_name(x.dtype), c, to_string(x), axis,
+                                   to_string(in[i])));
+  double eps = attrs.get_float("eps", 1e-5), momentum = attrs.get_float("momentum", 0.9);
+  if (!(eps >= 0)) throw ShapeError(fmt::format("eps must be >= 0, found {}", eps));
+  if (!(momentum >= 0 && momentum <= 1))
+    throw ShapeError(fmt::format("momentum must be in [0,1], found {}", momentum));
+  return x;
+}
+
+template <class T>
+void ref_batchnorm(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>& ctx) {
+  const Tensor<T>&x = *in[0], &gamma = *in[1], &beta = *in[2];
+  int axis = norm_axis(n.attrs, x.rank());
+  double eps = n.attrs.get_float("eps", 1e-5);
+  // x viewed as [outer, C, inner]: element (o, c, i) is at (o C + c) inner + i.
+  int64_t C = x.dim(axis), inner = 1, outer = 1;
+  for (int d = 0; d < x.rank(); ++d)
+    if (d < axis)
+      outer *= x.dim(d);
+    else if (d > axis)
+      inner *= x.dim(d);
+  auto at = [&](int64_t o, int64_t c, int64_t i) { return (o * C + c) * inner + i; };
+  for (int64_t c = 0; c < C; ++c) {
+    double mu = static_cast<double>((*in[3])[c]), var = static_cast<double>((*in[4])[c]);
+    if (ctx.training) {
+      // Two passes, accumulated in double: M can be large (N H W) in float.
+      double m = static_cast<double>(outer * inner), sum = 0, sq = 0;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i)
+          sum += static_cast<double>(x[at(o, c, i)]);
+      mu = sum / m;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+          double d = static_cast<double>(x[at(o, c, i)]) - mu;
+          sq += d * d;
+        }
+      var = sq / m;
+    }
+    T inv_std = static_cast<T>(1 / std::sqrt(var + eps));
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        int64_t k = at(o, c, i);
+        out[k] = gamma[c] * ((x[k] - static_cast<T>(mu)) * inv_std) + beta[c];
+      }
+  }
+}
+
+// About 5 per element: subtract, scale, multiply, add, plus the statistics.
+int64_t flops_batchnorm(const Node&, std::span<const TensorType> in) {
+  return 5 * in[0].shape.static_elements();
+}
+
+// ---- dropout ----------------------------------------------------------------
+// Inverted dropout with keep probability p (a runtime scalar input):
+//   training:  mask[e] = uniform01(seed, stream, step, e) < p,  out = x mask / p
+//   inference: out = x
+// e is the flat row-major index into x. The mask is a pure function of (seed,
+// stream, step, e), so the backward pass recomputes it instead of storing it,
+// and every dropout has its own stream so that equal-shaped layers draw
+// independent masks.
+
+int64_t dropout_stream(const Attrs& attrs) {
+  int64_t stream = attrs.get_int("stream");
+  if (stream < 0 || stream > int64_t{UINT32_MAX})
+    throw ShapeError(fmt::format("stream must be in [0, 2^32), found {}", stream));
+  return stream;
+}
+
+TensorType shape_dropout(const Attrs& attrs, std::span<const TensorType> in) {
+  const TensorType &x = in[0], &keep = in[1];
+  if (!is_float(x.dtype))
+    throw ShapeError(fmt::format("the input must be f32 or f64, found {}", to_string(x)));
+  if (keep.shape.rank() != 0 || keep.dtype != x.dtype)
+    throw ShapeError(fmt::format("the keep probability must be a {}[] scalar for the input {}, "
+                                 "found {}",
+                                 dtype_name(x.dtype), to_string(x), to_string(keep)));
+  dropout_stream(attrs);
+  return x;
+}
+
+template <class T>
+void ref_dropout(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>& ctx) {
+  const Tensor<T>& x = *in[0];
+  if (!ctx.training) {
+    out.data = x.data;
+    return;
+  }
+  // keep is checked only here, where it is used: inference ignores it (and the
+  // specialized inference graph has no dropout to check it).
+  T keep = (*in[1])[0];
+  if (!(keep > 0 && keep <= 1))
+    throw ShapeError(fmt::format("the keep probability must be in (0,1], found {}", keep));
+  // Compare in float, as the f32 kernel does: uniform01 is a multiple of 2^-24
+  // and a double keep could fall strictly between it and keep's f32 rounding.
+  float keep_f32 = static_cast<float>(keep);
+  auto stream = static_cast<uint32_t>(dropout_stream(n.attrs));
+  auto step = static_cast<uint32_t>(ctx.step);
+  for (int64_t e = 0; e < x.size(); ++e) {
+    bool kept = uniform01(ctx.seed, stream, step, static_cast<uint32_t>(e)) < keep_f32;
+    out[e] = kept ? x[e] / keep : T(0);
+  }
+}
+
+int64_t flops_dropout(const Node&, std::span<const TensorType> in) {
+  return in[0].shape.static_elements();
+}
+
+const OpDef kNormOps[] = {
+    {OpKind::BatchNorm, 5, 5, shape_batchnorm, NETC_REF(ref_batchnorm), flops_batchnorm},
+    {OpKind::Dropout, 2, 2, shape_dropout, NETC_REF(ref_dropout), flops_dropout},
+};
+
+} // namespace
+
+std::span<const OpDef> norm_op_defs() { return kNormOps; }
+
 } // namespace netc

@@ -1,0 +1,252 @@
+// Layers: calls that create named parameters (LAYER.W, LAYER.b, ...) and
+// expand into primitive ops. Every node and leaf a layer makes carries the
+// attribute layer=NAME, which the summary and the dumps group by.
+#include "frontend/model_builder.h"
+
+#include <fmt/format.h>
+
+namespace netc {
+
+namespace {
+
+// A float tensor of the given rank whose dimension `channel` is static; the
+// message says what the layer expects and what it got.
+const TensorType& check_input(ModelBuilder& b, const CallArgs& a, ValueId x,
+                              std::initializer_list<int> ranks, std::string_view layout,
+                              std::string_view advice = "") {
+  const TensorType& t = b.type_of(x);
+  bool rank_ok = false;
+  for (int r : ranks) rank_ok |= t.shape.rank() == r;
+  if (!rank_ok)
+    b.fail(a.loc(), fmt::format("{} expects a {} input, found {}{}", a.func(), layout,
+                                to_string(t), advice));
+  if (!is_float(t.dtype))
+    b.fail(a.loc(), fmt::format("{} expects a float input (f32 or f64), found {}", a.func(),
+                                to_string(t)));
+  for (int i = 1; i < t.shape.rank(); ++i)
+    if (t.shape[i] == kBatch)
+      b.fail(a.loc(), fmt::format("{} expects the batch as the first dimension only, found {}",
+                                  a.func(), to_string(t)));
+  return t;
+}
+
+int64_t positive_int(const CallArgs& a, std::string_view name, int64_t fallback) {
+  const Expr* e = a.get(name);
+  int64_t v = e ? a.read_int(*e, name) : fallback;
+  if (v < 1) a.fail(e->loc, fmt::format("{}: '{}' must be at least 1, found {}", a.func(), name, v));
+  return v;
+}
+
+// An int n (n, n) or a pair (h, w), each at least `min`.
+std::array<int64_t, 2> pair_arg(const CallArgs& a, std::string_view name,
+                                std::array<int64_t, 2> fallback, int64_t min) {
+  std::array<int64_t, 2> v = a.get_pair(name, fallback);
+  for (int64_t x : v)
+    if (x < min)
+      a.fail(a.get(name)->loc,
+             fmt::format("{}: '{}' must be at least {}, found {}", a.func(), name, min, x));
+  return v;
+}
+
+std::vector<int64_t> list(std::array<int64_t, 2> v) { return {v[0], v[1]}; }
+
+InitSpec init_arg(ModelBuilder& b, const CallArgs& a, std::string_view fallback) {
+  const Expr* e = a.get("init");
+  return e ? read_init(*e, b.file()) : InitSpec{std::string(fallback), std::nullopt};
+}
+
+// ---- dense ---------------------------------------------------------------------
+// y = x W + b with W [F, units]: matmul then a broadcast add.
+ValueId dense(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  const TensorType xt = check_input(b, a, x, {2}, "[batch, features]",
+                                    b.type_of(x).shape.rank() > 2
+                                        ? "; insert flatten(...) before dense"
+                                        : "");
+  int64_t units = positive_int(a, "units", 0);
+  InitSpec init = init_arg(b, a, "he");
+  bool bias = a.get_bool("bias", true);
+  int64_t features = xt.shape[1];
+  Layer l = b.begin_layer("dense", "dense", a);
+  ValueId w = b.layer_leaf(l, OpKind::Param, "W", b.make_type(xt.dtype, {features, units}, l.loc),
+                           param_attrs(init, features, units, true));
+  ValueId y = b.op(OpKind::MatMul, {x, w}, {}, l.loc, l.name);
+  if (!bias) return y;
+  ValueId bv = b.layer_leaf(l, OpKind::Param, "b", b.make_type(xt.dtype, {units}, l.loc),
+                            param_attrs({"zeros", {}}, features, units, false));
+  return b.op(OpKind::Add, {y, bv}, {}, l.loc, l.name);
+}
+
+// ---- conv2d --------------------------------------------------------------------
+// NCHW; W [O, C/groups, KH, KW]. pad=same keeps H and W at stride 1:
+// p = (k - 1) / 2 * dilation, exact for odd kernels.
+ValueId conv2d(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  const TensorType xt = check_input(b, a, x, {4}, "[batch, channels, height, width]");
+  int64_t filters = positive_int(a, "filters", 0);
+  auto kernel = pair_arg(a, "kernel", {3, 3}, 1);
+  auto stride = pair_arg(a, "stride", {1, 1}, 1);
+  auto dilation = pair_arg(a, "dilation", {1, 1}, 1);
+  int64_t groups = positive_int(a, "groups", 1);
+  std::array<int64_t, 2> pad{0, 0};
+  const Expr* pad_expr = a.get("pad");
+  if (pad_expr && pad_expr->kind == Expr::Kind::Name) {
+    if (pad_expr->text == "same") {
+      if (stride != std::array<int64_t, 2>{1, 1})
+        a.fail(pad_expr->loc, "conv2d: pad=same needs stride 1; give the padding as numbers");
+      for (int i = 0; i < 2; ++i) {
+        if (kernel[i] % 2 == 0)
+          a.fail(pad_expr->loc, fmt::format("conv2d: pad=same needs an odd kernel, found {}",
+                                            kernel[i]));
+        pad[i] = (kernel[i] - 1) / 2 * dilation[i];
+      }
+    } else if (pad_expr->text != "valid") {
+      a.fail_arg(*pad_expr, "pad", "an integer, a pair (h, w), same or valid");
+    }
+  } else {
+    pad = pair_arg(a, "pad", {0, 0}, 0);
+  }
+  int64_t channels = xt.shape[1];
+  if (channels % groups != 0 || filters % groups != 0)
+    a.fail(a.get("groups")->loc,
+           fmt::format("conv2d: groups={} must divide both the input channels ({}) and the "
+                       "filters ({})",
+                       groups, channels, filters));
+  InitSpec init = init_arg(b, a, "he");
+  bool bias = a.get_bool("bias", true);
+  Layer l = b.begin_layer("conv2d", "conv", a);
+  int64_t per_group = channels / groups;
+  int64_t area = kernel[0] * kernel[1];
+  TensorType wt = b.make_type(xt.dtype, {filters, per_group, kernel[0], kernel[1]}, l.loc);
+  std::vector<ValueId> inputs = {
+      x, b.layer_leaf(l, OpKind::Param, "W", wt,
+                      param_attrs(init, per_group * area, filters * area, true))};
+  if (bias)
+    inputs.push_back(b.layer_leaf(l, OpKind::Param, "b", b.make_type(xt.dtype, {filters}, l.loc),
+                                  param_attrs({"zeros", {}}, per_group * area, filters, false)));
+  Attrs attrs{{"stride", list(stride)},
+              {"pad", list(pad)},
+              {"dilation", list(dilation)},
+              {"groups", groups}};
+  return b.op(OpKind::Conv2d, std::move(inputs), std::move(attrs), l.loc, l.name);
+}
+
+// ---- pooling -------------------------------------------------------------------
+template <OpKind Kind>
+ValueId pool(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  check_input(b, a, x, {4}, "[batch, channels, height, width]");
+  auto kernel = pair_arg(a, "kernel", {2, 2}, 1);
+  auto stride = pair_arg(a, "stride", kernel, 1);
+  auto pad = pair_arg(a, "pad", {0, 0}, 0);
+  bool is_max = Kind == OpKind::MaxPool;
+  Layer l = b.begin_layer(is_max ? "maxpool" : "avgpool", is_max ? "maxpool" : "avgpool", a);
+  return b.op(Kind, {x},
+              Attrs{{"kernel", list(kernel)}, {"stride", list(stride)}, {"pad", list(pad)}},
+              l.loc, l.name);
+}
+
+ValueId global_avgpool(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  check_input(b, a, x, {4}, "[batch, channels, height, width]");
+  Layer l = b.begin_layer("global_avgpool", "gap", a);
+  return b.op(OpKind::GlobalAvgPool, {x}, {}, l.loc, l.name);
+}
+
+// [batch, d1, d2, ...] -> [batch, d1 * d2 * ...]
+ValueId flatten(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  const TensorType& t = b.type_of(x);
+  if (t.shape.rank() < 1)
+    b.fail(a.loc(), fmt::format("flatten expects a tensor with a batch dimension, found {}",
+                                to_string(t)));
+  for (int i = 1; i < t.shape.rank(); ++i)
+    if (t.shape[i] == kBatch)
+      b.fail(a.loc(), fmt::format("flatten expects the batch as the first dimension only, "
+                                  "found {}",
+                                  to_string(t)));
+  int64_t rest = 1;
+  for (int i = 1; i < t.shape.rank(); ++i) rest *= t.shape[i];
+  Layer l = b.begin_layer("flatten", "flatten", a);
+  return b.op(OpKind::Reshape, {x}, Attrs{{"shape", std::vector<int64_t>{t.shape[0], rest}}},
+              l.loc, l.name);
+}
+
+// ---- batchnorm -----------------------------------------------------------------
+// Per channel (axis 1): gamma, beta trainable; running mean and variance are
+// state, updated in training and used at inference.
+ValueId batchnorm(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  const TensorType xt = check_input(b, a, x, {2, 4}, "[batch, features] or [batch, C, H, W]");
+  double eps = a.get_number("eps", 1e-5);
+  if (!(eps > 0)) a.fail(a.get("eps")->loc, fmt::format("batchnorm: eps must be positive, found {}",
+                                                        describe(*a.get("eps"))));
+  double momentum = a.get_number("momentum", 0.9);
+  if (!(momentum >= 0 && momentum <= 1))
+    a.fail(a.get("momentum")->loc, fmt::format("batchnorm: momentum must be in [0, 1], found {}",
+                                               describe(*a.get("momentum"))));
+  int64_t c = xt.shape[1];
+  Layer l = b.begin_layer("batchnorm", "bn", a);
+  TensorType vec = b.make_type(xt.dtype, {c}, l.loc);
+  ValueId gamma = b.layer_leaf(l, OpKind::Param, "gamma", vec, param_attrs({"ones", {}}, c, c, false));
+  ValueId beta = b.layer_leaf(l, OpKind::Param, "beta", vec, param_attrs({"zeros", {}}, c, c, false));
+  ValueId mean = b.layer_leaf(l, OpKind::State, "running_mean", vec, Attrs{{"init", "zeros"}});
+  ValueId var = b.layer_leaf(l, OpKind::State, "running_var", vec, Attrs{{"init", "ones"}});
+  return b.op(OpKind::BatchNorm, {x, gamma, beta, mean, var},
+              Attrs{{"eps", eps}, {"momentum", momentum}, {"axis", int64_t{1}}}, l.loc, l.name);
+}
+
+// ---- dropout -------------------------------------------------------------------
+// The keep probability is a runtime scalar (Hyper leaf LAYER.keep), so it can
+// be tuned, and set to 1 for gradient checking, without recompiling.
+ValueId dropout(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  const Expr& keep_expr = a.required("keep");
+  double keep = a.read_number(keep_expr, "keep");
+  if (!(keep > 0 && keep <= 1))
+    a.fail(keep_expr.loc, fmt::format("keep must be in (0, 1], found {}", describe(keep_expr)));
+  DType dtype = b.type_of(x).dtype;
+  if (!is_float(dtype))
+    b.fail(a.loc(), fmt::format("dropout expects a float input (f32 or f64), found {}",
+                                to_string(b.type_of(x))));
+  Layer l = b.begin_layer("dropout", "dropout", a);
+  ValueId k = b.layer_leaf(l, OpKind::Hyper, "keep", TensorType{dtype, Shape{}},
+                           Attrs{{"value", keep}});
+  if (l.reused && b.graph().node(k).attrs.get_float("value") != keep)
+    a.fail(keep_expr.loc, fmt::format("dropout layer '{}' was created with keep={}; a reuse "
+                                      "cannot change it",
+                                      l.name, b.graph().node(k).attrs.get_float("value")));
+  return b.op(OpKind::Dropout, {x, k}, Attrs{{"stream", b.next_dropout_stream()}}, l.loc, l.name);
+}
+
+constexpr ArgSpec kName{"name", false, true};
+constexpr ArgSpec kFrozen{"frozen", false, true};
+
+const Builtin kLayers[] = {
+    {"dense", {{"x", true}, {"units", true}, {"init"}, {"bias"}, kName, kFrozen}, dense},
+    {"conv2d",
+     {{"x", true},
+      {"filters", true},
+      {"kernel"},
+      {"stride"},
+      {"pad"},
+      {"dilation"},
+      {"groups"},
+      {"init"},
+      {"bias"},
+      kName,
+      kFrozen},
+     conv2d},
+    {"maxpool", {{"x", true}, {"kernel", true}, {"stride"}, {"pad"}, kName}, pool<OpKind::MaxPool>},
+    {"avgpool", {{"x", true}, {"kernel", true}, {"stride"}, {"pad"}, kName}, pool<OpKind::AvgPool>},
+    {"global_avgpool", {{"x", true}, kName}, global_avgpool},
+    {"flatten", {{"x", true}, kName}, flatten},
+    {"batchnorm", {{"x", true}, {"eps"}, {"momentum"}, kName, kFrozen}, batchnorm},
+    {"dropout", {{"x", true}, {"keep", true}, kName}, dropout},
+};
+
+} // namespace
+
+std::span<const Builtin> layer_builtins() { return kLayers; }
+
+} // namespace netc

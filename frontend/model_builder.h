@@ -1,0 +1,139 @@
+// Internal to the frontend: the state of turning one Module into a Graph, and
+// the function tables (layers.cpp, primitives.cpp) that the builder
+// dispatches calls to. Each builtin is one row: its name, its parameters and
+// a function that reads its arguments and emits IR.
+#pragma once
+
+#include "frontend/ast.h"
+#include "frontend/call_args.h"
+#include "ir/graph.h"
+
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace netc {
+
+class ModelBuilder;
+
+// An initializer as written: he, xavier, normal(0.02), constant(0.5).
+struct InitSpec {
+  std::string scheme;
+  std::optional<double> scale; // normal, uniform, constant
+};
+InitSpec read_init(const Expr& e, const std::string& file);
+
+// The attributes of a Param leaf: init (and scale), fan_in, fan_out, regularize.
+Attrs param_attrs(const InitSpec& init, int64_t fan_in, int64_t fan_out, bool regularize);
+
+using BuiltinFn = ValueId (*)(ModelBuilder& b, const CallArgs& args);
+
+struct Builtin {
+  std::string_view name;
+  std::vector<ArgSpec> spec;
+  BuiltinFn fn;
+  bool variadic = false; // extra positional arguments land in CallArgs::rest()
+};
+
+std::span<const Builtin> layer_builtins();
+std::span<const Builtin> primitive_builtins();
+
+// A layer instance: created by its first call, reused by a later call with the
+// same name= (shared weights).
+struct Layer {
+  std::string name;
+  std::string kind;
+  bool reused = false;
+  bool frozen = false;
+  SourceLoc loc; // the call
+};
+
+class ModelBuilder {
+public:
+  ModelBuilder(Graph& g, const std::string& file) : g_(g), gb_(g), file_(file) {}
+
+  // Runs every statement; throws UserError at the first problem.
+  void build(const Module& m);
+
+  // ---- for the builtin tables ----------------------------------------------
+  [[noreturn]] void fail(SourceLoc loc, const std::string& message) const;
+  const std::string& file() const { return file_; }
+  const Graph& graph() const { return g_; }
+  const TensorType& type_of(ValueId v) const { return g_.node(v).type; }
+
+  // The tensor value of an expression; a number becomes a scalar constant of
+  // dtype `like` (so 2 * x works for an f64 x).
+  ValueId eval(const Expr& e, DType like = DType::f32);
+  ValueId tensor(const CallArgs& a, std::string_view name) { return eval(a.required(name)); }
+  // Two operands of a binary op; a number on either side takes the other's dtype.
+  std::pair<ValueId, ValueId> eval_pair(const Expr& lhs, const Expr& rhs);
+  // A checked type; an overflowing or non-positive shape fails at `loc`.
+  TensorType make_type(DType dtype, std::vector<int64_t> dims, SourceLoc loc) const;
+
+  // An op located at `loc`; a non-empty `layer` is recorded as attribute `layer`.
+  ValueId op(OpKind kind, std::vector<ValueId> inputs, Attrs attrs, SourceLoc loc,
+             const std::string& layer = "");
+  ValueId constant(double value, DType dtype, SourceLoc loc);
+
+  // Resolves a layer call's name (name= or KIND + counter) and frozen flag;
+  // a name seen before reuses that layer, which must be of the same kind.
+  Layer begin_layer(std::string_view kind, std::string_view prefix, const CallArgs& a);
+  // The leaf LAYER.SUFFIX of a layer: created on the first call, looked up
+  // (and its type compared) on reuse. `attrs` gets name, layer and, for
+  // params, frozen added.
+  ValueId layer_leaf(const Layer& layer, OpKind kind, const std::string& suffix, TensorType type,
+                     Attrs attrs);
+  // Dropout ops count from 1, each with its own random stream.
+  int64_t next_dropout_stream() { return ++dropout_streams_; }
+
+private:
+  struct Binding {
+    enum class Kind { Variable, Input, Label, Param, Output };
+    ValueId value;
+    Kind kind;
+    SourceLoc loc;
+  };
+  struct LayerRecord {
+    std::string kind;
+    bool frozen;
+    SourceLoc loc;
+  };
+  struct LeafRecord {
+    ValueId value;
+    SourceLoc loc;
+  };
+
+  void statement(const ModelStmt& s);
+  void statement(const InputStmt& s);
+  void statement(const ParamStmt& s);
+  void statement(const AssignStmt& s);
+  void statement(const OutputStmt& s);
+  void statement(const LossStmt& s);
+  void statement(const TrainStmt& s);
+
+  void define(const std::string& name, SourceLoc loc, ValueId v, Binding::Kind kind);
+  void check_new_leaf_name(const std::string& name, SourceLoc loc) const;
+  ValueId lookup(const Expr& name);
+  ValueId eval_call(const Expr& call);
+  ValueId eval_binary(const Expr& e);
+  ValueId regularization(const CallArgs& a, bool l1);
+  void check_regularized_params() const;
+
+  Graph& g_;
+  GraphBuilder gb_;
+  const std::string& file_;
+  std::map<std::string, Binding, std::less<>> names_;
+  std::map<std::string, LeafRecord, std::less<>> leaf_names_; // params, state, hypers
+  std::map<std::string, LayerRecord, std::less<>> layers_;
+  std::map<std::string, int, std::less<>> layer_counters_;
+  int dropout_streams_ = 0;
+  SourceLoc model_loc_, loss_loc_, train_loc_;
+  bool in_loss_ = false;
+  std::map<std::string, SourceLoc, std::less<>> regularizers_; // "l2" -> where it was used
+  size_t regularized_params_ = 0; // params an l1/l2 term summed over
+  std::optional<ValueId> batch_size_;
+};
+
+} // namespace netc

@@ -1,0 +1,183 @@
+// Primitive functions: each maps to one IR op (max and min to one of two),
+// reading its attributes from literal arguments. Shape checks beyond argument
+// syntax are the op's own shape rule, which GraphBuilder locates at the call.
+#include "frontend/model_builder.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace netc {
+
+namespace {
+
+// An axis in [-rank, rank), normalized to [0, rank), checked at the argument.
+int64_t axis_of(ModelBuilder& b, const CallArgs& a, const Expr& e, int64_t axis,
+                const TensorType& t) {
+  int64_t rank = t.shape.rank();
+  if (axis < -rank || axis >= rank)
+    b.fail(e.loc, fmt::format("{}: axis {} is out of range for {} (expected {}..{})", a.func(),
+                              axis, to_string(t), -rank, rank - 1));
+  return axis < 0 ? axis + rank : axis;
+}
+
+template <OpKind Kind>
+ValueId unary(ModelBuilder& b, const CallArgs& a) {
+  return b.op(Kind, {b.tensor(a, "x")}, {}, a.loc());
+}
+
+// Two required tensor parameters, whatever their names.
+template <OpKind Kind>
+ValueId binary(ModelBuilder& b, const CallArgs& a) {
+  auto [x, y] = b.eval_pair(*a.at(0), *a.at(1));
+  return b.op(Kind, {x, y}, {}, a.loc());
+}
+
+// leaky_relu(x, alpha=0.01), elu(x, alpha=1.0)
+template <OpKind Kind>
+ValueId with_alpha(ModelBuilder& b, const CallArgs& a) {
+  double alpha = a.get_number("alpha", Kind == OpKind::LeakyRelu ? 0.01 : 1.0);
+  return b.op(Kind, {b.tensor(a, "x")}, Attrs{{"alpha", alpha}}, a.loc());
+}
+
+// softmax(x, axis=-1), log_softmax(x, axis=-1)
+template <OpKind Kind>
+ValueId along_axis(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  int64_t axis = -1;
+  if (const Expr* e = a.get("axis")) axis = axis_of(b, a, *e, a.read_int(*e, "axis"), b.type_of(x));
+  else axis = axis_of(b, a, a.call(), axis, b.type_of(x));
+  return b.op(Kind, {x}, Attrs{{"axis", axis}}, a.loc());
+}
+
+// sum/mean/max/min over `axis` (an int or a tuple; absent = every axis).
+ValueId reduce(ModelBuilder& b, const CallArgs& a, OpKind kind, ValueId x) {
+  const TensorType& t = b.type_of(x);
+  std::vector<int64_t> axes;
+  if (const Expr* e = a.get("axis")) {
+    for (int64_t ax : a.read_ints(*e, "axis")) {
+      int64_t n = axis_of(b, a, *e, ax, t);
+      if (std::find(axes.begin(), axes.end(), n) != axes.end())
+        b.fail(e->loc, fmt::format("{}: axis {} is given twice", a.func(), n));
+      axes.push_back(n);
+    }
+  } else {
+    for (int64_t i = 0; i < t.shape.rank(); ++i) axes.push_back(i);
+  }
+  int64_t keepdims = a.get_bool("keepdims", false) ? 1 : 0;
+  return b.op(kind, {x}, Attrs{{"axes", axes}, {"keepdims", keepdims}}, a.loc());
+}
+
+template <OpKind Kind>
+ValueId reduction(ModelBuilder& b, const CallArgs& a) {
+  return reduce(b, a, Kind, b.tensor(a, "x"));
+}
+
+// max(a, b) is elementwise; max(x, axis=...) and max(x) reduce.
+template <OpKind Elementwise, OpKind Reduce>
+ValueId extremum(ModelBuilder& b, const CallArgs& a) {
+  const Expr* y = a.get("y");
+  if (!y) return reduce(b, a, Reduce, b.tensor(a, "x"));
+  for (std::string_view k : {"axis", "keepdims"})
+    if (const Expr* e = a.get(k))
+      b.fail(e->loc, fmt::format("{}: '{}' applies to {}(x, axis=...), not to the elementwise "
+                                 "{}(a, b)",
+                                 a.func(), k, a.func(), a.func()));
+  auto [p, q] = b.eval_pair(a.required("x"), *y);
+  return b.op(Elementwise, {p, q}, {}, a.loc());
+}
+
+// reshape(x, (batch, 784)): `batch` marks the runtime batch dimension.
+ValueId reshape(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  const Expr& s = a.required("shape");
+  std::vector<const Expr*> items;
+  if (s.kind == Expr::Kind::Tuple)
+    for (const auto& item : s.args) items.push_back(item.get());
+  else
+    items.push_back(&s);
+  std::vector<int64_t> dims;
+  for (const Expr* item : items) {
+    if (item->kind == Expr::Kind::Name && item->text == "batch") {
+      if (std::find(dims.begin(), dims.end(), kBatch) != dims.end())
+        b.fail(item->loc, "reshape: 'batch' can appear only once in a shape");
+      dims.push_back(kBatch);
+      continue;
+    }
+    if (item->kind != Expr::Kind::Number || !item->is_int || item->int_value < 1)
+      a.fail_arg(*item, "shape", "a tuple of positive integers and 'batch'");
+    dims.push_back(item->int_value);
+  }
+  TensorType checked = b.make_type(b.type_of(x).dtype, dims, s.loc);
+  return b.op(OpKind::Reshape, {x}, Attrs{{"shape", checked.shape.dims}}, a.loc());
+}
+
+ValueId transpose(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  std::vector<int64_t> perm = a.read_ints(a.required("perm"), "perm");
+  return b.op(OpKind::Transpose, {x}, Attrs{{"perm", perm}}, a.loc());
+}
+
+ValueId concat(ModelBuilder& b, const CallArgs& a) {
+  std::vector<ValueId> inputs = {b.tensor(a, "x")};
+  for (const Expr* e : a.rest()) inputs.push_back(b.eval(*e));
+  if (inputs.size() < 2)
+    b.fail(a.loc(), "concat expects at least 2 tensors, found 1");
+  const Expr& ax = a.required("axis");
+  int64_t axis = axis_of(b, a, ax, a.read_int(ax, "axis"), b.type_of(inputs[0]));
+  return b.op(OpKind::Concat, std::move(inputs), Attrs{{"axis", axis}}, a.loc());
+}
+
+// slice(x, axis=1, start=0, end=5): Python's x[start:end] along one axis.
+ValueId slice(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  const Expr& ax = a.required("axis");
+  Attrs attrs{{"axis", axis_of(b, a, ax, a.read_int(ax, "axis"), b.type_of(x))}};
+  for (std::string_view k : {"start", "end"})
+    if (const Expr* e = a.get(k)) attrs.set(std::string(k), a.read_int(*e, k));
+  return b.op(OpKind::Slice, {x}, std::move(attrs), a.loc());
+}
+
+const std::vector<ArgSpec> kX = {{"x", true}};
+const std::vector<ArgSpec> kAB = {{"a", true}, {"b", true}};
+
+const Builtin kPrimitives[] = {
+    // Elementwise math
+    {"exp", kX, unary<OpKind::Exp>},
+    {"log", kX, unary<OpKind::Log>},
+    {"sqrt", kX, unary<OpKind::Sqrt>},
+    {"abs", kX, unary<OpKind::Abs>},
+    {"pow", kAB, binary<OpKind::Pow>},
+    {"max", {{"x", true}, {"y"}, {"axis", false, true}, {"keepdims", false, true}},
+     extremum<OpKind::Maximum, OpKind::ReduceMax>},
+    {"min", {{"x", true}, {"y"}, {"axis", false, true}, {"keepdims", false, true}},
+     extremum<OpKind::Minimum, OpKind::ReduceMin>},
+    // Reductions
+    {"sum", {{"x", true}, {"axis"}, {"keepdims"}}, reduction<OpKind::ReduceSum>},
+    {"mean", {{"x", true}, {"axis"}, {"keepdims"}}, reduction<OpKind::ReduceMean>},
+    // Data movement and linear algebra
+    {"reshape", {{"x", true}, {"shape", true}}, reshape},
+    {"transpose", {{"x", true}, {"perm", true}}, transpose},
+    {"concat", {{"x", true}, {"axis", true, true}}, concat, true},
+    {"slice", {{"x", true}, {"axis", true}, {"start"}, {"end"}}, slice},
+    {"matmul", kAB, binary<OpKind::MatMul>},
+    // Activations
+    {"relu", kX, unary<OpKind::Relu>},
+    {"leaky_relu", {{"x", true}, {"alpha"}}, with_alpha<OpKind::LeakyRelu>},
+    {"elu", {{"x", true}, {"alpha"}}, with_alpha<OpKind::Elu>},
+    {"sigmoid", kX, unary<OpKind::Sigmoid>},
+    {"tanh", kX, unary<OpKind::Tanh>},
+    {"softmax", {{"x", true}, {"axis"}}, along_axis<OpKind::Softmax>},
+    {"log_softmax", {{"x", true}, {"axis"}}, along_axis<OpKind::LogSoftmax>},
+    // Losses (each the mean over the batch)
+    {"softmax_cross_entropy", {{"logits", true}, {"labels", true}},
+     binary<OpKind::SoftmaxCrossEntropy>},
+    {"sigmoid_cross_entropy", {{"logits", true}, {"targets", true}},
+     binary<OpKind::SigmoidCrossEntropy>},
+    {"mse", {{"pred", true}, {"target", true}}, binary<OpKind::Mse>},
+};
+
+} // namespace
+
+std::span<const Builtin> primitive_builtins() { return kPrimitives; }
+
+} // namespace netc
