@@ -46,8 +46,8 @@ public:
   SourceLoc loc() const { return call_.loc; }
   const std::string& file() const { return file_; }
 
-  const Expr* get(std::string_view name) const; // null when not given
-  bool declares(std::string_view name) const;   // the function has this parameter
+  const Expr* get(std::string_view name) const;        // null when not given
+  bool declares(std::string_view name) const;          // the function has this parameter
   const Expr* at(size_t i) const { return bound_[i]; } // by position in the spec
   bool has(std::string_view name) const { return get(name) != nullptr; }
   const Expr& required(std::string_view name) const;

@@ -29,9 +29,10 @@ Graph load_model(const std::string& path) {
     throw UserError(path, {}, "cannot open the model file: it is a directory");
   auto size = std::filesystem::file_size(path, ec);
   if (!ec && size > kMaxFileBytes)
-    throw UserError(path, {}, fmt::format("the model file is too large ({} bytes; the limit is "
-                                          "{} MiB)",
-                                          size, kMaxFileBytes >> 20));
+    throw UserError(path, {},
+                    fmt::format("the model file is too large ({} bytes; the limit is "
+                                "{} MiB)",
+                                size, kMaxFileBytes >> 20));
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw UserError(path, {}, fmt::format("cannot open the model file: {}", std::strerror(errno)));

@@ -29,7 +29,8 @@ const Builtin* find_builtin(std::string_view name) {
 std::vector<std::string> function_names() {
   std::vector<std::string> names = {"l1", "l2"};
   for (auto table : {layer_builtins(), primitive_builtins()})
-    for (const Builtin& b : table) names.emplace_back(b.name);
+    for (const Builtin& b : table)
+      names.emplace_back(b.name);
   return names;
 }
 
@@ -50,24 +51,25 @@ InitSpec read_init(const Expr& e, const std::string& file) {
     return s == "normal" || s == "uniform" || s == "constant";
   };
   if (e.kind != Expr::Kind::Name && e.kind != Expr::Kind::Call)
-    throw UserError(file, e.loc,
-                    fmt::format("expected an initializer such as he or normal(0.02), found {}",
-                                describe(e)));
+    throw UserError(
+        file, e.loc,
+        fmt::format("expected an initializer such as he or normal(0.02), found {}", describe(e)));
   if (std::find(names.begin(), names.end(), e.text) == names.end()) {
     std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    for (const auto& n : names)
+      list += (list.empty() ? "" : ", ") + n;
     std::string m = suggest(e.text, names);
-    throw UserError(file, e.loc,
-                    fmt::format("unknown initializer '{}'; {}", e.text,
-                                m.empty() ? "expected one of " + list
-                                          : fmt::format("did you mean '{}'?", m)));
+    throw UserError(
+        file, e.loc,
+        fmt::format("unknown initializer '{}'; {}", e.text,
+                    m.empty() ? "expected one of " + list : fmt::format("did you mean '{}'?", m)));
   }
   InitSpec init{e.text, std::nullopt};
   if (e.kind == Expr::Kind::Name) {
     if (needs_scale(init.scheme))
-      throw UserError(file, e.loc,
-                      fmt::format("initializer '{}' needs a scale, as in {}(0.02)", e.text,
-                                  e.text));
+      throw UserError(
+          file, e.loc,
+          fmt::format("initializer '{}' needs a scale, as in {}(0.02)", e.text, e.text));
     return init;
   }
   if (!needs_scale(init.scheme)) {
@@ -78,9 +80,8 @@ InitSpec read_init(const Expr& e, const std::string& file) {
   CallArgs a(e, kScale, file);
   double scale = a.read_number(a.required("scale"), "scale");
   if (init.scheme != "constant" && !(scale > 0))
-    a.fail(a.required("scale").loc,
-           fmt::format("{}: the scale must be positive, found {}", e.text,
-                       describe(a.required("scale"))));
+    a.fail(a.required("scale").loc, fmt::format("{}: the scale must be positive, found {}", e.text,
+                                                describe(a.required("scale"))));
   init.scale = scale;
   return init;
 }
@@ -111,7 +112,8 @@ TensorType ModelBuilder::make_type(DType dtype, std::vector<int64_t> dims, Sourc
 void ModelBuilder::build(const Module& m) {
   if (m.stmts.empty())
     fail({1, 1}, "the model is empty: expected statements such as 'input', 'output' and 'loss'");
-  for (const Stmt& s : m.stmts) std::visit([&](const auto& st) { statement(st); }, s);
+  for (const Stmt& s : m.stmts)
+    std::visit([&](const auto& st) { statement(st); }, s);
   if (g_.outputs.empty() && !g_.loss)
     fail(m.end, "the model has no 'output' and no 'loss', so it computes nothing");
   check_regularized_params();
@@ -119,8 +121,7 @@ void ModelBuilder::build(const Module& m) {
 
 void ModelBuilder::statement(const ModelStmt& s) {
   if (model_loc_.line)
-    fail(s.loc, fmt::format("the model is already named '{}' (line {})", g_.name,
-                            model_loc_.line));
+    fail(s.loc, fmt::format("the model is already named '{}' (line {})", g_.name, model_loc_.line));
   model_loc_ = s.loc;
   g_.name = s.name;
 }
@@ -223,8 +224,8 @@ void ModelBuilder::statement(const LossStmt& s) {
 
 void ModelBuilder::statement(const TrainStmt& s) {
   if (train_loc_.line)
-    fail(s.loc, fmt::format("a model has one train block (the first is at line {})",
-                            train_loc_.line));
+    fail(s.loc,
+         fmt::format("a model has one train block (the first is at line {})", train_loc_.line));
   train_loc_ = s.loc;
   g_.train = build_train_config(s, file_);
 }
@@ -234,8 +235,8 @@ void ModelBuilder::statement(const TrainStmt& s) {
 void ModelBuilder::define(const std::string& name, SourceLoc loc, ValueId v, Binding::Kind kind) {
   if (is_reserved(name)) fail(loc, fmt::format("'{}' is reserved and cannot name a value", name));
   if (name.find('.') != std::string::npos)
-    fail(loc, fmt::format("'{}': names with '.' are reserved for layer parameters (dense1.W)",
-                          name));
+    fail(loc,
+         fmt::format("'{}': names with '.' are reserved for layer parameters (dense1.W)", name));
   auto it = names_.find(name);
   if (it != names_.end()) {
     const Binding& old = it->second;
@@ -262,8 +263,10 @@ ValueId ModelBuilder::lookup(const Expr& e) {
   if (find_builtin(e.text) || e.text == "l1" || e.text == "l2")
     fail(e.loc, fmt::format("'{}' is a function; call it as {}(...)", e.text, e.text));
   std::vector<std::string> candidates;
-  for (const auto& [n, b] : names_) candidates.push_back(n);
-  for (const auto& [n, l] : leaf_names_) candidates.push_back(n);
+  for (const auto& [n, b] : names_)
+    candidates.push_back(n);
+  for (const auto& [n, l] : leaf_names_)
+    candidates.push_back(n);
   fail(e.loc, fmt::format("undefined name '{}'{}", e.text, hint(e.text, candidates)));
 }
 
@@ -281,15 +284,20 @@ ValueId ModelBuilder::constant(double value, DType dtype, SourceLoc loc) {
 
 ValueId ModelBuilder::eval(const Expr& e, DType like) {
   switch (e.kind) {
-  case Expr::Kind::Number: return constant(e.number, like, e.loc);
-  case Expr::Kind::Name: return lookup(e);
+  case Expr::Kind::Number:
+    return constant(e.number, like, e.loc);
+  case Expr::Kind::Name:
+    return lookup(e);
   case Expr::Kind::String:
-  case Expr::Kind::Tuple: fail(e.loc, fmt::format("expected a tensor, found {}", describe(e)));
+  case Expr::Kind::Tuple:
+    fail(e.loc, fmt::format("expected a tensor, found {}", describe(e)));
   case Expr::Kind::Neg:
     if (auto v = literal_number(e)) return constant(*v, like, e.loc);
     return op(OpKind::Neg, {eval(*e.args[0])}, {}, e.loc);
-  case Expr::Kind::Binary: return eval_binary(e);
-  case Expr::Kind::Call: return eval_call(e);
+  case Expr::Kind::Binary:
+    return eval_binary(e);
+  case Expr::Kind::Call:
+    return eval_call(e);
   }
   internal_error("bad expression kind");
 }
@@ -315,8 +323,8 @@ ValueId ModelBuilder::eval_binary(const Expr& e) {
 ValueId ModelBuilder::eval_call(const Expr& call) {
   if (call.text == "l1" || call.text == "l2") {
     if (!in_loss_)
-      fail(call.loc, fmt::format("{}() is a regularization term; it can only appear in 'loss'",
-                                 call.text));
+      fail(call.loc,
+           fmt::format("{}() is a regularization term; it can only appear in 'loss'", call.text));
     static constexpr ArgSpec kLambda[] = {{"lambda", true}};
     return regularization(CallArgs(call, kLambda, file_), call.text == "l1");
   }
@@ -324,8 +332,8 @@ ValueId ModelBuilder::eval_call(const Expr& call) {
   if (!b) {
     if (names_.count(call.text))
       fail(call.loc, fmt::format("'{}' is a value, not a function", call.text));
-    fail(call.loc, fmt::format("unknown function '{}'{}", call.text,
-                               hint(call.text, function_names())));
+    fail(call.loc,
+         fmt::format("unknown function '{}'{}", call.text, hint(call.text, function_names())));
   }
   return b->fn(*this, CallArgs(call, b->spec, file_, b->variadic));
 }
@@ -339,13 +347,13 @@ ValueId ModelBuilder::eval_call(const Expr& call) {
 ValueId ModelBuilder::regularization(const CallArgs& a, bool l1) {
   std::string kind = l1 ? "l1" : "l2";
   if (auto it = regularizers_.find(kind); it != regularizers_.end())
-    fail(a.loc(), fmt::format("{}() appears twice in the loss (first at column {})", kind,
-                              it->second.col));
+    fail(a.loc(),
+         fmt::format("{}() appears twice in the loss (first at column {})", kind, it->second.col));
   const Expr& lambda_expr = a.required("lambda");
   double lambda = a.read_number(lambda_expr, "lambda");
   if (!(lambda >= 0))
-    fail(lambda_expr.loc, fmt::format("{}: lambda must be at least 0, found {}", kind,
-                                      describe(lambda_expr)));
+    fail(lambda_expr.loc,
+         fmt::format("{}: lambda must be at least 0, found {}", kind, describe(lambda_expr)));
   std::vector<ValueId> weights;
   for (ValueId p : g_.leaves(OpKind::Param)) {
     const Attrs& at = g_.node(p).attrs;
@@ -361,7 +369,8 @@ ValueId ModelBuilder::regularization(const CallArgs& a, bool l1) {
   for (ValueId w : weights) {
     ValueId t = l1 ? op(OpKind::Abs, {w}, {}, loc) : op(OpKind::Mul, {w, w}, {}, loc);
     std::vector<int64_t> axes;
-    for (int i = 0; i < type_of(w).shape.rank(); ++i) axes.push_back(i);
+    for (int i = 0; i < type_of(w).shape.rank(); ++i)
+      axes.push_back(i);
     ValueId s = op(OpKind::ReduceSum, {t}, {{"axes", axes}, {"keepdims", int64_t{0}}}, loc);
     sum = sum ? op(OpKind::Add, {*sum, s}, {}, loc) : s;
   }
@@ -394,8 +403,7 @@ void ModelBuilder::check_regularized_params() const {
 
 // ---- layers -----------------------------------------------------------------------
 
-Layer ModelBuilder::begin_layer(std::string_view kind, std::string_view prefix,
-                                const CallArgs& a) {
+Layer ModelBuilder::begin_layer(std::string_view kind, std::string_view prefix, const CallArgs& a) {
   Layer l;
   l.kind = kind;
   l.loc = a.loc();

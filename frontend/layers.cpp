@@ -16,13 +16,14 @@ const TensorType& check_input(ModelBuilder& b, const CallArgs& a, ValueId x,
                               std::string_view advice = "") {
   const TensorType& t = b.type_of(x);
   bool rank_ok = false;
-  for (int r : ranks) rank_ok |= t.shape.rank() == r;
+  for (int r : ranks)
+    rank_ok |= t.shape.rank() == r;
   if (!rank_ok)
-    b.fail(a.loc(), fmt::format("{} expects a {} input, found {}{}", a.func(), layout,
-                                to_string(t), advice));
+    b.fail(a.loc(), fmt::format("{} expects a {} input, found {}{}", a.func(), layout, to_string(t),
+                                advice));
   if (!is_float(t.dtype))
-    b.fail(a.loc(), fmt::format("{} expects a float input (f32 or f64), found {}", a.func(),
-                                to_string(t)));
+    b.fail(a.loc(),
+           fmt::format("{} expects a float input (f32 or f64), found {}", a.func(), to_string(t)));
   for (int i = 1; i < t.shape.rank(); ++i)
     if (t.shape[i] == kBatch)
       b.fail(a.loc(), fmt::format("{} expects the batch as the first dimension only, found {}",
@@ -33,7 +34,8 @@ const TensorType& check_input(ModelBuilder& b, const CallArgs& a, ValueId x,
 int64_t positive_int(const CallArgs& a, std::string_view name, int64_t fallback) {
   const Expr* e = a.get(name);
   int64_t v = e ? a.read_int(*e, name) : fallback;
-  if (v < 1) a.fail(e->loc, fmt::format("{}: '{}' must be at least 1, found {}", a.func(), name, v));
+  if (v < 1)
+    a.fail(e->loc, fmt::format("{}: '{}' must be at least 1, found {}", a.func(), name, v));
   return v;
 }
 
@@ -59,10 +61,9 @@ InitSpec init_arg(ModelBuilder& b, const CallArgs& a, std::string_view fallback)
 // y = x W + b with W [F, units]: matmul then a broadcast add.
 ValueId dense(ModelBuilder& b, const CallArgs& a) {
   ValueId x = b.tensor(a, "x");
-  const TensorType xt = check_input(b, a, x, {2}, "[batch, features]",
-                                    b.type_of(x).shape.rank() > 2
-                                        ? "; insert flatten(...) before dense"
-                                        : "");
+  const TensorType xt =
+      check_input(b, a, x, {2}, "[batch, features]",
+                  b.type_of(x).shape.rank() > 2 ? "; insert flatten(...) before dense" : "");
   int64_t units = positive_int(a, "units", 0);
   InitSpec init = init_arg(b, a, "he");
   bool bias = a.get_bool("bias", true);
@@ -96,8 +97,8 @@ ValueId conv2d(ModelBuilder& b, const CallArgs& a) {
         a.fail(pad_expr->loc, "conv2d: pad=same needs stride 1; give the padding as numbers");
       for (int i = 0; i < 2; ++i) {
         if (kernel[i] % 2 == 0)
-          a.fail(pad_expr->loc, fmt::format("conv2d: pad=same needs an odd kernel, found {}",
-                                            kernel[i]));
+          a.fail(pad_expr->loc,
+                 fmt::format("conv2d: pad=same needs an odd kernel, found {}", kernel[i]));
         pad[i] = (kernel[i] - 1) / 2 * dilation[i];
       }
     } else if (pad_expr->text != "valid") {
@@ -142,8 +143,8 @@ ValueId pool(ModelBuilder& b, const CallArgs& a) {
   bool is_max = Kind == OpKind::MaxPool;
   Layer l = b.begin_layer(is_max ? "maxpool" : "avgpool", is_max ? "maxpool" : "avgpool", a);
   return b.op(Kind, {x},
-              Attrs{{"kernel", list(kernel)}, {"stride", list(stride)}, {"pad", list(pad)}},
-              l.loc, l.name);
+              Attrs{{"kernel", list(kernel)}, {"stride", list(stride)}, {"pad", list(pad)}}, l.loc,
+              l.name);
 }
 
 ValueId global_avgpool(ModelBuilder& b, const CallArgs& a) {
@@ -158,18 +159,19 @@ ValueId flatten(ModelBuilder& b, const CallArgs& a) {
   ValueId x = b.tensor(a, "x");
   const TensorType& t = b.type_of(x);
   if (t.shape.rank() < 1)
-    b.fail(a.loc(), fmt::format("flatten expects a tensor with a batch dimension, found {}",
-                                to_string(t)));
+    b.fail(a.loc(),
+           fmt::format("flatten expects a tensor with a batch dimension, found {}", to_string(t)));
   for (int i = 1; i < t.shape.rank(); ++i)
     if (t.shape[i] == kBatch)
       b.fail(a.loc(), fmt::format("flatten expects the batch as the first dimension only, "
                                   "found {}",
                                   to_string(t)));
   int64_t rest = 1;
-  for (int i = 1; i < t.shape.rank(); ++i) rest *= t.shape[i];
+  for (int i = 1; i < t.shape.rank(); ++i)
+    rest *= t.shape[i];
   Layer l = b.begin_layer("flatten", "flatten", a);
-  return b.op(OpKind::Reshape, {x}, Attrs{{"shape", std::vector<int64_t>{t.shape[0], rest}}},
-              l.loc, l.name);
+  return b.op(OpKind::Reshape, {x}, Attrs{{"shape", std::vector<int64_t>{t.shape[0], rest}}}, l.loc,
+              l.name);
 }
 
 // ---- batchnorm -----------------------------------------------------------------
@@ -179,8 +181,9 @@ ValueId batchnorm(ModelBuilder& b, const CallArgs& a) {
   ValueId x = b.tensor(a, "x");
   const TensorType xt = check_input(b, a, x, {2, 4}, "[batch, features] or [batch, C, H, W]");
   double eps = a.get_number("eps", 1e-5);
-  if (!(eps > 0)) a.fail(a.get("eps")->loc, fmt::format("batchnorm: eps must be positive, found {}",
-                                                        describe(*a.get("eps"))));
+  if (!(eps > 0))
+    a.fail(a.get("eps")->loc,
+           fmt::format("batchnorm: eps must be positive, found {}", describe(*a.get("eps"))));
   double momentum = a.get_number("momentum", 0.9);
   if (!(momentum >= 0 && momentum <= 1))
     a.fail(a.get("momentum")->loc, fmt::format("batchnorm: momentum must be in [0, 1], found {}",
@@ -188,8 +191,10 @@ ValueId batchnorm(ModelBuilder& b, const CallArgs& a) {
   int64_t c = xt.shape[1];
   Layer l = b.begin_layer("batchnorm", "bn", a);
   TensorType vec = b.make_type(xt.dtype, {c}, l.loc);
-  ValueId gamma = b.layer_leaf(l, OpKind::Param, "gamma", vec, param_attrs({"ones", {}}, c, c, false));
-  ValueId beta = b.layer_leaf(l, OpKind::Param, "beta", vec, param_attrs({"zeros", {}}, c, c, false));
+  ValueId gamma =
+      b.layer_leaf(l, OpKind::Param, "gamma", vec, param_attrs({"ones", {}}, c, c, false));
+  ValueId beta =
+      b.layer_leaf(l, OpKind::Param, "beta", vec, param_attrs({"zeros", {}}, c, c, false));
   ValueId mean = b.layer_leaf(l, OpKind::State, "running_mean", vec, Attrs{{"init", "zeros"}});
   ValueId var = b.layer_leaf(l, OpKind::State, "running_var", vec, Attrs{{"init", "ones"}});
   return b.op(OpKind::BatchNorm, {x, gamma, beta, mean, var},
@@ -210,8 +215,8 @@ ValueId dropout(ModelBuilder& b, const CallArgs& a) {
     b.fail(a.loc(), fmt::format("dropout expects a float input (f32 or f64), found {}",
                                 to_string(b.type_of(x))));
   Layer l = b.begin_layer("dropout", "dropout", a);
-  ValueId k = b.layer_leaf(l, OpKind::Hyper, "keep", TensorType{dtype, Shape{}},
-                           Attrs{{"value", keep}});
+  ValueId k =
+      b.layer_leaf(l, OpKind::Hyper, "keep", TensorType{dtype, Shape{}}, Attrs{{"value", keep}});
   if (l.reused && b.graph().node(k).attrs.get_float("value") != keep)
     a.fail(keep_expr.loc, fmt::format("dropout layer '{}' was created with keep={}; a reuse "
                                       "cannot change it",

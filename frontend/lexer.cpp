@@ -8,25 +8,44 @@ namespace netc {
 
 std::string describe(Tok kind) {
   switch (kind) {
-  case Tok::Ident: return "a name";
-  case Tok::Int: return "an integer";
-  case Tok::Float: return "a number";
-  case Tok::String: return "a string";
-  case Tok::LParen: return "'('";
-  case Tok::RParen: return "')'";
-  case Tok::LBracket: return "'['";
-  case Tok::RBracket: return "']'";
-  case Tok::LBrace: return "'{'";
-  case Tok::RBrace: return "'}'";
-  case Tok::Comma: return "','";
-  case Tok::Colon: return "':'";
-  case Tok::Equals: return "'='";
-  case Tok::Plus: return "'+'";
-  case Tok::Minus: return "'-'";
-  case Tok::Star: return "'*'";
-  case Tok::Slash: return "'/'";
-  case Tok::Newline: return "end of line";
-  case Tok::End: return "end of file";
+  case Tok::Ident:
+    return "a name";
+  case Tok::Int:
+    return "an integer";
+  case Tok::Float:
+    return "a number";
+  case Tok::String:
+    return "a string";
+  case Tok::LParen:
+    return "'('";
+  case Tok::RParen:
+    return "')'";
+  case Tok::LBracket:
+    return "'['";
+  case Tok::RBracket:
+    return "']'";
+  case Tok::LBrace:
+    return "'{'";
+  case Tok::RBrace:
+    return "'}'";
+  case Tok::Comma:
+    return "','";
+  case Tok::Colon:
+    return "':'";
+  case Tok::Equals:
+    return "'='";
+  case Tok::Plus:
+    return "'+'";
+  case Tok::Minus:
+    return "'-'";
+  case Tok::Star:
+    return "'*'";
+  case Tok::Slash:
+    return "'/'";
+  case Tok::Newline:
+    return "end of line";
+  case Tok::End:
+    return "end of file";
   }
   return "?";
 }
@@ -35,9 +54,12 @@ std::string describe(const Token& t) {
   switch (t.kind) {
   case Tok::Ident:
   case Tok::Int:
-  case Tok::Float: return "'" + t.text + "'";
-  case Tok::String: return "string \"" + t.text + "\"";
-  default: return describe(t.kind);
+  case Tok::Float:
+    return "'" + t.text + "'";
+  case Tok::String:
+    return "string \"" + t.text + "\"";
+  default:
+    return describe(t.kind);
   }
 }
 
@@ -53,9 +75,7 @@ struct Cursor {
   SourceLoc loc{1, 1};
 
   bool done() const { return pos >= text.size(); }
-  char peek(size_t ahead = 0) const {
-    return pos + ahead < text.size() ? text[pos + ahead] : '\0';
-  }
+  char peek(size_t ahead = 0) const { return pos + ahead < text.size() ? text[pos + ahead] : '\0'; }
   void advance() {
     char c = text[pos++];
     if (c == '\n') {
@@ -111,7 +131,8 @@ public:
       if (c == ' ' || c == '\t' || c == '\r') {
         cur_.advance();
       } else if (c == '#') {
-        while (!cur_.done() && cur_.peek() != '\n') cur_.advance();
+        while (!cur_.done() && cur_.peek() != '\n')
+          cur_.advance();
       } else if (c == '\n') {
         Token t = start(Tok::Newline);
         cur_.advance();
@@ -153,7 +174,8 @@ private:
   void ident() {
     Token t = start(Tok::Ident);
     for (;;) {
-      while (is_alnum(cur_.peek())) cur_.advance();
+      while (is_alnum(cur_.peek()))
+        cur_.advance();
       // A dot continues the name only when a name part follows: dense1.W.
       if (cur_.peek() == '.' && is_alpha(cur_.peek(1))) {
         cur_.advance();
@@ -166,11 +188,13 @@ private:
 
   void number() {
     Token t = start(Tok::Int);
-    while (is_digit(cur_.peek())) cur_.advance();
+    while (is_digit(cur_.peek()))
+      cur_.advance();
     if (cur_.peek() == '.' && is_digit(cur_.peek(1))) {
       t.kind = Tok::Float;
       cur_.advance();
-      while (is_digit(cur_.peek())) cur_.advance();
+      while (is_digit(cur_.peek()))
+        cur_.advance();
     }
     if ((cur_.peek() == 'e' || cur_.peek() == 'E') &&
         (is_digit(cur_.peek(1)) ||
@@ -178,20 +202,22 @@ private:
       t.kind = Tok::Float;
       cur_.advance();
       if (!is_digit(cur_.peek())) cur_.advance();
-      while (is_digit(cur_.peek())) cur_.advance();
+      while (is_digit(cur_.peek()))
+        cur_.advance();
     }
     std::string spelling(cur_.text.substr(t.offset, cur_.pos - t.offset));
     if (is_alpha(cur_.peek()) || cur_.peek() == '.') {
-      while (is_alnum(cur_.peek()) || cur_.peek() == '.') cur_.advance();
-      fail(t.loc, fmt::format("invalid number '{}'",
-                              cur_.text.substr(t.offset, cur_.pos - t.offset)));
+      while (is_alnum(cur_.peek()) || cur_.peek() == '.')
+        cur_.advance();
+      fail(t.loc,
+           fmt::format("invalid number '{}'", cur_.text.substr(t.offset, cur_.pos - t.offset)));
     }
     if (t.kind == Tok::Int) {
       int64_t v = 0;
       for (char d : spelling) {
         if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d - '0', &v))
-          fail(t.loc, fmt::format("integer {} is too large (the limit is {})", spelling,
-                                  INT64_MAX));
+          fail(t.loc,
+               fmt::format("integer {} is too large (the limit is {})", spelling, INT64_MAX));
       }
       t.int_value = v;
       t.float_value = static_cast<double>(v);
@@ -247,7 +273,8 @@ private:
     auto u = static_cast<unsigned char>(c);
     if (u >= 0x20 && u < 0x7F) fail(cur_.loc, fmt::format("unexpected character '{}'", c));
     size_t n = u < 0x80 ? 1 : utf8_length(cur_.text, cur_.pos);
-    if (n > 1) fail(cur_.loc, fmt::format("unexpected character '{}'", cur_.text.substr(cur_.pos, n)));
+    if (n > 1)
+      fail(cur_.loc, fmt::format("unexpected character '{}'", cur_.text.substr(cur_.pos, n)));
     fail(cur_.loc, fmt::format("unexpected character (byte 0x{:02x})", u));
   }
 
@@ -269,7 +296,8 @@ void check_text(std::string_view text, const std::string& file) {
     if (n == 0)
       throw UserError(file, cur.loc,
                       fmt::format("not a text file: found byte 0x{:02x}, which is not UTF-8", c));
-    for (size_t k = 0; k < n; ++k) cur.advance();
+    for (size_t k = 0; k < n; ++k)
+      cur.advance();
   }
 }
 

@@ -132,7 +132,7 @@ private:
   SourceLoc model_loc_, loss_loc_, train_loc_;
   bool in_loss_ = false;
   std::map<std::string, SourceLoc, std::less<>> regularizers_; // "l2" -> where it was used
-  size_t regularized_params_ = 0; // params an l1/l2 term summed over
+  size_t regularized_params_ = 0;                              // params an l1/l2 term summed over
   std::optional<ValueId> batch_size_;
 };
 

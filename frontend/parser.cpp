@@ -69,7 +69,8 @@ private:
     return true;
   }
   void skip_newlines() {
-    while (at(Tok::Newline)) advance();
+    while (at(Tok::Newline))
+      advance();
   }
 
   [[noreturn]] void fail(SourceLoc loc, std::string msg) const {
@@ -82,12 +83,10 @@ private:
   // the missing ')' or value belongs.
   [[noreturn]] void fail_expected(std::string_view expected) const {
     const Token& t = cur();
-    bool line_end = t.kind == Tok::Newline || t.kind == Tok::End ||
-                    (last_ && t.loc.line > last_->end_loc.line);
+    bool line_end =
+        t.kind == Tok::Newline || t.kind == Tok::End || (last_ && t.loc.line > last_->end_loc.line);
     SourceLoc loc = line_end && last_ ? last_->end_loc : t.loc;
-    std::string found = t.kind == Tok::End     ? "end of file"
-                        : line_end             ? "end of line"
-                                               : describe(t);
+    std::string found = t.kind == Tok::End ? "end of file" : line_end ? "end of line" : describe(t);
     fail(loc, fmt::format("expected {}, found {}", expected, found));
   }
 
@@ -103,8 +102,8 @@ private:
 
   void end_of_statement() {
     if (at(Tok::Newline) || at(Tok::End)) return;
-    fail(cur().loc, fmt::format("expected end of line after the statement, found {}",
-                                describe(cur())));
+    fail(cur().loc,
+         fmt::format("expected end of line after the statement, found {}", describe(cur())));
   }
 
   // ---- statements ---------------------------------------------------------
@@ -117,8 +116,8 @@ private:
                               describe(t)));
     if (const Keyword* k = keyword(t.text)) {
       if (peek().kind == Tok::Equals)
-        fail(t.loc, fmt::format("'{}' starts a statement ({}) and cannot be assigned", k->word,
-                                k->usage));
+        fail(t.loc,
+             fmt::format("'{}' starts a statement ({}) and cannot be assigned", k->word, k->usage));
       std::string_view w = k->word;
       if (w == "model") return model_stmt();
       if (w == "input" || w == "label") return input_stmt(w == "label");
@@ -129,13 +128,13 @@ private:
     }
     if (peek().kind != Tok::Equals) {
       std::vector<std::string> words;
-      for (const Keyword& k : kKeywords) words.emplace_back(k.word);
+      for (const Keyword& k : kKeywords)
+        words.emplace_back(k.word);
       std::string hint = suggest(t.text, words);
       const Token& next = peek();
       SourceLoc loc = next.kind == Tok::Newline || next.kind == Tok::End ? t.end_loc : next.loc;
-      std::string found = next.kind == Tok::Newline || next.kind == Tok::End
-                              ? describe(next.kind)
-                              : describe(next);
+      std::string found =
+          next.kind == Tok::Newline || next.kind == Tok::End ? describe(next.kind) : describe(next);
       fail(loc, fmt::format("expected '=' after '{}', found {}{}", t.text, found,
                             hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
     }
@@ -278,7 +277,8 @@ private:
     }
     if (!at(Tok::Int)) fail_expected("a dimension (a positive integer or 'batch')");
     const Token& n = advance();
-    if (n.int_value <= 0) fail(n.loc, fmt::format("a dimension must be positive, found {}", n.text));
+    if (n.int_value <= 0)
+      fail(n.loc, fmt::format("a dimension must be positive, found {}", n.text));
     d.value = n.int_value;
     return d;
   }
@@ -308,8 +308,10 @@ private:
   // Sets the tree height of `e` from its children and bounds it.
   ExprPtr sealed(ExprPtr e) {
     int h = 0;
-    for (const auto& a : e->args) h = std::max(h, a->depth);
-    for (const auto& k : e->kwargs) h = std::max(h, k.value->depth);
+    for (const auto& a : e->args)
+      h = std::max(h, a->depth);
+    for (const auto& k : e->kwargs)
+      h = std::max(h, k.value->depth);
     e->depth = h + 1;
     if (e->depth > kMaxExprDepth)
       fail(e->loc, fmt::format("expression too deep (limit {} nested operations)", kMaxExprDepth));
@@ -388,8 +390,10 @@ private:
       }
       return e;
     }
-    case Tok::LParen: return parenthesized();
-    default: fail_expected("an expression");
+    case Tok::LParen:
+      return parenthesized();
+    default:
+      fail_expected("an expression");
     }
   }
 

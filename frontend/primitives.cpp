@@ -44,8 +44,10 @@ template <OpKind Kind>
 ValueId along_axis(ModelBuilder& b, const CallArgs& a) {
   ValueId x = b.tensor(a, "x");
   int64_t axis = -1;
-  if (const Expr* e = a.get("axis")) axis = axis_of(b, a, *e, a.read_int(*e, "axis"), b.type_of(x));
-  else axis = axis_of(b, a, a.call(), axis, b.type_of(x));
+  if (const Expr* e = a.get("axis"))
+    axis = axis_of(b, a, *e, a.read_int(*e, "axis"), b.type_of(x));
+  else
+    axis = axis_of(b, a, a.call(), axis, b.type_of(x));
   return b.op(Kind, {x}, Attrs{{"axis", axis}}, a.loc());
 }
 
@@ -61,7 +63,8 @@ ValueId reduce(ModelBuilder& b, const CallArgs& a, OpKind kind, ValueId x) {
       axes.push_back(n);
     }
   } else {
-    for (int64_t i = 0; i < t.shape.rank(); ++i) axes.push_back(i);
+    for (int64_t i = 0; i < t.shape.rank(); ++i)
+      axes.push_back(i);
   }
   int64_t keepdims = a.get_bool("keepdims", false) ? 1 : 0;
   return b.op(kind, {x}, Attrs{{"axes", axes}, {"keepdims", keepdims}}, a.loc());
@@ -92,7 +95,8 @@ ValueId reshape(ModelBuilder& b, const CallArgs& a) {
   const Expr& s = a.required("shape");
   std::vector<const Expr*> items;
   if (s.kind == Expr::Kind::Tuple)
-    for (const auto& item : s.args) items.push_back(item.get());
+    for (const auto& item : s.args)
+      items.push_back(item.get());
   else
     items.push_back(&s);
   std::vector<int64_t> dims;
@@ -119,9 +123,9 @@ ValueId transpose(ModelBuilder& b, const CallArgs& a) {
 
 ValueId concat(ModelBuilder& b, const CallArgs& a) {
   std::vector<ValueId> inputs = {b.tensor(a, "x")};
-  for (const Expr* e : a.rest()) inputs.push_back(b.eval(*e));
-  if (inputs.size() < 2)
-    b.fail(a.loc(), "concat expects at least 2 tensors, found 1");
+  for (const Expr* e : a.rest())
+    inputs.push_back(b.eval(*e));
+  if (inputs.size() < 2) b.fail(a.loc(), "concat expects at least 2 tensors, found 1");
   const Expr& ax = a.required("axis");
   int64_t axis = axis_of(b, a, ax, a.read_int(ax, "axis"), b.type_of(inputs[0]));
   return b.op(OpKind::Concat, std::move(inputs), Attrs{{"axis", axis}}, a.loc());
@@ -147,9 +151,11 @@ const Builtin kPrimitives[] = {
     {"sqrt", kX, unary<OpKind::Sqrt>},
     {"abs", kX, unary<OpKind::Abs>},
     {"pow", kAB, binary<OpKind::Pow>},
-    {"max", {{"x", true}, {"y"}, {"axis", false, true}, {"keepdims", false, true}},
+    {"max",
+     {{"x", true}, {"y"}, {"axis", false, true}, {"keepdims", false, true}},
      extremum<OpKind::Maximum, OpKind::ReduceMax>},
-    {"min", {{"x", true}, {"y"}, {"axis", false, true}, {"keepdims", false, true}},
+    {"min",
+     {{"x", true}, {"y"}, {"axis", false, true}, {"keepdims", false, true}},
      extremum<OpKind::Minimum, OpKind::ReduceMin>},
     // Reductions
     {"sum", {{"x", true}, {"axis"}, {"keepdims"}}, reduction<OpKind::ReduceSum>},
@@ -169,9 +175,11 @@ const Builtin kPrimitives[] = {
     {"softmax", {{"x", true}, {"axis"}}, along_axis<OpKind::Softmax>},
     {"log_softmax", {{"x", true}, {"axis"}}, along_axis<OpKind::LogSoftmax>},
     // Losses (each the mean over the batch)
-    {"softmax_cross_entropy", {{"logits", true}, {"labels", true}},
+    {"softmax_cross_entropy",
+     {{"logits", true}, {"labels", true}},
      binary<OpKind::SoftmaxCrossEntropy>},
-    {"sigmoid_cross_entropy", {{"logits", true}, {"targets", true}},
+    {"sigmoid_cross_entropy",
+     {{"logits", true}, {"targets", true}},
      binary<OpKind::SigmoidCrossEntropy>},
     {"mse", {{"pred", true}, {"target", true}}, binary<OpKind::Mse>},
 };

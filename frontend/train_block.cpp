@@ -86,8 +86,8 @@ public:
   }
 
   // A number that passes `ok`; `must` says what that means in the message.
-  double number(std::string_view name, double fallback, bool (*ok)(double),
-                std::string_view what, std::string_view must) const {
+  double number(std::string_view name, double fallback, bool (*ok)(double), std::string_view what,
+                std::string_view must) const {
     const Expr* e = get(name);
     if (!e) return fallback;
     double v = r_.number(*e, what);
@@ -113,8 +113,8 @@ private:
 
 bool positive(double v) { return v > 0; }
 bool non_negative(double v) { return v >= 0; }
-bool unit_open(double v) { return v >= 0 && v < 1; }    // [0, 1)
-bool unit_factor(double v) { return v > 0 && v <= 1; }  // (0, 1]
+bool unit_open(double v) { return v >= 0 && v < 1; }   // [0, 1)
+bool unit_factor(double v) { return v > 0 && v <= 1; } // (0, 1]
 
 void read_data(const EntryReader& r, TrainConfig& c) {
   const Expr& v = r.value();
@@ -160,8 +160,9 @@ void read_split(const EntryReader& r, TrainConfig& c) {
   flatten(flatten, r.value());
   const char* usage = "write train / val / test, as counts (50000 / 10000 / test) or ratios "
                       "(0.6 / 0.2 / 0.2)";
+  // Whole-split errors point at its first part, where the value starts.
   if (parts.size() < 2 || parts.size() > 3)
-    r.fail(r.value(), fmt::format("split has {} part{}; {}", parts.size(),
+    r.fail(*parts[0], fmt::format("split has {} part{}; {}", parts.size(),
                                   parts.size() == 1 ? "" : "s", usage));
   SplitConfig s;
   s.parts.clear();
@@ -173,8 +174,9 @@ void read_split(const EntryReader& r, TrainConfig& c) {
       continue;
     }
     std::optional<double> v = literal_number(p);
-    if (!v) r.fail(p, fmt::format("split parts must be numbers{}, found {}; {}",
-                                  i == 2 ? " or 'test'" : "", describe(p), usage));
+    if (!v)
+      r.fail(p, fmt::format("split parts must be numbers{}, found {}; {}",
+                            i == 2 ? " or 'test'" : "", describe(p), usage));
     if (!(*v > 0)) r.fail(p, fmt::format("split parts must be positive, found {}", describe(p)));
     s.parts.push_back(*v);
   }
@@ -193,7 +195,7 @@ void read_split(const EntryReader& r, TrainConfig& c) {
     sum += v;
   }
   if (s.ratios && std::abs(sum - 1.0) > 1e-9)
-    r.fail(r.value(), fmt::format("split ratios must sum to 1, found {}", sum));
+    r.fail(*parts[0], fmt::format("split ratios must sum to 1, found {:g}", sum));
   c.split = s;
 }
 
@@ -213,7 +215,8 @@ std::span<const ArgSpec> spec_of(const Form (&forms)[N], std::string_view kind) 
 template <size_t N>
 std::vector<std::string> kinds_of(const Form (&forms)[N]) {
   std::vector<std::string> out;
-  for (const Form& f : forms) out.emplace_back(f.kind);
+  for (const Form& f : forms)
+    out.emplace_back(f.kind);
   return out;
 }
 
@@ -270,7 +273,8 @@ void read_early_stop(const EntryReader& r, TrainConfig& c) {
   static constexpr ArgSpec kPatience[] = {{"epochs"}, {"on"}};
   Options a(r, e.enabled ? std::span<const ArgSpec>(kPatience) : std::span<const ArgSpec>());
   e.patience = a.integer("epochs", e.patience, "patience", 1);
-  if (const Expr* on = a.get("on")) e.on = r.choice(*on, "early-stopping metric", {"val_loss", "val_error"});
+  if (const Expr* on = a.get("on"))
+    e.on = r.choice(*on, "early-stopping metric", {"val_loss", "val_error"});
   c.early_stop = e;
 }
 
@@ -287,8 +291,8 @@ const Key kKeys[] = {
     {"split", read_split},
     {"normalize",
      [](const EntryReader& r, TrainConfig& c) {
-       c.normalize = r.choice(r.value(), "normalization",
-                              {"global", "per_feature", "per_channel", "none"});
+       c.normalize =
+           r.choice(r.value(), "normalization", {"global", "per_feature", "per_channel", "none"});
      }},
     {"batch",
      [](const EntryReader& r, TrainConfig& c) { c.batch = r.integer(r.value(), "batch", 1); }},
@@ -323,7 +327,8 @@ const Key kKeys[] = {
 const std::vector<std::string>& train_keys() {
   static const std::vector<std::string> keys = [] {
     std::vector<std::string> k;
-    for (const Key& key : kKeys) k.emplace_back(key.name);
+    for (const Key& key : kKeys)
+      k.emplace_back(key.name);
     return k;
   }();
   return keys;
@@ -345,9 +350,9 @@ TrainConfig build_train_config(const TrainStmt& block, const std::string& file) 
     }
     auto [it, fresh] = seen.emplace(e.key, e.loc);
     if (!fresh)
-      throw UserError(file, e.loc,
-                      fmt::format("duplicate train key '{}' (first set at line {})", e.key,
-                                  it->second.line));
+      throw UserError(
+          file, e.loc,
+          fmt::format("duplicate train key '{}' (first set at line {})", e.key, it->second.line));
     key->read(EntryReader(e, file), c);
   }
   return c;

@@ -37,7 +37,7 @@ ValueId GraphBuilder::op(OpKind kind, std::vector<ValueId> inputs, Attrs attrs, 
             : fmt::format("{} to {}", def.min_inputs, def.max_inputs);
     throw UserError(g_.source_file, loc,
                     fmt::format("'{}' expects {} input{}, found {}", op_name(kind), expected,
-                                expected == "1" ? "" : "s", n));
+                                def.max_inputs == 1 ? "" : "s", n));
   }
   std::vector<TensorType> types;
   types.reserve(inputs.size());

@@ -45,6 +45,16 @@ using ShapeRule = TensorType (*)(const Attrs& attrs, std::span<const TensorType>
 // Floating-point operations for one example (batch extent 1).
 using FlopsRule = int64_t (*)(const Node& node, std::span<const TensorType> inputs);
 
+class GradBuilder; // ir/gradient.h
+
+// The gradient rule (reverse mode), written in IR so that the backward graph
+// is optimized and compiled like the forward one. Given the forward node `n`
+// (its inputs are n.inputs), its value `y` and the gradient `dy` of the loss
+// with respect to y, it returns one entry per input: the gradient with
+// respect to that input, or kNoGrad (integer inputs, indices, masks).
+inline constexpr ValueId kNoGrad = -1;
+using GradRule = std::vector<ValueId> (*)(GradBuilder& gb, const Node& n, ValueId y, ValueId dy);
+
 struct OpDef {
   OpKind kind;
   int min_inputs;  // leaves: 0
@@ -53,12 +63,16 @@ struct OpDef {
   RefFn<float> ref_f32;
   RefFn<double> ref_f64;
   FlopsRule flops;
+  // nullptr: no rule yet, a compile error when a gradient must flow through
+  // the op. Ops that are explicitly not differentiable use no_gradient.
+  GradRule grad = nullptr;
 };
 
 // Both instantiations of a templated reference implementation, for OpDef tables.
 #define NETC_REF(fn) &fn<float>, &fn<double>
 
 const OpDef& op_def(OpKind kind);
+bool op_is_defined(OpKind kind);
 
 template <class T>
 RefFn<T> reference_of(OpKind kind);

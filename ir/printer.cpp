@@ -113,6 +113,9 @@ std::string print_graph(const Graph& g, const PrintOptions& options) {
   if (g.loss)
     out += fmt::format("loss {} = %{}{}\n", format_name(g.loss->name), g.loss->value,
                        format_loc(g.loss->loc, options));
+  for (const NamedValue& u : g.updates)
+    out += fmt::format("update {} = %{}{}\n", format_name(u.name), u.value,
+                       format_loc(u.loc, options));
   if (options.train_config) out += "train " + train_config_to_json(g.train) + "\n";
   return out;
 }

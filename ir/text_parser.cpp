@@ -295,7 +295,7 @@ private:
     if (p.peek() == '%') return parse_node(p);
     SourceLoc at = p.here();
     std::string kw =
-        p.ident("a node (%N = op(...) : type) or one of model, source, output, loss, train");
+        p.ident("a node (%N = op(...) : type) or one of model, source, output, loss, update, train");
     if (kw == "model") {
       once(seen_model_, at, kw);
       g_.name = p.name("a model name");
@@ -304,6 +304,8 @@ private:
       g_.source_file = p.string_lit();
     } else if (kw == "output") {
       g_.outputs.push_back(named_value(p, "an output name"));
+    } else if (kw == "update") {
+      g_.updates.push_back(named_value(p, "the name of the param or state it updates"));
     } else if (kw == "loss") {
       once(seen_loss_, at, kw);
       g_.loss = named_value(p, "a loss name");
@@ -318,9 +320,9 @@ private:
       }
       return; // the JSON is the rest of the line
     } else {
-      std::string hint = closest_match(kw, {"model", "source", "output", "loss", "train"});
+      std::string hint = closest_match(kw, {"model", "source", "output", "loss", "update", "train"});
       p.fail(at, fmt::format("expected a node (%N = op(...) : type) or one of model, source, "
-                             "output, loss, train, found '{}'{}",
+                             "output, loss, update, train, found '{}'{}",
                              kw, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
     }
     p.expect_end();

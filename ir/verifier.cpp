@@ -110,6 +110,24 @@ void check_named_values(const Graph& g, std::vector<std::string>& problems) {
     if (!names.insert(o.name).second)
       problems.push_back(fmt::format("output '{}' is declared twice", o.name));
   }
+  std::set<std::string> updated;
+  for (const NamedValue& u : g.updates) {
+    if (u.value < 0 || u.value >= g.size()) {
+      problems.push_back(fmt::format("update '{}': %{} is not a node", u.name, u.value));
+      continue;
+    }
+    if (!updated.insert(u.name).second)
+      problems.push_back(fmt::format("'{}' is updated twice", u.name));
+    auto leaf = g.find_leaf(OpKind::Param, u.name);
+    if (!leaf) leaf = g.find_leaf(OpKind::State, u.name);
+    if (!leaf) {
+      problems.push_back(fmt::format("update '{}': no param or state has that name", u.name));
+    } else if (g.node(*leaf).type.shape != g.node(u.value).type.shape) {
+      problems.push_back(fmt::format("update '{}': %{} has type {}, the leaf has type {}", u.name,
+                                     u.value, to_string(g.node(u.value).type),
+                                     to_string(g.node(*leaf).type)));
+    }
+  }
   if (!g.loss) return;
   const NamedValue& l = *g.loss;
   if (l.value < 0 || l.value >= g.size()) {

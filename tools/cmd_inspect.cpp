@@ -13,7 +13,7 @@
 namespace netc {
 
 int cmd_check(const std::string& model) {
-  auto stages = run_pipeline(load_model(model), "parse");
+  auto stages = run_pipeline(load_model(model), Mode::infer, "parse");
   const Graph& g = stages.back().graph;
   std::string text = format_summary(g, summarize(g));
   std::fputs(text.c_str(), stdout);
@@ -21,15 +21,16 @@ int cmd_check(const std::string& model) {
 }
 
 int cmd_dump(const DumpOptions& o) {
-  const auto& names = pipeline_stages();
+  Mode mode = o.mode == "infer" ? Mode::infer : Mode::train;
+  const auto& names = pipeline_stages(mode);
   bool all = o.after == "all";
   if (!all && std::find(names.begin(), names.end(), o.after) == names.end()) {
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw UserError("", {}, fmt::format("unknown stage '{}' for --after; the stages are: {}, all",
-                                        o.after, list));
+    throw UserError("", {}, fmt::format("unknown stage '{}' for --after; the {} stages are: {}, all",
+                                        o.after, o.mode, list));
   }
-  auto stages = run_pipeline(load_model(o.model), all ? names.back() : o.after);
+  auto stages = run_pipeline(load_model(o.model), mode, all ? names.back() : o.after);
   std::string text;
   for (const auto& s : stages) {
     if (!all && s.name != o.after) continue;

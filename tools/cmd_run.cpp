@@ -6,37 +6,22 @@
 #include "ir/interpreter.h"
 #include "passes/pipeline.h"
 #include "tools/commands.h"
+#include "tools/reference_session.h"
 
+#include "passes/autodiff.h"
+#include "passes/specialize.h"
+#include "runtime/npy.h"
+
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fmt/format.h>
 
 namespace netc {
 
 namespace {
-
-// Random values for every Input leaf: normal data, labels drawn uniformly
-// from their classes (or 0/1 targets for float labels).
-std::map<std::string, Tensor<double>> random_inputs(const Graph& g, int64_t batch, uint64_t seed) {
-  std::map<std::string, Tensor<double>> values;
-  for (ValueId v : g.leaves(OpKind::Input)) {
-    const Node& n = g.node(v);
-    const std::string& name = n.attrs.get_str("name");
-    Tensor<double> t(n.type.shape.concrete(batch));
-    uint32_t stream = name_stream(name);
-    for (int64_t i = 0; i < t.size(); ++i) {
-      auto e = static_cast<uint32_t>(i);
-      if (n.attrs.has("num_classes"))
-        t[i] = static_cast<double>(hash32(seed, stream, 3, e) %
-                                   static_cast<uint32_t>(n.attrs.get_int("num_classes")));
-      else if (n.attrs.get_str("role", "data") == "label")
-        t[i] = uniform01(seed, stream, 3, e) < 0.5f ? 0.0 : 1.0;
-      else
-        t[i] = counter_normal(seed, stream, e);
-    }
-    values.emplace(name, std::move(t));
-  }
-  return values;
-}
 
 // Rows of the last dimension, at most `max_rows` of them.
 std::string format_tensor(const Tensor<double>& t, int max_rows = 8) {
@@ -55,20 +40,104 @@ std::string format_tensor(const Tensor<double>& t, int max_rows = 8) {
 
 } // namespace
 
+std::map<std::string, double> parse_overrides(const std::vector<std::string>& set) {
+  std::map<std::string, double> out;
+  for (const std::string& s : set) {
+    auto eq = s.find('=');
+    char* end = nullptr;
+    double v = eq == std::string::npos ? 0 : std::strtod(s.c_str() + eq + 1, &end);
+    if (eq == std::string::npos || eq == 0 || end == s.c_str() + eq + 1 || *end != '\0')
+      throw UserError("", {}, fmt::format("--set expects NAME=VALUE with a number, found '{}'", s));
+    out[s.substr(0, eq)] = v;
+  }
+  return out;
+}
+
+namespace {
+
+void check_overrides(const Graph& g, const std::map<std::string, double>& hypers) {
+  std::vector<std::string> names;
+  for (ValueId v : g.leaves(OpKind::Hyper)) names.push_back(g.node(v).attrs.get_str("name"));
+  for (const auto& [name, value] : hypers)
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      std::string hint = closest_match(name, names);
+      throw UserError("", {}, fmt::format("--set {}: the model has no runtime scalar '{}'{}", name,
+                                          name, hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+    }
+}
+
+void export_values(const std::string& dir, const Values& values) {
+  std::filesystem::create_directories(dir);
+  for (const auto& [name, t] : values) write_npy(dir + "/" + name + ".npy", t.shape, t.data);
+}
+
+// `netc run MODEL train`: training steps on the reference interpreter, on
+// random batches. It is the slow oracle for the compiled training step.
+int run_train(const RunOptions& o) {
+  Graph parsed = load_model(o.model);
+  Graph step = training_step(parsed);
+  std::map<std::string, double> hypers = parse_overrides(o.set);
+  check_overrides(step, hypers);
+  Values state = initial_values<double>(step, o.seed, o.batch);
+  if (!o.export_dir.empty()) {
+    export_values(o.export_dir + "/init", state);
+    // The gradients at the first batch, from the differentiated forward graph.
+    Differentiated d = differentiate(specialize_for_training(parsed).graph);
+    Values v = state;
+    v.merge(random_batch(parsed, o.batch, o.seed, 0));
+    RefContext<double> ctx;
+    ctx.training = true;
+    ctx.batch = o.batch;
+    ctx.seed = o.seed;
+    ctx.values = &v;
+    ctx.hypers = hypers;
+    std::vector<Tensor<double>> all = interpret(d.graph, ctx);
+    Values grads;
+    for (const auto& gv : d.grads) grads[gv.name] = all[static_cast<size_t>(gv.value)];
+    export_values(o.export_dir + "/grads", grads);
+  }
+  std::string text = fmt::format("model {}: reference training, batch {}, seed {}\n", step.name,
+                                 o.batch, o.seed);
+  std::vector<double> losses;
+  for (int64_t k = 0; k < o.steps; ++k) {
+    Values batch = random_batch(parsed, o.batch, o.seed, static_cast<uint32_t>(k));
+    if (!o.export_dir.empty()) export_values(fmt::format("{}/batch{}", o.export_dir, k), batch);
+    Values values = state;
+    values.merge(batch);
+    double loss = reference_step(step, values, o.batch, o.seed, hypers);
+    for (const auto& u : step.updates) state[u.name] = values[u.name];
+    if (!std::isfinite(loss))
+      throw UserError(o.model, {}, fmt::format("the loss is {} at step {}", loss, k + 1));
+    losses.push_back(loss);
+    text += fmt::format("step {:>5}  loss {:.9g}\n", k + 1, loss);
+  }
+  if (!o.export_dir.empty()) {
+    export_values(o.export_dir + "/final", state);
+    write_npy(o.export_dir + "/losses.npy", {static_cast<int64_t>(losses.size())}, losses, true);
+  }
+  std::fputs(text.c_str(), stdout);
+  return 0;
+}
+
+} // namespace
+
 int cmd_run(const RunOptions& o) {
   if (!o.random_init)
-    throw UserError(o.model, {}, "run forward needs --random-init: this build has no trained "
-                                 "weights to load");
-  auto stages = run_pipeline(load_model(o.model), "parse");
+    throw UserError(o.model, {}, "run needs --random-init: loading trained weights arrives with "
+                                 "checkpoints");
+  if (o.action == "train") return run_train(o);
+  auto stages = run_pipeline(load_model(o.model), Mode::infer, "parse");
   const Graph& g = stages.back().graph;
 
   std::map<std::string, Tensor<double>> values = initial_values<double>(g, o.seed, o.batch);
-  values.merge(random_inputs(g, o.batch, o.seed));
+  values.merge(random_batch(g, o.batch, o.seed));
   RefContext<double> ctx;
   ctx.training = o.mode == "train";
   ctx.batch = o.batch;
   ctx.seed = o.seed;
   ctx.values = &values;
+  ctx.hypers = parse_overrides(o.set);
+  check_overrides(g, ctx.hypers);
   std::vector<Tensor<double>> result = interpret(g, ctx);
 
   std::string text = fmt::format("model {}: reference forward, batch {}, seed {}, {} mode\n",

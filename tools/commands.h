@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace netc {
 
@@ -11,19 +13,37 @@ struct DumpOptions {
   std::string model;
   std::string after = "parse"; // a stage name or "all"
   std::string format = "text"; // text | dot
+  std::string mode = "train";  // train | infer
 };
 
 struct RunOptions {
   std::string model;
-  std::string action;          // forward
+  std::string action;          // forward | train
   bool random_init = false;
   int64_t batch = 2;
   uint64_t seed = 1;
-  std::string mode = "infer";  // infer | train
+  std::string mode = "infer";  // forward: infer | train
+  int64_t steps = 10;          // train
+  std::vector<std::string> set; // NAME=VALUE runtime scalar overrides (lr, dense1.keep...)
+  std::string export_dir;      // train: write initial weights, batches, gradients, final weights
+};
+
+struct GradcheckOptions {
+  std::string model;
+  double eps = 1e-7;
+  double tol = 1e-7;
+  uint64_t seed = 1;
+  int64_t after_steps = 0;
+  int64_t batch = 4;
+  int64_t samples = 24; // entries checked per parameter (all of them if fewer)
 };
 
 int cmd_check(const std::string& model);
 int cmd_dump(const DumpOptions& o);
 int cmd_run(const RunOptions& o);
+int cmd_gradcheck(const GradcheckOptions& o);
+
+// Parses NAME=VALUE runtime scalar overrides; a malformed one is a UserError.
+std::map<std::string, double> parse_overrides(const std::vector<std::string>& set);
 
 } // namespace netc

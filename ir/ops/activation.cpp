@@ -1,6 +1,10 @@
 // Normalized exponentials along one axis {axis = -1}. Both subtract the max
 // along the axis first: softmax(x) = softmax(x - c) for any c, and with
 // c = max x every exponent is <= 0, so nothing overflows.
+//
+// Both gradients read the output y, not x: softmax' is a function of y, and
+// exp(y) recovers softmax from log_softmax without a second normalization.
+#include "ir/gradient.h"
 #include "ir/op_registry.h"
 #include "ir/ops/common.h"
 
@@ -59,6 +63,19 @@ int64_t flops_softmax(const Node& n, std::span<const TensorType>) {
   return 5 * n.type.shape.static_elements();
 }
 
+// sum_j v_j along the op's axis, kept with extent 1 so it broadcasts back.
+ValueId sum_along_axis(GradBuilder& gb, const Node& n, ValueId v) {
+  int64_t axis = normalize_axis(n.attrs.get_int("axis", -1), n.type);
+  return gb.op(OpKind::ReduceSum, {v},
+               Attrs{{"axes", std::vector<int64_t>{axis}}, {"keepdims", int64_t(1)}});
+}
+
+// dy_j/dx_i = y_j ([i = j] - y_i), so dx_i = sum_j dy_j y_j ([i = j] - y_i)
+//   = y_i (dy_i - sum_j dy_j y_j)
+std::vector<ValueId> grad_softmax(GradBuilder& gb, const Node& n, ValueId y, ValueId dy) {
+  return {gb.mul(y, gb.sub(dy, sum_along_axis(gb, n, gb.mul(dy, y))))};
+}
+
 // log_softmax: y_j = x_j - m - log sum_i e^(x_i - m), m = max_i x_i.
 // FLOPs per element: max, subtract, exp, sum, subtract (the log is per line).
 template <class T>
@@ -77,9 +94,17 @@ int64_t flops_log_softmax(const Node& n, std::span<const TensorType>) {
   return 5 * n.type.shape.static_elements();
 }
 
+// dy_j/dx_i = [i = j] - softmax(x)_i, softmax(x) = e^y, so
+// dx_i = dy_i - e^(y_i) sum_j dy_j
+std::vector<ValueId> grad_log_softmax(GradBuilder& gb, const Node& n, ValueId y, ValueId dy) {
+  ValueId softmax = gb.op(OpKind::Exp, {y});
+  return {gb.sub(dy, gb.mul(softmax, sum_along_axis(gb, n, dy)))};
+}
+
 const OpDef kActivationOps[] = {
-    {OpKind::Softmax, 1, 1, shape_along_axis, NETC_REF(ref_softmax), flops_softmax},
-    {OpKind::LogSoftmax, 1, 1, shape_along_axis, NETC_REF(ref_log_softmax), flops_log_softmax},
+    {OpKind::Softmax, 1, 1, shape_along_axis, NETC_REF(ref_softmax), flops_softmax, grad_softmax},
+    {OpKind::LogSoftmax, 1, 1, shape_along_axis, NETC_REF(ref_log_softmax), flops_log_softmax,
+     grad_log_softmax},
 };
 
 } // namespace

@@ -103,6 +103,23 @@ std::vector<int> reduce_axes(const Attrs& attrs, const TensorType& t) {
   return axes;
 }
 
+std::vector<int> transpose_perm(const Attrs& attrs, const TensorType& x) {
+  const std::vector<int64_t>& given = attrs.get_ints("perm");
+  if (static_cast<int>(given.size()) != x.shape.rank())
+    throw ShapeError(fmt::format("perm {} has {} entries, but {} has rank {}", list_string(given),
+                                 given.size(), to_string(x), x.shape.rank()));
+  std::vector<int> perm;
+  for (int64_t a : given) {
+    int p = normalize_axis(a, x, "perm entry");
+    if (std::find(perm.begin(), perm.end(), p) != perm.end())
+      throw ShapeError(fmt::format("perm {} is not a permutation of the axes of {}: axis {} "
+                                   "appears twice",
+                                   list_string(given), to_string(x), p));
+    perm.push_back(p);
+  }
+  return perm;
+}
+
 SliceBounds slice_bounds(const Attrs& attrs, const TensorType& t) {
   int axis = normalize_axis(attrs.get_int("axis"), t);
   int64_t extent = t.shape[axis];
@@ -144,6 +161,31 @@ bool flag_attr(const Attrs& attrs, const std::string& name) {
   if (v != 0 && v != 1)
     throw ShapeError(fmt::format("attribute '{}' must be 0 or 1, found {}", name, v));
   return v == 1;
+}
+
+ValueId element_count(GradBuilder& gb, const std::vector<int64_t>& dims) {
+  int64_t fixed = 1;
+  ValueId batch = kNoGrad; // the product of the batch extents, if any
+  for (int64_t d : dims) {
+    if (d != kBatch)
+      fixed *= d;
+    else
+      batch = batch == kNoGrad ? gb.batch_size() : gb.mul(batch, gb.batch_size());
+  }
+  if (batch == kNoGrad) return gb.constant(static_cast<double>(fixed));
+  return fixed == 1 ? batch : gb.mul(batch, gb.constant(static_cast<double>(fixed)));
+}
+
+ValueId reshape_to(GradBuilder& gb, ValueId v, const std::vector<int64_t>& dims) {
+  if (gb.type(v).shape.dims == dims) return v;
+  return gb.op(OpKind::Reshape, {v}, Attrs{{"shape", dims}});
+}
+
+std::vector<int64_t> kept_dims(const TensorType& t, const std::vector<int>& axes) {
+  std::vector<int64_t> dims = t.shape.dims;
+  for (int a : axes)
+    dims[size_t(a)] = 1;
+  return dims;
 }
 
 } // namespace netc

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "ir/attrs.h"
+#include "ir/gradient.h"
 #include "ir/types.h"
 
 #include <cmath>
@@ -45,6 +46,10 @@ std::vector<int64_t> broadcast_offsets(const std::vector<int64_t>& in,
 // axes), normalized and sorted; an out-of-range or duplicate axis throws.
 std::vector<int> reduce_axes(const Attrs& attrs, const TensorType& t);
 
+// The permutation of transpose {perm}, normalized; it must name every axis
+// of t exactly once.
+std::vector<int> transpose_perm(const Attrs& attrs, const TensorType& t);
+
 // The bounds of slice {axis, start, end}, normalized the way Python does:
 // negative start/end count from the end, then both clamp to [0, extent].
 struct SliceBounds {
@@ -80,5 +85,20 @@ std::string list_string(const std::vector<int64_t>& v);
 
 // A 0/1 flag attribute (keepdims, transpose_a...); anything else throws.
 bool flag_attr(const Attrs& attrs, const std::string& name);
+
+// ---- For gradient rules -----------------------------------------------------
+
+// The number of elements of a tensor with these dimensions, as a scalar IR
+// value: a constant, times the runtime batch extent for each batch dimension.
+// The gradients of means divide by it.
+ValueId element_count(GradBuilder& gb, const std::vector<int64_t>& dims);
+
+// v reshaped to `dims` unless it already has them: a reduction result without
+// its reduced axes gets them back with extent 1, so binary ops broadcast it
+// against the reduction's input with no explicit broadcast.
+ValueId reshape_to(GradBuilder& gb, ValueId v, const std::vector<int64_t>& dims);
+
+// The dimensions of t with `axes` set to 1 (the keepdims shape of a reduction).
+std::vector<int64_t> kept_dims(const TensorType& t, const std::vector<int>& axes);
 
 } // namespace netc

@@ -2,6 +2,12 @@
 // broadcasting. All ops of one arity share their shape/type and FLOPs rules
 // (defined first); below them each op is its math and its reference
 // implementation, and the table at the end ties the pieces together.
+//
+// Gradient rules sit beneath the references, the derivative in the comment
+// above each. They read the op's output y where that is cheaper than
+// recomputing from x (exp' = y, sigmoid' = y (1 - y)). Binary rules sum each
+// operand's gradient over the axes it was broadcast along (unbroadcast).
+#include "ir/gradient.h"
 #include "ir/op_registry.h"
 #include "ir/ops/common.h"
 
@@ -58,6 +64,14 @@ void map_binary(RefInputs<T> in, Tensor<T>& out, F f) {
 constexpr double kLeakyReluAlpha = 0.01; // leaky_relu's default slope
 constexpr double kEluAlpha = 1.0;        // elu's default saturation value
 
+// step(v) = [v > 0], the derivative of most piecewise-linear ops.
+ValueId step(GradBuilder& gb, ValueId v) { return gb.op(OpKind::Step, {v}); }
+
+// The gradients of a binary op, each summed back to its operand's shape.
+std::vector<ValueId> to_operands(GradBuilder& gb, const Node& n, ValueId da, ValueId db) {
+  return {gb.unbroadcast(da, gb.type(n.inputs[0])), gb.unbroadcast(db, gb.type(n.inputs[1]))};
+}
+
 // ---- Unary ops ----------------------------------------------------------------
 
 // neg: y = -x
@@ -66,10 +80,20 @@ void ref_neg(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_unary(in, out, [](T x) { return -x; });
 }
 
+// dx = -dy
+std::vector<ValueId> grad_neg(GradBuilder& gb, const Node&, ValueId, ValueId dy) {
+  return {gb.neg(dy)};
+}
+
 // exp: y = e^x
 template <class T>
 void ref_exp(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_unary(in, out, [](T x) { return std::exp(x); });
+}
+
+// d e^x/dx = e^x = y
+std::vector<ValueId> grad_exp(GradBuilder& gb, const Node&, ValueId y, ValueId dy) {
+  return {gb.mul(dy, y)};
 }
 
 // log: y = ln x (-inf at 0, NaN below)
@@ -78,10 +102,20 @@ void ref_log(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_unary(in, out, [](T x) { return std::log(x); });
 }
 
+// d ln x/dx = 1/x
+std::vector<ValueId> grad_log(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  return {gb.div(dy, n.inputs[0])};
+}
+
 // sqrt: y = x^(1/2)
 template <class T>
 void ref_sqrt(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_unary(in, out, [](T x) { return std::sqrt(x); });
+}
+
+// d sqrt(x)/dx = 1 / (2 sqrt x) = 0.5 / y
+std::vector<ValueId> grad_sqrt(GradBuilder& gb, const Node&, ValueId y, ValueId dy) {
+  return {gb.div(gb.mul(dy, gb.constant(0.5)), y)};
 }
 
 // abs: y = |x|
@@ -90,10 +124,22 @@ void ref_abs(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_unary(in, out, [](T x) { return std::abs(x); });
 }
 
+// d|x|/dx = sign x = step(x) - step(-x)  (0 at the kink x = 0)
+std::vector<ValueId> grad_abs(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  ValueId x = n.inputs[0];
+  return {gb.mul(dy, gb.sub(step(gb, x), step(gb, gb.neg(x))))};
+}
+
 // relu: y = max(x, 0)
 template <class T>
 void ref_relu(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_unary(in, out, [](T x) { return x > T(0) ? x : T(0); });
+}
+
+// d relu(x)/dx = step(x) = step(y): y > 0 exactly where x > 0, and reading y
+// (which the next layer keeps anyway) lets x die after the forward pass.
+std::vector<ValueId> grad_relu(GradBuilder& gb, const Node&, ValueId y, ValueId dy) {
+  return {gb.mul(dy, step(gb, y))};
 }
 
 // leaky_relu {alpha = 0.01}: y = x > 0 ? x : alpha x
@@ -103,12 +149,28 @@ void ref_leaky_relu(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T
   map_unary(in, out, [alpha](T x) { return x > T(0) ? x : alpha * x; });
 }
 
+// d/dx = x > 0 ? 1 : alpha = alpha + (1 - alpha) step(x)
+std::vector<ValueId> grad_leaky_relu(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  double alpha = n.attrs.get_float("alpha", kLeakyReluAlpha);
+  ValueId slope = gb.add(gb.mul(step(gb, n.inputs[0]), gb.constant(1 - alpha)), gb.constant(alpha));
+  return {gb.mul(dy, slope)};
+}
+
 // elu {alpha = 1}: y = x > 0 ? x : alpha (e^x - 1); expm1 keeps the digits of
 // e^x - 1 for small |x|.
 template <class T>
 void ref_elu(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   T alpha = static_cast<T>(n.attrs.get_float("alpha", kEluAlpha));
   map_unary(in, out, [alpha](T x) { return x > T(0) ? x : alpha * std::expm1(x); });
+}
+
+// d/dx = x > 0 ? 1 : alpha e^x, and alpha e^x = y + alpha there:
+// s + (1 - s)(y + alpha) with s = step(x)
+std::vector<ValueId> grad_elu(GradBuilder& gb, const Node& n, ValueId y, ValueId dy) {
+  ValueId s = step(gb, n.inputs[0]);
+  ValueId neg_side = gb.add(y, gb.constant(n.attrs.get_float("alpha", kEluAlpha)));
+  ValueId slope = gb.add(s, gb.mul(gb.sub(gb.constant(1), s), neg_side));
+  return {gb.mul(dy, slope)};
 }
 
 // sigmoid: y = 1 / (1 + e^-x). For x < 0 the equal form e^x / (1 + e^x) is
@@ -122,10 +184,27 @@ void ref_sigmoid(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   });
 }
 
+// d sigmoid(x)/dx = y (1 - y)
+std::vector<ValueId> grad_sigmoid(GradBuilder& gb, const Node&, ValueId y, ValueId dy) {
+  return {gb.mul(dy, gb.mul(y, gb.sub(gb.constant(1), y)))};
+}
+
 // tanh: y = (e^x - e^-x) / (e^x + e^-x)
 template <class T>
 void ref_tanh(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_unary(in, out, [](T x) { return std::tanh(x); });
+}
+
+// d tanh(x)/dx = 1 - y^2
+std::vector<ValueId> grad_tanh(GradBuilder& gb, const Node&, ValueId y, ValueId dy) {
+  return {gb.mul(dy, gb.sub(gb.constant(1), gb.mul(y, y)))};
+}
+
+// step: y = x > 0 ? 1 : 0 (0 for NaN). Piecewise constant, so its
+// derivative is 0 almost everywhere: no_gradient.
+template <class T>
+void ref_step(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  map_unary(in, out, [](T x) { return x > T(0) ? T(1) : T(0); });
 }
 
 // ---- Binary ops (broadcasting) ------------------------------------------------
@@ -136,10 +215,20 @@ void ref_add(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_binary(in, out, [](T x, T y) { return x + y; });
 }
 
+// da = dz, db = dz
+std::vector<ValueId> grad_add(GradBuilder& gb, const Node& n, ValueId, ValueId dz) {
+  return to_operands(gb, n, dz, dz);
+}
+
 // sub: z = x - y
 template <class T>
 void ref_sub(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_binary(in, out, [](T x, T y) { return x - y; });
+}
+
+// da = dz, db = -dz
+std::vector<ValueId> grad_sub(GradBuilder& gb, const Node& n, ValueId, ValueId dz) {
+  return to_operands(gb, n, dz, gb.neg(dz));
 }
 
 // mul: z = x y
@@ -148,10 +237,21 @@ void ref_mul(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_binary(in, out, [](T x, T y) { return x * y; });
 }
 
+// z = a b: da = dz b, db = dz a
+std::vector<ValueId> grad_mul(GradBuilder& gb, const Node& n, ValueId, ValueId dz) {
+  return to_operands(gb, n, gb.mul(dz, n.inputs[1]), gb.mul(dz, n.inputs[0]));
+}
+
 // div: z = x / y
 template <class T>
 void ref_div(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_binary(in, out, [](T x, T y) { return x / y; });
+}
+
+// z = a / b: da = dz / b, db = -dz a / b^2 = -(dz / b) z
+std::vector<ValueId> grad_div(GradBuilder& gb, const Node& n, ValueId z, ValueId dz) {
+  ValueId da = gb.div(dz, n.inputs[1]);
+  return to_operands(gb, n, da, gb.neg(gb.mul(da, z)));
 }
 
 // pow: z = x^y (NaN for x < 0 and a non-integer y, as in C)
@@ -160,10 +260,27 @@ void ref_pow(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_binary(in, out, [](T x, T y) { return std::pow(x, y); });
 }
 
+// z = a^b: da = dz b a^(b-1), db = dz ln(a) a^b = dz ln(a) z. a^(b-1) is not
+// z / a, which would be 0/0 at a = 0.
+std::vector<ValueId> grad_pow(GradBuilder& gb, const Node& n, ValueId z, ValueId dz) {
+  ValueId a = n.inputs[0], b = n.inputs[1];
+  ValueId a_pow = gb.op(OpKind::Pow, {a, gb.sub(b, gb.constant(1))});
+  ValueId da = gb.mul(dz, gb.mul(b, a_pow));
+  ValueId db = gb.mul(gb.mul(dz, z), gb.op(OpKind::Log, {a}));
+  return to_operands(gb, n, da, db);
+}
+
 // maximum: z = max(x, y), NaN if either is NaN
 template <class T>
 void ref_maximum(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_binary(in, out, [](T x, T y) { return max_nan(x, y); });
+}
+
+// z = max(a, b): da = dz [a > b] = dz step(a - b), db = dz - da (a tie goes to
+// b, so maximum(x, 0) differentiates like relu)
+std::vector<ValueId> grad_maximum(GradBuilder& gb, const Node& n, ValueId, ValueId dz) {
+  ValueId da = gb.mul(dz, step(gb, gb.sub(n.inputs[0], n.inputs[1])));
+  return to_operands(gb, n, da, gb.sub(dz, da));
 }
 
 // minimum: z = min(x, y), NaN if either is NaN
@@ -172,24 +289,32 @@ void ref_minimum(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_binary(in, out, [](T x, T y) { return min_nan(x, y); });
 }
 
+// z = min(a, b): da = dz [a < b] = dz step(b - a), db = dz - da
+std::vector<ValueId> grad_minimum(GradBuilder& gb, const Node& n, ValueId, ValueId dz) {
+  ValueId da = gb.mul(dz, step(gb, gb.sub(n.inputs[1], n.inputs[0])));
+  return to_operands(gb, n, da, gb.sub(dz, da));
+}
+
 const OpDef kElementwiseOps[] = {
-    {OpKind::Neg, 1, 1, shape_unary, NETC_REF(ref_neg), flops_per_output},
-    {OpKind::Exp, 1, 1, shape_unary, NETC_REF(ref_exp), flops_per_output},
-    {OpKind::Log, 1, 1, shape_unary, NETC_REF(ref_log), flops_per_output},
-    {OpKind::Sqrt, 1, 1, shape_unary, NETC_REF(ref_sqrt), flops_per_output},
-    {OpKind::Abs, 1, 1, shape_unary, NETC_REF(ref_abs), flops_per_output},
-    {OpKind::Relu, 1, 1, shape_unary, NETC_REF(ref_relu), flops_per_output},
-    {OpKind::LeakyRelu, 1, 1, shape_unary_alpha, NETC_REF(ref_leaky_relu), flops_per_output},
-    {OpKind::Elu, 1, 1, shape_unary_alpha, NETC_REF(ref_elu), flops_per_output},
-    {OpKind::Sigmoid, 1, 1, shape_unary, NETC_REF(ref_sigmoid), flops_per_output},
-    {OpKind::Tanh, 1, 1, shape_unary, NETC_REF(ref_tanh), flops_per_output},
-    {OpKind::Add, 2, 2, shape_binary, NETC_REF(ref_add), flops_per_output},
-    {OpKind::Sub, 2, 2, shape_binary, NETC_REF(ref_sub), flops_per_output},
-    {OpKind::Mul, 2, 2, shape_binary, NETC_REF(ref_mul), flops_per_output},
-    {OpKind::Div, 2, 2, shape_binary, NETC_REF(ref_div), flops_per_output},
-    {OpKind::Pow, 2, 2, shape_binary, NETC_REF(ref_pow), flops_per_output},
-    {OpKind::Maximum, 2, 2, shape_binary, NETC_REF(ref_maximum), flops_per_output},
-    {OpKind::Minimum, 2, 2, shape_binary, NETC_REF(ref_minimum), flops_per_output},
+    {OpKind::Neg, 1, 1, shape_unary, NETC_REF(ref_neg), flops_per_output, grad_neg},
+    {OpKind::Exp, 1, 1, shape_unary, NETC_REF(ref_exp), flops_per_output, grad_exp},
+    {OpKind::Log, 1, 1, shape_unary, NETC_REF(ref_log), flops_per_output, grad_log},
+    {OpKind::Sqrt, 1, 1, shape_unary, NETC_REF(ref_sqrt), flops_per_output, grad_sqrt},
+    {OpKind::Abs, 1, 1, shape_unary, NETC_REF(ref_abs), flops_per_output, grad_abs},
+    {OpKind::Relu, 1, 1, shape_unary, NETC_REF(ref_relu), flops_per_output, grad_relu},
+    {OpKind::LeakyRelu, 1, 1, shape_unary_alpha, NETC_REF(ref_leaky_relu), flops_per_output,
+     grad_leaky_relu},
+    {OpKind::Elu, 1, 1, shape_unary_alpha, NETC_REF(ref_elu), flops_per_output, grad_elu},
+    {OpKind::Sigmoid, 1, 1, shape_unary, NETC_REF(ref_sigmoid), flops_per_output, grad_sigmoid},
+    {OpKind::Tanh, 1, 1, shape_unary, NETC_REF(ref_tanh), flops_per_output, grad_tanh},
+    {OpKind::Step, 1, 1, shape_unary, NETC_REF(ref_step), flops_per_output, no_gradient},
+    {OpKind::Add, 2, 2, shape_binary, NETC_REF(ref_add), flops_per_output, grad_add},
+    {OpKind::Sub, 2, 2, shape_binary, NETC_REF(ref_sub), flops_per_output, grad_sub},
+    {OpKind::Mul, 2, 2, shape_binary, NETC_REF(ref_mul), flops_per_output, grad_mul},
+    {OpKind::Div, 2, 2, shape_binary, NETC_REF(ref_div), flops_per_output, grad_div},
+    {OpKind::Pow, 2, 2, shape_binary, NETC_REF(ref_pow), flops_per_output, grad_pow},
+    {OpKind::Maximum, 2, 2, shape_binary, NETC_REF(ref_maximum), flops_per_output, grad_maximum},
+    {OpKind::Minimum, 2, 2, shape_binary, NETC_REF(ref_minimum), flops_per_output, grad_minimum},
 };
 
 } // namespace

@@ -2,6 +2,7 @@
 // where A = a, or a^T when transpose_a, and B = b, or b^T when transpose_b. The
 // flags let the gradients dA = dC B^T and dB = A^T dC be single matmuls. M, K
 // or N may be the batch dimension: K is the batch in the weight gradient X^T dY.
+#include "ir/gradient.h"
 #include "ir/op_registry.h"
 #include "ir/ops/common.h"
 
@@ -61,8 +62,29 @@ void ref_matmul(const Node& node, RefInputs<T> in, Tensor<T>& out, RefContext<T>
     }
 }
 
+// C = A B: dA = dC B^T, dB = A^T dC. With A = a^T (transpose_a) the gradient
+// of a is dA^T, likewise for b; (X Y)^T = Y^T X^T turns each case into one
+// matmul whose flags do every transpose:
+//   ta tb   C        da               db
+//   0  0    a b      dC b^T           a^T dC
+//   0  1    a b^T    dC b             dC^T a
+//   1  0    a^T b    b dC^T           a dC
+//   1  1    a^T b^T  b^T dC^T         dC^T a^T
+std::vector<ValueId> grad_matmul(GradBuilder& gb, const Node& n, ValueId, ValueId dc) {
+  ValueId a = n.inputs[0], b = n.inputs[1];
+  bool ta = flag_attr(n.attrs, "transpose_a"), tb = flag_attr(n.attrs, "transpose_b");
+  auto mm = [&gb](ValueId x, ValueId y, bool tx, bool ty) {
+    return gb.op(OpKind::MatMul, {x, y},
+                 Attrs{{"transpose_a", int64_t(tx)}, {"transpose_b", int64_t(ty)}});
+  };
+  if (!ta && !tb) return {mm(dc, b, false, true), mm(a, dc, true, false)};
+  if (!ta && tb) return {mm(dc, b, false, false), mm(dc, a, true, false)};
+  if (ta && !tb) return {mm(b, dc, false, true), mm(a, dc, false, false)};
+  return {mm(b, dc, true, true), mm(dc, a, true, true)};
+}
+
 const OpDef kMatmulOps[] = {
-    {OpKind::MatMul, 2, 2, shape_matmul, NETC_REF(ref_matmul), flops_matmul},
+    {OpKind::MatMul, 2, 2, shape_matmul, NETC_REF(ref_matmul), flops_matmul, grad_matmul},
 };
 
 } // namespace

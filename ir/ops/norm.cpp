@@ -2,8 +2,10 @@
 // dropout. Both behave differently in training and in inference (ctx.training);
 // the train/test specialization pass later rewrites them for inference (batch
 // norm folded into the preceding weights, dropout removed). Each op's shape
-// rule, reference implementation and FLOPs rule sit together; the gradient
-// rules join them in the autodiff issue.
+// rule, reference implementation, FLOPs rule and gradient rule sit together.
+// The gradient rules are the training-mode derivatives: the inference forms
+// are rewritten away (passes/specialize.h) and never differentiated.
+#include "ir/gradient.h"
 #include "ir/op_registry.h"
 #include "ir/random.h"
 
@@ -100,6 +102,40 @@ int64_t flops_batchnorm(const Node&, std::span<const TensorType> in) {
   return 5 * in[0].shape.static_elements();
 }
 
+// Training mode (batch statistics; inference-mode batch norm is rewritten into
+// x * s + shift before autodiff, so this is the rule that matters). With the
+// means over every axis but the channel's (m elements per channel, the batch
+// included, which reduce_mean counts at run time):
+//   xhat = (x - mu) / sqrt(var + eps)
+//   dbeta  = sum(dy)            dgamma = sum(dy * xhat)
+//   dx = gamma / sqrt(var + eps) * (dy - mean(dy) - xhat * mean(dy * xhat))
+// (mu and var depend on x: d mu/dx = 1/m, d var/dx = 2 (x - mu)/m give the two
+// mean terms). The running statistics get no gradient.
+std::vector<ValueId> grad_batchnorm(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  ValueId x = n.inputs[0], gamma = n.inputs[1];
+  const TensorType xt = gb.type(x);
+  int axis = norm_axis(n.attrs, xt.shape.rank());
+  std::vector<int64_t> axes, channel_shape(static_cast<size_t>(xt.shape.rank()), 1);
+  for (int d = 0; d < xt.shape.rank(); ++d)
+    if (d != axis) axes.push_back(d);
+  channel_shape[static_cast<size_t>(axis)] = xt.shape[axis];
+  auto mean = [&](ValueId v) { // [1,..,C,..,1]
+    return gb.op(OpKind::ReduceMean, {v}, Attrs{{"axes", axes}, {"keepdims", int64_t(1)}});
+  };
+  auto sum = [&](ValueId v) { // [C]
+    return gb.op(OpKind::ReduceSum, {v}, Attrs{{"axes", axes}, {"keepdims", int64_t(0)}});
+  };
+  ValueId xc = gb.sub(x, mean(x));
+  ValueId var_eps = gb.add(mean(gb.mul(xc, xc)), gb.constant(n.attrs.get_float("eps", 1e-5)));
+  ValueId inv_std = gb.div(gb.constant(1.0), gb.op(OpKind::Sqrt, {var_eps}));
+  ValueId xhat = gb.mul(xc, inv_std);
+  ValueId dy_xhat = gb.mul(dy, xhat);
+  ValueId gamma_c = gb.op(OpKind::Reshape, {gamma}, Attrs{{"shape", channel_shape}});
+  ValueId centered = gb.sub(gb.sub(dy, mean(dy)), gb.mul(xhat, mean(dy_xhat)));
+  ValueId dx = gb.mul(gb.mul(gamma_c, inv_std), centered);
+  return {dx, sum(dy_xhat), sum(dy), kNoGrad, kNoGrad};
+}
+
 // ---- dropout ----------------------------------------------------------------
 // Inverted dropout with keep probability p (a runtime scalar input):
 //   training:  mask[e] = uniform01(seed, stream, step, e) < p,  out = x mask / p
@@ -155,9 +191,45 @@ int64_t flops_dropout(const Node&, std::span<const TensorType> in) {
   return in[0].shape.static_elements();
 }
 
+// Training mode: out = x * m with m = dropout_mask(x, keep) fixed for a given
+// (seed, step), so
+//   dx = dy * dropout_mask(x, keep)
+// recomputed from the counter-based generator instead of stored (SPEC section
+// 4). keep is a hyperparameter: no gradient.
+std::vector<ValueId> grad_dropout(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  ValueId mask = gb.op(OpKind::DropoutMask, n.inputs, n.attrs);
+  return {gb.mul(dy, mask), kNoGrad};
+}
+
+// ---- dropout_mask(x, keep) {stream} ---------------------------------------------
+// The training mask of dropout, already scaled; x only gives the shape:
+//   m[e] = (uniform01(seed, stream, step, e) < keep) / keep
+// with the same generator and float comparison as ref_dropout, so the kept
+// elements agree bit for bit. Unlike dropout it ignores ctx.training: the
+// training specialization writes dropout as x * dropout_mask(x, keep), after
+// which no op depends on the mode. Piecewise constant in x: no gradient.
+
+template <class T>
+void ref_dropout_mask(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>& ctx) {
+  T keep = (*in[1])[0];
+  if (!(keep > 0 && keep <= 1))
+    throw ShapeError(fmt::format("the keep probability must be in (0,1], found {}", keep));
+  float keep_f32 = static_cast<float>(keep);
+  auto stream = static_cast<uint32_t>(dropout_stream(n.attrs));
+  auto step = static_cast<uint32_t>(ctx.step);
+  for (int64_t e = 0; e < out.size(); ++e) {
+    bool kept = uniform01(ctx.seed, stream, step, static_cast<uint32_t>(e)) < keep_f32;
+    out[e] = kept ? T(1) / keep : T(0);
+  }
+}
+
 const OpDef kNormOps[] = {
-    {OpKind::BatchNorm, 5, 5, shape_batchnorm, NETC_REF(ref_batchnorm), flops_batchnorm},
-    {OpKind::Dropout, 2, 2, shape_dropout, NETC_REF(ref_dropout), flops_dropout},
+    {OpKind::BatchNorm, 5, 5, shape_batchnorm, NETC_REF(ref_batchnorm), flops_batchnorm,
+     grad_batchnorm},
+    {OpKind::Dropout, 2, 2, shape_dropout, NETC_REF(ref_dropout), flops_dropout, grad_dropout},
+    // One comparison per element; same operands and checks as dropout.
+    {OpKind::DropoutMask, 2, 2, shape_dropout, NETC_REF(ref_dropout_mask), flops_dropout,
+     no_gradient},
 };
 
 } // namespace

@@ -2,6 +2,10 @@
 // 0/1}. All four share the shape rule: the reduced axes are dropped, or kept
 // with extent 1. Reducing the batch axis is allowed; the result is then static
 // and reduce_mean divides by the runtime extent.
+//
+// Gradients put the reduced axes back: dy, reshaped to the keepdims shape,
+// broadcasts over them (expand_reduced when it must be materialized).
+#include "ir/gradient.h"
 #include "ir/op_registry.h"
 #include "ir/ops/common.h"
 
@@ -62,6 +66,12 @@ void ref_reduce_sum(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T
   fold(n, in, out, T(0), [](T acc, T x) { return acc + x; });
 }
 
+// dx_i = dy: each input element gets its output's gradient.
+std::vector<ValueId> grad_reduce_sum(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  const TensorType& x = gb.type(n.inputs[0]);
+  return {gb.expand_reduced(dy, reduce_axes(n.attrs, x), x)};
+}
+
 // reduce_mean: y = (1/count) sum_i x_i, count = the input elements per output
 // element at the runtime batch extent.
 template <class T>
@@ -72,10 +82,45 @@ void ref_reduce_mean(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<
     v /= count;
 }
 
+// dx_i = dy / count, count = the product of the reduced extents (the runtime
+// batch extent among them when the batch axis is reduced). Dividing before
+// expanding touches each output element once.
+std::vector<ValueId> grad_reduce_mean(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  const TensorType& x = gb.type(n.inputs[0]);
+  std::vector<int> axes = reduce_axes(n.attrs, x);
+  std::vector<int64_t> reduced;
+  for (int a : axes)
+    reduced.push_back(x.shape[a]);
+  return {gb.expand_reduced(gb.div(dy, element_count(gb, reduced)), axes, x)};
+}
+
+// reduce_max and reduce_min: dx_i = dy [x_i = y] / #{j : x_j = y}. The
+// extremum gets the whole gradient; tied extrema share it evenly (a valid
+// subgradient, where giving each of them dy would count it twice). For the
+// max, x_i <= y, so [x_i = y] = 1 - step(y - x_i); for the min, 1 - step(x_i - y).
+std::vector<ValueId> grad_extremum(GradBuilder& gb, const Node& n, ValueId y, ValueId dy,
+                                   bool is_max) {
+  ValueId x = n.inputs[0];
+  const TensorType& xt = gb.type(x);
+  std::vector<int> axes = reduce_axes(n.attrs, xt);
+  std::vector<int64_t> kept = kept_dims(xt, axes);
+  ValueId yk = reshape_to(gb, y, kept);
+  ValueId gap = is_max ? gb.sub(yk, x) : gb.sub(x, yk); // >= 0, 0 at the extremum
+  ValueId mask = gb.sub(gb.constant(1), gb.op(OpKind::Step, {gap}));
+  std::vector<int64_t> axes64(axes.begin(), axes.end());
+  ValueId ties =
+      gb.op(OpKind::ReduceSum, {mask}, Attrs{{"axes", axes64}, {"keepdims", int64_t(1)}});
+  return {gb.mul(mask, gb.div(reshape_to(gb, dy, kept), ties))};
+}
+
 // reduce_max: y = max_i x_i (NaN if any x_i is NaN)
 template <class T>
 void ref_reduce_max(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   fold(n, in, out, -std::numeric_limits<T>::infinity(), [](T acc, T x) { return max_nan(acc, x); });
+}
+
+std::vector<ValueId> grad_reduce_max(GradBuilder& gb, const Node& n, ValueId y, ValueId dy) {
+  return grad_extremum(gb, n, y, dy, true);
 }
 
 // reduce_min: y = min_i x_i (NaN if any x_i is NaN)
@@ -84,11 +129,19 @@ void ref_reduce_min(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T
   fold(n, in, out, std::numeric_limits<T>::infinity(), [](T acc, T x) { return min_nan(acc, x); });
 }
 
+std::vector<ValueId> grad_reduce_min(GradBuilder& gb, const Node& n, ValueId y, ValueId dy) {
+  return grad_extremum(gb, n, y, dy, false);
+}
+
 const OpDef kReduceOps[] = {
-    {OpKind::ReduceSum, 1, 1, shape_reduce, NETC_REF(ref_reduce_sum), flops_per_input},
-    {OpKind::ReduceMean, 1, 1, shape_reduce, NETC_REF(ref_reduce_mean), flops_per_input},
-    {OpKind::ReduceMax, 1, 1, shape_reduce, NETC_REF(ref_reduce_max), flops_per_input},
-    {OpKind::ReduceMin, 1, 1, shape_reduce, NETC_REF(ref_reduce_min), flops_per_input},
+    {OpKind::ReduceSum, 1, 1, shape_reduce, NETC_REF(ref_reduce_sum), flops_per_input,
+     grad_reduce_sum},
+    {OpKind::ReduceMean, 1, 1, shape_reduce, NETC_REF(ref_reduce_mean), flops_per_input,
+     grad_reduce_mean},
+    {OpKind::ReduceMax, 1, 1, shape_reduce, NETC_REF(ref_reduce_max), flops_per_input,
+     grad_reduce_max},
+    {OpKind::ReduceMin, 1, 1, shape_reduce, NETC_REF(ref_reduce_min), flops_per_input,
+     grad_reduce_min},
 };
 
 } // namespace

@@ -50,7 +50,8 @@ inline const Node& only(const Graph& g, OpKind kind) {
 
 inline int count_ops(const Graph& g, OpKind kind) {
   int n = 0;
-  for (const Node& node : g.nodes) n += node.op == kind;
+  for (const Node& node : g.nodes)
+    n += node.op == kind;
   return n;
 }
 
@@ -64,11 +65,11 @@ inline int64_t trainable_parameters(const Graph& g) {
 } // namespace netc::test
 
 // Building `text` fails at LINE:COL with a message containing FRAGMENT.
-#define CHECK_USER_ERROR(text, line_, col_, fragment)                                             \
-  do {                                                                                            \
-    netc::Diagnostic d_ = netc::test::first_error(text);                                          \
-    INFO(d_.format());                                                                            \
-    CHECK(d_.loc.line == (line_));                                                                \
-    CHECK(d_.loc.col == (col_));                                                                  \
-    CHECK(d_.message.find(fragment) != std::string::npos);                                        \
+#define CHECK_USER_ERROR(text, line_, col_, fragment)                                              \
+  do {                                                                                             \
+    netc::Diagnostic d_ = netc::test::first_error(text);                                           \
+    INFO(d_.format());                                                                             \
+    CHECK(d_.loc.line == (line_));                                                                 \
+    CHECK(d_.loc.col == (col_));                                                                   \
+    CHECK(d_.message.find(fragment) != std::string::npos);                                         \
   } while (0)

@@ -1,0 +1,112 @@
+#include "codegen/kernel.h"
+
+#include "codegen/schedule.h"
+#include "ir/error.h"
+
+#include <fmt/format.h>
+#include <map>
+
+namespace netc::codegen {
+
+Halide::Target kernel_target(const KernelOptions& options) {
+  Halide::Target t = Halide::get_host_target();
+  if (options.no_asserts) t = t.with_feature(Halide::Target::NoAsserts);
+  return t;
+}
+
+namespace {
+
+// A C identifier for buffer names ("dense1.W" -> "dense1_W"): AOT turns them
+// into function arguments.
+std::string identifier(const std::string& s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+std::string value_name(const Graph& g, ValueId v) {
+  const Node& n = g.node(v);
+  if (n.attrs.has("name") && std::holds_alternative<std::string>(*n.attrs.find("name")))
+    return fmt::format("v{}_{}", v, identifier(n.attrs.get_str("name")));
+  return fmt::format("v{}_{}", v, op_name(n.op));
+}
+
+// Declares a dense row-major buffer of IR shape s on a buffer's dims: Halide
+// dim d is IR axis r-1-d, stride 1 innermost. Batch extents are the runtime
+// `batch`; the strides outside a batch dimension depend on it.
+template <class Dims>
+void declare_shape(Dims dim, const Shape& s, const Halide::Expr& batch) {
+  int r = s.rank();
+  Halide::Expr stride = 1;
+  for (int d = 0; d < r; ++d) {
+    Halide::Expr e = extent(s, r - 1 - d, batch);
+    dim(d).set_bounds(0, e).set_stride(stride);
+    stride = stride * e;
+  }
+}
+
+} // namespace
+
+LoweredKernel lower_kernel(const Graph& g, const KernelSpec& spec, const KernelOptions& options) {
+  LoweredKernel k;
+  k.spec = spec;
+  k.target = kernel_target(options);
+  LowerOptions lower_options{options.training};
+  std::map<ValueId, Halide::Func> values;
+  std::map<ValueId, Lowered> ops;
+
+  auto lower_node = [&](ValueId v, const Halide::ImageParam* param) {
+    const Node& n = g.node(v);
+    LowerRule rule = find_lowering(n.op);
+    if (!rule) internal_error(fmt::format("op '{}' has no Halide lowering yet", op_name(n.op)));
+    LowerCtx ctx{v, n, {}, {}, lower_options, k.scalars, param};
+    for (ValueId in : n.inputs) {
+      auto it = values.find(in);
+      if (it == values.end())
+        internal_error(fmt::format("kernel '{}': %{} reads %{}, which is neither computed inside "
+                                   "nor an input",
+                                   spec.name, v, in));
+      ctx.in.push_back(it->second);
+      ctx.in_types.push_back(g.node(in).type);
+    }
+    Lowered l = rule(ctx);
+    values[v] = l.value;
+    return l;
+  };
+
+  for (ValueId v : spec.inputs) {
+    const Node& n = g.node(v);
+    Halide::ImageParam p(halide_type(n.type.dtype), n.type.shape.rank(), value_name(g, v));
+    declare_shape([&](int d) { return p.dim(d); }, n.type.shape, k.scalars.batch);
+    k.inputs.push_back(p);
+    bool named_leaf = n.inputs.empty() && !is_inline_leaf(n.op);
+    if (named_leaf)
+      lower_node(v, &k.inputs.back());
+    else
+      values[v] = Halide::Func(p);
+  }
+  for (ValueId v : spec.nodes) ops.emplace(v, lower_node(v, nullptr));
+
+  for (ValueId v : spec.outputs) {
+    auto it = values.find(v);
+    if (it == values.end())
+      internal_error(fmt::format("kernel '{}': output %{} is not computed", spec.name, v));
+    const TensorType& t = g.node(v).type;
+    Halide::Func out("out_" + value_name(g, v));
+    std::vector<Halide::Var> vars = ir_vars(t.shape.rank());
+    define(out, vars, at(it->second, as_index(vars)));
+    declare_shape([&](int d) { return out.output_buffer().dim(d); }, t.shape, k.scalars.batch);
+    k.outputs.push_back(out);
+  }
+
+  if (options.schedule) {
+    KernelFuncs funcs{g, k.spec, ops, k.outputs, k.scalars};
+    k.kind = schedule_kernel(funcs, k.schedule_notes);
+  } else {
+    k.schedule_notes = "unscheduled";
+  }
+  k.pipeline = Halide::Pipeline(k.outputs);
+  return k;
+}
+
+} // namespace netc::codegen

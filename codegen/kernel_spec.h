@@ -1,0 +1,59 @@
+// What a kernel is, independent of Halide: a set of nodes of a Graph that one
+// generated function computes, the values it reads from outside and the values
+// it hands back. The fusion pass produces these; tests write them by hand.
+// Kept free of Halide.h so that the JIT's and the runtime's users need not
+// compile it.
+#pragma once
+
+#include "ir/graph.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace netc::codegen {
+
+struct KernelSpec {
+  std::string name;
+  std::vector<ValueId> nodes;   // computed inside the kernel, in topological order
+  std::vector<ValueId> inputs;  // produced outside: each becomes an ImageParam, in this order
+  std::vector<ValueId> outputs; // used outside: each becomes an output Func, in this order
+};
+
+// Which schedule a kernel got (codegen/schedule*.cpp).
+enum class KernelKind {
+  Elementwise, // pure maps, broadcasts, data movement, unrolled pools
+  Reduction,   // reductions, softmax, losses, batch norm statistics
+  MatMul,      // one matmul and an elementwise epilogue (HALIDE-NOTES recipe)
+  Conv,        // one conv2d and an elementwise epilogue
+  Generic,     // anything else: correct, reductions computed at root
+};
+std::string_view kernel_kind_name(KernelKind k);
+
+struct KernelOptions {
+  bool training = false;   // LowerOptions::training
+  bool schedule = true;    // false: leave the pipeline unscheduled (autoschedulers, debugging)
+  bool no_asserts = false; // release kernels whose buffers the caller has checked
+};
+
+// The spec of a kernel that computes `nodes` (any order). Its inputs are the
+// operands produced outside the set; Constant and BatchSize leaves join the
+// kernel instead (they become Exprs), and the other leaves in `nodes` (input,
+// param, state, hyper) become inputs. Its outputs are `outputs` when given,
+// otherwise every node that something outside the kernel uses (another node,
+// a graph output, the loss, an update), or else the last node.
+KernelSpec make_kernel_spec(const Graph& g, std::vector<ValueId> nodes,
+                            std::vector<ValueId> outputs = {}, std::string name = "");
+
+// A kernel of one op: the node and the Constant/BatchSize leaves it reads.
+KernelSpec single_op_kernel(const Graph& g, ValueId node, std::string name = "");
+
+// True for the leaves that a kernel computes itself (Constant, BatchSize).
+bool is_inline_leaf(OpKind kind);
+
+// The floating-point operations of one call at the given batch extent: each
+// node's FLOPs rule (per example) times the batch when the node touches the
+// batch dimension.
+int64_t kernel_flops(const Graph& g, const KernelSpec& spec, int64_t batch);
+
+} // namespace netc::codegen

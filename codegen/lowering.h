@@ -1,0 +1,143 @@
+// Halide lowerings of the IR ops. Each op family has a file
+// codegen/ops/<family>.cpp (mirroring ir/ops/) that defines one lowering rule
+// per op and exposes them as a table of {OpKind, rule}; find_lowering()
+// gathers the tables like ir/op_registry.cpp does.
+//
+// Conventions:
+// - A value of IR shape [d0, ..., dn-1] (row-major) is a Halide Func whose
+//   arguments run innermost first: f(x_{n-1}, ..., x_0). The helpers below
+//   take indices in IR order and reverse them, so rules read like the IR.
+// - The batch extent is the runtime scalar `batch`; every other extent is a
+//   compile-time constant.
+// - A rule builds pure Funcs where it can (the schedule inlines them into
+//   their consumers, which is how elementwise chains fuse) and lists every
+//   Func that must not be inlined (reductions, per-channel statistics) in
+//   Lowered::stages, for the schedule to place.
+#pragma once
+
+#include "ir/graph.h"
+
+#include <Halide.h>
+
+#include <span>
+#include <string>
+#include <vector>
+
+namespace netc::codegen {
+
+// Compile-time options of a lowering.
+struct LowerOptions {
+  bool training = false; // dropout masks, batch norm on batch statistics
+};
+
+// The runtime scalars a kernel may read besides its buffers.
+struct KernelScalars {
+  Halide::Param<int32_t> batch{"batch"}; // the batch extent
+  Halide::Param<uint64_t> seed{"seed"};  // dropout: the run's seed
+  Halide::Param<uint32_t> step{"step"};  // dropout: the training step
+};
+
+// What a rule sees.
+struct LowerCtx {
+  ValueId id;
+  const Node& node;
+  std::vector<Halide::Func> in;     // the operands' values, in node.inputs order
+  std::vector<TensorType> in_types; // their IR types
+  const LowerOptions& options;
+  const KernelScalars& scalars;
+  const Halide::ImageParam* param = nullptr; // input/param/state/hyper: the kernel's buffer
+
+  const TensorType& out() const { return node.type; }
+  Halide::Type type() const;  // the Halide type of the output
+  Halide::Expr batch() const { return scalars.batch; }
+  // A Func name unique within the kernel: "matmul_12", "matmul_12_acc".
+  std::string name(const std::string& part = "") const;
+};
+
+// A Func that the schedule must place (compute_at or compute_root) instead
+// of inlining, with the IR-order extents of its pure dimensions.
+struct Stage {
+  Halide::Func f;
+  Shape shape;
+};
+
+// What a rule builds.
+struct Lowered {
+  Halide::Func value;         // the op's value over its IR shape
+  std::vector<Stage> stages;  // producers first; may include `value` itself
+  Halide::Func padded;        // conv2d: the zero-padded input, if padding > 0
+  Halide::Func packed_b;      // matmul with transpose_b: b^T, for panel packing
+  Halide::Func b_source;      // matmul with transpose_b: the b that packed_b reads
+};
+
+using LowerRule = Lowered (*)(const LowerCtx& ctx);
+
+struct OpLowering {
+  OpKind kind;
+  LowerRule lower;
+};
+
+// The rule of an op, or nullptr when ops.def has an op that has no lowering yet.
+LowerRule find_lowering(OpKind kind);
+
+// The family tables, one per codegen/ops/<family>.cpp.
+std::span<const OpLowering> leaf_lowerings();
+std::span<const OpLowering> elementwise_lowerings();
+std::span<const OpLowering> reduce_lowerings();
+std::span<const OpLowering> shape_lowerings();
+std::span<const OpLowering> matmul_lowerings();
+std::span<const OpLowering> conv_lowerings();
+std::span<const OpLowering> norm_lowerings();
+std::span<const OpLowering> activation_lowerings();
+std::span<const OpLowering> loss_lowerings();
+
+// ---- Helpers shared by the rules and the schedules ---------------------------
+
+// An index in IR order: idx[a] is the coordinate along IR axis a.
+using Index = std::vector<Halide::Expr>;
+
+Halide::Type halide_type(DType t);
+
+// The pure Vars of a rank-r value in IR order, named "x0".."x{r-1}" (axis 0
+// first). No name ends in 'i' or 'o' after another Var's name, so splits made
+// by an autoscheduler cannot collide with them (HALIDE-NOTES pitfall 1).
+std::vector<Halide::Var> ir_vars(int rank);
+Index as_index(const std::vector<Halide::Var>& vars);
+
+// f at an IR-order index: f(idx[n-1], ..., idx[0]).
+Halide::Expr at(const Halide::Func& f, const Index& idx);
+// Defines f over IR-order vars: f(vars[n-1], ..., vars[0]) = e.
+void define(Halide::Func& f, const std::vector<Halide::Var>& vars, const Halide::Expr& e);
+// A pure Func named `name` over `rank` IR-order vars, defined by body(index).
+template <class Body>
+Halide::Func pure_func(const std::string& name, int rank, Body body) {
+  Halide::Func f(name);
+  std::vector<Halide::Var> v = ir_vars(rank);
+  define(f, v, body(as_index(v)));
+  return f;
+}
+
+// The extent of IR axis a: a constant, or the runtime batch.
+Halide::Expr extent(const Shape& s, int a, const Halide::Expr& batch);
+// The product of all extents, or of those in [from, to).
+Halide::Expr elements(const Shape& s, const Halide::Expr& batch);
+Halide::Expr elements(const Shape& s, int from, int to, const Halide::Expr& batch);
+
+// The index of an operand of shape `in` that numpy-broadcasts onto the output
+// index `idx` (right-aligned; a 1 reads coordinate 0).
+Index broadcast_index(const Shape& in, const Shape& out, const Index& idx);
+
+// The value v as a constant of type t.
+Halide::Expr constant(Halide::Type t, double v);
+
+// An RDom over the given IR axes of shape s, innermost (last) axis first, so
+// r[0] walks the most contiguous axis. Returns the RDom and, for each axis in
+// `axes` (IR order), the RVar that walks it.
+struct AxisRDom {
+  Halide::RDom r;
+  std::vector<Halide::Expr> vars; // vars[i] walks axes[i]
+};
+AxisRDom axis_rdom(const Shape& s, const std::vector<int>& axes, const Halide::Expr& batch,
+                   const std::string& name);
+
+} // namespace netc::codegen

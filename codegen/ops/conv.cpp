@@ -1,0 +1,139 @@
+// Convolution and pooling over NCHW values. conv2d is an update Func (a Stage)
+// whose RDom walks (kw, kh, cg) innermost first, the order of the reference's
+// sum; the pools unroll their window into one expression when it is small,
+// so they stay pure and fuse. The backward ops live in conv_backward.cpp.
+//
+// Window geometry (ir/ops/conv.cpp): output row oh reads input row
+//   ih = oh sh - ph + kh dh,   rows outside [0, H) being padding.
+#include "codegen/ops/window.h"
+
+namespace netc::codegen {
+
+namespace {
+
+using Halide::Expr;
+
+bool has_padding(const Window& win) { return win.pad.h > 0 || win.pad.w > 0; }
+
+// ---- conv2d(x, w[, b]) {stride, pad, dilation, groups} -------------------------
+//   out[n,o,oh,ow] = b[o] + sum_{cg,kh,kw} w[o,cg,kh,kw] x[n, g Cg + cg, ih, iw],  g = o / Og
+Lowered lower_conv2d(const LowerCtx& ctx) {
+  const Shape &xs = ctx.in_types[0].shape, &ws = ctx.in_types[1].shape;
+  Window win = conv_window(ctx.node.attrs, ws);
+  int64_t Cg = ws[1], Og = ws[0] / win.groups;
+  Lowered out;
+  Halide::Func src = ctx.in[0];
+  if (has_padding(win)) {
+    out.padded = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"));
+    src = out.padded;
+  }
+  std::vector<Halide::Var> v = ir_vars(4); // n, o, oh, ow
+  Halide::RDom r(0, int32_t(ws[3]), 0, int32_t(ws[2]), 0, int32_t(Cg), ctx.name("r"));
+  Expr kw = r.x, kh = r.y, cg = r.z;
+  Expr c = win.groups == 1 ? cg : (v[1] / int32_t(Og)) * int32_t(Cg) + cg;
+  Expr ih = v[2] * int32_t(win.stride.h) - int32_t(win.pad.h) + kh * int32_t(win.dilation.h);
+  Expr iw = v[3] * int32_t(win.stride.w) - int32_t(win.pad.w) + kw * int32_t(win.dilation.w);
+  Halide::Func acc(ctx.name());
+  define(acc, v, ctx.in.size() == 3 ? at(ctx.in[2], {v[1]}) : constant(ctx.type(), 0));
+  define(acc, v,
+         at(acc, as_index(v)) + at(ctx.in[1], {v[1], cg, kh, kw}) * at(src, {v[0], c, ih, iw}));
+  out.value = acc;
+  out.stages.push_back({acc, ctx.out().shape});
+  return out;
+}
+
+// ---- maxpool / avgpool {kernel, stride, pad} ------------------------------------
+// Folds f over the window of output (n, c, oh, ow), reading `src` in row-major
+// tap order, as the reference does. Small windows unroll into one expression;
+// large ones become an RDom stage with the same fold.
+template <class F>
+Halide::Func fold_window(const LowerCtx& ctx, const Halide::Func& src, Expr init, F f,
+                         std::vector<Stage>& stages) {
+  Window win = pool_window(ctx.node.attrs);
+  std::vector<Halide::Var> v = ir_vars(4);
+  auto tap = [&](Expr kh, Expr kw) {
+    Expr ih = v[2] * int32_t(win.stride.h) - int32_t(win.pad.h) + kh;
+    Expr iw = v[3] * int32_t(win.stride.w) - int32_t(win.pad.w) + kw;
+    return at(src, {v[0], v[1], ih, iw});
+  };
+  Halide::Func fold(ctx.name("fold"));
+  if (win.kernel.h * win.kernel.w <= kMaxUnrolledTaps) {
+    Expr e = init;
+    for (int32_t kh = 0; kh < win.kernel.h; ++kh)
+      for (int32_t kw = 0; kw < win.kernel.w; ++kw) e = f(e, tap(kh, kw));
+    define(fold, v, e);
+    return fold;
+  }
+  Halide::RDom r(0, int32_t(win.kernel.w), 0, int32_t(win.kernel.h), ctx.name("r"));
+  define(fold, v, init);
+  define(fold, v, f(at(fold, as_index(v)), tap(r.y, r.x)));
+  stages.push_back({fold, ctx.out().shape});
+  return fold;
+}
+
+// maxpool: the window's max. Padding reads the lowest finite value, which is
+// never chosen because every window overlaps the image (pad < kernel).
+Lowered lower_maxpool(const LowerCtx& ctx) {
+  Halide::Type t = ctx.type();
+  Halide::Func src = ctx.in[0];
+  if (has_padding(pool_window(ctx.node.attrs)))
+    src = padded_input(ctx.in[0], ctx.in_types[0].shape, t.min(), ctx.name("pad"));
+  Lowered out;
+  out.value = fold_window(
+      ctx, src, t.min(), [](Expr a, Expr b) { return Halide::max(a, b); }, out.stages);
+  return out;
+}
+
+// avgpool: the window's sum over the elements inside x, divided by their
+// count (padding is neither read nor counted).
+Lowered lower_avgpool(const LowerCtx& ctx) {
+  Halide::Type t = ctx.type();
+  Window win = pool_window(ctx.node.attrs);
+  const Shape& xs = ctx.in_types[0].shape;
+  Halide::Func src = ctx.in[0];
+  if (has_padding(win))
+    src = padded_input(ctx.in[0], xs, constant(t, 0), ctx.name("pad"));
+  Lowered out;
+  Halide::Func sum = fold_window(
+      ctx, src, constant(t, 0), [](Expr a, Expr b) { return a + b; }, out.stages);
+  // Rows [lo, hi) of window o inside [0, size): lo = max(o s - p, 0), hi = min(o s - p + k, size).
+  auto inside = [](Expr o, Pair k, Pair s, Pair p, int64_t size, bool h) {
+    Expr start = o * int32_t(h ? s.h : s.w) - int32_t(h ? p.h : p.w);
+    Expr end = start + int32_t(h ? k.h : k.w);
+    return Halide::min(end, int32_t(size)) - Halide::max(start, 0);
+  };
+  out.value = pure_func(ctx.name(), 4, [&](const Index& i) {
+    Expr count = inside(i[2], win.kernel, win.stride, win.pad, xs[2], true) *
+                 inside(i[3], win.kernel, win.stride, win.pad, xs[3], false);
+    return at(sum, i) / Halide::cast(t, count);
+  });
+  return out;
+}
+
+// ---- global_avgpool: out[n,c] = (1/HW) sum_{h,w} x[n,c,h,w] -----------------------
+Lowered lower_global_avgpool(const LowerCtx& ctx) {
+  const Shape& xs = ctx.in_types[0].shape;
+  std::vector<Halide::Var> v = ir_vars(2);
+  AxisRDom r = axis_rdom(xs, {2, 3}, ctx.batch(), ctx.name("r"));
+  Halide::Func sum(ctx.name("sum"));
+  define(sum, v, constant(ctx.type(), 0));
+  define(sum, v, at(sum, as_index(v)) + at(ctx.in[0], {v[0], v[1], r.vars[0], r.vars[1]}));
+  Expr hw = constant(ctx.type(), static_cast<double>(xs[2] * xs[3]));
+  Lowered out;
+  out.value = pure_func(ctx.name(), 2, [&](const Index& i) { return at(sum, i) / hw; });
+  out.stages.push_back({sum, ctx.out().shape});
+  return out;
+}
+
+const OpLowering kConvLowerings[] = {
+    {OpKind::Conv2d, lower_conv2d},
+    {OpKind::MaxPool, lower_maxpool},
+    {OpKind::AvgPool, lower_avgpool},
+    {OpKind::GlobalAvgPool, lower_global_avgpool},
+};
+
+} // namespace
+
+std::span<const OpLowering> conv_lowerings() { return kConvLowerings; }
+
+} // namespace netc::codegen

@@ -1,0 +1,135 @@
+// Elementwise ops: y = f(x) and z = f(x, y) with numpy broadcasting, as pure
+// Funcs that the schedule inlines into their consumers. The formulas follow
+// ir/ops/elementwise.cpp, including its numerically careful forms (sigmoid
+// through e^-|x|, elu through an accurate expm1).
+#include "codegen/lowering.h"
+
+namespace netc::codegen {
+
+namespace {
+
+using Halide::Expr;
+
+template <class F>
+Lowered map_unary(const LowerCtx& ctx, F f) {
+  const Halide::Func& x = ctx.in[0];
+  return {pure_func(ctx.name(), ctx.out().shape.rank(),
+                    [&](const Index& i) { return f(at(x, i)); })};
+}
+
+// z[i] = f(x[bx(i)], y[by(i)]), bx and by the broadcast maps of ir/ops/common.h.
+template <class F>
+Lowered map_binary(const LowerCtx& ctx, F f) {
+  const Shape& out = ctx.out().shape;
+  return {pure_func(ctx.name(), out.rank(), [&](const Index& i) {
+    return f(at(ctx.in[0], broadcast_index(ctx.in_types[0].shape, out, i)),
+             at(ctx.in[1], broadcast_index(ctx.in_types[1].shape, out, i)));
+  })};
+}
+
+Expr zero_like(const Expr& x) { return constant(x.type(), 0); }
+
+// e^x - 1 without losing the digits of small |x| (Kahan's trick): with
+// u = e^x rounded, (u - 1) x / log(u) cancels the rounding error of u.
+Expr expm1(const Expr& x) {
+  Expr u = Halide::exp(x), um1 = u - 1;
+  return Halide::select(u == 1, x, um1 == -1, constant(x.type(), -1),
+                        um1 * x / Halide::log(u));
+}
+
+Lowered lower_neg(const LowerCtx& c) {
+  return map_unary(c, [](Expr x) { return -x; });
+}
+Lowered lower_exp(const LowerCtx& c) {
+  return map_unary(c, [](Expr x) { return Halide::exp(x); });
+}
+Lowered lower_log(const LowerCtx& c) {
+  return map_unary(c, [](Expr x) { return Halide::log(x); });
+}
+Lowered lower_sqrt(const LowerCtx& c) {
+  return map_unary(c, [](Expr x) { return Halide::sqrt(x); });
+}
+Lowered lower_abs(const LowerCtx& c) {
+  return map_unary(c, [](Expr x) { return Halide::abs(x); });
+}
+Lowered lower_relu(const LowerCtx& c) {
+  return map_unary(c, [](Expr x) { return Halide::max(x, zero_like(x)); });
+}
+Lowered lower_leaky_relu(const LowerCtx& c) {
+  double alpha = c.node.attrs.get_float("alpha", 0.01);
+  return map_unary(c, [alpha](Expr x) {
+    return Halide::select(x > zero_like(x), x, constant(x.type(), alpha) * x);
+  });
+}
+Lowered lower_elu(const LowerCtx& c) {
+  double alpha = c.node.attrs.get_float("alpha", 1.0);
+  return map_unary(c, [alpha](Expr x) {
+    return Halide::select(x > zero_like(x), x, constant(x.type(), alpha) * expm1(x));
+  });
+}
+// sigmoid: with e = e^-|x| (never overflows), 1/(1+e) for x >= 0, e/(1+e) below.
+Lowered lower_sigmoid(const LowerCtx& c) {
+  return map_unary(c, [](Expr x) {
+    Expr e = Halide::exp(-Halide::abs(x)), one = constant(x.type(), 1);
+    return Halide::select(x >= zero_like(x), one, e) / (one + e);
+  });
+}
+Lowered lower_tanh(const LowerCtx& c) {
+  return map_unary(c, [](Expr x) { return Halide::tanh(x); });
+}
+
+// step: [x > 0], the derivative of relu.
+Lowered lower_step(const LowerCtx& c) {
+  return map_unary(c, [](Expr x) {
+    return Halide::select(x > zero_like(x), constant(x.type(), 1), zero_like(x));
+  });
+}
+
+Lowered lower_add(const LowerCtx& c) {
+  return map_binary(c, [](Expr x, Expr y) { return x + y; });
+}
+Lowered lower_sub(const LowerCtx& c) {
+  return map_binary(c, [](Expr x, Expr y) { return x - y; });
+}
+Lowered lower_mul(const LowerCtx& c) {
+  return map_binary(c, [](Expr x, Expr y) { return x * y; });
+}
+Lowered lower_div(const LowerCtx& c) {
+  return map_binary(c, [](Expr x, Expr y) { return x / y; });
+}
+Lowered lower_pow(const LowerCtx& c) {
+  return map_binary(c, [](Expr x, Expr y) { return Halide::pow(x, y); });
+}
+Lowered lower_maximum(const LowerCtx& c) {
+  return map_binary(c, [](Expr x, Expr y) { return Halide::max(x, y); });
+}
+Lowered lower_minimum(const LowerCtx& c) {
+  return map_binary(c, [](Expr x, Expr y) { return Halide::min(x, y); });
+}
+
+const OpLowering kElementwiseLowerings[] = {
+    {OpKind::Neg, lower_neg},
+    {OpKind::Exp, lower_exp},
+    {OpKind::Log, lower_log},
+    {OpKind::Sqrt, lower_sqrt},
+    {OpKind::Abs, lower_abs},
+    {OpKind::Relu, lower_relu},
+    {OpKind::LeakyRelu, lower_leaky_relu},
+    {OpKind::Elu, lower_elu},
+    {OpKind::Sigmoid, lower_sigmoid},
+    {OpKind::Tanh, lower_tanh},
+    {OpKind::Step, lower_step},
+    {OpKind::Add, lower_add},
+    {OpKind::Sub, lower_sub},
+    {OpKind::Mul, lower_mul},
+    {OpKind::Div, lower_div},
+    {OpKind::Pow, lower_pow},
+    {OpKind::Maximum, lower_maximum},
+    {OpKind::Minimum, lower_minimum},
+};
+
+} // namespace
+
+std::span<const OpLowering> elementwise_lowerings() { return kElementwiseLowerings; }
+
+} // namespace netc::codegen

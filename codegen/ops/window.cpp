@@ -1,0 +1,40 @@
+#include "codegen/ops/window.h"
+
+namespace netc::codegen {
+
+namespace {
+
+Pair pair_attr(const Attrs& attrs, const std::string& name, Pair fallback) {
+  if (!attrs.has(name)) return fallback;
+  const std::vector<int64_t>& v = attrs.get_ints(name);
+  return {v.at(0), v.at(1)};
+}
+
+} // namespace
+
+Window conv_window(const Attrs& a, const Shape& w) {
+  return {{w[2], w[3]},
+          pair_attr(a, "stride", {1, 1}),
+          pair_attr(a, "pad", {0, 0}),
+          pair_attr(a, "dilation", {1, 1}),
+          a.get_int("groups", 1)};
+}
+
+Window pool_window(const Attrs& a) {
+  Pair kernel = pair_attr(a, "kernel", {1, 1});
+  return {kernel, pair_attr(a, "stride", kernel), pair_attr(a, "pad", {0, 0}), {1, 1}, 1};
+}
+
+Halide::Func padded_input(const Halide::Func& x, const Shape& xs, const Halide::Expr& fill,
+                          const std::string& name) {
+  auto H = static_cast<int32_t>(xs[2]), W = static_cast<int32_t>(xs[3]);
+  return pure_func(name, 4, [&](const Index& i) {
+    Halide::Expr h = i[2], w = i[3];
+    Halide::Expr inside = h >= 0 && h < H && w >= 0 && w < W;
+    Halide::Expr v =
+        at(x, {i[0], i[1], Halide::clamp(h, 0, H - 1), Halide::clamp(w, 0, W - 1)});
+    return Halide::select(inside, v, fill);
+  });
+}
+
+} // namespace netc::codegen

@@ -1,0 +1,193 @@
+#include "codegen/schedule.h"
+
+#include "ir/error.h"
+
+#include <fmt/format.h>
+
+namespace netc::codegen {
+
+namespace {
+
+using Halide::TailStrategy;
+using Halide::Var;
+
+// A parallel task should carry enough work to amortize the thread pool's
+// dispatch (a few microseconds); 16K elements of a streaming kernel take
+// about that long, and pipelines of 37-450 us still scaled ~2x on 2 threads
+// (HALIDE-NOTES, AOT and JIT).
+constexpr int64_t kTaskElements = 16384;
+// The batch extent assumed when sizing tasks (training batches are 32-256).
+constexpr int64_t kTypicalBatch = 64;
+
+int64_t typical(int64_t d) { return d == kBatch ? kTypicalBatch : d; }
+
+// Vectorizes the innermost dimension of a stage (pure or update) over its
+// pure Var `inner` of IR extent e. Updates and producers use GuardWithIf: an
+// update cannot shift inwards (HALIDE-NOTES pitfall 2) and a producer's
+// rounded-up region could read past its inputs.
+template <class S>
+void vectorize_inner(S stage, const Var& inner, int64_t e, const Halide::Type& t) {
+  int w = e == kBatch ? zmm_lanes(t) : vector_width(e, t);
+  if (w > 1) stage.vectorize(inner, w, TailStrategy::GuardWithIf);
+}
+
+// Places one stage computed at root: vectorized over its innermost pure
+// dimension, with the reduction loops outside it (lanes walk independent
+// outputs), parallel over its outermost pure dimension when there are two.
+void schedule_root_stage(const Stage& st) {
+  Halide::Func f = st.f;
+  int r = st.shape.rank();
+  f.compute_root();
+  if (r == 0) return;
+  std::vector<Var> v = ir_vars(r);
+  Halide::Type t = f.types()[0];
+  vectorize_inner(f, v[size_t(r - 1)], st.shape[r - 1], t);
+  if (r >= 2) f.parallel(v[0]);
+  for (int u = 0; u < f.num_update_definitions(); ++u) {
+    Halide::Stage s = f.update(u);
+    std::vector<Halide::VarOrRVar> order{v[size_t(r - 1)]};
+    for (const Halide::RVar& rv : f.rvars(u)) order.emplace_back(rv);
+    for (int a = r - 2; a >= 0; --a) order.emplace_back(v[size_t(a)]);
+    s.reorder(order);
+    vectorize_inner(s, v[size_t(r - 1)], st.shape[r - 1], t);
+    if (r >= 2) s.parallel(v[0]);
+  }
+}
+
+// Places a row-local stage (leading batch dimension) inside the output's
+// parallel chunk loop: each chunk computes the rows it needs.
+void schedule_chunk_stage(const Stage& st, Halide::Func out, const Var& chunk) {
+  Halide::Func f = st.f;
+  int r = st.shape.rank();
+  f.compute_at(out, chunk);
+  std::vector<Var> v = ir_vars(r);
+  Halide::Type t = f.types()[0];
+  vectorize_inner(f, v[size_t(r - 1)], st.shape[r - 1], t);
+  for (int u = 0; u < f.num_update_definitions(); ++u) {
+    Halide::Stage s = f.update(u);
+    std::vector<Halide::VarOrRVar> order{v[size_t(r - 1)]};
+    for (const Halide::RVar& rv : f.rvars(u)) order.emplace_back(rv);
+    s.reorder(order);
+    vectorize_inner(s, v[size_t(r - 1)], st.shape[r - 1], t);
+  }
+}
+
+bool has_op(const KernelFuncs& k, std::initializer_list<OpKind> kinds) {
+  for (ValueId v : k.spec.nodes)
+    for (OpKind op : kinds)
+      if (k.g.node(v).op == op) return true;
+  return false;
+}
+
+} // namespace
+
+int zmm_lanes(const Halide::Type& t) { return 64 / std::max(1, t.bytes()); }
+
+int vector_width(int64_t extent, const Halide::Type& t) {
+  for (int w = zmm_lanes(t); w >= 4; w /= 2)
+    if (extent >= w) return w;
+  return 1;
+}
+
+std::optional<ValueId> only_node(const KernelFuncs& k, OpKind op) {
+  std::optional<ValueId> found;
+  for (ValueId v : k.spec.nodes)
+    if (k.g.node(v).op == op) {
+      if (found) return std::nullopt;
+      found = v;
+    }
+  return found;
+}
+
+bool is_epilogue_kernel(const KernelFuncs& k, ValueId except, const Shape& shape,
+                        std::string& why_not) {
+  if (k.outputs.size() != 1) {
+    why_not = fmt::format("{} outputs", k.outputs.size());
+    return false;
+  }
+  if (k.g.node(k.spec.outputs[0]).type.shape != shape) {
+    why_not = "the output's shape differs from the main op's";
+    return false;
+  }
+  for (const auto& [v, l] : k.ops)
+    if (v != except && !l.stages.empty()) {
+      why_not = fmt::format("%{} ({}) needs a stage of its own", v, op_name(k.g.node(v).op));
+      return false;
+    }
+  return true;
+}
+
+std::optional<Var> schedule_pure(Halide::Func f, const Shape& s, std::string& notes) {
+  int r = s.rank();
+  if (r == 0) return std::nullopt;
+  std::vector<Var> v = ir_vars(r);
+  Halide::Type t = f.types()[0];
+  int64_t inner = s[r - 1];
+  // Outputs may shift their last vector inwards when the extent allows it
+  // (recomputing a few elements); a batch-sized innermost dimension may be 1.
+  if (inner == kBatch) {
+    f.vectorize(v[size_t(r - 1)], zmm_lanes(t), TailStrategy::GuardWithIf);
+  } else if (int w = vector_width(inner, t); w > 1) {
+    f.vectorize(v[size_t(r - 1)], w, TailStrategy::ShiftInwards);
+  }
+  int64_t row = 1;
+  for (int a = 1; a < r; ++a) row *= typical(s[a]);
+  if (r == 1) {
+    if (inner != kBatch && inner >= 2 * kTaskElements) {
+      f.parallel(v[0], kTaskElements / vector_width(inner, t), TailStrategy::GuardWithIf);
+      notes += fmt::format("; {} parallel in tasks of {} elements", f.name(), kTaskElements);
+    }
+    return std::nullopt;
+  }
+  if (s[0] != kBatch && s[0] * row < 2 * kTaskElements) return std::nullopt;
+  int64_t rows = std::max<int64_t>(1, kTaskElements / row);
+  Var chunk(v[0].name() + "_chunk"), rest(v[0].name() + "_rows");
+  f.split(v[0], chunk, rest, static_cast<int>(rows), TailStrategy::GuardWithIf).parallel(chunk);
+  notes += fmt::format("; {} parallel over chunks of {} rows", f.name(), rows);
+  return chunk;
+}
+
+void schedule_generic(const KernelFuncs& k, std::string& notes) {
+  std::vector<const Stage*> stages;
+  for (ValueId v : k.spec.nodes)
+    for (const Stage& st : k.ops.at(v).stages) stages.push_back(&st);
+  std::optional<Var> chunk;
+  for (size_t i = 0; i < k.outputs.size(); ++i) {
+    std::optional<Var> c =
+        schedule_pure(k.outputs[i], k.g.node(k.spec.outputs[i]).type.shape, notes);
+    if (k.outputs.size() == 1) chunk = c;
+  }
+  // Stages go inside the output's chunk loop only when all of them are
+  // row-local; a root stage must never read a stage placed inside a loop.
+  bool row_local = chunk.has_value() && k.g.node(k.spec.outputs[0]).type.shape[0] == kBatch;
+  for (const Stage* st : stages)
+    row_local = row_local && st->shape.rank() >= 1 && st->shape[0] == kBatch;
+  for (const Stage* st : stages) {
+    if (row_local)
+      schedule_chunk_stage(*st, k.outputs[0], *chunk);
+    else
+      schedule_root_stage(*st);
+  }
+  if (!stages.empty())
+    notes += fmt::format("; {} stage(s) {}", stages.size(),
+                         row_local ? "per row chunk" : "at root");
+}
+
+KernelKind schedule_kernel(const KernelFuncs& k, std::string& notes) {
+  if (has_op(k, {OpKind::MatMul})) {
+    if (schedule_matmul(k, notes)) return KernelKind::MatMul;
+  } else if (has_op(k, {OpKind::Conv2d})) {
+    if (schedule_conv(k, notes)) return KernelKind::Conv;
+  } else {
+    bool stages = false;
+    for (const auto& [v, l] : k.ops) stages = stages || !l.stages.empty();
+    notes += stages ? "reduction" : "elementwise";
+    schedule_generic(k, notes);
+    return stages ? KernelKind::Reduction : KernelKind::Elementwise;
+  }
+  notes += "; generic";
+  schedule_generic(k, notes);
+  return KernelKind::Generic;
+}
+
+} // namespace netc::codegen

@@ -1,0 +1,55 @@
+// Schedules, one place per kernel kind:
+//   schedule.cpp         the dispatcher, and the generic schedule that serves
+//                        elementwise and reduction kernels and every fallback
+//   schedule_matmul.cpp  HALIDE-NOTES' register-blocked matmul recipe
+//   schedule_conv.cpp    conv2d (NCHW; the NHWC fast path is a later issue)
+// A specific schedule checks that the kernel fits its pattern and otherwise
+// says why not, in the notes, and leaves the kernel to the generic schedule.
+#pragma once
+
+#include "codegen/kernel.h"
+
+#include <map>
+#include <string>
+
+namespace netc::codegen {
+
+// What a schedule sees: the lowered ops and the kernel's output Funcs.
+struct KernelFuncs {
+  const Graph& g;
+  const KernelSpec& spec;
+  const std::map<ValueId, Lowered>& ops; // every node of spec.nodes
+  const std::vector<Halide::Func>& outputs;
+  const KernelScalars& scalars;
+};
+
+// Picks and applies the schedule; returns the kind and the notes.
+KernelKind schedule_kernel(const KernelFuncs& k, std::string& notes);
+
+// Each returns false, with the reason appended to notes, when the kernel does
+// not fit its pattern (and then has changed nothing).
+bool schedule_matmul(const KernelFuncs& k, std::string& notes);
+bool schedule_conv(const KernelFuncs& k, std::string& notes);
+// Always applies: outputs vectorized and parallel, stages placed.
+void schedule_generic(const KernelFuncs& k, std::string& notes);
+
+// ---- Shared helpers -------------------------------------------------------------
+
+// Lanes of one zmm register for type t (16 for f32; HALIDE-NOTES rule 2).
+int zmm_lanes(const Halide::Type& t);
+// The widest of zmm_lanes(t), 8 or 4 that fits a static extent (1 if none).
+int vector_width(int64_t extent, const Halide::Type& t);
+
+// The single node of kind `op` among the kernel's nodes, if there is exactly one.
+std::optional<ValueId> only_node(const KernelFuncs& k, OpKind op);
+// True when every node other than `except` is pure (builds no stage) and the
+// kernel has one output whose shape is `shape`: an epilogue kernel.
+bool is_epilogue_kernel(const KernelFuncs& k, ValueId except, const Shape& shape,
+                        std::string& why_not);
+
+// Vectorizes and parallelizes a pure output (or root) Func over IR shape s.
+// Returns the parallel loop's Var when the outer dimension was split into
+// parallel chunks (stages may be computed there), else nothing.
+std::optional<Halide::Var> schedule_pure(Halide::Func f, const Shape& s, std::string& notes);
+
+} // namespace netc::codegen
