@@ -15,7 +15,7 @@ namespace {
 std::array<LowerRule, kNumOps> build_table() {
   std::array<LowerRule, kNumOps> table{};
   for (auto family : {leaf_lowerings, elementwise_lowerings, reduce_lowerings, shape_lowerings,
-                      matmul_lowerings, conv_lowerings, norm_lowerings, activation_lowerings,
+                      matmul_lowerings, conv_lowerings, conv_backward_lowerings, norm_lowerings, activation_lowerings,
                       loss_lowerings}) {
     for (const OpLowering& l : family()) {
       auto i = static_cast<size_t>(l.kind);

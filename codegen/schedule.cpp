@@ -40,7 +40,7 @@ void schedule_root_stage(const Stage& st) {
   f.compute_root();
   if (r == 0) return;
   std::vector<Var> v = ir_vars(r);
-  Halide::Type t = f.types()[0];
+  Halide::Type t = f.output_types()[0];
   vectorize_inner(f, v[size_t(r - 1)], st.shape[r - 1], t);
   if (r >= 2) f.parallel(v[0]);
   for (int u = 0; u < f.num_update_definitions(); ++u) {
@@ -61,7 +61,7 @@ void schedule_chunk_stage(const Stage& st, Halide::Func out, const Var& chunk) {
   int r = st.shape.rank();
   f.compute_at(out, chunk);
   std::vector<Var> v = ir_vars(r);
-  Halide::Type t = f.types()[0];
+  Halide::Type t = f.output_types()[0];
   vectorize_inner(f, v[size_t(r - 1)], st.shape[r - 1], t);
   for (int u = 0; u < f.num_update_definitions(); ++u) {
     Halide::Stage s = f.update(u);
@@ -121,7 +121,7 @@ std::optional<Var> schedule_pure(Halide::Func f, const Shape& s, std::string& no
   int r = s.rank();
   if (r == 0) return std::nullopt;
   std::vector<Var> v = ir_vars(r);
-  Halide::Type t = f.types()[0];
+  Halide::Type t = f.output_types()[0];
   int64_t inner = s[r - 1];
   // Outputs may shift their last vector inwards when the extent allows it
   // (recomputing a few elements); a batch-sized innermost dimension may be 1.
@@ -134,7 +134,8 @@ std::optional<Var> schedule_pure(Halide::Func f, const Shape& s, std::string& no
   for (int a = 1; a < r; ++a) row *= typical(s[a]);
   if (r == 1) {
     if (inner != kBatch && inner >= 2 * kTaskElements) {
-      f.parallel(v[0], kTaskElements / vector_width(inner, t), TailStrategy::GuardWithIf);
+      f.parallel(v[0], static_cast<int>(kTaskElements / vector_width(inner, t)),
+                 TailStrategy::GuardWithIf);
       notes += fmt::format("; {} parallel in tasks of {} elements", f.name(), kTaskElements);
     }
     return std::nullopt;
@@ -176,7 +177,7 @@ void schedule_generic(const KernelFuncs& k, std::string& notes) {
 KernelKind schedule_kernel(const KernelFuncs& k, std::string& notes) {
   if (has_op(k, {OpKind::MatMul})) {
     if (schedule_matmul(k, notes)) return KernelKind::MatMul;
-  } else if (has_op(k, {OpKind::Conv2d})) {
+  } else if (has_op(k, {OpKind::Conv2d, OpKind::Conv2dBackwardInput})) {
     if (schedule_conv(k, notes)) return KernelKind::Conv;
   } else {
     bool stages = false;

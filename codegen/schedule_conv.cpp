@@ -11,7 +11,9 @@
 namespace netc::codegen {
 
 bool schedule_conv(const KernelFuncs& k, std::string& notes) {
+  // dx of a convolution is a convolution too (of the padded dy).
   std::optional<ValueId> cv = only_node(k, OpKind::Conv2d);
+  if (!cv) cv = only_node(k, OpKind::Conv2dBackwardInput);
   if (!cv) {
     notes += "conv schedule: several convolutions";
     return false;
@@ -24,17 +26,17 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
   }
   const Lowered& l = k.ops.at(*cv);
   Halide::Func acc = l.value, out = k.outputs[0];
-  Halide::Type type = acc.types()[0];
+  Halide::Type type = acc.output_types()[0];
   std::vector<Halide::Var> v = ir_vars(4);
   Halide::Var n = v[0], o = v[1], oh = v[2], ow = v[3];
   int w = vector_width(shape[3], type);
   if (w > 1) out.vectorize(ow, w, Halide::TailStrategy::ShiftInwards);
-  if (l.padded.defined()) {
+  if (Halide::Func padded = l.padded; padded.defined()) {
     out.parallel(n);
-    l.padded.compute_at(out, n);
+    padded.compute_at(out, n);
     const Shape& xs = k.g.node(k.g.node(*cv).inputs[0]).type.shape;
     if (int pw = vector_width(xs[3], type); pw > 1)
-      l.padded.vectorize(ow, pw, Halide::TailStrategy::GuardWithIf);
+      padded.vectorize(ow, pw, Halide::TailStrategy::GuardWithIf);
     acc.compute_at(out, o);
     notes += "conv: padded image per batch element, parallel over images";
   } else {

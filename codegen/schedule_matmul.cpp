@@ -61,7 +61,8 @@ void pack_b(const Lowered& l, Halide::Func out, const Tiling& t, int64_t K, std:
   bop.split(k, ko, kk, 16, TailStrategy::ShiftInwards).reorder(kJ, kk, ko);
   if (t.lanes > 1) bop.vectorize(kJ, t.lanes).unroll(kJ);
   bop.unroll(kk);
-  Halide::Func staged = l.b_source.in(bop);
+  Halide::Func source = l.b_source;
+  Halide::Func staged = source.in(bop);
   std::vector<Var> a = staged.args(); // (k, n) of b [N,K]
   staged.compute_at(bop, ko).reorder_storage(a[1], a[0]).vectorize(a[0], 16).unroll(a[1]);
   notes += ", B^T packed per panel (16x16 transposes)";
@@ -89,7 +90,7 @@ bool schedule_matmul(const KernelFuncs& k, std::string& notes) {
   }
   const Lowered& l = k.ops.at(*mm);
   Halide::Func acc = l.value, out = k.outputs[0];
-  Halide::Type type = acc.types()[0];
+  Halide::Type type = acc.output_types()[0];
   int lanes = zmm_lanes(type);
   Tiling t;
   t.cols = N >= 2 * lanes ? 2 * lanes : vector_width(N, type);
@@ -108,7 +109,8 @@ bool schedule_matmul(const KernelFuncs& k, std::string& notes) {
     tile_output(out, t, r);
     rows = fmt::format("{} rows", r);
   }
-  acc.compute_at(out, kRowTile);
+  // The accumulators live at the innermost tile loop, whichever that is.
+  acc.compute_at(out, t.col_major ? kRowTile : kPanel);
   Halide::Stage upd = acc.update();
   upd.reorder(kJ, kI, acc.rvars()[0]);
   if (t.lanes > 1) {

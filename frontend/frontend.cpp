@@ -8,15 +8,14 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
-#include <sstream>
 
 namespace netc {
 
 namespace {
 
-// Model files are small; a huge one is almost surely the wrong file, and
-// reading it whole would only waste memory before the "not a text file" error.
-constexpr std::uintmax_t kMaxFileBytes = 64 << 20;
+// Model files are small. The read is bounded rather than sized up front, so
+// that a pipe works and a device such as /dev/zero fails instead of hanging.
+constexpr size_t kMaxFileBytes = size_t{64} << 20;
 
 } // namespace
 
@@ -27,19 +26,20 @@ Graph load_model(const std::string& path) {
     throw UserError(path, {}, "cannot open the model file: no such file");
   if (std::filesystem::is_directory(status))
     throw UserError(path, {}, "cannot open the model file: it is a directory");
-  auto size = std::filesystem::file_size(path, ec);
-  if (!ec && size > kMaxFileBytes)
-    throw UserError(path, {},
-                    fmt::format("the model file is too large ({} bytes; the limit is "
-                                "{} MiB)",
-                                size, kMaxFileBytes >> 20));
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw UserError(path, {}, fmt::format("cannot open the model file: {}", std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::string text;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxFileBytes)
+      throw UserError(
+          path, {},
+          fmt::format("the model file is too large (the limit is {} MiB)", kMaxFileBytes >> 20));
+  }
   if (in.bad()) throw UserError(path, {}, "cannot read the model file");
-  return parse_model(text.str(), path);
+  return parse_model(text, path);
 }
 
 Graph parse_model(std::string_view text, const std::string& filename) {

@@ -89,6 +89,16 @@ ValueId conv2d(ModelBuilder& b, const CallArgs& a) {
   auto stride = pair_arg(a, "stride", {1, 1}, 1);
   auto dilation = pair_arg(a, "dilation", {1, 1}, 1);
   int64_t groups = positive_int(a, "groups", 1);
+  int64_t channels = xt.shape[1];
+  if (channels % groups != 0 || filters % groups != 0)
+    a.fail(a.get("groups")->loc,
+           fmt::format("conv2d: groups={} must divide both the input channels ({}) and the "
+                       "filters ({})",
+                       groups, channels, filters));
+  // Checked first: every product of kernel sizes below then stays in range.
+  int64_t per_group = channels / groups;
+  TensorType wt = b.make_type(xt.dtype, {filters, per_group, kernel[0], kernel[1]}, a.loc());
+  int64_t area = kernel[0] * kernel[1];
   std::array<int64_t, 2> pad{0, 0};
   const Expr* pad_expr = a.get("pad");
   if (pad_expr && pad_expr->kind == Expr::Kind::Name) {
@@ -99,7 +109,8 @@ ValueId conv2d(ModelBuilder& b, const CallArgs& a) {
         if (kernel[i] % 2 == 0)
           a.fail(pad_expr->loc,
                  fmt::format("conv2d: pad=same needs an odd kernel, found {}", kernel[i]));
-        pad[i] = (kernel[i] - 1) / 2 * dilation[i];
+        if (__builtin_mul_overflow((kernel[i] - 1) / 2, dilation[i], &pad[i]))
+          a.fail(pad_expr->loc, "conv2d: pad=same gives a padding that is too large");
       }
     } else if (pad_expr->text != "valid") {
       a.fail_arg(*pad_expr, "pad", "an integer, a pair (h, w), same or valid");
@@ -107,18 +118,9 @@ ValueId conv2d(ModelBuilder& b, const CallArgs& a) {
   } else {
     pad = pair_arg(a, "pad", {0, 0}, 0);
   }
-  int64_t channels = xt.shape[1];
-  if (channels % groups != 0 || filters % groups != 0)
-    a.fail(a.get("groups")->loc,
-           fmt::format("conv2d: groups={} must divide both the input channels ({}) and the "
-                       "filters ({})",
-                       groups, channels, filters));
   InitSpec init = init_arg(b, a, "he");
   bool bias = a.get_bool("bias", true);
   Layer l = b.begin_layer("conv2d", "conv", a);
-  int64_t per_group = channels / groups;
-  int64_t area = kernel[0] * kernel[1];
-  TensorType wt = b.make_type(xt.dtype, {filters, per_group, kernel[0], kernel[1]}, l.loc);
   std::vector<ValueId> inputs = {
       x, b.layer_leaf(l, OpKind::Param, "W", wt,
                       param_attrs(init, per_group * area, filters * area, true))};

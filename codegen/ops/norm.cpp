@@ -58,7 +58,8 @@ Lowered lower_batchnorm(const LowerCtx& ctx) {
   }
   // mu and inv_std rounded to the kernel's type, as the reference rounds them.
   Halide::Func stats(ctx.name("stats"));
-  stats(c) = {Halide::cast(t, mean(c)), Halide::cast(t, 1 / Halide::sqrt(var(c) + eps))};
+  Expr inv_std = 1 / Halide::sqrt(var(c) + Expr(eps));
+  stats(c) = Halide::Tuple(Halide::cast(t, mean(c)), Halide::cast(t, inv_std));
   out.stages.push_back({stats, channels});
   out.value = pure_func(ctx.name(), rank, [&](const Index& i) {
     Expr ch = i[size_t(axis)];

@@ -47,12 +47,12 @@ Reduction reduce(const LowerCtx& ctx, Fold fold) {
       xi.push_back(r.vars[ri++]);
     else
       xi.push_back(v[k++]);
-  Expr x = at(ctx.in[0], xi), self = at(f, as_index(v));
   switch (fold) {
   case Fold::Sum: define(f, v, constant(t, 0)); break;
   case Fold::Max: define(f, v, t.min()); break;
   case Fold::Min: define(f, v, t.max()); break;
   }
+  Expr x = at(ctx.in[0], xi), self = at(f, as_index(v));
   Expr next = fold == Fold::Sum ? self + x : fold == Fold::Max ? Halide::max(self, x)
                                                                : Halide::min(self, x);
   define(f, v, next);
@@ -61,9 +61,8 @@ Reduction reduce(const LowerCtx& ctx, Fold fold) {
   return {{f, kept}, count};
 }
 
-// The value over the output shape: the folded Func, read through the keepdims
-// 1s, times an optional scale.
-Lowered finish(const LowerCtx& ctx, const Reduction& red, Expr scale = Expr()) {
+// The value over the output shape: the folded Func, read through the keepdims 1s.
+Lowered finish(const LowerCtx& ctx, const Reduction& red) {
   const Shape& out = ctx.out().shape;
   bool keepdims = out.rank() != red.stage.shape.rank();
   std::vector<int> axes = reduce_axes(ctx.node.attrs, ctx.in_types[0]);
@@ -72,8 +71,7 @@ Lowered finish(const LowerCtx& ctx, const Reduction& red, Expr scale = Expr()) {
     for (int a = 0; a < out.rank(); ++a)
       if (!keepdims || std::find(axes.begin(), axes.end(), a) == axes.end())
         kept.push_back(i[static_cast<size_t>(a)]);
-    Expr e = at(red.stage.f, kept);
-    return scale.defined() ? e * scale : e;
+    return at(red.stage.f, kept);
   });
   return {value, {red.stage}};
 }

@@ -1,4 +1,5 @@
-// Data movement as index arithmetic: each output element reads one input
+// Data movement (reshape, transpose, concat, slice, broadcast, pad) as index
+// arithmetic: each output element reads one input
 // element (or, for concat, one of the inputs' elements). All pure Funcs, so
 // they fuse into their neighbours. Indices are Int(32): a kernel's buffers
 // stay under 2^31 elements (Halide needs large_buffers beyond that anyway).
@@ -65,7 +66,6 @@ Lowered lower_concat(const LowerCtx& ctx) {
   int axis = normalize_axis(ctx.node.attrs.get_int("axis"), ctx.out());
   return {pure_func(ctx.name(), ctx.out().shape.rank(), [&](const Index& i) {
     Expr pos = i[size_t(axis)], result;
-    int64_t end = 0;
     for (size_t k = ctx.in.size(); k-- > 0;) {
       int64_t start = 0;
       for (size_t j = 0; j < k; ++j) start += ctx.in_types[j].shape[axis];
@@ -74,7 +74,6 @@ Lowered lower_concat(const LowerCtx& ctx) {
       src[size_t(axis)] = Halide::clamp(pos - int32_t(start), 0, int32_t(width - 1));
       Expr v = at(ctx.in[k], src);
       result = result.defined() ? Halide::select(pos < int32_t(start + width), v, result) : v;
-      end = std::max(end, start + width);
     }
     return result;
   })};
@@ -90,11 +89,34 @@ Lowered lower_slice(const LowerCtx& ctx) {
   })};
 }
 
+// ---- broadcast {shape}: y = x stretched by numpy's rules ------------------------
+Lowered lower_broadcast(const LowerCtx& ctx) {
+  const Shape &xs = ctx.in_types[0].shape, &ys = ctx.out().shape;
+  return {pure_func(ctx.name(), ys.rank(),
+                    [&](const Index& i) { return at(ctx.in[0], broadcast_index(xs, ys, i)); })};
+}
+
+// ---- pad {axis, before, after}: zeros around x along the axis -------------------
+Lowered lower_pad(const LowerCtx& ctx) {
+  const Shape& xs = ctx.in_types[0].shape;
+  int axis = normalize_axis(ctx.node.attrs.get_int("axis"), ctx.in_types[0]);
+  auto before = static_cast<int32_t>(ctx.node.attrs.get_int("before", 0));
+  auto extent = static_cast<int32_t>(xs[axis]);
+  return {pure_func(ctx.name(), ctx.out().shape.rank(), [&](const Index& i) {
+    Expr pos = i[size_t(axis)] - before;
+    Index src = i;
+    src[size_t(axis)] = Halide::clamp(pos, 0, extent - 1);
+    return Halide::select(pos >= 0 && pos < extent, at(ctx.in[0], src), constant(ctx.type(), 0));
+  })};
+}
+
 const OpLowering kShapeLowerings[] = {
     {OpKind::Reshape, lower_reshape},
     {OpKind::Transpose, lower_transpose},
     {OpKind::Concat, lower_concat},
     {OpKind::Slice, lower_slice},
+    {OpKind::Broadcast, lower_broadcast},
+    {OpKind::Pad, lower_pad},
 };
 
 } // namespace

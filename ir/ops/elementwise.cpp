@@ -149,7 +149,8 @@ void ref_leaky_relu(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T
   map_unary(in, out, [alpha](T x) { return x > T(0) ? x : alpha * x; });
 }
 
-// d/dx = x > 0 ? 1 : alpha = alpha + (1 - alpha) step(x)
+// d/dx = x > 0 ? 1 : alpha = alpha + (1 - alpha) step(x). step(x), not step(y)
+// as for relu: with alpha < 0 the negative side is positive too (elu alike).
 std::vector<ValueId> grad_leaky_relu(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
   double alpha = n.attrs.get_float("alpha", kLeakyReluAlpha);
   ValueId slope = gb.add(gb.mul(step(gb, n.inputs[0]), gb.constant(1 - alpha)), gb.constant(alpha));

@@ -164,16 +164,12 @@ TensorType shape_dropout(const Attrs& attrs, std::span<const TensorType> in) {
   return x;
 }
 
-template <class T>
-void ref_dropout(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>& ctx) {
-  const Tensor<T>& x = *in[0];
-  if (!ctx.training) {
-    out.data = x.data;
-    return;
-  }
-  // keep is checked only here, where it is used: inference ignores it (and the
-  // specialized inference graph has no dropout to check it).
-  T keep = (*in[1])[0];
+// Calls f(e, kept) for every element e of out, kept = uniform01(...) < keep:
+// the one mask of dropout and dropout_mask. keep is checked only here, where
+// it is used: inference ignores it (and the specialized inference graph has no
+// dropout to check it).
+template <class T, class F>
+void for_each_mask_element(const Node& n, T keep, Tensor<T>& out, RefContext<T>& ctx, F f) {
   if (!(keep > 0 && keep <= 1))
     throw ShapeError(fmt::format("the keep probability must be in (0,1], found {}", keep));
   // Compare in float, as the f32 kernel does: uniform01 is a multiple of 2^-24
@@ -181,10 +177,20 @@ void ref_dropout(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>& 
   float keep_f32 = static_cast<float>(keep);
   auto stream = static_cast<uint32_t>(dropout_stream(n.attrs));
   auto step = static_cast<uint32_t>(ctx.step);
-  for (int64_t e = 0; e < x.size(); ++e) {
-    bool kept = uniform01(ctx.seed, stream, step, static_cast<uint32_t>(e)) < keep_f32;
-    out[e] = kept ? x[e] / keep : T(0);
+  for (int64_t e = 0; e < out.size(); ++e)
+    f(e, uniform01(ctx.seed, stream, step, static_cast<uint32_t>(e)) < keep_f32);
+}
+
+template <class T>
+void ref_dropout(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>& ctx) {
+  const Tensor<T>& x = *in[0];
+  if (!ctx.training) {
+    out.data = x.data;
+    return;
   }
+  T keep = (*in[1])[0];
+  for_each_mask_element(n, keep, out, ctx,
+                        [&](int64_t e, bool kept) { out[e] = kept ? x[e] / keep : T(0); });
 }
 
 int64_t flops_dropout(const Node&, std::span<const TensorType> in) {
@@ -195,32 +201,26 @@ int64_t flops_dropout(const Node&, std::span<const TensorType> in) {
 // (seed, step), so
 //   dx = dy * dropout_mask(x, keep)
 // recomputed from the counter-based generator instead of stored (SPEC section
-// 4). keep is a hyperparameter: no gradient.
+// 4). keep is a hyperparameter: no gradient. The mask node has exactly the
+// form the training specialization writes, so CSE can share the two.
 std::vector<ValueId> grad_dropout(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
-  ValueId mask = gb.op(OpKind::DropoutMask, n.inputs, n.attrs);
+  ValueId mask = gb.op(OpKind::DropoutMask, n.inputs, Attrs{{"stream", n.attrs.get_int("stream")}});
   return {gb.mul(dy, mask), kNoGrad};
 }
 
 // ---- dropout_mask(x, keep) {stream} ---------------------------------------------
 // The training mask of dropout, already scaled; x only gives the shape:
 //   m[e] = (uniform01(seed, stream, step, e) < keep) / keep
-// with the same generator and float comparison as ref_dropout, so the kept
-// elements agree bit for bit. Unlike dropout it ignores ctx.training: the
+// with ref_dropout's generator and float comparison (for_each_mask_element),
+// so the two keep exactly the same elements. Unlike dropout it ignores ctx.training: the
 // training specialization writes dropout as x * dropout_mask(x, keep), after
 // which no op depends on the mode. Piecewise constant in x: no gradient.
 
 template <class T>
 void ref_dropout_mask(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>& ctx) {
   T keep = (*in[1])[0];
-  if (!(keep > 0 && keep <= 1))
-    throw ShapeError(fmt::format("the keep probability must be in (0,1], found {}", keep));
-  float keep_f32 = static_cast<float>(keep);
-  auto stream = static_cast<uint32_t>(dropout_stream(n.attrs));
-  auto step = static_cast<uint32_t>(ctx.step);
-  for (int64_t e = 0; e < out.size(); ++e) {
-    bool kept = uniform01(ctx.seed, stream, step, static_cast<uint32_t>(e)) < keep_f32;
-    out[e] = kept ? T(1) / keep : T(0);
-  }
+  for_each_mask_element(n, keep, out, ctx,
+                        [&](int64_t e, bool kept) { out[e] = kept ? T(1) / keep : T(0); });
 }
 
 const OpDef kNormOps[] = {

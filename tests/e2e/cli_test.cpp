@@ -70,7 +70,7 @@ TEST_CASE("forward on the mlp gives probabilities that sum to one per row") {
   for (int row = 0; row < 2; ++row) {
     double sum = 0, p = 0;
     for (int c = 0; c < 10; ++c) {
-      REQUIRE(rows >> p);
+      REQUIRE(static_cast<bool>(rows >> p));
       CHECK(p > 0.0);
       sum += p;
     }

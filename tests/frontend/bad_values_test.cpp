@@ -174,3 +174,14 @@ TEST_CASE("files that cannot be read are named") {
   }
   std::filesystem::remove(path);
 }
+
+TEST_CASE("huge layer arguments fail cleanly instead of overflowing") {
+  const std::string img = "input i : f32[batch, 1, 8, 8]\n";
+  CHECK_USER_ERROR(img + "output h = conv2d(i, 2, kernel=(3037000500, 3037000500))\n", 2, 12,
+                   "has too many elements");
+  CHECK_USER_ERROR(img + "output h = conv2d(i, 2, dilation=9223372036854775807, pad=same)\n", 2, 12,
+                   "conv2d");
+  CHECK_USER_ERROR(img + "output h = maxpool(i, 9223372036854775807)\n", 2, 12, "maxpool");
+  CHECK_USER_ERROR(img + "output h = dense(flatten(i), 9223372036854775807)\n", 2, 12,
+                   "has too many elements");
+}

@@ -101,7 +101,8 @@ inline double op_gradient_error(OpKind kind, const std::vector<Operand>& operand
   std::vector<ValueId> ins;
   for (size_t k = 0; k < operands.size(); ++k) {
     const Operand& o = operands[k];
-    std::string name = "p" + std::to_string(k);
+    std::string name = "p"; // two steps: GCC 12 -O3 -Wrestrict false positive on "p" + string
+    name += std::to_string(k);
     DType ft = o.is_f64 ? DType::f64 : DType::f32;
     if (o.kind == Operand::hyper) {
       ins.push_back(b.leaf(OpKind::Hyper, {ft, Shape{}}, Attrs{{"name", name}, {"value", o.value}}));

@@ -76,15 +76,17 @@ TEST_CASE("autodiff: every norm op has a gradient rule; dropout_mask passes none
     if (op_family(k) != "norm") continue;
     INFO(op_name(k));
     REQUIRE(op_is_defined(k));
-    CHECK(op_def(k).grad != nullptr);
-    CHECK((op_def(k).grad == &no_gradient) == (k == OpKind::DropoutMask));
+    CHECK((op_def(k).grad != nullptr));
+    CHECK(((op_def(k).grad == &no_gradient) == (k == OpKind::DropoutMask)));
     ++checked;
   }
   CHECK(checked == 3);
 }
 
 TEST_CASE("grad: batchnorm [N,C] in training mode") {
-  for (int64_t batch : {2, 4}) {
+  // Not batch 2: two samples normalize to -1 and +1 whatever their values, so
+  // dx is ~eps/(x1 - x2)^2, all rounding noise relative to itself.
+  for (int64_t batch : {3, 4}) {
     INFO("batch ", batch);
     CHECK(op_gradient_error(OpKind::BatchNorm, batchnorm_operands({B, 3}, 3), {}, batch) < kTol);
   }

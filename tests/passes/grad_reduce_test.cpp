@@ -5,6 +5,8 @@
 // value: tied extrema share the gradient.
 #include "grad_check.h"
 
+#include "ir/ops/common.h"
+
 using namespace netc;
 using namespace netc::grad_test;
 
@@ -97,7 +99,8 @@ TEST_CASE("grad: reduce_mean divides by the runtime batch extent") {
   RefContext<double> ctx;
   ctx.batch = 6;
   ctx.values = &values;
-  for (double v : interpret(d.graph, ctx)[size_t(d.grads[0].value)].data)
+  Tensor<double> dx = interpret(d.graph, ctx)[size_t(d.grads[0].value)];
+  for (double v : dx.data)
     CHECK(v == doctest::Approx(1.0 / 6));
 }
 

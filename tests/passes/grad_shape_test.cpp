@@ -5,6 +5,10 @@
 // broadcast and pad; at batch 1 and 3.
 #include "grad_check.h"
 
+#include "ir/ops/common.h"
+
+#include <algorithm>
+
 using namespace netc;
 using namespace netc::grad_test;
 

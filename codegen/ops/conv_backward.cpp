@@ -1,0 +1,219 @@
+// The backward ops of conv2d and the pools, as gathers: each element of the
+// result sums the contributions that reach it, so every kernel is data
+// parallel (no scatter) and vectorizes along the image row.
+//
+// A window tap k of output row o reads input row i = o s - p + k d, so the
+// outputs that read input row i through tap k are o = (i + p - k d) / s when
+// the division is exact; reading dy through a zero-padded view handles the o
+// outside [0, OH). Sums run over the taps in an order that may differ from
+// the reference's scatter, so the same terms add up in another order.
+#include "codegen/ops/window.h"
+
+#include <fmt/format.h>
+
+namespace netc::codegen {
+
+namespace {
+
+using Halide::Expr;
+
+std::vector<int64_t> shape_attr(const Attrs& a, const std::string& name) { return a.get_ints(name); }
+
+// The output row that tap k reaches from input row i, and whether one does:
+// t = i + p - k d must be a multiple of s (dy's padded view zeroes the rest).
+struct Source {
+  Expr row, valid;
+};
+Source tap_source(Expr i, Expr k, int64_t stride, int64_t pad, int64_t dilation) {
+  Expr t = i + int32_t(pad) - k * int32_t(dilation);
+  if (stride == 1) return {t, Expr(true)};
+  return {t / int32_t(stride), t % int32_t(stride) == 0};
+}
+
+// ---- conv2d_backward_input(dy, w) {stride, pad, dilation, groups, input_shape} ----
+//   dx[n,c,ih,iw] = sum_{og, kh, kw} w[g Og + og, cg, kh, kw] dy[n, g Og + og, oh, ow]
+// with g = c / Cg, cg = c % Cg and (oh, ow) the tap sources. With stride 1 it
+// is a convolution of the padded dy with the flipped kernel, which the conv
+// schedule runs like the forward pass.
+Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
+  const Shape &dys = ctx.in_types[0].shape, &ws = ctx.in_types[1].shape;
+  Window win = conv_window(ctx.node.attrs, ws);
+  int64_t Cg = ws[1], Og = ws[0] / win.groups;
+  Halide::Type t = ctx.type();
+  Lowered out;
+  out.padded = padded_input(ctx.in[0], dys, constant(t, 0), ctx.name("pad"));
+  std::vector<Halide::Var> v = ir_vars(4); // n, c, ih, iw
+  Halide::RDom r(0, int32_t(ws[3]), 0, int32_t(ws[2]), 0, int32_t(Og), ctx.name("r"));
+  Expr kw = r.x, kh = r.y, og = r.z;
+  Expr g = win.groups == 1 ? Expr(0) : v[1] / int32_t(Cg);
+  Expr cg = win.groups == 1 ? Expr(v[1]) : v[1] % int32_t(Cg);
+  Expr o = g * int32_t(Og) + og;
+  Source sh = tap_source(v[2], kh, win.stride.h, win.pad.h, win.dilation.h);
+  Source sw = tap_source(v[3], kw, win.stride.w, win.pad.w, win.dilation.w);
+  Expr term = at(ctx.in[1], {o, cg, kh, kw}) * at(out.padded, {v[0], o, sh.row, sw.row});
+  if (win.stride.h > 1 || win.stride.w > 1)
+    term = Halide::select(sh.valid && sw.valid, term, constant(t, 0));
+  Halide::Func dx(ctx.name());
+  define(dx, v, constant(t, 0));
+  define(dx, v, at(dx, as_index(v)) + term);
+  out.value = dx;
+  out.stages.push_back({dx, ctx.out().shape});
+  return out;
+}
+
+// ---- conv2d_backward_weight(x, dy) {stride, pad, dilation, groups, weight_shape} ---
+//   dw[o,cg,kh,kw] = sum_{n,oh,ow} dy[n,o,oh,ow] x[n, g Cg + cg, oh sh - ph + kh dh, ...]
+// over a zero-padded x, summed in the reference's order (n, oh, ow).
+Lowered lower_conv2d_backward_weight(const LowerCtx& ctx) {
+  const Shape &xs = ctx.in_types[0].shape, &dys = ctx.in_types[1].shape;
+  const Shape& ws = ctx.out().shape;
+  Window win = conv_window(ctx.node.attrs, ws);
+  int64_t Cg = ws[1], Og = ws[0] / win.groups;
+  Halide::Type t = ctx.type();
+  Lowered out;
+  Halide::Func src = ctx.in[0];
+  if (win.pad.h > 0 || win.pad.w > 0) {
+    out.padded = padded_input(ctx.in[0], xs, constant(t, 0), ctx.name("pad"));
+    src = out.padded;
+  }
+  std::vector<Halide::Var> v = ir_vars(4); // o, cg, kh, kw
+  AxisRDom r = axis_rdom(dys, {0, 2, 3}, ctx.batch(), ctx.name("r"));
+  Expr n = r.vars[0], oh = r.vars[1], ow = r.vars[2];
+  Expr c = win.groups == 1 ? Expr(v[1]) : (v[0] / int32_t(Og)) * int32_t(Cg) + v[1];
+  Expr ih = oh * int32_t(win.stride.h) - int32_t(win.pad.h) + v[2] * int32_t(win.dilation.h);
+  Expr iw = ow * int32_t(win.stride.w) - int32_t(win.pad.w) + v[3] * int32_t(win.dilation.w);
+  Halide::Func dw(ctx.name());
+  define(dw, v, constant(t, 0));
+  define(dw, v, at(dw, as_index(v)) + at(ctx.in[1], {n, v[0], oh, ow}) * at(src, {n, c, ih, iw}));
+  out.value = dw;
+  out.stages.push_back({dw, ws});
+  return out;
+}
+
+// Sums tap(kh, kw) over a pool window's taps: unrolled into one expression
+// for small windows, else an RDom stage.
+template <class F>
+Halide::Func sum_taps(const LowerCtx& ctx, const Window& win, F tap, std::vector<Stage>& stages) {
+  std::vector<Halide::Var> v = ir_vars(4);
+  Halide::Func sum(ctx.name());
+  Halide::Type t = ctx.type();
+  if (win.kernel.h * win.kernel.w <= kMaxUnrolledTaps) {
+    Expr e = constant(t, 0);
+    for (int32_t kh = 0; kh < win.kernel.h; ++kh)
+      for (int32_t kw = 0; kw < win.kernel.w; ++kw) e = e + tap(v, Expr(kh), Expr(kw));
+    define(sum, v, e);
+    return sum;
+  }
+  Halide::RDom r(0, int32_t(win.kernel.w), 0, int32_t(win.kernel.h), ctx.name("r"));
+  define(sum, v, constant(t, 0));
+  define(sum, v, at(sum, as_index(v)) + tap(v, r.y, r.x));
+  stages.push_back({sum, ctx.out().shape});
+  return sum;
+}
+
+// Window rows [lo, hi) of output row o inside [0, size), as in avgpool.
+Expr inside_count(Expr o, int64_t k, int64_t s, int64_t p, int64_t size) {
+  Expr start = o * int32_t(s) - int32_t(p);
+  return Halide::min(start + int32_t(k), int32_t(size)) - Halide::max(start, 0);
+}
+
+// ---- maxpool_backward(x, dy) {kernel, stride, pad} --------------------------------
+//   dx[i] = sum of dy[o] over the windows o whose arg max is i
+// The arg max of each window (a stage over dy's shape, as the flat index ih W + iw)
+// is its first maximum in row-major order, starting from its first element
+// inside x, exactly as the reference scans it.
+Lowered lower_maxpool_backward(const LowerCtx& ctx) {
+  const Shape &xs = ctx.in_types[0].shape, &dys = ctx.in_types[1].shape;
+  Window win = pool_window(ctx.node.attrs);
+  auto H = int32_t(xs[2]), W = int32_t(xs[3]);
+  Halide::Type t = ctx.type();
+  std::vector<Halide::Var> v = ir_vars(4); // n, c, oh, ow
+  Expr h0 = v[2] * int32_t(win.stride.h) - int32_t(win.pad.h);
+  Expr w0 = v[3] * int32_t(win.stride.w) - int32_t(win.pad.w);
+  auto x_at = [&](Expr h, Expr w) {
+    return at(ctx.in[0], {v[0], v[1], Halide::clamp(h, 0, H - 1), Halide::clamp(w, 0, W - 1)});
+  };
+  // Unrolled, the arg max is one int expression; with an RDom it is a
+  // (value, index) Tuple update.
+  Halide::Func argmax(ctx.name("argmax"));
+  Expr first_h = Halide::max(h0, 0), first_w = Halide::max(w0, 0);
+  Expr best_v = x_at(first_h, first_w), best_i = first_h * W + first_w;
+  auto visit = [&](Expr h, Expr w) {
+    Expr x = x_at(h, w);
+    Expr take = h >= 0 && h < H && w >= 0 && w < W && x > best_v;
+    best_i = Halide::select(take, h * W + w, best_i);
+    best_v = Halide::select(take, x, best_v);
+  };
+  bool unrolled = win.kernel.h * win.kernel.w <= kMaxUnrolledTaps;
+  std::vector<Halide::Var> hv(v.rbegin(), v.rend());
+  if (unrolled) {
+    for (int32_t kh = 0; kh < win.kernel.h; ++kh)
+      for (int32_t kw = 0; kw < win.kernel.w; ++kw) visit(h0 + kh, w0 + kw);
+    argmax(hv) = best_i;
+  } else {
+    Halide::RDom r(0, int32_t(win.kernel.w), 0, int32_t(win.kernel.h), ctx.name("ra"));
+    argmax(hv) = Halide::Tuple(best_v, best_i);
+    best_v = argmax(hv)[0];
+    best_i = argmax(hv)[1];
+    visit(h0 + r.y, w0 + r.x);
+    argmax(hv) = Halide::Tuple(best_v, best_i);
+  }
+  Lowered out;
+  out.stages.push_back({argmax, dys});
+  auto index = [&](const Index& o) {
+    std::vector<Expr> args(o.rbegin(), o.rend());
+    return unrolled ? Expr(argmax(args)) : Expr(argmax(args)[1]);
+  };
+  Halide::Func dy_pad = padded_input(ctx.in[1], dys, constant(t, 0), ctx.name("dy"));
+  Halide::Func dx = sum_taps(
+      ctx, win,
+      [&](const std::vector<Halide::Var>& i, Expr kh, Expr kw) {
+        Source sh = tap_source(i[2], kh, win.stride.h, win.pad.h, 1);
+        Source sw = tap_source(i[3], kw, win.stride.w, win.pad.w, 1);
+        Index o{i[0], i[1], sh.row, sw.row};
+        Index oc{i[0], i[1], Halide::clamp(sh.row, 0, int32_t(dys[2] - 1)),
+                 Halide::clamp(sw.row, 0, int32_t(dys[3] - 1))};
+        Expr hit = sh.valid && sw.valid && index(oc) == Expr(i[2]) * W + i[3];
+        return Halide::select(hit, at(dy_pad, o), constant(t, 0));
+      },
+      out.stages);
+  out.value = dx;
+  return out;
+}
+
+// ---- avgpool_backward(dy) {kernel, stride, pad, input_shape} ----------------------
+//   dx[i] = sum over the windows o that contain i of dy[o] / |window o inside x|
+Lowered lower_avgpool_backward(const LowerCtx& ctx) {
+  const Shape& dys = ctx.in_types[0].shape;
+  std::vector<int64_t> xs = shape_attr(ctx.node.attrs, "input_shape");
+  Window win = pool_window(ctx.node.attrs);
+  Halide::Type t = ctx.type();
+  Halide::Func dy_pad = padded_input(ctx.in[0], dys, constant(t, 0), ctx.name("dy"));
+  Lowered out;
+  out.value = sum_taps(
+      ctx, win,
+      [&](const std::vector<Halide::Var>& i, Expr kh, Expr kw) {
+        Source sh = tap_source(i[2], kh, win.stride.h, win.pad.h, 1);
+        Source sw = tap_source(i[3], kw, win.stride.w, win.pad.w, 1);
+        Expr count = inside_count(sh.row, win.kernel.h, win.stride.h, win.pad.h, xs[2]) *
+                     inside_count(sw.row, win.kernel.w, win.stride.w, win.pad.w, xs[3]);
+        Expr share = at(dy_pad, {i[0], i[1], sh.row, sw.row}) /
+                     Halide::cast(t, Halide::max(count, 1));
+        return Halide::select(sh.valid && sw.valid, share, constant(t, 0));
+      },
+      out.stages);
+  return out;
+}
+
+const OpLowering kConvBackwardLowerings[] = {
+    {OpKind::Conv2dBackwardInput, lower_conv2d_backward_input},
+    {OpKind::Conv2dBackwardWeight, lower_conv2d_backward_weight},
+    {OpKind::MaxPoolBackward, lower_maxpool_backward},
+    {OpKind::AvgPoolBackward, lower_avgpool_backward},
+};
+
+} // namespace
+
+std::span<const OpLowering> conv_backward_lowerings() { return kConvBackwardLowerings; }
+
+} // namespace netc::codegen

@@ -1,0 +1,45 @@
+// Reductions against the reference, over inner axes, the batch axis, all axes
+// and with keepdims. Sums are reassociated by vectorization (lanes hold partial
+// sums in a different order than the reference's sequential loop), so sums and
+// means get rtol 1e-5 plus an atol for results near 0; max/min are exact.
+#include "cg_test_helpers.h"
+
+using namespace netc;
+using namespace netc::cg_test;
+
+namespace {
+
+const Tol kSum{1e-5, 1e-5};
+const Tol kExact{0, 0};
+
+void all_folds(const TensorType& x, const Attrs& attrs) {
+  check_op(OpKind::ReduceSum, {{x}}, attrs, kSum);
+  check_op(OpKind::ReduceMean, {{x}}, attrs, kSum);
+  check_op(OpKind::ReduceMax, {{x}}, attrs, kExact);
+  check_op(OpKind::ReduceMin, {{x}}, attrs, kExact);
+}
+
+} // namespace
+
+TEST_CASE("reductions over the last axis (per row)") {
+  all_folds(f32({B, 37}), Attrs{{"axes", std::vector<int64_t>{-1}}});
+}
+
+TEST_CASE("reductions over the batch axis") {
+  all_folds(f32({B, 40}), Attrs{{"axes", std::vector<int64_t>{0}}});
+}
+
+TEST_CASE("reductions over several axes, keepdims") {
+  check_op(OpKind::ReduceSum, {{f32({B, 3, 5, 6})}},
+           Attrs{{"axes", std::vector<int64_t>{2, 3}}, {"keepdims", int64_t(1)}}, kSum);
+  check_op(OpKind::ReduceMax, {{f32({B, 3, 5, 6})}},
+           Attrs{{"axes", std::vector<int64_t>{0, 2}}, {"keepdims", int64_t(1)}}, kExact);
+  check_op(OpKind::ReduceMean, {{f32({B, 3, 5, 6})}}, Attrs{{"axes", std::vector<int64_t>{0, 2, 3}}},
+           kSum);
+}
+
+TEST_CASE("reductions over all axes") {
+  check_op(OpKind::ReduceSum, {{f32({B, 19})}}, {}, {1e-4, 1e-5});
+  check_op(OpKind::ReduceMean, {{f32({B, 19})}}, Attrs{{"keepdims", int64_t(1)}}, kSum);
+  check_op(OpKind::ReduceMin, {{f32({6, 7})}}, {}, kExact);
+}
