@@ -68,7 +68,7 @@ void check_overrides(const Graph& g, const std::map<std::string, double>& hypers
 
 void export_values(const std::string& dir, const Values& values) {
   std::filesystem::create_directories(dir);
-  for (const auto& [name, t] : values) write_npy(dir + "/" + name + ".npy", t.shape, t.data);
+  for (const auto& [name, t] : values) write_npy(dir + "/" + name + ".npy", t.shape, t.data, true);
 }
 
 // `netc run MODEL train`: training steps on the reference interpreter, on

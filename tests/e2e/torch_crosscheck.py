@@ -26,6 +26,13 @@ except ImportError as e:  # pragma: no cover - depends on the machine
     sys.exit(77)
 
 STEPS, BATCH, TOL = 20, 16, 1e-5
+# The dense biases right before batch norm have an exact gradient of zero (the
+# normalization subtracts the batch mean, so the loss does not depend on them):
+# both sides compute rounding noise of ~1e-17 there, which Adam's m/sqrt(v)
+# then turns into full-size steps of random sign. Their gradients are compared
+# against the scale of all gradients, and their final values are not compared;
+# the losses and every other weight show that they do not affect the network.
+ZERO_GRADIENT = {"dense1.b", "dense2.b"}
 
 
 def rel_err(a, b):
@@ -71,14 +78,20 @@ def main():
             if e > TOL:
                 failures.append(f"loss at step {k + 1}: rel {e:.2e}")
             if k == 0:
+                scale = max(float(np.max(np.abs(p.grad.detach().numpy()))) for p, _ in params.values())
                 for name, (p, transposed) in params.items():
                     g = p.grad.detach().numpy()
-                    e = rel_err(g.T if transposed else g, load("grads", name + ".npy"))
+                    g = g.T if transposed else g
+                    ours = load("grads", name + ".npy")
+                    e = (float(np.max(np.abs(g - ours))) / scale if name in ZERO_GRADIENT
+                         else rel_err(g, ours))
                     print(f"gradient {name:10s} rel {e:.2e}")
                     if e > TOL:
                         failures.append(f"gradient of {name}: rel {e:.2e}")
             opt.step()
         for name, (p, transposed) in params.items():
+            if name in ZERO_GRADIENT:
+                continue
             w = p.detach().numpy()
             e = rel_err(w.T if transposed else w, load("final", name + ".npy"))
             print(f"weights after {STEPS} steps {name:10s} rel {e:.2e}")
