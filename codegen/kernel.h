@@ -19,10 +19,10 @@ namespace netc::codegen {
 struct LoweredKernel {
   KernelSpec spec;
   KernelKind kind = KernelKind::Generic;
-  std::string schedule_notes;              // the schedule's choices, for dumps
-  KernelScalars scalars;                   // batch, seed, step
-  std::vector<Halide::ImageParam> inputs;  // one per spec.inputs
-  std::vector<Halide::Func> outputs;       // one per spec.outputs
+  std::string schedule_notes;             // the schedule's choices, for dumps
+  KernelScalars scalars;                  // batch, seed, step
+  std::vector<Halide::ImageParam> inputs; // one per spec.inputs
+  std::vector<Halide::Func> outputs;      // one per spec.outputs
   Halide::Pipeline pipeline;
   Halide::Target target;
 };

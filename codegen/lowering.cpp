@@ -15,8 +15,8 @@ namespace {
 std::array<LowerRule, kNumOps> build_table() {
   std::array<LowerRule, kNumOps> table{};
   for (auto family : {leaf_lowerings, elementwise_lowerings, reduce_lowerings, shape_lowerings,
-                      matmul_lowerings, conv_lowerings, conv_backward_lowerings, norm_lowerings, activation_lowerings,
-                      loss_lowerings}) {
+                      matmul_lowerings, conv_lowerings, conv_backward_lowerings, norm_lowerings,
+                      activation_lowerings, loss_lowerings}) {
     for (const OpLowering& l : family()) {
       auto i = static_cast<size_t>(l.kind);
       if (table[i]) internal_error(fmt::format("op '{}' has two lowerings", op_name(l.kind)));
@@ -42,17 +42,22 @@ std::string LowerCtx::name(const std::string& part) const {
 
 Halide::Type halide_type(DType t) {
   switch (t) {
-  case DType::f32: return Halide::Float(32);
-  case DType::f64: return Halide::Float(64);
-  case DType::i32: return Halide::Int(32);
-  case DType::i64: return Halide::Int(64);
+  case DType::f32:
+    return Halide::Float(32);
+  case DType::f64:
+    return Halide::Float(64);
+  case DType::i32:
+    return Halide::Int(32);
+  case DType::i64:
+    return Halide::Int(64);
   }
   internal_error("bad dtype");
 }
 
 std::vector<Halide::Var> ir_vars(int rank) {
   std::vector<Halide::Var> v;
-  for (int a = 0; a < rank; ++a) v.emplace_back(fmt::format("x{}", a));
+  for (int a = 0; a < rank; ++a)
+    v.emplace_back(fmt::format("x{}", a));
   return v;
 }
 
@@ -106,10 +111,12 @@ Halide::Expr constant(Halide::Type t, double v) { return Halide::cast(t, Halide:
 AxisRDom axis_rdom(const Shape& s, const std::vector<int>& axes, const Halide::Expr& batch,
                    const std::string& name) {
   Halide::Region region;
-  for (auto a = axes.rbegin(); a != axes.rend(); ++a) region.emplace_back(0, extent(s, *a, batch));
+  for (auto a = axes.rbegin(); a != axes.rend(); ++a)
+    region.emplace_back(0, extent(s, *a, batch));
   AxisRDom out{Halide::RDom(region, name), {}};
   int n = static_cast<int>(axes.size());
-  for (int i = 0; i < n; ++i) out.vars.push_back(out.r[n - 1 - i]);
+  for (int i = 0; i < n; ++i)
+    out.vars.push_back(out.r[n - 1 - i]);
   return out;
 }
 

@@ -48,7 +48,7 @@ struct LowerCtx {
   const Halide::ImageParam* param = nullptr; // input/param/state/hyper: the kernel's buffer
 
   const TensorType& out() const { return node.type; }
-  Halide::Type type() const;  // the Halide type of the output
+  Halide::Type type() const; // the Halide type of the output
   Halide::Expr batch() const { return scalars.batch; }
   // A Func name unique within the kernel: "matmul_12", "matmul_12_acc".
   std::string name(const std::string& part = "") const;
@@ -63,11 +63,11 @@ struct Stage {
 
 // What a rule builds.
 struct Lowered {
-  Halide::Func value;         // the op's value over its IR shape
-  std::vector<Stage> stages;  // producers first; may include `value` itself
-  Halide::Func padded;        // conv2d: the zero-padded input, if padding > 0
-  Halide::Func packed_b;      // matmul with transpose_b: b^T, for panel packing
-  Halide::Func b_source;      // matmul with transpose_b: the b that packed_b reads
+  Halide::Func value;        // the op's value over its IR shape
+  std::vector<Stage> stages; // producers first; may include `value` itself
+  Halide::Func padded;       // conv2d: the zero-padded input, if padding > 0
+  Halide::Func packed_b;     // matmul with transpose_b: b^T, for panel packing
+  Halide::Func b_source;     // matmul with transpose_b: the b that packed_b reads
 };
 
 using LowerRule = Lowered (*)(const LowerCtx& ctx);

@@ -60,7 +60,8 @@ Halide::Func fold_window(const LowerCtx& ctx, const Halide::Func& src, Expr init
   if (win.kernel.h * win.kernel.w <= kMaxUnrolledTaps) {
     Expr e = init;
     for (int32_t kh = 0; kh < win.kernel.h; ++kh)
-      for (int32_t kw = 0; kw < win.kernel.w; ++kw) e = f(e, tap(kh, kw));
+      for (int32_t kw = 0; kw < win.kernel.w; ++kw)
+        e = f(e, tap(kh, kw));
     define(fold, v, e);
     return fold;
   }
@@ -91,8 +92,7 @@ Lowered lower_avgpool(const LowerCtx& ctx) {
   Window win = pool_window(ctx.node.attrs);
   const Shape& xs = ctx.in_types[0].shape;
   Halide::Func src = ctx.in[0];
-  if (has_padding(win))
-    src = padded_input(ctx.in[0], xs, constant(t, 0), ctx.name("pad"));
+  if (has_padding(win)) src = padded_input(ctx.in[0], xs, constant(t, 0), ctx.name("pad"));
   Lowered out;
   Halide::Func sum = fold_window(
       ctx, src, constant(t, 0), [](Expr a, Expr b) { return a + b; }, out.stages);

@@ -17,7 +17,9 @@ namespace {
 
 using Halide::Expr;
 
-std::vector<int64_t> shape_attr(const Attrs& a, const std::string& name) { return a.get_ints(name); }
+std::vector<int64_t> shape_attr(const Attrs& a, const std::string& name) {
+  return a.get_ints(name);
+}
 
 // The output row that tap k reaches from input row i, and whether one does:
 // t = i + p - k d must be a multiple of s (dy's padded view zeroes the rest).
@@ -26,7 +28,7 @@ struct Source {
 };
 Source tap_source(Expr i, Expr k, int64_t stride, int64_t pad, int64_t dilation) {
   Expr t = i + int32_t(pad) - k * int32_t(dilation);
-  if (stride == 1) return {t, Expr(true)};
+  if (stride == 1) return {t, Halide::Internal::const_true()};
   return {t / int32_t(stride), t % int32_t(stride) == 0};
 }
 
@@ -100,7 +102,8 @@ Halide::Func sum_taps(const LowerCtx& ctx, const Window& win, F tap, std::vector
   if (win.kernel.h * win.kernel.w <= kMaxUnrolledTaps) {
     Expr e = constant(t, 0);
     for (int32_t kh = 0; kh < win.kernel.h; ++kh)
-      for (int32_t kw = 0; kw < win.kernel.w; ++kw) e = e + tap(v, Expr(kh), Expr(kw));
+      for (int32_t kw = 0; kw < win.kernel.w; ++kw)
+        e = e + tap(v, Expr(kh), Expr(kw));
     define(sum, v, e);
     return sum;
   }
@@ -148,7 +151,8 @@ Lowered lower_maxpool_backward(const LowerCtx& ctx) {
   std::vector<Halide::Var> hv(v.rbegin(), v.rend());
   if (unrolled) {
     for (int32_t kh = 0; kh < win.kernel.h; ++kh)
-      for (int32_t kw = 0; kw < win.kernel.w; ++kw) visit(h0 + kh, w0 + kw);
+      for (int32_t kw = 0; kw < win.kernel.w; ++kw)
+        visit(h0 + kh, w0 + kw);
     argmax(hv) = best_i;
   } else {
     Halide::RDom r(0, int32_t(win.kernel.w), 0, int32_t(win.kernel.h), ctx.name("ra"));
@@ -197,8 +201,8 @@ Lowered lower_avgpool_backward(const LowerCtx& ctx) {
         Source sw = tap_source(i[3], kw, win.stride.w, win.pad.w, 1);
         Expr count = inside_count(sh.row, win.kernel.h, win.stride.h, win.pad.h, xs[2]) *
                      inside_count(sw.row, win.kernel.w, win.stride.w, win.pad.w, xs[3]);
-        Expr share = at(dy_pad, {i[0], i[1], sh.row, sw.row}) /
-                     Halide::cast(t, Halide::max(count, 1));
+        Expr share =
+            at(dy_pad, {i[0], i[1], sh.row, sw.row}) / Halide::cast(t, Halide::max(count, 1));
         return Halide::select(sh.valid && sw.valid, share, constant(t, 0));
       },
       out.stages);

@@ -13,8 +13,8 @@ using Halide::Expr;
 template <class F>
 Lowered map_unary(const LowerCtx& ctx, F f) {
   const Halide::Func& x = ctx.in[0];
-  return {pure_func(ctx.name(), ctx.out().shape.rank(),
-                    [&](const Index& i) { return f(at(x, i)); })};
+  return {
+      pure_func(ctx.name(), ctx.out().shape.rank(), [&](const Index& i) { return f(at(x, i)); })};
 }
 
 // z[i] = f(x[bx(i)], y[by(i)]), bx and by the broadcast maps of ir/ops/common.h.
@@ -33,8 +33,7 @@ Expr zero_like(const Expr& x) { return constant(x.type(), 0); }
 // u = e^x rounded, (u - 1) x / log(u) cancels the rounding error of u.
 Expr expm1(const Expr& x) {
   Expr u = Halide::exp(x), um1 = u - 1;
-  return Halide::select(u == 1, x, um1 == -1, constant(x.type(), -1),
-                        um1 * x / Halide::log(u));
+  return Halide::select(u == 1, x, um1 == -1, constant(x.type(), -1), um1 * x / Halide::log(u));
 }
 
 Lowered lower_neg(const LowerCtx& c) {

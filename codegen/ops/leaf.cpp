@@ -28,9 +28,9 @@ Lowered lower_batch_size(const LowerCtx& ctx) {
 }
 
 const OpLowering kLeafLowerings[] = {
-    {OpKind::Input, lower_named},         {OpKind::Param, lower_named},
-    {OpKind::State, lower_named},         {OpKind::Hyper, lower_named},
-    {OpKind::Constant, lower_constant},   {OpKind::BatchSize, lower_batch_size},
+    {OpKind::Input, lower_named},       {OpKind::Param, lower_named},
+    {OpKind::State, lower_named},       {OpKind::Hyper, lower_named},
+    {OpKind::Constant, lower_constant}, {OpKind::BatchSize, lower_batch_size},
 };
 
 } // namespace

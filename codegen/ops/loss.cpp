@@ -18,7 +18,8 @@ Expr label_at(const Halide::Func& labels, const Index& i, int64_t classes) {
 template <class F>
 Halide::Func total_over(const LowerCtx& ctx, const Shape& s, F term, std::vector<Stage>& stages) {
   std::vector<int> axes;
-  for (int a = 0; a < s.rank(); ++a) axes.push_back(a);
+  for (int a = 0; a < s.rank(); ++a)
+    axes.push_back(a);
   Halide::Func total(ctx.name("total"));
   total() = constant(ctx.type(), 0);
   if (axes.empty()) {
@@ -67,8 +68,7 @@ Lowered lower_sigmoid_cross_entropy(const LowerCtx& ctx) {
       ctx, xs,
       [&](const Index& i) {
         Expr x = at(ctx.in[0], i), t = at(ctx.in[1], i);
-        return Halide::max(x, constant(x.type(), 0)) - x * t +
-               log1p(Halide::exp(-Halide::abs(x)));
+        return Halide::max(x, constant(x.type(), 0)) - x * t + log1p(Halide::exp(-Halide::abs(x)));
       },
       out.stages);
   Halide::Func j(ctx.name());

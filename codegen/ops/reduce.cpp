@@ -48,16 +48,24 @@ Reduction reduce(const LowerCtx& ctx, Fold fold) {
     else
       xi.push_back(v[k++]);
   switch (fold) {
-  case Fold::Sum: define(f, v, constant(t, 0)); break;
-  case Fold::Max: define(f, v, t.min()); break;
-  case Fold::Min: define(f, v, t.max()); break;
+  case Fold::Sum:
+    define(f, v, constant(t, 0));
+    break;
+  case Fold::Max:
+    define(f, v, t.min());
+    break;
+  case Fold::Min:
+    define(f, v, t.max());
+    break;
   }
   Expr x = at(ctx.in[0], xi), self = at(f, as_index(v));
-  Expr next = fold == Fold::Sum ? self + x : fold == Fold::Max ? Halide::max(self, x)
-                                                               : Halide::min(self, x);
+  Expr next = fold == Fold::Sum   ? self + x
+              : fold == Fold::Max ? Halide::max(self, x)
+                                  : Halide::min(self, x);
   define(f, v, next);
   Expr count = 1;
-  for (int a : axes) count = count * extent(xs, a, ctx.batch());
+  for (int a : axes)
+    count = count * extent(xs, a, ctx.batch());
   return {{f, kept}, count};
 }
 

@@ -31,8 +31,7 @@ Halide::Func padded_input(const Halide::Func& x, const Shape& xs, const Halide::
   return pure_func(name, 4, [&](const Index& i) {
     Halide::Expr h = i[2], w = i[3];
     Halide::Expr inside = h >= 0 && h < H && w >= 0 && w < W;
-    Halide::Expr v =
-        at(x, {i[0], i[1], Halide::clamp(h, 0, H - 1), Halide::clamp(w, 0, W - 1)});
+    Halide::Expr v = at(x, {i[0], i[1], Halide::clamp(h, 0, H - 1), Halide::clamp(w, 0, W - 1)});
     return Halide::select(inside, v, fill);
   });
 }

@@ -22,13 +22,12 @@ TEST_CASE("softmax and log_softmax") {
 TEST_CASE("softmax_cross_entropy") {
   check_op(OpKind::SoftmaxCrossEntropy, {{f32({B, 10}), uniform(-20, 20)}, {i32({B}), labels(10)}},
            {}, {1e-5, 1e-5});
-  check_op(OpKind::SoftmaxCrossEntropy, {{f32({B, 37})}, {i32({B}), labels(37)}}, {},
-           {1e-5, 1e-5});
+  check_op(OpKind::SoftmaxCrossEntropy, {{f32({B, 37})}, {i32({B}), labels(37)}}, {}, {1e-5, 1e-5});
 }
 
 TEST_CASE("sigmoid_cross_entropy and mse") {
-  check_op(OpKind::SigmoidCrossEntropy, {{f32({B, 7}), uniform(-30, 30)}, {f32({B, 7}), uniform(0, 1)}},
-           {}, {1e-5, 1e-5});
+  check_op(OpKind::SigmoidCrossEntropy,
+           {{f32({B, 7}), uniform(-30, 30)}, {f32({B, 7}), uniform(0, 1)}}, {}, {1e-5, 1e-5});
   check_op(OpKind::Mse, {{f32({B, 19})}, {f32({B, 19})}}, {}, {1e-5, 1e-5});
   check_op(OpKind::Mse, {{f32({4, 5})}, {f32({4, 5})}}, {}, {1e-6, 1e-6});
 }

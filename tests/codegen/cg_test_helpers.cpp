@@ -10,7 +10,8 @@ namespace {
 
 uint64_t name_seed(const std::string& name, int64_t batch) {
   uint64_t h = 1469598103934665603ULL;
-  for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  for (char c : name)
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
   return h ^ static_cast<uint64_t>(batch) * 0x9e3779b97f4a7c15ULL;
 }
 
@@ -19,10 +20,12 @@ Tensor<float> random_tensor(const std::vector<int64_t>& shape, const Fill& fill,
   std::mt19937_64 rng(seed);
   if (fill.classes > 0) {
     std::uniform_int_distribution<int64_t> d(0, fill.classes - 1);
-    for (auto& x : t.data) x = static_cast<float>(d(rng));
+    for (auto& x : t.data)
+      x = static_cast<float>(d(rng));
   } else {
     std::uniform_real_distribution<double> d(fill.lo, fill.hi);
-    for (auto& x : t.data) x = static_cast<float>(d(rng));
+    for (auto& x : t.data)
+      x = static_cast<float>(d(rng));
   }
   return t;
 }
@@ -34,7 +37,8 @@ bool has_batch(const Graph& g) {
 }
 
 // Counts the elements outside the tolerance and reports the worst ones.
-void compare(const Tensor<float>& got, const Tensor<float>& want, Tol tol, const std::string& what) {
+void compare(const Tensor<float>& got, const Tensor<float>& want, Tol tol,
+             const std::string& what) {
   REQUIRE(got.shape == want.shape);
   int64_t bad = 0, worst = -1;
   double worst_excess = 0;
@@ -79,12 +83,12 @@ std::string check_kernel(const Graph& g, const KernelSpec& spec,
     ctx.values = &values;
     std::vector<Tensor<float>> want = interpret(g, ctx);
     std::vector<const Tensor<float>*> ins;
-    for (ValueId v : spec.inputs) ins.push_back(&want[size_t(v)]);
+    for (ValueId v : spec.inputs)
+      ins.push_back(&want[size_t(v)]);
     std::vector<Tensor<float>> got = kernel.run(batch, ins, run.scalars);
     for (size_t i = 0; i < spec.outputs.size(); ++i) {
       ValueId v = spec.outputs[i];
-      compare(got[i], want[size_t(v)],
-              tol,
+      compare(got[i], want[size_t(v)], tol,
               fmt::format("kernel '{}' ({}: {}), output %{} {}, batch {}", spec.name,
                           codegen::kernel_kind_name(kernel.kind()), kernel.schedule_notes(), v,
                           to_string(g.node(v).type), batch));
@@ -93,8 +97,8 @@ std::string check_kernel(const Graph& g, const KernelSpec& spec,
   return kernel.schedule_notes();
 }
 
-std::string check_op(OpKind kind, const std::vector<Operand>& operands, const Attrs& attrs,
-                     Tol tol, const RunOptions& run) {
+std::string check_op(OpKind kind, const std::vector<Operand>& operands, const Attrs& attrs, Tol tol,
+                     const RunOptions& run) {
   Graph g;
   GraphBuilder b(g);
   std::map<std::string, Fill> fills;

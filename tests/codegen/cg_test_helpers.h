@@ -67,8 +67,8 @@ struct Operand {
 };
 
 // One op over leaves, as a single-op kernel.
-std::string check_op(OpKind kind, const std::vector<Operand>& operands, const Attrs& attrs,
-                     Tol tol, const RunOptions& run = {});
+std::string check_op(OpKind kind, const std::vector<Operand>& operands, const Attrs& attrs, Tol tol,
+                     const RunOptions& run = {});
 
 // Builds a graph with named Input leaves, for multi-op kernels.
 struct Builder {

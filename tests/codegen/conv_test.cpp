@@ -50,7 +50,8 @@ TEST_CASE("pools") {
   Attrs k2{{"kernel", Ints{2, 2}}};
   Attrs k3s2p1{{"kernel", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}};
   Attrs k3s1{{"kernel", Ints{3, 3}}, {"stride", Ints{1, 1}}};
-  Attrs big{{"kernel", Ints{9, 9}}, {"pad", Ints{2, 2}}, {"stride", Ints{3, 3}}}; // 81 taps: a stage
+  Attrs big{
+      {"kernel", Ints{9, 9}}, {"pad", Ints{2, 2}}, {"stride", Ints{3, 3}}}; // 81 taps: a stage
   for (const Attrs& a : {k2, k3s2p1, k3s1, big}) {
     check_op(OpKind::MaxPool, {{f32({B, 3, 14, 13})}}, a, {0, 0});
     check_op(OpKind::AvgPool, {{f32({B, 3, 14, 13})}}, a, {1e-6, 1e-5});

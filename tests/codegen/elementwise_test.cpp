@@ -43,9 +43,7 @@ TEST_CASE("unary elementwise ops") {
 
 TEST_CASE("binary elementwise ops broadcast") {
   Fill any = uniform(-3, 3);
-  SUBCASE("add: rows + bias") {
-    check_op(OpKind::Add, {{f32({B, 37})}, {f32({37})}}, {}, kExact);
-  }
+  SUBCASE("add: rows + bias") { check_op(OpKind::Add, {{f32({B, 37})}, {f32({37})}}, {}, kExact); }
   SUBCASE("sub: [batch,1,5] - [3,1] -> [batch,3,5]") {
     check_op(OpKind::Sub, {{f32({B, 1, 5})}, {f32({3, 1})}}, {}, kExact);
   }

@@ -34,20 +34,20 @@ TEST_CASE("matmul: batch rows times weights, every transpose") {
 }
 
 TEST_CASE("matmul: narrow and small outputs") {
-  matmul({B, 33}, {33, 10}, 0, 0);   // logits: 8-wide tiles, parallel over row tiles
-  matmul({B, 5}, {3, 5}, 0, 1);      // tiles narrower than a vector
-  matmul({B, 12}, {17, 12}, 0, 1);   // K < 16: B^T copied, not transposed in blocks
+  matmul({B, 33}, {33, 10}, 0, 0); // logits: 8-wide tiles, parallel over row tiles
+  matmul({B, 5}, {3, 5}, 0, 1);    // tiles narrower than a vector
+  matmul({B, 12}, {17, 12}, 0, 1); // K < 16: B^T copied, not transposed in blocks
 }
 
 TEST_CASE("matmul: the batch as the reduction (weight gradients)") {
-  matmul({B, 40}, {B, 24}, 1, 0);    // dW = X^T dY  [40,24]
+  matmul({B, 40}, {B, 24}, 1, 0); // dW = X^T dY  [40,24]
   matmul({B, 24}, {B, 40}, 1, 0);
   matmul({24, B}, {B, 40}, 0, 0);
-  matmul({24, B}, {40, B}, 0, 1);    // B^T with K = batch: no block transpose
+  matmul({24, B}, {40, B}, 0, 1); // B^T with K = batch: no block transpose
 }
 
 TEST_CASE("matmul: static shapes") {
-  matmul({3, 45}, {45, 36}, 0, 0);   // M below the 8-row tile
+  matmul({3, 45}, {45, 36}, 0, 0); // M below the 8-row tile
   matmul({45, 13}, {36, 45}, 1, 1);
 }
 

@@ -34,8 +34,8 @@ TEST_CASE("reductions over several axes, keepdims") {
            Attrs{{"axes", std::vector<int64_t>{2, 3}}, {"keepdims", int64_t(1)}}, kSum);
   check_op(OpKind::ReduceMax, {{f32({B, 3, 5, 6})}},
            Attrs{{"axes", std::vector<int64_t>{0, 2}}, {"keepdims", int64_t(1)}}, kExact);
-  check_op(OpKind::ReduceMean, {{f32({B, 3, 5, 6})}}, Attrs{{"axes", std::vector<int64_t>{0, 2, 3}}},
-           kSum);
+  check_op(OpKind::ReduceMean, {{f32({B, 3, 5, 6})}},
+           Attrs{{"axes", std::vector<int64_t>{0, 2, 3}}}, kSum);
 }
 
 TEST_CASE("reductions over all axes") {

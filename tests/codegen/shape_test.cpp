@@ -41,6 +41,19 @@ TEST_CASE("concat") {
 TEST_CASE("slice") {
   check_op(OpKind::Slice, {{f32({B, 10})}},
            Attrs{{"axis", int64_t(1)}, {"start", int64_t(2)}, {"end", int64_t(7)}}, kExact);
-  check_op(OpKind::Slice, {{f32({B, 6, 5})}},
-           Attrs{{"axis", int64_t(-2)}, {"start", int64_t(-4)}}, kExact);
+  check_op(OpKind::Slice, {{f32({B, 6, 5})}}, Attrs{{"axis", int64_t(-2)}, {"start", int64_t(-4)}},
+           kExact);
+}
+
+TEST_CASE("broadcast") {
+  check_op(OpKind::Broadcast, {{f32({37})}}, Attrs{{"shape", Ints{-1, 37}}}, kExact);
+  check_op(OpKind::Broadcast, {{f32({B, 1, 5})}}, Attrs{{"shape", Ints{-1, 3, 5}}}, kExact);
+  check_op(OpKind::Broadcast, {{f32({})}}, Attrs{{"shape", Ints{4, 2}}}, kExact);
+}
+
+TEST_CASE("pad") {
+  check_op(OpKind::Pad, {{f32({B, 6})}},
+           Attrs{{"axis", int64_t(1)}, {"before", int64_t(2)}, {"after", int64_t(3)}}, kExact);
+  check_op(OpKind::Pad, {{f32({B, 3, 4})}}, Attrs{{"axis", int64_t(-2)}, {"after", int64_t(1)}},
+           kExact);
 }

@@ -1,0 +1,68 @@
+// The backward ops of conv2d and the pools against the reference. The kernels
+// gather what the reference scatters, so the same terms are summed in another
+// order: rtol 1e-5 (1e-6 absolute for sums near 0).
+#include "cg_test_helpers.h"
+
+using namespace netc;
+using namespace netc::cg_test;
+
+namespace {
+
+const Tol kSum{1e-5, 1e-5};
+using Ints = std::vector<int64_t>;
+const std::vector<int64_t> kConvBatches = {1, 7, 16};
+
+Attrs with(Attrs a, const std::string& name, AttrValue v) {
+  a.set(name, std::move(v));
+  return a;
+}
+
+// dx and dW of conv2d(x [B,C,H,W], w) with the forward attributes `attrs`.
+void conv_backward(const Shape& x, const Shape& w, const Attrs& attrs) {
+  Builder m;
+  ValueId xv = m.input("x", f32(x)), wv = m.param("w", f32(w));
+  ValueId y = m.op(OpKind::Conv2d, {xv, wv}, attrs);
+  ValueId dy = m.input("dy", m.g.node(y).type);
+  ValueId dx = m.op(OpKind::Conv2dBackwardInput, {dy, wv}, with(attrs, "input_shape", x.dims));
+  ValueId dw = m.op(OpKind::Conv2dBackwardWeight, {xv, dy}, with(attrs, "weight_shape", w.dims));
+  std::string notes =
+      check_kernel(m.g, codegen::single_op_kernel(m.g, dx), {}, kSum, {.batches = kConvBatches});
+  CHECK(notes.find("conv:") == 0);
+  check_kernel(m.g, codegen::single_op_kernel(m.g, dw), {}, {1e-4, 1e-5},
+               {.batches = kConvBatches});
+}
+
+void pool_backward(const Shape& x, const Attrs& attrs) {
+  Builder m;
+  ValueId xv = m.input("x", f32(x));
+  ValueId mp = m.op(OpKind::MaxPool, {xv}, attrs);
+  ValueId dy = m.input("dy", m.g.node(mp).type);
+  ValueId dmax = m.op(OpKind::MaxPoolBackward, {xv, dy}, attrs);
+  ValueId davg = m.op(OpKind::AvgPoolBackward, {dy}, with(attrs, "input_shape", x.dims));
+  for (ValueId v : {dmax, davg})
+    check_kernel(m.g, codegen::single_op_kernel(m.g, v), {}, kSum, {.batches = kConvBatches});
+}
+
+} // namespace
+
+TEST_CASE("conv2d_backward_input and conv2d_backward_weight") {
+  SUBCASE("3x3, pad 1") { conv_backward({B, 3, 8, 8}, {5, 3, 3, 3}, Attrs{{"pad", Ints{1, 1}}}); }
+  SUBCASE("stride 2, dilation, groups") {
+    conv_backward({B, 4, 11, 9}, {6, 2, 3, 2},
+                  Attrs{{"stride", Ints{2, 2}},
+                        {"pad", Ints{1, 2}},
+                        {"dilation", Ints{2, 1}},
+                        {"groups", int64_t(2)}});
+  }
+  SUBCASE("depthwise, no padding") {
+    conv_backward({B, 3, 7, 6}, {3, 1, 3, 3}, Attrs{{"groups", int64_t(3)}});
+  }
+}
+
+TEST_CASE("maxpool_backward and avgpool_backward") {
+  pool_backward({B, 3, 8, 8}, Attrs{{"kernel", Ints{2, 2}}});
+  pool_backward({B, 2, 9, 7},
+                Attrs{{"kernel", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}});
+  pool_backward({B, 2, 6, 6}, Attrs{{"kernel", Ints{3, 2}}, {"stride", Ints{1, 1}}});   // overlaps
+  pool_backward({B, 1, 12, 12}, Attrs{{"kernel", Ints{9, 9}}, {"stride", Ints{3, 3}}}); // 81 taps
+}
