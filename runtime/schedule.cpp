@@ -1,0 +1,37 @@
+#include "runtime/schedule.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace netc {
+
+double LrSchedule::rate(int64_t epoch, int64_t step) const {
+  auto e = static_cast<double>(std::max<int64_t>(epoch, 1));
+  auto t = static_cast<double>(std::max<int64_t>(step, 1));
+  const std::string& k = c_.kind;
+  if (k == "inverse_time") return alpha0_ / (1.0 + c_.rate * e);
+  if (k == "exponential") return std::pow(c_.base, e) * alpha0_;
+  if (k == "epoch_power") return c_.k / std::pow(e, c_.p) * alpha0_;
+  if (k == "step_sqrt") return c_.k / std::sqrt(t) * alpha0_;
+  if (k == "staircase") return alpha0_ * std::pow(c_.factor, std::floor(e / double(c_.every)));
+  if (k == "plateau") return lr_;
+  return alpha0_; // none
+}
+
+bool LrSchedule::end_epoch(double val_loss) {
+  if (c_.kind != "plateau") return false;
+  if (!have_best_ || val_loss < best_) {
+    best_ = val_loss;
+    have_best_ = true;
+    bad_epochs_ = 0;
+    return false;
+  }
+  if (++bad_epochs_ < c_.patience) return false;
+  bad_epochs_ = 0;
+  double next = std::max(lr_ * c_.factor, c_.min_lr);
+  bool changed = next != lr_;
+  lr_ = next;
+  return changed;
+}
+
+} // namespace netc

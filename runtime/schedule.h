@@ -1,0 +1,40 @@
+// Learning-rate schedules (SPEC section 4). The learning rate is a runtime
+// scalar of the training step, so the training loop sets it before each step
+// from the schedule; nothing is recompiled.
+#pragma once
+
+#include "ir/train_config.h"
+
+#include <cstdint>
+
+namespace netc {
+
+class LrSchedule {
+public:
+  LrSchedule(const LrDecayConfig& config, double alpha0) : c_(config), alpha0_(alpha0), lr_(alpha0) {}
+
+  // The rate for a step of `epoch` (counted from 1); `step` counts steps from 1.
+  //   none           alpha0
+  //   inverse_time   alpha0 / (1 + rate * epoch)
+  //   exponential    base^epoch * alpha0
+  //   epoch_power    k / epoch^p * alpha0
+  //   step_sqrt      k / sqrt(step) * alpha0
+  //   staircase      alpha0 * factor^floor(epoch / every)
+  //   plateau        the current rate, lowered by end_epoch()
+  double rate(int64_t epoch, int64_t step) const;
+
+  // Reports an epoch's validation loss; reduce-on-plateau multiplies the
+  // rate by `factor` after `patience` epochs without improvement (never below
+  // min_lr). The other schedules ignore it. Returns true if the rate changed.
+  bool end_epoch(double val_loss);
+
+private:
+  LrDecayConfig c_;
+  double alpha0_;
+  double lr_; // plateau's current rate
+  double best_ = 0;
+  bool have_best_ = false;
+  int64_t bad_epochs_ = 0;
+};
+
+} // namespace netc
