@@ -3,6 +3,7 @@
 #include "ir/error.h"
 
 #include <fmt/format.h>
+#include <set>
 
 namespace netc::codegen {
 
@@ -102,7 +103,7 @@ std::optional<ValueId> only_node(const KernelFuncs& k, OpKind op) {
   return found;
 }
 
-bool is_epilogue_kernel(const KernelFuncs& k, ValueId except, const Shape& shape,
+bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
                         std::string& why_not) {
   if (k.outputs.size() != 1) {
     why_not = fmt::format("{} outputs", k.outputs.size());
@@ -112,11 +113,28 @@ bool is_epilogue_kernel(const KernelFuncs& k, ValueId except, const Shape& shape
     why_not = "the output's shape differs from the main op's";
     return false;
   }
-  for (const auto& [v, l] : k.ops)
-    if (v != except && !l.stages.empty()) {
-      why_not = fmt::format("%{} ({}) needs a stage of its own", v, op_name(k.g.node(v).op));
+  // Producers of the main op's operands are inlined into its reduction and
+  // must be pure; the ops after it run on its register tile, so they must
+  // be elementwise (a transpose or reshape would read other tiles).
+  std::set<ValueId> after{main};
+  for (ValueId v : k.spec.nodes) {
+    if (v == main) continue;
+    const Node& n = k.g.node(v);
+    bool consumer = false;
+    for (ValueId in : n.inputs)
+      consumer = consumer || after.count(in);
+    if (consumer) {
+      after.insert(v);
+      if (op_family(n.op) != "elementwise") {
+        why_not = fmt::format("%{} ({}) after the main op is not elementwise", v, op_name(n.op));
+        return false;
+      }
+    }
+    if (!k.ops.at(v).stages.empty()) {
+      why_not = fmt::format("%{} ({}) needs a stage of its own", v, op_name(n.op));
       return false;
     }
+  }
   return true;
 }
 
@@ -184,6 +202,8 @@ KernelKind schedule_kernel(const KernelFuncs& k, std::string& notes) {
     if (schedule_matmul(k, notes)) return KernelKind::MatMul;
   } else if (has_op(k, {OpKind::Conv2d, OpKind::Conv2dBackwardInput})) {
     if (schedule_conv(k, notes)) return KernelKind::Conv;
+  } else if (has_op(k, {OpKind::Conv2dBackwardWeight})) {
+    if (schedule_conv_weight_grad(k, notes)) return KernelKind::Conv;
   } else {
     bool stages = false;
     for (const auto& [v, l] : k.ops)

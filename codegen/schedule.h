@@ -2,7 +2,8 @@
 //   schedule.cpp         the dispatcher, and the generic schedule that serves
 //                        elementwise and reduction kernels and every fallback
 //   schedule_matmul.cpp  HALIDE-NOTES' register-blocked matmul recipe
-//   schedule_conv.cpp    conv2d (NCHW; the NHWC fast path is a later issue)
+//   schedule_conv.cpp    conv2d, its dx and dW (NCHW; the NHWC fast path is
+//                        a later issue)
 // A specific schedule checks that the kernel fits its pattern and otherwise
 // says why not, in the notes, and leaves the kernel to the generic schedule.
 #pragma once
@@ -30,6 +31,7 @@ KernelKind schedule_kernel(const KernelFuncs& k, std::string& notes);
 // not fit its pattern (and then has changed nothing).
 bool schedule_matmul(const KernelFuncs& k, std::string& notes);
 bool schedule_conv(const KernelFuncs& k, std::string& notes);
+bool schedule_conv_weight_grad(const KernelFuncs& k, std::string& notes);
 // Always applies: outputs vectorized and parallel, stages placed.
 void schedule_generic(const KernelFuncs& k, std::string& notes);
 
@@ -42,9 +44,9 @@ int vector_width(int64_t extent, const Halide::Type& t);
 
 // The single node of kind `op` among the kernel's nodes, if there is exactly one.
 std::optional<ValueId> only_node(const KernelFuncs& k, OpKind op);
-// True when every node other than `except` is pure (builds no stage) and the
-// kernel has one output whose shape is `shape`: an epilogue kernel.
-bool is_epilogue_kernel(const KernelFuncs& k, ValueId except, const Shape& shape,
+// True when the kernel is its main op plus pure producers of its operands and
+// an elementwise epilogue, with one output of the main op's shape.
+bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
                         std::string& why_not);
 
 // Vectorizes and parallelizes a pure output (or root) Func over IR shape s.

@@ -61,8 +61,8 @@ ValueId GraphBuilder::leaf(OpKind kind, TensorType type, Attrs attrs, SourceLoc 
   return g_.size() - 1;
 }
 
-ValueId GraphBuilder::constant(double value, SourceLoc loc) {
-  return leaf(OpKind::Constant, TensorType{DType::f32, Shape{}}, Attrs{{"value", value}}, loc);
+ValueId GraphBuilder::constant(double value, SourceLoc loc, DType dtype) {
+  return leaf(OpKind::Constant, TensorType{dtype, Shape{}}, Attrs{{"value", value}}, loc);
 }
 
 } // namespace netc

@@ -67,8 +67,8 @@ public:
   ValueId op(OpKind kind, std::vector<ValueId> inputs, Attrs attrs = {}, SourceLoc loc = {});
   // Adds a leaf with its declared type.
   ValueId leaf(OpKind kind, TensorType type, Attrs attrs, SourceLoc loc = {});
-  // A scalar f32 constant.
-  ValueId constant(double value, SourceLoc loc = {});
+  // A scalar constant (f32 unless the graph computes in f64).
+  ValueId constant(double value, SourceLoc loc = {}, DType dtype = DType::f32);
 
   Graph& graph() { return g_; }
 

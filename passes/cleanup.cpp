@@ -126,7 +126,7 @@ std::optional<ValueId> simplify_node(GraphBuilder& b, const Node& n, ValueId) {
     case OpKind::Neg: folded = -c[0]; break;
     default: break; // transcendental and other ops are left to run time
     }
-    if (folded && std::isfinite(*folded)) return b.constant(*folded, n.loc);
+    if (folded && std::isfinite(*folded)) return b.constant(*folded, n.loc, n.type.dtype);
   }
   return std::nullopt;
 }

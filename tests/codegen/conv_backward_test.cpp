@@ -54,6 +54,9 @@ TEST_CASE("conv2d_backward_input and conv2d_backward_weight") {
                         {"dilation", Ints{2, 1}},
                         {"groups", int64_t(2)}});
   }
+  SUBCASE("rows wider than a vector") {
+    conv_backward({B, 2, 5, 21}, {3, 2, 3, 3}, Attrs{{"pad", Ints{1, 1}}});
+  }
   SUBCASE("depthwise, no padding") {
     conv_backward({B, 3, 7, 6}, {3, 1, 3, 3}, Attrs{{"groups", int64_t(3)}});
   }

@@ -88,3 +88,19 @@ TEST_CASE("a kernel with two outputs, one also used inside") {
   KernelSpec spec = make_kernel_spec(m.g, {e, s, mean}, {e, s, mean});
   check_kernel(m.g, spec, {}, {1e-5, 1e-5});
 }
+
+TEST_CASE("matmul kernels: pure producers inline, a non-elementwise epilogue falls back") {
+  Builder m;
+  ValueId x = m.input("x", f32({B, 24})), w = m.param("w", f32({24, 24}));
+  ValueId wt = m.op(OpKind::Transpose, {w}, Attrs{{"perm", std::vector<int64_t>{1, 0}}});
+  ValueId mm = m.op(OpKind::MatMul, {m.op(OpKind::Relu, {x}), wt});
+  CHECK(check_kernel(m.g, make_kernel_spec(m.g, {wt, mm - 1, mm}), {}, {1e-5, 1e-5})
+            .find("matmul:") == 0);
+  Builder sq;
+  ValueId a = sq.input("a", f32({24, 24})), b = sq.param("b", f32({24, 24}));
+  ValueId p = sq.op(OpKind::MatMul, {a, b});
+  ValueId pt = sq.op(OpKind::Transpose, {p}, Attrs{{"perm", std::vector<int64_t>{1, 0}}});
+  ValueId sum = sq.op(OpKind::Add, {p, pt});
+  std::string notes = check_kernel(sq.g, make_kernel_spec(sq.g, {p, pt, sum}), {}, {1e-5, 1e-5});
+  CHECK(notes.find("not elementwise") != std::string::npos);
+}

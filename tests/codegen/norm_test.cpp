@@ -24,12 +24,11 @@ const Tol kNorm{1e-5, 1e-5};
 
 TEST_CASE("batchnorm") {
   for (bool training : {false, true}) {
-    RunOptions run{.batches = training ? std::vector<int64_t>{2, 7, 37, 128} : kBatches,
-                   .kernel = {.training = training}};
+    RunOptions run{.kernel = {.training = training}};
     INFO("training " << training);
     check_op(OpKind::BatchNorm, bn_operands(f32({B, 20}), 20), {}, kNorm, run);
     check_op(OpKind::BatchNorm, bn_operands(f32({B, 3, 5, 6}), 3), Attrs{{"eps", 1e-3}}, kNorm,
-             {.batches = {2, 7}, .kernel = {.training = training}});
+             {.batches = {1, 7}, .kernel = {.training = training}});
     check_op(OpKind::BatchNorm, bn_operands(f32({B, 3, 5, 6}), 6), Attrs{{"axis", int64_t(-1)}},
              kNorm, {.batches = {2, 7}, .kernel = {.training = training}});
   }
