@@ -46,5 +46,6 @@ template std::vector<Tensor<float>> interpret(const Graph&, RefContext<float>&);
 template std::vector<Tensor<double>> interpret(const Graph&, RefContext<double>&);
 template std::map<std::string, Tensor<float>> initial_values(const Graph&, uint64_t, int64_t);
 template std::map<std::string, Tensor<double>> initial_values(const Graph&, uint64_t, int64_t);
+template std::vector<Tensor<long double>> interpret(const Graph&, RefContext<long double>&);
 
 } // namespace netc

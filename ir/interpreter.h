@@ -29,5 +29,6 @@ extern template std::map<std::string, Tensor<float>> initial_values(const Graph&
                                                                     int64_t);
 extern template std::map<std::string, Tensor<double>> initial_values(const Graph&, uint64_t,
                                                                      int64_t);
+extern template std::vector<Tensor<long double>> interpret(const Graph&, RefContext<long double>&);
 
 } // namespace netc

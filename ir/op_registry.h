@@ -62,14 +62,15 @@ struct OpDef {
   ShapeRule shape; // nullptr only for leaves, whose type is declared
   RefFn<float> ref_f32;
   RefFn<double> ref_f64;
+  RefFn<long double> ref_f80; // gradient checking: differences of losses need the extra digits
   FlopsRule flops;
   // nullptr: no rule yet, a compile error when a gradient must flow through
   // the op. Ops that are explicitly not differentiable use no_gradient.
   GradRule grad = nullptr;
 };
 
-// Both instantiations of a templated reference implementation, for OpDef tables.
-#define NETC_REF(fn) &fn<float>, &fn<double>
+// The instantiations of a templated reference implementation, for OpDef tables.
+#define NETC_REF(fn) &fn<float>, &fn<double>, &fn<long double>
 
 const OpDef& op_def(OpKind kind);
 bool op_is_defined(OpKind kind);
@@ -80,6 +81,8 @@ template <>
 inline RefFn<float> reference_of<float>(OpKind kind) { return op_def(kind).ref_f32; }
 template <>
 inline RefFn<double> reference_of<double>(OpKind kind) { return op_def(kind).ref_f64; }
+template <>
+inline RefFn<long double> reference_of<long double>(OpKind kind) { return op_def(kind).ref_f80; }
 
 // The family tables, one per ir/ops/<family>.cpp.
 std::span<const OpDef> leaf_op_defs();

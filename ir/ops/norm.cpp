@@ -7,9 +7,12 @@
 // are rewritten away (passes/specialize.h) and never differentiated.
 #include "ir/gradient.h"
 #include "ir/op_registry.h"
+
+#include <type_traits>
 #include "ir/random.h"
 
 #include <cmath>
+#include <type_traits>
 #include <fmt/format.h>
 
 namespace netc {
@@ -72,23 +75,24 @@ void ref_batchnorm(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>
     else if (d > axis)
       inner *= x.dim(d);
   auto at = [&](int64_t o, int64_t c, int64_t i) { return (o * C + c) * inner + i; };
+  // Statistics accumulate in at least double: M = N H W can be large in float.
+  using Acc = std::conditional_t<(sizeof(T) > sizeof(double)), T, double>;
   for (int64_t c = 0; c < C; ++c) {
-    double mu = static_cast<double>((*in[3])[c]), var = static_cast<double>((*in[4])[c]);
+    Acc mu = static_cast<Acc>((*in[3])[c]), var = static_cast<Acc>((*in[4])[c]);
     if (ctx.training) {
-      // Two passes, accumulated in double: M can be large (N H W) in float.
-      double m = static_cast<double>(outer * inner), sum = 0, sq = 0;
+      Acc m = static_cast<Acc>(outer * inner), sum = 0, sq = 0;
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t i = 0; i < inner; ++i)
-          sum += static_cast<double>(x[at(o, c, i)]);
+          sum += static_cast<Acc>(x[at(o, c, i)]);
       mu = sum / m;
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t i = 0; i < inner; ++i) {
-          double d = static_cast<double>(x[at(o, c, i)]) - mu;
+          Acc d = static_cast<Acc>(x[at(o, c, i)]) - mu;
           sq += d * d;
         }
       var = sq / m;
     }
-    T inv_std = static_cast<T>(1 / std::sqrt(var + eps));
+    T inv_std = static_cast<T>(1 / std::sqrt(var + static_cast<Acc>(eps)));
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) {
         int64_t k = at(o, c, i);
