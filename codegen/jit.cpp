@@ -48,12 +48,10 @@ struct JitKernel::Impl {
       Halide::Buffer<>& b = in_bufs[i];
       if (b.type() == Halide::Int(32)) {
         auto* d = static_cast<int32_t*>(b.data());
-        for (int64_t e = 0; e < src->size(); ++e)
-          d[e] = static_cast<int32_t>((*src)[e]);
+        for (int64_t e = 0; e < src->size(); ++e) d[e] = static_cast<int32_t>((*src)[e]);
       } else {
         auto* d = static_cast<int64_t*>(b.data());
-        for (int64_t e = 0; e < src->size(); ++e)
-          d[e] = static_cast<int64_t>((*src)[e]);
+        for (int64_t e = 0; e < src->size(); ++e) d[e] = static_cast<int64_t>((*src)[e]);
       }
     }
   }
@@ -63,8 +61,7 @@ JitKernel::JitKernel(const Graph& g, const KernelSpec& spec, const KernelOptions
     : impl_(std::make_unique<Impl>()) {
   Clock::time_point t0 = Clock::now();
   impl_->k = lower_kernel(g, spec, options);
-  for (ValueId v : spec.inputs)
-    impl_->in_types.push_back(g.node(v).type);
+  for (ValueId v : spec.inputs) impl_->in_types.push_back(g.node(v).type);
   for (ValueId v : spec.outputs) {
     impl_->out_types.push_back(g.node(v).type);
     if (g.node(v).type.dtype != DType::f32)
@@ -137,11 +134,9 @@ std::vector<Tensor<float>> JitKernel::run(int64_t batch,
                                           std::span<const Tensor<float>* const> inputs,
                                           const StepScalars& scalars) {
   std::vector<Tensor<float>> outs;
-  for (const TensorType& t : impl_->out_types)
-    outs.emplace_back(t.shape.concrete(batch));
+  for (const TensorType& t : impl_->out_types) outs.emplace_back(t.shape.concrete(batch));
   std::vector<Tensor<float>*> out_ptrs;
-  for (auto& t : outs)
-    out_ptrs.push_back(&t);
+  for (auto& t : outs) out_ptrs.push_back(&t);
   bind(batch, inputs, out_ptrs);
   run(scalars);
   return outs;
@@ -160,8 +155,7 @@ KernelTiming time_kernel(JitKernel& kernel, int samples, double min_sample_s,
   std::vector<double> times;
   for (int s = 0; s < t.samples; ++s) {
     t0 = Clock::now();
-    for (int c = 0; c < t.calls_per_sample; ++c)
-      kernel.run(scalars);
+    for (int c = 0; c < t.calls_per_sample; ++c) kernel.run(scalars);
     times.push_back(seconds_since(t0) / t.calls_per_sample);
   }
   std::sort(times.begin(), times.end());

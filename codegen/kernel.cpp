@@ -20,8 +20,7 @@ namespace {
 // into function arguments.
 std::string identifier(const std::string& s) {
   std::string out;
-  for (char c : s)
-    out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   return out;
 }
 
@@ -86,8 +85,7 @@ LoweredKernel lower_kernel(const Graph& g, const KernelSpec& spec, const KernelO
     else
       values[v] = Halide::Func(p);
   }
-  for (ValueId v : spec.nodes)
-    ops.emplace(v, lower_node(v, nullptr));
+  for (ValueId v : spec.nodes) ops.emplace(v, lower_node(v, nullptr));
 
   for (ValueId v : spec.outputs) {
     auto it = values.find(v);

@@ -10,16 +10,11 @@ namespace netc::codegen {
 
 std::string_view kernel_kind_name(KernelKind k) {
   switch (k) {
-  case KernelKind::Elementwise:
-    return "elementwise";
-  case KernelKind::Reduction:
-    return "reduction";
-  case KernelKind::MatMul:
-    return "matmul";
-  case KernelKind::Conv:
-    return "conv";
-  case KernelKind::Generic:
-    return "generic";
+  case KernelKind::Elementwise: return "elementwise";
+  case KernelKind::Reduction: return "reduction";
+  case KernelKind::MatMul: return "matmul";
+  case KernelKind::Conv: return "conv";
+  case KernelKind::Generic: return "generic";
   }
   internal_error("bad kernel kind");
 }
@@ -71,10 +66,8 @@ KernelSpec make_kernel_spec(const Graph& g, std::vector<ValueId> nodes,
     auto mark = [&](const NamedValue& nv) {
       if (inside.count(nv.value)) used_outside.insert(nv.value);
     };
-    for (const NamedValue& nv : g.outputs)
-      mark(nv);
-    for (const NamedValue& nv : g.updates)
-      mark(nv);
+    for (const NamedValue& nv : g.outputs) mark(nv);
+    for (const NamedValue& nv : g.updates) mark(nv);
     if (g.loss) mark(*g.loss);
     // A Constant pulled in is never an output of its own.
     for (ValueId v : used_outside)

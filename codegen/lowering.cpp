@@ -42,22 +42,17 @@ std::string LowerCtx::name(const std::string& part) const {
 
 Halide::Type halide_type(DType t) {
   switch (t) {
-  case DType::f32:
-    return Halide::Float(32);
-  case DType::f64:
-    return Halide::Float(64);
-  case DType::i32:
-    return Halide::Int(32);
-  case DType::i64:
-    return Halide::Int(64);
+  case DType::f32: return Halide::Float(32);
+  case DType::f64: return Halide::Float(64);
+  case DType::i32: return Halide::Int(32);
+  case DType::i64: return Halide::Int(64);
   }
   internal_error("bad dtype");
 }
 
 std::vector<Halide::Var> ir_vars(int rank) {
   std::vector<Halide::Var> v;
-  for (int a = 0; a < rank; ++a)
-    v.emplace_back(fmt::format("x{}", a));
+  for (int a = 0; a < rank; ++a) v.emplace_back(fmt::format("x{}", a));
   return v;
 }
 
@@ -108,15 +103,23 @@ Index broadcast_index(const Shape& in, const Shape& out, const Index& idx) {
 
 Halide::Expr constant(Halide::Type t, double v) { return Halide::cast(t, Halide::Expr(v)); }
 
+Halide::Expr max_nan(const Halide::Expr& a, const Halide::Expr& b) {
+  if (!a.type().is_float()) return Halide::max(a, b);
+  return Halide::select(Halide::is_nan(a), a, Halide::is_nan(b), b, Halide::max(a, b));
+}
+
+Halide::Expr min_nan(const Halide::Expr& a, const Halide::Expr& b) {
+  if (!a.type().is_float()) return Halide::min(a, b);
+  return Halide::select(Halide::is_nan(a), a, Halide::is_nan(b), b, Halide::min(a, b));
+}
+
 AxisRDom axis_rdom(const Shape& s, const std::vector<int>& axes, const Halide::Expr& batch,
                    const std::string& name) {
   Halide::Region region;
-  for (auto a = axes.rbegin(); a != axes.rend(); ++a)
-    region.emplace_back(0, extent(s, *a, batch));
+  for (auto a = axes.rbegin(); a != axes.rend(); ++a) region.emplace_back(0, extent(s, *a, batch));
   AxisRDom out{Halide::RDom(region, name), {}};
   int n = static_cast<int>(axes.size());
-  for (int i = 0; i < n; ++i)
-    out.vars.push_back(out.r[n - 1 - i]);
+  for (int i = 0; i < n; ++i) out.vars.push_back(out.r[n - 1 - i]);
   return out;
 }
 

@@ -131,6 +131,13 @@ Index broadcast_index(const Shape& in, const Shape& out, const Index& idx);
 // The value v as a constant of type t.
 Halide::Expr constant(Halide::Type t, double v);
 
+// max and min that propagate a NaN from either side, like ir/ops/common.h's
+// max_nan/min_nan. Halide's own max/min drop NaNs (its code generation
+// assumes finite floats); is_nan is evaluated strictly, so these keep a NaN
+// visible to the non-finite checks of a training step.
+Halide::Expr max_nan(const Halide::Expr& a, const Halide::Expr& b);
+Halide::Expr min_nan(const Halide::Expr& a, const Halide::Expr& b);
+
 // An RDom over the given IR axes of shape s, innermost (last) axis first, so
 // r[0] walks the most contiguous axis. Returns the RDom and, for each axis in
 // `axes` (IR order), the RVar that walks it.

@@ -47,10 +47,8 @@ void schedule_root_stage(const Stage& st) {
   for (int u = 0; u < f.num_update_definitions(); ++u) {
     Halide::Stage s = f.update(u);
     std::vector<Halide::VarOrRVar> order{v[size_t(r - 1)]};
-    for (const Halide::RVar& rv : f.rvars(u))
-      order.emplace_back(rv);
-    for (int a = r - 2; a >= 0; --a)
-      order.emplace_back(v[size_t(a)]);
+    for (const Halide::RVar& rv : f.rvars(u)) order.emplace_back(rv);
+    for (int a = r - 2; a >= 0; --a) order.emplace_back(v[size_t(a)]);
     s.reorder(order);
     vectorize_inner(s, v[size_t(r - 1)], st.shape[r - 1], t);
     if (r >= 2) s.parallel(v[0]);
@@ -69,8 +67,7 @@ void schedule_chunk_stage(const Stage& st, Halide::Func out, const Var& chunk) {
   for (int u = 0; u < f.num_update_definitions(); ++u) {
     Halide::Stage s = f.update(u);
     std::vector<Halide::VarOrRVar> order{v[size_t(r - 1)]};
-    for (const Halide::RVar& rv : f.rvars(u))
-      order.emplace_back(rv);
+    for (const Halide::RVar& rv : f.rvars(u)) order.emplace_back(rv);
     s.reorder(order);
     vectorize_inner(s, v[size_t(r - 1)], st.shape[r - 1], t);
   }
@@ -121,8 +118,7 @@ bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
     if (v == main) continue;
     const Node& n = k.g.node(v);
     bool consumer = false;
-    for (ValueId in : n.inputs)
-      consumer = consumer || after.count(in);
+    for (ValueId in : n.inputs) consumer = consumer || after.count(in);
     if (consumer) {
       after.insert(v);
       if (op_family(n.op) != "elementwise") {
@@ -152,8 +148,7 @@ std::optional<Var> schedule_pure(Halide::Func f, const Shape& s, std::string& no
     f.vectorize(v[size_t(r - 1)], w, TailStrategy::ShiftInwards);
   }
   int64_t row = 1;
-  for (int a = 1; a < r; ++a)
-    row *= typical(s[a]);
+  for (int a = 1; a < r; ++a) row *= typical(s[a]);
   if (r == 1) {
     if (inner != kBatch && inner >= 2 * kTaskElements) {
       f.parallel(v[0], static_cast<int>(kTaskElements / vector_width(inner, t)),
@@ -173,8 +168,7 @@ std::optional<Var> schedule_pure(Halide::Func f, const Shape& s, std::string& no
 void schedule_generic(const KernelFuncs& k, std::string& notes) {
   std::vector<const Stage*> stages;
   for (ValueId v : k.spec.nodes)
-    for (const Stage& st : k.ops.at(v).stages)
-      stages.push_back(&st);
+    for (const Stage& st : k.ops.at(v).stages) stages.push_back(&st);
   std::optional<Var> chunk;
   for (size_t i = 0; i < k.outputs.size(); ++i) {
     std::optional<Var> c =
@@ -206,8 +200,7 @@ KernelKind schedule_kernel(const KernelFuncs& k, std::string& notes) {
     if (schedule_conv_weight_grad(k, notes)) return KernelKind::Conv;
   } else {
     bool stages = false;
-    for (const auto& [v, l] : k.ops)
-      stages = stages || !l.stages.empty();
+    for (const auto& [v, l] : k.ops) stages = stages || !l.stages.empty();
     notes += stages ? "reduction" : "elementwise";
     schedule_generic(k, notes);
     return stages ? KernelKind::Reduction : KernelKind::Elementwise;

@@ -7,21 +7,15 @@ namespace netc {
 
 std::string describe(const Expr& e) {
   switch (e.kind) {
-  case Expr::Kind::Number:
-    return e.text;
-  case Expr::Kind::Name:
-    return "'" + e.text + "'";
-  case Expr::Kind::String:
-    return "string \"" + e.text + "\"";
-  case Expr::Kind::Call:
-    return "a call to " + e.text;
-  case Expr::Kind::Tuple:
-    return "a tuple";
+  case Expr::Kind::Number: return e.text;
+  case Expr::Kind::Name: return "'" + e.text + "'";
+  case Expr::Kind::String: return "string \"" + e.text + "\"";
+  case Expr::Kind::Call: return "a call to " + e.text;
+  case Expr::Kind::Tuple: return "a tuple";
   case Expr::Kind::Neg:
     if (e.args[0]->kind == Expr::Kind::Number) return "-" + e.args[0]->text;
     return "an expression";
-  case Expr::Kind::Binary:
-    return "an expression";
+  case Expr::Kind::Binary: return "an expression";
   }
   return "?";
 }
@@ -78,16 +72,13 @@ CallArgs::CallArgs(const Expr& call, std::span<const ArgSpec> spec, const std::s
   }
   for (const KeywordArg& k : call.kwargs) {
     size_t i = 0;
-    while (i < spec.size() && spec[i].name != k.name)
-      ++i;
+    while (i < spec.size() && spec[i].name != k.name) ++i;
     if (i == spec.size()) {
       std::vector<std::string> names;
-      for (const ArgSpec& s : spec)
-        names.emplace_back(s.name);
+      for (const ArgSpec& s : spec) names.emplace_back(s.name);
       std::string hint = suggest(k.name, names);
       std::string list;
-      for (const auto& n : names)
-        list += (list.empty() ? "" : ", ") + n;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
       fail(k.loc, fmt::format("{} has no argument '{}'; {}", call.text, k.name,
                               !hint.empty()   ? fmt::format("did you mean '{}'?", hint)
                               : names.empty() ? std::string("it takes no keyword arguments")

@@ -29,8 +29,7 @@ const Builtin* find_builtin(std::string_view name) {
 std::vector<std::string> function_names() {
   std::vector<std::string> names = {"l1", "l2"};
   for (auto table : {layer_builtins(), primitive_builtins()})
-    for (const Builtin& b : table)
-      names.emplace_back(b.name);
+    for (const Builtin& b : table) names.emplace_back(b.name);
   return names;
 }
 
@@ -56,8 +55,7 @@ InitSpec read_init(const Expr& e, const std::string& file) {
         fmt::format("expected an initializer such as he or normal(0.02), found {}", describe(e)));
   if (std::find(names.begin(), names.end(), e.text) == names.end()) {
     std::string list;
-    for (const auto& n : names)
-      list += (list.empty() ? "" : ", ") + n;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
     std::string m = suggest(e.text, names);
     throw UserError(
         file, e.loc,
@@ -112,8 +110,7 @@ TensorType ModelBuilder::make_type(DType dtype, std::vector<int64_t> dims, Sourc
 void ModelBuilder::build(const Module& m) {
   if (m.stmts.empty())
     fail({1, 1}, "the model is empty: expected statements such as 'input', 'output' and 'loss'");
-  for (const Stmt& s : m.stmts)
-    std::visit([&](const auto& st) { statement(st); }, s);
+  for (const Stmt& s : m.stmts) std::visit([&](const auto& st) { statement(st); }, s);
   if (g_.outputs.empty() && !g_.loss)
     fail(m.end, "the model has no 'output' and no 'loss', so it computes nothing");
   check_regularized_params();
@@ -263,10 +260,8 @@ ValueId ModelBuilder::lookup(const Expr& e) {
   if (find_builtin(e.text) || e.text == "l1" || e.text == "l2")
     fail(e.loc, fmt::format("'{}' is a function; call it as {}(...)", e.text, e.text));
   std::vector<std::string> candidates;
-  for (const auto& [n, b] : names_)
-    candidates.push_back(n);
-  for (const auto& [n, l] : leaf_names_)
-    candidates.push_back(n);
+  for (const auto& [n, b] : names_) candidates.push_back(n);
+  for (const auto& [n, l] : leaf_names_) candidates.push_back(n);
   fail(e.loc, fmt::format("undefined name '{}'{}", e.text, hint(e.text, candidates)));
 }
 
@@ -284,20 +279,15 @@ ValueId ModelBuilder::constant(double value, DType dtype, SourceLoc loc) {
 
 ValueId ModelBuilder::eval(const Expr& e, DType like) {
   switch (e.kind) {
-  case Expr::Kind::Number:
-    return constant(e.number, like, e.loc);
-  case Expr::Kind::Name:
-    return lookup(e);
+  case Expr::Kind::Number: return constant(e.number, like, e.loc);
+  case Expr::Kind::Name: return lookup(e);
   case Expr::Kind::String:
-  case Expr::Kind::Tuple:
-    fail(e.loc, fmt::format("expected a tensor, found {}", describe(e)));
+  case Expr::Kind::Tuple: fail(e.loc, fmt::format("expected a tensor, found {}", describe(e)));
   case Expr::Kind::Neg:
     if (auto v = literal_number(e)) return constant(*v, like, e.loc);
     return op(OpKind::Neg, {eval(*e.args[0])}, {}, e.loc);
-  case Expr::Kind::Binary:
-    return eval_binary(e);
-  case Expr::Kind::Call:
-    return eval_call(e);
+  case Expr::Kind::Binary: return eval_binary(e);
+  case Expr::Kind::Call: return eval_call(e);
   }
   internal_error("bad expression kind");
 }
@@ -369,8 +359,7 @@ ValueId ModelBuilder::regularization(const CallArgs& a, bool l1) {
   for (ValueId w : weights) {
     ValueId t = l1 ? op(OpKind::Abs, {w}, {}, loc) : op(OpKind::Mul, {w, w}, {}, loc);
     std::vector<int64_t> axes;
-    for (int i = 0; i < type_of(w).shape.rank(); ++i)
-      axes.push_back(i);
+    for (int i = 0; i < type_of(w).shape.rank(); ++i) axes.push_back(i);
     ValueId s = op(OpKind::ReduceSum, {t}, {{"axes", axes}, {"keepdims", int64_t{0}}}, loc);
     sum = sum ? op(OpKind::Add, {*sum, s}, {}, loc) : s;
   }

@@ -16,8 +16,7 @@ const TensorType& check_input(ModelBuilder& b, const CallArgs& a, ValueId x,
                               std::string_view advice = "") {
   const TensorType& t = b.type_of(x);
   bool rank_ok = false;
-  for (int r : ranks)
-    rank_ok |= t.shape.rank() == r;
+  for (int r : ranks) rank_ok |= t.shape.rank() == r;
   if (!rank_ok)
     b.fail(a.loc(), fmt::format("{} expects a {} input, found {}{}", a.func(), layout, to_string(t),
                                 advice));
@@ -169,8 +168,7 @@ ValueId flatten(ModelBuilder& b, const CallArgs& a) {
                                   "found {}",
                                   to_string(t)));
   int64_t rest = 1;
-  for (int i = 1; i < t.shape.rank(); ++i)
-    rest *= t.shape[i];
+  for (int i = 1; i < t.shape.rank(); ++i) rest *= t.shape[i];
   Layer l = b.begin_layer("flatten", "flatten", a);
   return b.op(OpKind::Reshape, {x}, Attrs{{"shape", std::vector<int64_t>{t.shape[0], rest}}}, l.loc,
               l.name);

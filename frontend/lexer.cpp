@@ -8,44 +8,25 @@ namespace netc {
 
 std::string describe(Tok kind) {
   switch (kind) {
-  case Tok::Ident:
-    return "a name";
-  case Tok::Int:
-    return "an integer";
-  case Tok::Float:
-    return "a number";
-  case Tok::String:
-    return "a string";
-  case Tok::LParen:
-    return "'('";
-  case Tok::RParen:
-    return "')'";
-  case Tok::LBracket:
-    return "'['";
-  case Tok::RBracket:
-    return "']'";
-  case Tok::LBrace:
-    return "'{'";
-  case Tok::RBrace:
-    return "'}'";
-  case Tok::Comma:
-    return "','";
-  case Tok::Colon:
-    return "':'";
-  case Tok::Equals:
-    return "'='";
-  case Tok::Plus:
-    return "'+'";
-  case Tok::Minus:
-    return "'-'";
-  case Tok::Star:
-    return "'*'";
-  case Tok::Slash:
-    return "'/'";
-  case Tok::Newline:
-    return "end of line";
-  case Tok::End:
-    return "end of file";
+  case Tok::Ident: return "a name";
+  case Tok::Int: return "an integer";
+  case Tok::Float: return "a number";
+  case Tok::String: return "a string";
+  case Tok::LParen: return "'('";
+  case Tok::RParen: return "')'";
+  case Tok::LBracket: return "'['";
+  case Tok::RBracket: return "']'";
+  case Tok::LBrace: return "'{'";
+  case Tok::RBrace: return "'}'";
+  case Tok::Comma: return "','";
+  case Tok::Colon: return "':'";
+  case Tok::Equals: return "'='";
+  case Tok::Plus: return "'+'";
+  case Tok::Minus: return "'-'";
+  case Tok::Star: return "'*'";
+  case Tok::Slash: return "'/'";
+  case Tok::Newline: return "end of line";
+  case Tok::End: return "end of file";
   }
   return "?";
 }
@@ -54,12 +35,9 @@ std::string describe(const Token& t) {
   switch (t.kind) {
   case Tok::Ident:
   case Tok::Int:
-  case Tok::Float:
-    return "'" + t.text + "'";
-  case Tok::String:
-    return "string \"" + t.text + "\"";
-  default:
-    return describe(t.kind);
+  case Tok::Float: return "'" + t.text + "'";
+  case Tok::String: return "string \"" + t.text + "\"";
+  default: return describe(t.kind);
   }
 }
 
@@ -131,8 +109,7 @@ public:
       if (c == ' ' || c == '\t' || c == '\r') {
         cur_.advance();
       } else if (c == '#') {
-        while (!cur_.done() && cur_.peek() != '\n')
-          cur_.advance();
+        while (!cur_.done() && cur_.peek() != '\n') cur_.advance();
       } else if (c == '\n') {
         Token t = start(Tok::Newline);
         cur_.advance();
@@ -174,8 +151,7 @@ private:
   void ident() {
     Token t = start(Tok::Ident);
     for (;;) {
-      while (is_alnum(cur_.peek()))
-        cur_.advance();
+      while (is_alnum(cur_.peek())) cur_.advance();
       // A dot continues the name only when a name part follows: dense1.W.
       if (cur_.peek() == '.' && is_alpha(cur_.peek(1))) {
         cur_.advance();
@@ -188,13 +164,11 @@ private:
 
   void number() {
     Token t = start(Tok::Int);
-    while (is_digit(cur_.peek()))
-      cur_.advance();
+    while (is_digit(cur_.peek())) cur_.advance();
     if (cur_.peek() == '.' && is_digit(cur_.peek(1))) {
       t.kind = Tok::Float;
       cur_.advance();
-      while (is_digit(cur_.peek()))
-        cur_.advance();
+      while (is_digit(cur_.peek())) cur_.advance();
     }
     if ((cur_.peek() == 'e' || cur_.peek() == 'E') &&
         (is_digit(cur_.peek(1)) ||
@@ -202,13 +176,11 @@ private:
       t.kind = Tok::Float;
       cur_.advance();
       if (!is_digit(cur_.peek())) cur_.advance();
-      while (is_digit(cur_.peek()))
-        cur_.advance();
+      while (is_digit(cur_.peek())) cur_.advance();
     }
     std::string spelling(cur_.text.substr(t.offset, cur_.pos - t.offset));
     if (is_alpha(cur_.peek()) || cur_.peek() == '.') {
-      while (is_alnum(cur_.peek()) || cur_.peek() == '.')
-        cur_.advance();
+      while (is_alnum(cur_.peek()) || cur_.peek() == '.') cur_.advance();
       fail(t.loc,
            fmt::format("invalid number '{}'", cur_.text.substr(t.offset, cur_.pos - t.offset)));
     }
@@ -296,8 +268,7 @@ void check_text(std::string_view text, const std::string& file) {
     if (n == 0)
       throw UserError(file, cur.loc,
                       fmt::format("not a text file: found byte 0x{:02x}, which is not UTF-8", c));
-    for (size_t k = 0; k < n; ++k)
-      cur.advance();
+    for (size_t k = 0; k < n; ++k) cur.advance();
   }
 }
 

@@ -69,8 +69,7 @@ private:
     return true;
   }
   void skip_newlines() {
-    while (at(Tok::Newline))
-      advance();
+    while (at(Tok::Newline)) advance();
   }
 
   [[noreturn]] void fail(SourceLoc loc, std::string msg) const {
@@ -128,8 +127,7 @@ private:
     }
     if (peek().kind != Tok::Equals) {
       std::vector<std::string> words;
-      for (const Keyword& k : kKeywords)
-        words.emplace_back(k.word);
+      for (const Keyword& k : kKeywords) words.emplace_back(k.word);
       std::string hint = suggest(t.text, words);
       const Token& next = peek();
       SourceLoc loc = next.kind == Tok::Newline || next.kind == Tok::End ? t.end_loc : next.loc;
@@ -308,10 +306,8 @@ private:
   // Sets the tree height of `e` from its children and bounds it.
   ExprPtr sealed(ExprPtr e) {
     int h = 0;
-    for (const auto& a : e->args)
-      h = std::max(h, a->depth);
-    for (const auto& k : e->kwargs)
-      h = std::max(h, k.value->depth);
+    for (const auto& a : e->args) h = std::max(h, a->depth);
+    for (const auto& k : e->kwargs) h = std::max(h, k.value->depth);
     e->depth = h + 1;
     if (e->depth > kMaxExprDepth)
       fail(e->loc, fmt::format("expression too deep (limit {} nested operations)", kMaxExprDepth));
@@ -390,10 +386,8 @@ private:
       }
       return e;
     }
-    case Tok::LParen:
-      return parenthesized();
-    default:
-      fail_expected("an expression");
+    case Tok::LParen: return parenthesized();
+    default: fail_expected("an expression");
     }
   }
 

@@ -63,8 +63,7 @@ ValueId reduce(ModelBuilder& b, const CallArgs& a, OpKind kind, ValueId x) {
       axes.push_back(n);
     }
   } else {
-    for (int64_t i = 0; i < t.shape.rank(); ++i)
-      axes.push_back(i);
+    for (int64_t i = 0; i < t.shape.rank(); ++i) axes.push_back(i);
   }
   int64_t keepdims = a.get_bool("keepdims", false) ? 1 : 0;
   return b.op(kind, {x}, Attrs{{"axes", axes}, {"keepdims", keepdims}}, a.loc());
@@ -95,8 +94,7 @@ ValueId reshape(ModelBuilder& b, const CallArgs& a) {
   const Expr& s = a.required("shape");
   std::vector<const Expr*> items;
   if (s.kind == Expr::Kind::Tuple)
-    for (const auto& item : s.args)
-      items.push_back(item.get());
+    for (const auto& item : s.args) items.push_back(item.get());
   else
     items.push_back(&s);
   std::vector<int64_t> dims;
@@ -123,8 +121,7 @@ ValueId transpose(ModelBuilder& b, const CallArgs& a) {
 
 ValueId concat(ModelBuilder& b, const CallArgs& a) {
   std::vector<ValueId> inputs = {b.tensor(a, "x")};
-  for (const Expr* e : a.rest())
-    inputs.push_back(b.eval(*e));
+  for (const Expr* e : a.rest()) inputs.push_back(b.eval(*e));
   if (inputs.size() < 2) b.fail(a.loc(), "concat expects at least 2 tensors, found 1");
   const Expr& ax = a.required("axis");
   int64_t axis = axis_of(b, a, ax, a.read_int(ax, "axis"), b.type_of(inputs[0]));

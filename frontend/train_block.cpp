@@ -215,8 +215,7 @@ std::span<const ArgSpec> spec_of(const Form (&forms)[N], std::string_view kind) 
 template <size_t N>
 std::vector<std::string> kinds_of(const Form (&forms)[N]) {
   std::vector<std::string> out;
-  for (const Form& f : forms)
-    out.emplace_back(f.kind);
+  for (const Form& f : forms) out.emplace_back(f.kind);
   return out;
 }
 
@@ -327,8 +326,7 @@ const Key kKeys[] = {
 const std::vector<std::string>& train_keys() {
   static const std::vector<std::string> keys = [] {
     std::vector<std::string> k;
-    for (const Key& key : kKeys)
-      k.emplace_back(key.name);
+    for (const Key& key : kKeys) k.emplace_back(key.name);
     return k;
   }();
   return keys;

@@ -12,19 +12,11 @@ std::string dot_quote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      break;
-    default:
-      out += c;
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': break;
+    default: out += c;
     }
   }
   return out + "\"";
@@ -55,19 +47,15 @@ bool is_frozen(const Node& n) {
 // Shape and colour by role, so the trainable parameters stand out.
 std::string style_of(const Node& n) {
   switch (n.op) {
-  case OpKind::Input:
-    return "shape=ellipse, style=filled, fillcolor=\"#d6eaf8\"";
+  case OpKind::Input: return "shape=ellipse, style=filled, fillcolor=\"#d6eaf8\"";
   case OpKind::Param:
     return is_frozen(n) ? "shape=box, style=filled, fillcolor=\"#cccccc\""
                         : "shape=box, style=filled, fillcolor=\"#fdebd0\"";
-  case OpKind::State:
-    return "shape=box, style=dashed";
+  case OpKind::State: return "shape=box, style=dashed";
   case OpKind::Hyper:
   case OpKind::Constant:
-  case OpKind::BatchSize:
-    return "shape=note, fontsize=8";
-  default:
-    return "shape=box, style=rounded";
+  case OpKind::BatchSize: return "shape=note, fontsize=8";
+  default: return "shape=box, style=rounded";
   }
 }
 

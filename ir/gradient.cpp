@@ -25,9 +25,9 @@ ValueId GradBuilder::unbroadcast(ValueId grad, const TensorType& to) {
   std::vector<int64_t> axes;
   for (int d = 0; d < from.rank(); ++d)
     if (d < lead || (to.shape[d - lead] == 1 && from[d] != 1)) axes.push_back(d);
-  ValueId summed = axes.empty() ? grad
-                                : op(OpKind::ReduceSum, {grad},
-                                     Attrs{{"axes", axes}, {"keepdims", int64_t(0)}});
+  ValueId summed =
+      axes.empty() ? grad
+                   : op(OpKind::ReduceSum, {grad}, Attrs{{"axes", axes}, {"keepdims", int64_t(0)}});
   if (type(summed).shape == to.shape) return summed;
   return op(OpKind::Reshape, {summed}, Attrs{{"shape", to.shape.dims}});
 }
@@ -36,9 +36,8 @@ ValueId GradBuilder::expand_reduced(ValueId v, const std::vector<int>& axes, con
   // Put the reduced axes back with extent 1, then stretch them.
   std::vector<int64_t> kept = to.shape.dims;
   for (int a : axes) kept[static_cast<size_t>(a)] = 1;
-  ValueId shaped = type(v).shape.dims == kept
-                       ? v
-                       : op(OpKind::Reshape, {v}, Attrs{{"shape", kept}});
+  ValueId shaped =
+      type(v).shape.dims == kept ? v : op(OpKind::Reshape, {v}, Attrs{{"shape", kept}});
   if (kept == to.shape.dims) return shaped;
   return op(OpKind::Broadcast, {shaped}, Attrs{{"shape", to.shape.dims}});
 }

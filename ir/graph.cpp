@@ -30,11 +30,10 @@ ValueId GraphBuilder::op(OpKind kind, std::vector<ValueId> inputs, Attrs attrs, 
   if (!def.shape) internal_error(fmt::format("leaf '{}' built as an op", op_name(kind)));
   int n = static_cast<int>(inputs.size());
   if (n < def.min_inputs || (def.max_inputs >= 0 && n > def.max_inputs)) {
-    std::string expected =
-        def.max_inputs < 0 ? fmt::format("at least {}", def.min_inputs)
-        : def.min_inputs == def.max_inputs
-            ? fmt::format("{}", def.min_inputs)
-            : fmt::format("{} to {}", def.min_inputs, def.max_inputs);
+    std::string expected = def.max_inputs < 0 ? fmt::format("at least {}", def.min_inputs)
+                           : def.min_inputs == def.max_inputs
+                               ? fmt::format("{}", def.min_inputs)
+                               : fmt::format("{} to {}", def.min_inputs, def.max_inputs);
     throw UserError(g_.source_file, loc,
                     fmt::format("'{}' expects {} input{}, found {}", op_name(kind), expected,
                                 def.max_inputs == 1 ? "" : "s", n));

@@ -39,13 +39,13 @@ struct Graph {
   std::string name;        // from `model NAME`
   std::string source_file; // for located errors in later stages
   std::vector<Node> nodes;
-  std::vector<NamedValue> outputs;   // `output NAME = expr`, in declaration order
-  std::optional<NamedValue> loss;    // the total loss (a scalar), if the model has one
+  std::vector<NamedValue> outputs; // `output NAME = expr`, in declaration order
+  std::optional<NamedValue> loss;  // the total loss (a scalar), if the model has one
   // The state a training step writes: after the step, the Param or State leaf
   // named `name` holds `value` (updated weights, optimizer moments, running
   // statistics, the step counter). Empty for a forward graph.
   std::vector<NamedValue> updates;
-  TrainConfig train;                 // the `train { }` block
+  TrainConfig train; // the `train { }` block
 
   const Node& node(ValueId v) const { return nodes.at(static_cast<size_t>(v)); }
   int size() const { return static_cast<int>(nodes.size()); }

@@ -24,8 +24,8 @@
 namespace netc {
 
 inline const std::vector<std::string>& init_scheme_names() {
-  static const std::vector<std::string> names = {"zeros",  "ones",   "small",   "xavier", "glorot",
-                                                 "he",     "normal", "uniform", "constant"};
+  static const std::vector<std::string> names = {"zeros", "ones",   "small",   "xavier",  "glorot",
+                                                 "he",    "normal", "uniform", "constant"};
   return names;
 }
 

@@ -18,8 +18,8 @@ inline constexpr int kNumOps = 0
 #undef NETC_OP
     ;
 
-std::string_view op_name(OpKind op);        // the IR mnemonic, "matmul"
-std::string_view op_family(OpKind op);      // "elementwise"
+std::string_view op_name(OpKind op);   // the IR mnemonic, "matmul"
+std::string_view op_family(OpKind op); // "elementwise"
 std::optional<OpKind> op_from_name(std::string_view mnemonic);
 
 } // namespace netc

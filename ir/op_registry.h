@@ -18,9 +18,9 @@ namespace netc {
 // runtime batch extent, the values of leaves, and the dropout generator state.
 template <class T>
 struct RefContext {
-  bool training = false;  // dropout active, batch norm on batch statistics
-  int64_t batch = 1;      // the runtime batch extent
-  uint64_t seed = 0;      // dropout masks are a function of (seed, step, stream, element)
+  bool training = false; // dropout active, batch norm on batch statistics
+  int64_t batch = 1;     // the runtime batch extent
+  uint64_t seed = 0;     // dropout masks are a function of (seed, step, stream, element)
   int64_t step = 0;
   // Inputs, params and state by name. Leaves look their values up here.
   const std::map<std::string, Tensor<T>>* values = nullptr;
@@ -78,11 +78,17 @@ bool op_is_defined(OpKind kind);
 template <class T>
 RefFn<T> reference_of(OpKind kind);
 template <>
-inline RefFn<float> reference_of<float>(OpKind kind) { return op_def(kind).ref_f32; }
+inline RefFn<float> reference_of<float>(OpKind kind) {
+  return op_def(kind).ref_f32;
+}
 template <>
-inline RefFn<double> reference_of<double>(OpKind kind) { return op_def(kind).ref_f64; }
+inline RefFn<double> reference_of<double>(OpKind kind) {
+  return op_def(kind).ref_f64;
+}
 template <>
-inline RefFn<long double> reference_of<long double>(OpKind kind) { return op_def(kind).ref_f80; }
+inline RefFn<long double> reference_of<long double>(OpKind kind) {
+  return op_def(kind).ref_f80;
+}
 
 // The family tables, one per ir/ops/<family>.cpp.
 std::span<const OpDef> leaf_op_defs();

@@ -21,21 +21,11 @@ std::string quote_string(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\t': out += "\\t"; break;
+    case '\r': out += "\\r"; break;
     default:
       auto u = static_cast<unsigned char>(c);
       if (u < 0x20 || u == 0x7f)
@@ -105,8 +95,7 @@ std::string print_graph(const Graph& g, const PrintOptions& options) {
   std::string out;
   if (!g.name.empty()) out += "model " + format_name(g.name) + "\n";
   if (!g.source_file.empty()) out += "source " + quote_string(g.source_file) + "\n";
-  for (ValueId v = 0; v < g.size(); ++v)
-    out += print_node(g, v, options) + "\n";
+  for (ValueId v = 0; v < g.size(); ++v) out += print_node(g, v, options) + "\n";
   for (const NamedValue& o : g.outputs)
     out += fmt::format("output {} = %{}{}\n", format_name(o.name), o.value,
                        format_loc(o.loc, options));

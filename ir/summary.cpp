@@ -40,8 +40,7 @@ ModelSummary summarize(const Graph& g) {
       s.state += elems;
     } else if (op_def(n.op).shape) { // a computation, not a leaf
       types.clear();
-      for (ValueId i : n.inputs)
-        types.push_back(g.node(i).type);
+      for (ValueId i : n.inputs) types.push_back(g.node(i).type);
       int64_t f = op_def(n.op).flops(n, types);
       // Free ops outside any layer (scalar bookkeeping) would only clutter the table.
       if (f == 0 && !n.attrs.has("layer")) continue;
@@ -58,10 +57,8 @@ std::string format_summary(const Graph& g, const ModelSummary& s) {
   out += "\n\n";
   auto inputs = g.leaves(OpKind::Input);
   size_t width = 8;
-  for (ValueId v : inputs)
-    width = std::max(width, g.node(v).attrs.get_str("name").size() + 2);
-  for (const auto& o : g.outputs)
-    width = std::max(width, o.name.size() + 2);
+  for (ValueId v : inputs) width = std::max(width, g.node(v).attrs.get_str("name").size() + 2);
+  for (const auto& o : g.outputs) width = std::max(width, o.name.size() + 2);
   for (ValueId v : inputs) {
     const Node& n = g.node(v);
     std::string role = n.attrs.get_str("role", "data");

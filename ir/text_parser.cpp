@@ -32,8 +32,7 @@ public:
 
   // Spaces and tabs; a '#' starts a comment that runs to the end of the line.
   void skip_ws() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t'))
-      ++pos_;
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
     if (pos_ < s_.size() && s_[pos_] == '#') pos_ = s_.size();
   }
   bool at_end() {
@@ -60,8 +59,7 @@ public:
     skip_ws();
     if (pos_ >= s_.size() || !is_alpha(s_[pos_])) expected(what);
     size_t start = pos_;
-    while (pos_ < s_.size() && (is_alpha(s_[pos_]) || is_digit(s_[pos_])))
-      ++pos_;
+    while (pos_ < s_.size() && (is_alpha(s_[pos_]) || is_digit(s_[pos_]))) ++pos_;
     return std::string(s_.substr(start, pos_ - start));
   }
 
@@ -142,8 +140,7 @@ public:
     if (!accept('[')) return number();
     std::vector<int64_t> xs;
     if (accept(']')) return xs;
-    do
-      xs.push_back(integer("an integer (lists hold integers only)"));
+    do xs.push_back(integer("an integer (lists hold integers only)"));
     while (accept(','));
     expect(']');
     return xs;
@@ -209,11 +206,9 @@ public:
 
   // The rest of the line, trimmed (the train line's JSON).
   std::string_view rest() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t'))
-      ++pos_;
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
     std::string_view r = s_.substr(pos_);
-    while (!r.empty() && (r.back() == ' ' || r.back() == '\t'))
-      r.remove_suffix(1);
+    while (!r.empty() && (r.back() == ' ' || r.back() == '\t')) r.remove_suffix(1);
     return r;
   }
 
@@ -223,8 +218,7 @@ private:
     size_t start = pos_, i = pos_;
     if (i < s_.size() && s_[i] == '-') ++i;
     if (i < s_.size() && is_alpha(s_[i])) {
-      while (i < s_.size() && is_alpha(s_[i]))
-        ++i;
+      while (i < s_.size() && is_alpha(s_[i])) ++i;
     } else {
       while (i < s_.size()) {
         char c = s_[i];
@@ -250,8 +244,7 @@ private:
     if (pos_ >= s_.size()) return "the end of the line";
     size_t i = pos_;
     auto word = [](char c) { return is_alpha(c) || is_digit(c) || c == '%' || c == '.'; };
-    while (i < s_.size() && word(s_[i]))
-      ++i;
+    while (i < s_.size() && word(s_[i])) ++i;
     if (i == pos_) ++i;
     return fmt::format("'{}'", s_.substr(pos_, i - pos_));
   }
@@ -264,8 +257,7 @@ private:
 
 std::vector<std::string> op_mnemonics() {
   std::vector<std::string> names;
-  for (int i = 0; i < kNumOps; ++i)
-    names.emplace_back(op_name(static_cast<OpKind>(i)));
+  for (int i = 0; i < kNumOps; ++i) names.emplace_back(op_name(static_cast<OpKind>(i)));
   return names;
 }
 
@@ -294,8 +286,8 @@ private:
     if (p.at_end()) return;
     if (p.peek() == '%') return parse_node(p);
     SourceLoc at = p.here();
-    std::string kw =
-        p.ident("a node (%N = op(...) : type) or one of model, source, output, loss, update, train");
+    std::string kw = p.ident(
+        "a node (%N = op(...) : type) or one of model, source, output, loss, update, train");
     if (kw == "model") {
       once(seen_model_, at, kw);
       g_.name = p.name("a model name");
@@ -320,7 +312,8 @@ private:
       }
       return; // the JSON is the rest of the line
     } else {
-      std::string hint = closest_match(kw, {"model", "source", "output", "loss", "update", "train"});
+      std::string hint =
+          closest_match(kw, {"model", "source", "output", "loss", "update", "train"});
       p.fail(at, fmt::format("expected a node (%N = op(...) : type) or one of model, source, "
                              "output, loss, update, train, found '{}'{}",
                              kw, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
@@ -365,8 +358,7 @@ private:
     p.expect('(');
     std::vector<ValueId> inputs;
     if (!p.accept(')')) {
-      do
-        inputs.push_back(p.value_ref(g_.size()));
+      do inputs.push_back(p.value_ref(g_.size()));
       while (p.accept(','));
       p.expect(')');
     }

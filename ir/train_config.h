@@ -14,10 +14,10 @@ namespace netc {
 struct OptimizerConfig {
   std::string kind = "adam"; // sgd | momentum | rmsprop | adam
   double lr = 1e-3;
-  double beta = 0.9;   // momentum and rmsprop
-  double beta1 = 0.9;  // adam
+  double beta = 0.9;  // momentum and rmsprop
+  double beta1 = 0.9; // adam
   double beta2 = 0.999;
-  double eps = 1e-8;   // rmsprop and adam
+  double eps = 1e-8; // rmsprop and adam
   friend bool operator==(const OptimizerConfig&, const OptimizerConfig&) = default;
 };
 
@@ -60,8 +60,9 @@ struct EarlyStopConfig {
 };
 
 struct TrainConfig {
-  std::string data = "fashion-mnist"; // fashion-mnist | idx:IMAGES,LABELS | csv:PATH[:label=COL] | npy:X,Y
-  std::string data_dir;                // where fashion-mnist lives, if not the Debian package's folder
+  std::string data =
+      "fashion-mnist";  // fashion-mnist | idx:IMAGES,LABELS | csv:PATH[:label=COL] | npy:X,Y
+  std::string data_dir; // where fashion-mnist lives, if not the Debian package's folder
   SplitConfig split;
   std::string normalize = "global"; // global | per_feature | per_channel | none
   int64_t batch = 128;
@@ -70,8 +71,8 @@ struct TrainConfig {
   LrDecayConfig lr_decay;
   EarlyStopConfig early_stop;
   uint64_t seed = 1;
-  double max_norm = 0.0;               // 0 = no max-norm constraint
-  std::optional<double> bayes_error;   // for the bias/variance diagnosis
+  double max_norm = 0.0;             // 0 = no max-norm constraint
+  std::optional<double> bayes_error; // for the bias/variance diagnosis
   friend bool operator==(const TrainConfig&, const TrainConfig&) = default;
 };
 

@@ -49,8 +49,7 @@ void check_node(const Graph& g, ValueId v, std::vector<std::string>& problems) {
   }
   if (!def.shape || !inputs_ok) return;
   std::vector<TensorType> types;
-  for (ValueId in : n.inputs)
-    types.push_back(g.node(in).type);
+  for (ValueId in : n.inputs) types.push_back(g.node(in).type);
   try {
     TensorType expected = def.shape(n.attrs, types);
     if (expected != n.type)
@@ -145,8 +144,7 @@ void check_named_values(const Graph& g, std::vector<std::string>& problems) {
 
 std::vector<std::string> verify(const Graph& g) {
   std::vector<std::string> problems;
-  for (ValueId v = 0; v < g.size(); ++v)
-    check_node(g, v, problems);
+  for (ValueId v = 0; v < g.size(); ++v) check_node(g, v, problems);
   check_leaves(g, problems);
   check_named_values(g, problems);
   return problems;

@@ -39,9 +39,9 @@ void require_rules(const Graph& g, const std::vector<bool>& active) {
   for (ValueId v = 0; v < g.size(); ++v) {
     const Node& n = g.node(v);
     if (!active[static_cast<size_t>(v)] || n.inputs.empty() || op_def(n.op).grad) continue;
-    missing.push_back({g.source_file, n.loc,
-                       fmt::format("cannot differentiate '{}': the op has no gradient rule",
-                                   op_name(n.op))});
+    missing.push_back(
+        {g.source_file, n.loc,
+         fmt::format("cannot differentiate '{}': the op has no gradient rule", op_name(n.op))});
   }
   if (!missing.empty()) throw UserError(std::move(missing));
 }
@@ -49,7 +49,8 @@ void require_rules(const Graph& g, const std::vector<bool>& active) {
 } // namespace
 
 Differentiated differentiate(const Graph& forward) {
-  if (!forward.loss) throw UserError(forward.source_file, {}, "the model has no loss to differentiate");
+  if (!forward.loss)
+    throw UserError(forward.source_file, {}, "the model has no loss to differentiate");
   ValueId loss = forward.loss->value;
   const TensorType& lt = forward.node(loss).type;
   if (!is_float(lt.dtype) || lt.shape.rank() != 0)

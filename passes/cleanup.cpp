@@ -52,8 +52,9 @@ PassResult eliminate_dead_code(const Graph& g) {
 PassResult eliminate_common_subexpressions(const Graph& g) {
   // The source location is not part of the key: the same value computed for
   // two lines is still one value (the first line is kept).
-  using Key = std::tuple<OpKind, std::vector<ValueId>, std::vector<std::pair<std::string, AttrValue>>,
-                         DType, std::vector<int64_t>>;
+  using Key =
+      std::tuple<OpKind, std::vector<ValueId>, std::vector<std::pair<std::string, AttrValue>>,
+                 DType, std::vector<int64_t>>;
   std::map<Key, ValueId> seen;
   Rewritten r = rewrite(g, [&](GraphBuilder& b, const Node& n, ValueId) -> std::optional<ValueId> {
     Key key{n.op, n.inputs, n.attrs.items(), n.type.dtype, n.type.shape.dims};

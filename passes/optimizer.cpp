@@ -15,8 +15,9 @@ public:
     return b_.leaf(OpKind::Hyper, {DType::f32, Shape{}}, Attrs{{"name", name}, {"value", value}});
   }
   ValueId state(const std::string& name, const TensorType& type) {
-    return b_.leaf(OpKind::State, type,
-                   Attrs{{"name", name}, {"init", std::string("zeros")}, {"role", std::string("optimizer")}});
+    return b_.leaf(
+        OpKind::State, type,
+        Attrs{{"name", name}, {"init", std::string("zeros")}, {"role", std::string("optimizer")}});
   }
   ValueId c(double v) { return b_.constant(v, loc_); }
   ValueId op(OpKind k, std::vector<ValueId> in, Attrs a = {}) {

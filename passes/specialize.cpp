@@ -36,7 +36,8 @@ const std::string& leaf_name(const Graph& g, ValueId v) { return g.node(v).attrs
 //   running_mean' = momentum * running_mean + (1 - momentum) * mu
 //   running_var'  = momentum * running_var  + (1 - momentum) * var * m / (m - 1)
 // where m counts the elements per channel (the batch included).
-ValueId expand_batchnorm_training(GraphBuilder& b, const Node& n, std::vector<NamedValue>& updates) {
+ValueId expand_batchnorm_training(GraphBuilder& b, const Node& n,
+                                  std::vector<NamedValue>& updates) {
   const Graph& g = b.graph();
   SourceLoc loc = n.loc;
   ValueId x = n.inputs[0], gamma = n.inputs[1], beta = n.inputs[2];
@@ -64,11 +65,13 @@ ValueId expand_batchnorm_training(GraphBuilder& b, const Node& n, std::vector<Na
   ValueId mu = op(OpKind::ReduceMean, {x}, mean_attrs);
   ValueId xc = op(OpKind::Sub, {x, mu});
   ValueId var = op(OpKind::ReduceMean, {op(OpKind::Mul, {xc, xc})}, mean_attrs);
-  ValueId inv_std = op(OpKind::Div, {b.constant(1.0, loc),
-                                     op(OpKind::Sqrt, {op(OpKind::Add, {var, b.constant(eps, loc)})})});
-  ValueId y = op(OpKind::Add, {op(OpKind::Mul, {op(OpKind::Mul, {xc, inv_std}),
-                                                per_channel(b, gamma, rank, axis, loc)}),
-                               per_channel(b, beta, rank, axis, loc)});
+  ValueId inv_std =
+      op(OpKind::Div,
+         {b.constant(1.0, loc), op(OpKind::Sqrt, {op(OpKind::Add, {var, b.constant(eps, loc)})})});
+  ValueId y =
+      op(OpKind::Add,
+         {op(OpKind::Mul, {op(OpKind::Mul, {xc, inv_std}), per_channel(b, gamma, rank, axis, loc)}),
+          per_channel(b, beta, rank, axis, loc)});
 
   std::vector<int64_t> c_shape = g.node(rmean).type.shape.dims;
   ValueId mu_c = op(OpKind::Reshape, {mu}, Attrs{{"shape", c_shape}});
@@ -77,11 +80,13 @@ ValueId expand_batchnorm_training(GraphBuilder& b, const Node& n, std::vector<Na
   if (batch_reduced)
     count = op(OpKind::Mul, {count, b.leaf(OpKind::BatchSize, {DType::f32, Shape{}}, {}, loc)});
   // m / max(m - 1, 1): a batch of one (prediction-sized training) keeps var as is.
-  ValueId bessel = op(OpKind::Div, {count, op(OpKind::Maximum, {op(OpKind::Sub, {count, b.constant(1.0, loc)}),
-                                                                 b.constant(1.0, loc)})});
+  ValueId bessel =
+      op(OpKind::Div, {count, op(OpKind::Maximum, {op(OpKind::Sub, {count, b.constant(1.0, loc)}),
+                                                   b.constant(1.0, loc)})});
   ValueId keep = b.constant(momentum, loc), take = b.constant(1.0 - momentum, loc);
   auto blend = [&](ValueId old_value, ValueId batch_value) {
-    return op(OpKind::Add, {op(OpKind::Mul, {old_value, keep}), op(OpKind::Mul, {batch_value, take})});
+    return op(OpKind::Add,
+              {op(OpKind::Mul, {old_value, keep}), op(OpKind::Mul, {batch_value, take})});
   };
   updates.push_back({leaf_name(g, rmean), blend(rmean, mu_c), loc});
   updates.push_back({leaf_name(g, rvar), blend(rvar, op(OpKind::Mul, {var_c, bessel})), loc});
@@ -92,9 +97,9 @@ ValueId expand_batchnorm_training(GraphBuilder& b, const Node& n, std::vector<Na
 // normalization: add(matmul(h, W), b) with W [F, C] and b [C], or
 // conv2d(x, W, b), where the pre-normalization value has no other use.
 struct FoldTarget {
-  ValueId weights;  // W (param or computed)
-  ValueId bias;     // b
-  ValueId input;    // h or x
+  ValueId weights;           // W (param or computed)
+  ValueId bias;              // b
+  ValueId input;             // h or x
   std::optional<Attrs> conv; // the conv's attributes, or nullopt for a dense layer
 };
 
@@ -122,7 +127,9 @@ PassResult specialize_for_training(const Graph& g) {
     case OpKind::Dropout: {
       ValueId mask = b.op(OpKind::DropoutMask, {n.inputs[0], n.inputs[1]},
                           Attrs{{"stream", n.attrs.get_int("stream")}}, n.loc);
-      return b.op(OpKind::Mul, {n.inputs[0], mask}, n.attrs.has("layer") ? Attrs{{"layer", n.attrs.get_str("layer")}} : Attrs{}, n.loc);
+      return b.op(OpKind::Mul, {n.inputs[0], mask},
+                  n.attrs.has("layer") ? Attrs{{"layer", n.attrs.get_str("layer")}} : Attrs{},
+                  n.loc);
     }
     case OpKind::BatchNorm: return expand_batchnorm_training(b, n, updates);
     default: return std::nullopt; // every other op means the same in both modes
@@ -134,37 +141,39 @@ PassResult specialize_for_training(const Graph& g) {
 
 PassResult specialize_for_inference(const Graph& g) {
   std::vector<int> uses = use_counts(g);
-  Rewritten r = rewrite(g, [&](GraphBuilder& b, const Node& n, ValueId old) -> std::optional<ValueId> {
-    if (n.op == OpKind::Dropout) return n.inputs[0]; // identity at test time
-    if (n.op != OpKind::BatchNorm) return std::nullopt;
-    SourceLoc loc = n.loc;
-    auto op = [&](OpKind k, std::vector<ValueId> in, Attrs a = {}) {
-      return b.op(k, std::move(in), std::move(a), loc);
-    };
-    ValueId x = n.inputs[0], gamma = n.inputs[1], beta = n.inputs[2];
-    ValueId rmean = n.inputs[3], rvar = n.inputs[4];
-    int rank = b.graph().node(x).type.shape.rank();
-    int axis = static_cast<int>(n.attrs.get_int("axis", 1));
-    if (axis < 0) axis += rank;
-    double eps = n.attrs.get_float("eps", 1e-5);
-    // s = gamma / sqrt(var + eps); shift = beta - mean * s
-    ValueId s = op(OpKind::Div, {gamma, op(OpKind::Sqrt, {op(OpKind::Add, {rvar, b.constant(eps, loc)})})});
-    ValueId shift = op(OpKind::Sub, {beta, op(OpKind::Mul, {rmean, s})});
-    ValueId pre_old = g.node(old).inputs[0];
-    if (auto t = fold_target(b.graph(), x, uses[static_cast<size_t>(pre_old)])) {
-      // W' = W * s (per output channel), b' = b * s + shift
-      ValueId bias = op(OpKind::Add, {op(OpKind::Mul, {t->bias, s}), shift});
-      if (t->conv) {
-        int wrank = b.graph().node(t->weights).type.shape.rank();
-        ValueId w = op(OpKind::Mul, {t->weights, per_channel(b, s, wrank, 0, loc)});
-        return op(OpKind::Conv2d, {t->input, w, bias}, *t->conv);
-      }
-      ValueId w = op(OpKind::Mul, {t->weights, s});
-      return op(OpKind::Add, {op(OpKind::MatMul, {t->input, w}), bias});
-    }
-    return op(OpKind::Add, {op(OpKind::Mul, {x, per_channel(b, s, rank, axis, loc)}),
-                            per_channel(b, shift, rank, axis, loc)});
-  });
+  Rewritten r =
+      rewrite(g, [&](GraphBuilder& b, const Node& n, ValueId old) -> std::optional<ValueId> {
+        if (n.op == OpKind::Dropout) return n.inputs[0]; // identity at test time
+        if (n.op != OpKind::BatchNorm) return std::nullopt;
+        SourceLoc loc = n.loc;
+        auto op = [&](OpKind k, std::vector<ValueId> in, Attrs a = {}) {
+          return b.op(k, std::move(in), std::move(a), loc);
+        };
+        ValueId x = n.inputs[0], gamma = n.inputs[1], beta = n.inputs[2];
+        ValueId rmean = n.inputs[3], rvar = n.inputs[4];
+        int rank = b.graph().node(x).type.shape.rank();
+        int axis = static_cast<int>(n.attrs.get_int("axis", 1));
+        if (axis < 0) axis += rank;
+        double eps = n.attrs.get_float("eps", 1e-5);
+        // s = gamma / sqrt(var + eps); shift = beta - mean * s
+        ValueId s = op(OpKind::Div,
+                       {gamma, op(OpKind::Sqrt, {op(OpKind::Add, {rvar, b.constant(eps, loc)})})});
+        ValueId shift = op(OpKind::Sub, {beta, op(OpKind::Mul, {rmean, s})});
+        ValueId pre_old = g.node(old).inputs[0];
+        if (auto t = fold_target(b.graph(), x, uses[static_cast<size_t>(pre_old)])) {
+          // W' = W * s (per output channel), b' = b * s + shift
+          ValueId bias = op(OpKind::Add, {op(OpKind::Mul, {t->bias, s}), shift});
+          if (t->conv) {
+            int wrank = b.graph().node(t->weights).type.shape.rank();
+            ValueId w = op(OpKind::Mul, {t->weights, per_channel(b, s, wrank, 0, loc)});
+            return op(OpKind::Conv2d, {t->input, w, bias}, *t->conv);
+          }
+          ValueId w = op(OpKind::Mul, {t->weights, s});
+          return op(OpKind::Add, {op(OpKind::MatMul, {t->input, w}), bias});
+        }
+        return op(OpKind::Add, {op(OpKind::Mul, {x, per_channel(b, s, rank, axis, loc)}),
+                                per_channel(b, shift, rank, axis, loc)});
+      });
   PassResult out = eliminate_dead_code(r.graph);
   out.changed = out.changed || r.changed;
   return out;

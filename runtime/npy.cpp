@@ -30,16 +30,19 @@ NpyArray read_npy(const std::string& path) {
   auto fail = [&](const std::string& why) -> NpyError {
     return NpyError(fmt::format("{}: not a valid .npy file: {}", path, why));
   };
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw fail("missing the \\x93NUMPY magic");
+  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
+    throw fail("missing the \\x93NUMPY magic");
   int major = static_cast<uint8_t>(bytes[6]);
   size_t header_len, offset;
   if (major == 1) {
-    header_len = static_cast<uint8_t>(bytes[8]) | (static_cast<size_t>(static_cast<uint8_t>(bytes[9])) << 8);
+    header_len =
+        static_cast<uint8_t>(bytes[8]) | (static_cast<size_t>(static_cast<uint8_t>(bytes[9])) << 8);
     offset = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) throw fail("truncated header");
     header_len = 0;
-    for (int i = 0; i < 4; ++i) header_len |= static_cast<size_t>(static_cast<uint8_t>(bytes[8 + i])) << (8 * i);
+    for (int i = 0; i < 4; ++i)
+      header_len |= static_cast<size_t>(static_cast<uint8_t>(bytes[8 + i])) << (8 * i);
     offset = 12;
   } else {
     throw fail(fmt::format("unsupported format version {}", major));
@@ -54,12 +57,14 @@ NpyArray read_npy(const std::string& path) {
   if (order == ">") throw fail("big-endian data is not supported");
   if (std::regex_search(header, std::regex("'fortran_order':\\s*True")))
     throw fail("Fortran-ordered arrays are not supported");
-  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) throw fail("no shape in the header");
+  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
+    throw fail("no shape in the header");
   NpyArray a;
   std::string dims = m[1];
   std::regex num("\\d+");
   int64_t count = 1;
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator();
+       ++it) {
     int64_t d = std::stoll(it->str());
     if (d < 0 || (d > 0 && count > (int64_t(1) << 40) / d)) throw fail("shape too large");
     a.shape.push_back(d);
@@ -68,16 +73,24 @@ NpyArray read_npy(const std::string& path) {
   size_t data_at = offset + header_len;
   size_t need = static_cast<size_t>(count) * static_cast<size_t>(size);
   if (bytes.size() - data_at < need)
-    throw fail(fmt::format("truncated data: expected {} bytes, found {}", need, bytes.size() - data_at));
+    throw fail(
+        fmt::format("truncated data: expected {} bytes, found {}", need, bytes.size() - data_at));
   const char* p = bytes.data() + data_at;
   auto n = static_cast<size_t>(count);
-  if (kind == "f" && size == 4) append_as<float>(a.data, p, n);
-  else if (kind == "f" && size == 8) append_as<double>(a.data, p, n);
-  else if (kind == "i" && size == 4) append_as<int32_t>(a.data, p, n);
-  else if (kind == "i" && size == 8) append_as<int64_t>(a.data, p, n);
-  else if (kind == "u" && size == 1) append_as<uint8_t>(a.data, p, n);
-  else if (kind == "b" && size == 1) append_as<uint8_t>(a.data, p, n);
-  else throw fail(fmt::format("unsupported dtype {}{}", kind, size));
+  if (kind == "f" && size == 4)
+    append_as<float>(a.data, p, n);
+  else if (kind == "f" && size == 8)
+    append_as<double>(a.data, p, n);
+  else if (kind == "i" && size == 4)
+    append_as<int32_t>(a.data, p, n);
+  else if (kind == "i" && size == 8)
+    append_as<int64_t>(a.data, p, n);
+  else if (kind == "u" && size == 1)
+    append_as<uint8_t>(a.data, p, n);
+  else if (kind == "b" && size == 1)
+    append_as<uint8_t>(a.data, p, n);
+  else
+    throw fail(fmt::format("unsupported dtype {}{}", kind, size));
   return a;
 }
 
@@ -87,7 +100,7 @@ void write_npy(const std::string& path, const std::vector<int64_t>& shape,
   for (int64_t d : shape) dims += fmt::format("{},", d);
   if (shape.size() > 1) dims.pop_back();
   std::string header = fmt::format("{{'descr': '<f{}', 'fortran_order': False, 'shape': ({}), }}",
-                                    float64 ? 8 : 4, dims);
+                                   float64 ? 8 : 4, dims);
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';

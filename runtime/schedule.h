@@ -11,7 +11,8 @@ namespace netc {
 
 class LrSchedule {
 public:
-  LrSchedule(const LrDecayConfig& config, double alpha0) : c_(config), alpha0_(alpha0), lr_(alpha0) {}
+  LrSchedule(const LrDecayConfig& config, double alpha0)
+      : c_(config), alpha0_(alpha0), lr_(alpha0) {}
 
   // The rate for a step of `epoch` (counted from 1); `step` counts steps from 1.
   //   none           alpha0

@@ -99,7 +99,8 @@ int cmd_gradcheck(const GradcheckOptions& o) {
   ctx.hypers = hypers;
   std::vector<Tensor<long double>> all = interpret(d.graph, ctx);
   auto loss = [&] {
-    return static_cast<double>(interpret(forward, ctx)[static_cast<size_t>(forward.loss->value)][0]);
+    return static_cast<double>(
+        interpret(forward, ctx)[static_cast<size_t>(forward.loss->value)][0]);
   };
   // The rounding noise of one difference quotient: J carries about 1e-18
   // relative error in long double, divided by 2 eps. A parameter whose true gradient is zero
@@ -126,7 +127,8 @@ int cmd_gradcheck(const GradcheckOptions& o) {
       p[i] = keep - static_cast<long double>(o.eps);
       long double down = interpret(forward, ctx)[static_cast<size_t>(forward.loss->value)][0];
       p[i] = keep;
-      entries.push_back({i, static_cast<double>((up - down) / (2 * static_cast<long double>(o.eps))),
+      entries.push_back({i,
+                         static_cast<double>((up - down) / (2 * static_cast<long double>(o.eps))),
                          static_cast<double>(sym[i])});
     }
     double diff2 = 0, num2 = 0, sym2 = 0;
@@ -142,8 +144,9 @@ int cmd_gradcheck(const GradcheckOptions& o) {
     bool zero = std::sqrt(num2) <= floor && std::sqrt(sym2) <= floor;
     bool failed = !zero && !(err <= o.tol);
     failures += failed;
-    std::string what = zero ? "zero gradient (both sides at rounding level)"
-                            : failed ? verdict(err) + ", FAILED" : verdict(err);
+    std::string what = zero     ? "zero gradient (both sides at rounding level)"
+                       : failed ? verdict(err) + ", FAILED"
+                                : verdict(err);
     std::string shown = zero ? "-" : fmt::format("{:.3e}", err);
     text += fmt::format("{:<28} {:>14} {:>9} {:>12}  {}\n", gv.name, to_string(Shape(p.shape)),
                         entries.size(), shown, what);

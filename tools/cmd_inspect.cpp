@@ -27,8 +27,9 @@ int cmd_dump(const DumpOptions& o) {
   if (!all && std::find(names.begin(), names.end(), o.after) == names.end()) {
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw UserError("", {}, fmt::format("unknown stage '{}' for --after; the {} stages are: {}, all",
-                                        o.after, o.mode, list));
+    throw UserError("", {},
+                    fmt::format("unknown stage '{}' for --after; the {} stages are: {}, all",
+                                o.after, o.mode, list));
   }
   auto stages = run_pipeline(load_model(o.model), mode, all ? names.back() : o.after);
   std::string text;

@@ -61,8 +61,9 @@ void check_overrides(const Graph& g, const std::map<std::string, double>& hypers
   for (const auto& [name, value] : hypers)
     if (std::find(names.begin(), names.end(), name) == names.end()) {
       std::string hint = closest_match(name, names);
-      throw UserError("", {}, fmt::format("--set {}: the model has no runtime scalar '{}'{}", name,
-                                          name, hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+      throw UserError("", {},
+                      fmt::format("--set {}: the model has no runtime scalar '{}'{}", name, name,
+                                  hint.empty() ? "" : "; did you mean '" + hint + "'?"));
     }
 }
 
@@ -96,8 +97,8 @@ int run_train(const RunOptions& o) {
     for (const auto& gv : d.grads) grads[gv.name] = all[static_cast<size_t>(gv.value)];
     export_values(o.export_dir + "/grads", grads);
   }
-  std::string text = fmt::format("model {}: reference training, batch {}, seed {}\n", step.name,
-                                 o.batch, o.seed);
+  std::string text =
+      fmt::format("model {}: reference training, batch {}, seed {}\n", step.name, o.batch, o.seed);
   std::vector<double> losses;
   for (int64_t k = 0; k < o.steps; ++k) {
     Values batch = random_batch(parsed, o.batch, o.seed, static_cast<uint32_t>(k));
@@ -123,8 +124,9 @@ int run_train(const RunOptions& o) {
 
 int cmd_run(const RunOptions& o) {
   if (!o.random_init)
-    throw UserError(o.model, {}, "run needs --random-init: loading trained weights arrives with "
-                                 "checkpoints");
+    throw UserError(o.model, {},
+                    "run needs --random-init: loading trained weights arrives with "
+                    "checkpoints");
   if (o.action == "train") return run_train(o);
   auto stages = run_pipeline(load_model(o.model), Mode::infer, "parse");
   const Graph& g = stages.back().graph;
@@ -146,8 +148,7 @@ int cmd_run(const RunOptions& o) {
     const Tensor<double>& t = result[static_cast<size_t>(out.value)];
     text += fmt::format("output {} {}\n{}", out.name, to_string(Shape(t.shape)), format_tensor(t));
   }
-  if (g.loss)
-    text += fmt::format("loss {}\n", result[static_cast<size_t>(g.loss->value)][0]);
+  if (g.loss) text += fmt::format("loss {}\n", result[static_cast<size_t>(g.loss->value)][0]);
   std::fputs(text.c_str(), stdout);
   return 0;
 }

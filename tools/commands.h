@@ -18,14 +18,14 @@ struct DumpOptions {
 
 struct RunOptions {
   std::string model;
-  std::string action;          // forward | train
+  std::string action; // forward | train
   bool random_init = false;
   int64_t batch = 2;
   uint64_t seed = 1;
-  std::string mode = "infer";  // forward: infer | train
-  int64_t steps = 10;          // train
+  std::string mode = "infer";   // forward: infer | train
+  int64_t steps = 10;           // train
   std::vector<std::string> set; // NAME=VALUE runtime scalar overrides (lr, dense1.keep...)
-  std::string export_dir;      // train: write initial weights, batches, gradients, final weights
+  std::string export_dir;       // train: write initial weights, batches, gradients, final weights
 };
 
 struct GradcheckOptions {

@@ -30,24 +30,29 @@ int main(int argc, char** argv) {
   RunOptions run;
   auto* run_cmd = app.add_subcommand("run", "Run a model on the reference interpreter");
   run_cmd->add_option("MODEL", run.model, "a .nn model file")->required();
-  run_cmd->add_option("ACTION", run.action, "forward or train")->required()->check(
-      CLI::IsMember({"forward", "train"}));
+  run_cmd->add_option("ACTION", run.action, "forward or train")
+      ->required()
+      ->check(CLI::IsMember({"forward", "train"}));
   run_cmd->add_flag("--random-init", run.random_init,
                     "initialize parameters with their initializers and draw random inputs");
   run_cmd->add_option("--batch", run.batch, "batch extent")->check(CLI::Range(1, 1 << 20));
   run_cmd->add_option("--seed", run.seed, "random seed");
   run_cmd->add_option("--mode", run.mode, "forward: infer or train (dropout and batch statistics)")
       ->check(CLI::IsMember({"infer", "train"}));
-  run_cmd->add_option("--steps", run.steps, "train: the number of steps")->check(CLI::Range(1, 1 << 30));
-  run_cmd->add_option("--set", run.set, "NAME=VALUE: override a runtime scalar (lr, dense1.keep...)");
+  run_cmd->add_option("--steps", run.steps, "train: the number of steps")
+      ->check(CLI::Range(1, 1 << 30));
+  run_cmd->add_option("--set", run.set,
+                      "NAME=VALUE: override a runtime scalar (lr, dense1.keep...)");
   run_cmd->add_option("--export", run.export_dir,
                       "train: write initial weights, batches, gradients and final weights as .npy");
 
   GradcheckOptions gc;
   auto* gc_cmd = app.add_subcommand("gradcheck", "Compare symbolic and numeric gradients");
   gc_cmd->add_option("MODEL", gc.model, "a .nn model file")->required();
-  gc_cmd->add_option("--eps", gc.eps, "the step of the two-sided differences")->check(CLI::PositiveNumber);
-  gc_cmd->add_option("--tol", gc.tol, "the largest relative error that passes")->check(CLI::PositiveNumber);
+  gc_cmd->add_option("--eps", gc.eps, "the step of the two-sided differences")
+      ->check(CLI::PositiveNumber);
+  gc_cmd->add_option("--tol", gc.tol, "the largest relative error that passes")
+      ->check(CLI::PositiveNumber);
   gc_cmd->add_option("--seed", gc.seed, "random seed");
   gc_cmd->add_option("--after-steps", gc.after_steps, "train this many steps first")
       ->check(CLI::Range(0, 1 << 20));

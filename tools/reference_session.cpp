@@ -36,9 +36,11 @@ double reference_step(const Graph& step, Values& values, int64_t batch, uint64_t
   ctx.values = &values;
   ctx.hypers = hypers;
   // The dropout generator's step is the step counter's value (steps done).
-  if (auto it = values.find("step"); it != values.end()) ctx.step = static_cast<int64_t>(it->second[0]);
+  if (auto it = values.find("step"); it != values.end())
+    ctx.step = static_cast<int64_t>(it->second[0]);
   std::vector<Tensor<double>> result = interpret(step, ctx);
-  for (const NamedValue& u : step.updates) values[u.name] = std::move(result[static_cast<size_t>(u.value)]);
+  for (const NamedValue& u : step.updates)
+    values[u.name] = std::move(result[static_cast<size_t>(u.value)]);
   return step.loss ? result[static_cast<size_t>(step.loss->value)][0] : 0.0;
 }
 

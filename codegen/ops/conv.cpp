@@ -60,8 +60,7 @@ Halide::Func fold_window(const LowerCtx& ctx, const Halide::Func& src, Expr init
   if (win.kernel.h * win.kernel.w <= kMaxUnrolledTaps) {
     Expr e = init;
     for (int32_t kh = 0; kh < win.kernel.h; ++kh)
-      for (int32_t kw = 0; kw < win.kernel.w; ++kw)
-        e = f(e, tap(kh, kw));
+      for (int32_t kw = 0; kw < win.kernel.w; ++kw) e = f(e, tap(kh, kw));
     define(fold, v, e);
     return fold;
   }
@@ -72,8 +71,9 @@ Halide::Func fold_window(const LowerCtx& ctx, const Halide::Func& src, Expr init
   return fold;
 }
 
-// maxpool: the window's max. Padding reads the lowest finite value, which is
-// never chosen because every window overlaps the image (pad < kernel).
+// maxpool: the window's max (a NaN propagates, as in the reference). Padding
+// reads the lowest finite value, which is never chosen because every window
+// overlaps the image (pad < kernel).
 Lowered lower_maxpool(const LowerCtx& ctx) {
   Halide::Type t = ctx.type();
   Halide::Func src = ctx.in[0];
@@ -81,7 +81,7 @@ Lowered lower_maxpool(const LowerCtx& ctx) {
     src = padded_input(ctx.in[0], ctx.in_types[0].shape, t.min(), ctx.name("pad"));
   Lowered out;
   out.value = fold_window(
-      ctx, src, t.min(), [](Expr a, Expr b) { return Halide::max(a, b); }, out.stages);
+      ctx, src, t.min(), [](Expr a, Expr b) { return max_nan(a, b); }, out.stages);
   return out;
 }
 

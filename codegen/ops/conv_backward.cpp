@@ -102,8 +102,7 @@ Halide::Func sum_taps(const LowerCtx& ctx, const Window& win, F tap, std::vector
   if (win.kernel.h * win.kernel.w <= kMaxUnrolledTaps) {
     Expr e = constant(t, 0);
     for (int32_t kh = 0; kh < win.kernel.h; ++kh)
-      for (int32_t kw = 0; kw < win.kernel.w; ++kw)
-        e = e + tap(v, Expr(kh), Expr(kw));
+      for (int32_t kw = 0; kw < win.kernel.w; ++kw) e = e + tap(v, Expr(kh), Expr(kw));
     define(sum, v, e);
     return sum;
   }
@@ -143,7 +142,9 @@ Lowered lower_maxpool_backward(const LowerCtx& ctx) {
   Expr best_v = x_at(first_h, first_w), best_i = first_h * W + first_w;
   auto visit = [&](Expr h, Expr w) {
     Expr x = x_at(h, w);
-    Expr take = h >= 0 && h < H && w >= 0 && w < W && x > best_v;
+    // As the reference scans: a greater value, or the first NaN.
+    Expr better = x > best_v || (Halide::is_nan(x) && !Halide::is_nan(best_v));
+    Expr take = h >= 0 && h < H && w >= 0 && w < W && better;
     best_i = Halide::select(take, h * W + w, best_i);
     best_v = Halide::select(take, x, best_v);
   };
@@ -151,8 +152,7 @@ Lowered lower_maxpool_backward(const LowerCtx& ctx) {
   std::vector<Halide::Var> hv(v.rbegin(), v.rend());
   if (unrolled) {
     for (int32_t kh = 0; kh < win.kernel.h; ++kh)
-      for (int32_t kw = 0; kw < win.kernel.w; ++kw)
-        visit(h0 + kh, w0 + kw);
+      for (int32_t kw = 0; kw < win.kernel.w; ++kw) visit(h0 + kh, w0 + kw);
     argmax(hv) = best_i;
   } else {
     Halide::RDom r(0, int32_t(win.kernel.w), 0, int32_t(win.kernel.h), ctx.name("ra"));

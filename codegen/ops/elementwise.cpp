@@ -52,7 +52,8 @@ Lowered lower_abs(const LowerCtx& c) {
   return map_unary(c, [](Expr x) { return Halide::abs(x); });
 }
 Lowered lower_relu(const LowerCtx& c) {
-  return map_unary(c, [](Expr x) { return Halide::max(x, zero_like(x)); });
+  // x > 0 ? x : 0, as the reference writes it (a NaN gives 0).
+  return map_unary(c, [](Expr x) { return Halide::select(x > zero_like(x), x, zero_like(x)); });
 }
 Lowered lower_leaky_relu(const LowerCtx& c) {
   double alpha = c.node.attrs.get_float("alpha", 0.01);
@@ -100,10 +101,10 @@ Lowered lower_pow(const LowerCtx& c) {
   return map_binary(c, [](Expr x, Expr y) { return Halide::pow(x, y); });
 }
 Lowered lower_maximum(const LowerCtx& c) {
-  return map_binary(c, [](Expr x, Expr y) { return Halide::max(x, y); });
+  return map_binary(c, [](Expr x, Expr y) { return max_nan(x, y); });
 }
 Lowered lower_minimum(const LowerCtx& c) {
-  return map_binary(c, [](Expr x, Expr y) { return Halide::min(x, y); });
+  return map_binary(c, [](Expr x, Expr y) { return min_nan(x, y); });
 }
 
 const OpLowering kElementwiseLowerings[] = {

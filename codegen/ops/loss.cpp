@@ -18,8 +18,7 @@ Expr label_at(const Halide::Func& labels, const Index& i, int64_t classes) {
 template <class F>
 Halide::Func total_over(const LowerCtx& ctx, const Shape& s, F term, std::vector<Stage>& stages) {
   std::vector<int> axes;
-  for (int a = 0; a < s.rank(); ++a)
-    axes.push_back(a);
+  for (int a = 0; a < s.rank(); ++a) axes.push_back(a);
   Halide::Func total(ctx.name("total"));
   total() = constant(ctx.type(), 0);
   if (axes.empty()) {

@@ -36,8 +36,7 @@ Lowered lower_batchnorm(const LowerCtx& ctx) {
     Expr m = Halide::cast(f64, elements(xs, ctx.batch()) / int32_t(xs[axis]));
     auto x_at = [&](const AxisRDom& r) {
       Index i;
-      for (int a = 0, k = 0; a < rank; ++a)
-        i.push_back(a == axis ? Expr(c) : r.vars[size_t(k++)]);
+      for (int a = 0, k = 0; a < rank; ++a) i.push_back(a == axis ? Expr(c) : r.vars[size_t(k++)]);
       return Halide::cast(f64, at(ctx.in[0], i));
     };
     AxisRDom r1 = axis_rdom(xs, others, ctx.batch(), ctx.name("r1"));

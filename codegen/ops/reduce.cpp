@@ -1,9 +1,10 @@
 // Reductions over a set of axes {axes, keepdims}: one update Func (a Stage
 // for the schedule) whose RDom walks the reduced axes, innermost first, and
 // whose pure Vars are the kept axes. reduce_mean divides by the runtime count
-// when the batch axis is reduced. max/min start from the type's lowest/highest
-// finite value rather than an infinity: Halide's code generation assumes
-// finite floats, so an infinite constant is not safe to rely on.
+// when the batch axis is reduced. max/min propagate NaNs like the reference,
+// and start from the type's lowest/highest finite value rather than an
+// infinity: Halide's code generation assumes finite floats, so an infinite
+// constant is not safe to rely on.
 #include "codegen/lowering.h"
 
 #include "ir/ops/common.h"
@@ -48,24 +49,17 @@ Reduction reduce(const LowerCtx& ctx, Fold fold) {
     else
       xi.push_back(v[k++]);
   switch (fold) {
-  case Fold::Sum:
-    define(f, v, constant(t, 0));
-    break;
-  case Fold::Max:
-    define(f, v, t.min());
-    break;
-  case Fold::Min:
-    define(f, v, t.max());
-    break;
+  case Fold::Sum: define(f, v, constant(t, 0)); break;
+  case Fold::Max: define(f, v, t.min()); break;
+  case Fold::Min: define(f, v, t.max()); break;
   }
   Expr x = at(ctx.in[0], xi), self = at(f, as_index(v));
   Expr next = fold == Fold::Sum   ? self + x
-              : fold == Fold::Max ? Halide::max(self, x)
-                                  : Halide::min(self, x);
+              : fold == Fold::Max ? max_nan(self, x)
+                                  : min_nan(self, x);
   define(f, v, next);
   Expr count = 1;
-  for (int a : axes)
-    count = count * extent(xs, a, ctx.batch());
+  for (int a : axes) count = count * extent(xs, a, ctx.batch());
   return {{f, kept}, count};
 }
 

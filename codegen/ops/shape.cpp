@@ -16,8 +16,7 @@ using Halide::Expr;
 // The row-major flat index of idx in shape s (batch-aware strides).
 Expr flat_index(const Shape& s, const Index& idx, const Expr& batch) {
   Expr flat = 0;
-  for (int a = 0; a < s.rank(); ++a)
-    flat = flat * extent(s, a, batch) + idx[size_t(a)];
+  for (int a = 0; a < s.rank(); ++a) flat = flat * extent(s, a, batch) + idx[size_t(a)];
   return flat;
 }
 
@@ -38,8 +37,7 @@ Index unflatten(const Shape& s, Expr flat, const Expr& batch) {
 Lowered lower_reshape(const LowerCtx& ctx) {
   const Shape &xs = ctx.in_types[0].shape, &ys = ctx.out().shape;
   int lead = 0;
-  while (lead < xs.rank() && lead < ys.rank() && xs[lead] == ys[lead])
-    ++lead;
+  while (lead < xs.rank() && lead < ys.rank() && xs[lead] == ys[lead]) ++lead;
   Shape xt(std::vector<int64_t>(xs.dims.begin() + lead, xs.dims.end()));
   Shape yt(std::vector<int64_t>(ys.dims.begin() + lead, ys.dims.end()));
   return {pure_func(ctx.name(), ys.rank(), [&](const Index& i) {
@@ -56,8 +54,7 @@ Lowered lower_transpose(const LowerCtx& ctx) {
   std::vector<int> perm = transpose_perm(ctx.node.attrs, ctx.in_types[0]);
   return {pure_func(ctx.name(), ctx.out().shape.rank(), [&](const Index& i) {
     Index src(i.size());
-    for (size_t d = 0; d < perm.size(); ++d)
-      src[size_t(perm[d])] = i[d];
+    for (size_t d = 0; d < perm.size(); ++d) src[size_t(perm[d])] = i[d];
     return at(ctx.in[0], src);
   })};
 }
@@ -71,8 +68,7 @@ Lowered lower_concat(const LowerCtx& ctx) {
     Expr pos = i[size_t(axis)], result;
     for (size_t k = ctx.in.size(); k-- > 0;) {
       int64_t start = 0;
-      for (size_t j = 0; j < k; ++j)
-        start += ctx.in_types[j].shape[axis];
+      for (size_t j = 0; j < k; ++j) start += ctx.in_types[j].shape[axis];
       int64_t width = ctx.in_types[k].shape[axis];
       Index src = i;
       src[size_t(axis)] = Halide::clamp(pos - int32_t(start), 0, int32_t(width - 1));

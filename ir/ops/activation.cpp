@@ -40,11 +40,9 @@ void for_each_line(const Node& n, RefInputs<T> in, Tensor<T>& out, F f) {
 template <class T>
 std::pair<T, T> max_and_sum_exp(const T* x, int64_t stride, int64_t extent) {
   T m = -std::numeric_limits<T>::infinity();
-  for (int64_t j = 0; j < extent; ++j)
-    m = max_nan(m, x[j * stride]);
+  for (int64_t j = 0; j < extent; ++j) m = max_nan(m, x[j * stride]);
   T sum = 0;
-  for (int64_t j = 0; j < extent; ++j)
-    sum += std::exp(x[j * stride] - m);
+  for (int64_t j = 0; j < extent; ++j) sum += std::exp(x[j * stride] - m);
   return {m, sum};
 }
 
@@ -54,8 +52,7 @@ template <class T>
 void ref_softmax(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   for_each_line(n, in, out, [](const T* x, T* y, int64_t stride, int64_t extent) {
     auto [m, sum] = max_and_sum_exp(x, stride, extent);
-    for (int64_t j = 0; j < extent; ++j)
-      y[j * stride] = std::exp(x[j * stride] - m) / sum;
+    for (int64_t j = 0; j < extent; ++j) y[j * stride] = std::exp(x[j * stride] - m) / sum;
   });
 }
 
@@ -85,8 +82,7 @@ void ref_log_softmax(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<
     // (x_j - m) - log(sum) rather than x_j - (m + log(sum)): x_j - m is small
     // and exact near the max, where m + log(sum) would round at m's scale.
     T log_sum = std::log(sum);
-    for (int64_t j = 0; j < extent; ++j)
-      y[j * stride] = (x[j * stride] - m) - log_sum;
+    for (int64_t j = 0; j < extent; ++j) y[j * stride] = (x[j * stride] - m) - log_sum;
   });
 }
 

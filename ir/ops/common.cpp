@@ -88,8 +88,7 @@ std::vector<int> reduce_axes(const Attrs& attrs, const TensorType& t) {
   if (attrs.has("axes")) given = attrs.get_ints("axes");
   std::vector<int> axes;
   if (given.empty()) {
-    for (int i = 0; i < t.shape.rank(); ++i)
-      axes.push_back(i);
+    for (int i = 0; i < t.shape.rank(); ++i) axes.push_back(i);
     return axes;
   }
   for (int64_t a : given) {
@@ -140,10 +139,8 @@ SliceBounds slice_bounds(const Attrs& attrs, const TensorType& t) {
 
 AxisSplit split_at_axis(const std::vector<int64_t>& shape, int axis) {
   AxisSplit s{1, shape[size_t(axis)], 1};
-  for (int i = 0; i < axis; ++i)
-    s.outer *= shape[size_t(i)];
-  for (size_t i = size_t(axis) + 1; i < shape.size(); ++i)
-    s.inner *= shape[i];
+  for (int i = 0; i < axis; ++i) s.outer *= shape[size_t(i)];
+  for (size_t i = size_t(axis) + 1; i < shape.size(); ++i) s.inner *= shape[i];
   return s;
 }
 
@@ -183,8 +180,7 @@ ValueId reshape_to(GradBuilder& gb, ValueId v, const std::vector<int64_t>& dims)
 
 std::vector<int64_t> kept_dims(const TensorType& t, const std::vector<int>& axes) {
   std::vector<int64_t> dims = t.shape.dims;
-  for (int a : axes)
-    dims[size_t(a)] = 1;
+  for (int a : axes) dims[size_t(a)] = 1;
   return dims;
 }
 

@@ -26,8 +26,7 @@ void check_image(const TensorType& x, const char* what) {
   if (!is_float(x.dtype))
     throw ShapeError(fmt::format("{} must be f32 or f64, found {}", what, to_string(x)));
   bool ok = x.shape.rank() == 4;
-  for (int i = 1; ok && i < 4; ++i)
-    ok = x.shape[i] != kBatch;
+  for (int i = 1; ok && i < 4; ++i) ok = x.shape[i] != kBatch;
   if (!ok)
     throw ShapeError(fmt::format("{} must be [N,C,H,W] with constant C, H, W, found {}", what,
                                  to_string(x.shape)));
@@ -182,8 +181,7 @@ void ref_avgpool(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&)
   for_each_window(n, *in[0], out, [](Range rh, Range rw, const T* plane, int64_t W) {
     T sum = 0;
     for (int64_t ih = rh.lo; ih < rh.hi; ++ih)
-      for (int64_t iw = rw.lo; iw < rw.hi; ++iw)
-        sum += plane[ih * W + iw];
+      for (int64_t iw = rw.lo; iw < rw.hi; ++iw) sum += plane[ih * W + iw];
     return sum / static_cast<T>((rh.hi - rh.lo) * (rw.hi - rw.lo));
   });
 }
@@ -222,8 +220,7 @@ void ref_global_avgpool(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext
   int64_t hw = x.dim(2) * x.dim(3);
   for (int64_t p = 0; p < out.size(); ++p) {
     T sum = 0;
-    for (int64_t i = 0; i < hw; ++i)
-      sum += x[p * hw + i];
+    for (int64_t i = 0; i < hw; ++i) sum += x[p * hw + i];
     out[p] = sum / static_cast<T>(hw);
   }
 }

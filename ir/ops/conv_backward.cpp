@@ -182,8 +182,7 @@ void ref_avgpool_backward(const Node& n, RefInputs<T> in, Tensor<T>& dx, RefCont
   visit_windows(n.attrs, dx.shape, dy.shape, [&](int64_t p, int64_t o, Range rh, Range rw) {
     T share = dy[o] / static_cast<T>((rh.hi - rh.lo) * (rw.hi - rw.lo));
     for (int64_t ih = rh.lo; ih < rh.hi; ++ih)
-      for (int64_t iw = rw.lo; iw < rw.hi; ++iw)
-        dx[p * HW + ih * W + iw] += share;
+      for (int64_t iw = rw.lo; iw < rw.hi; ++iw) dx[p * HW + ih * W + iw] += share;
   });
 }
 

@@ -45,8 +45,7 @@ int64_t flops_per_output(const Node& n, std::span<const TensorType>) {
 template <class T, class F>
 void map_unary(RefInputs<T> in, Tensor<T>& out, F f) {
   const Tensor<T>& x = *in[0];
-  for (int64_t i = 0; i < out.size(); ++i)
-    out[i] = f(x[i]);
+  for (int64_t i = 0; i < out.size(); ++i) out[i] = f(x[i]);
 }
 
 // out[i] = f(x[bx(i)], y[by(i)]) where bx, by map an output element to the
@@ -57,8 +56,7 @@ void map_binary(RefInputs<T> in, Tensor<T>& out, F f) {
   const Tensor<T>& y = *in[1];
   std::vector<int64_t> bx = broadcast_offsets(x.shape, out.shape);
   std::vector<int64_t> by = broadcast_offsets(y.shape, out.shape);
-  for (int64_t i = 0; i < out.size(); ++i)
-    out[i] = f(x[bx[size_t(i)]], y[by[size_t(i)]]);
+  for (int64_t i = 0; i < out.size(); ++i) out[i] = f(x[bx[size_t(i)]], y[by[size_t(i)]]);
 }
 
 constexpr double kLeakyReluAlpha = 0.01; // leaky_relu's default slope

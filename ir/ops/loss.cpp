@@ -67,11 +67,9 @@ void ref_softmax_cross_entropy(const Node&, RefInputs<T> in, Tensor<T>& out, Ref
       throw ShapeError(fmt::format("label {} at row {} is not a class index", label, r));
     const T* row = &x[r * C];
     T m = -std::numeric_limits<T>::infinity();
-    for (int64_t j = 0; j < C; ++j)
-      m = max_nan(m, row[j]);
+    for (int64_t j = 0; j < C; ++j) m = max_nan(m, row[j]);
     T sum = 0;
-    for (int64_t j = 0; j < C; ++j)
-      sum += std::exp(row[j] - m);
+    for (int64_t j = 0; j < C; ++j) sum += std::exp(row[j] - m);
     total += (m - row[static_cast<int64_t>(label)]) + std::log(sum);
   }
   out[0] = total / static_cast<T>(N);
@@ -140,8 +138,7 @@ void ref_mse(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   const Tensor<T>& p = *in[0];
   const Tensor<T>& t = *in[1];
   T total = 0;
-  for (int64_t i = 0; i < p.size(); ++i)
-    total += (p[i] - t[i]) * (p[i] - t[i]);
+  for (int64_t i = 0; i < p.size(); ++i) total += (p[i] - t[i]) * (p[i] - t[i]);
   out[0] = total / static_cast<T>(p.size());
 }
 

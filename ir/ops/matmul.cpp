@@ -56,8 +56,7 @@ void ref_matmul(const Node& node, RefInputs<T> in, Tensor<T>& out, RefContext<T>
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
       T acc = 0;
-      for (int64_t k = 0; k < K; ++k)
-        acc += A(m, k) * B(k, n);
+      for (int64_t k = 0; k < K; ++k) acc += A(m, k) * B(k, n);
       out[m * N + n] = acc;
     }
 }

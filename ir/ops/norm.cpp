@@ -8,12 +8,12 @@
 #include "ir/gradient.h"
 #include "ir/op_registry.h"
 
-#include <type_traits>
 #include "ir/random.h"
+#include <type_traits>
 
 #include <cmath>
-#include <type_traits>
 #include <fmt/format.h>
+#include <type_traits>
 
 namespace netc {
 
@@ -82,8 +82,7 @@ void ref_batchnorm(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>
     if (ctx.training) {
       Acc m = static_cast<Acc>(outer * inner), sum = 0, sq = 0;
       for (int64_t o = 0; o < outer; ++o)
-        for (int64_t i = 0; i < inner; ++i)
-          sum += static_cast<Acc>(x[at(o, c, i)]);
+        for (int64_t i = 0; i < inner; ++i) sum += static_cast<Acc>(x[at(o, c, i)]);
       mu = sum / m;
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t i = 0; i < inner; ++i) {

@@ -49,13 +49,10 @@ template <class T, class F>
 void fold(const Node& n, RefInputs<T> in, Tensor<T>& out, T init, F f) {
   const Tensor<T>& x = *in[0];
   std::vector<int64_t> kept = x.shape;
-  for (int a : reduce_axes(n.attrs, TensorType{n.type.dtype, Shape(x.shape)}))
-    kept[size_t(a)] = 1;
+  for (int a : reduce_axes(n.attrs, TensorType{n.type.dtype, Shape(x.shape)})) kept[size_t(a)] = 1;
   std::vector<int64_t> dst = broadcast_offsets(kept, x.shape);
-  for (auto& v : out.data)
-    v = init;
-  for (int64_t i = 0; i < x.size(); ++i)
-    out[dst[size_t(i)]] = f(out[dst[size_t(i)]], x[i]);
+  for (auto& v : out.data) v = init;
+  for (int64_t i = 0; i < x.size(); ++i) out[dst[size_t(i)]] = f(out[dst[size_t(i)]], x[i]);
 }
 
 // ---- The reductions -------------------------------------------------------------
@@ -78,8 +75,7 @@ template <class T>
 void ref_reduce_mean(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   fold(n, in, out, T(0), [](T acc, T x) { return acc + x; });
   T count = static_cast<T>(in[0]->size() / out.size());
-  for (auto& v : out.data)
-    v /= count;
+  for (auto& v : out.data) v /= count;
 }
 
 // dx_i = dy / count, count = the product of the reduced extents (the runtime
@@ -89,8 +85,7 @@ std::vector<ValueId> grad_reduce_mean(GradBuilder& gb, const Node& n, ValueId, V
   const TensorType& x = gb.type(n.inputs[0]);
   std::vector<int> axes = reduce_axes(n.attrs, x);
   std::vector<int64_t> reduced;
-  for (int a : axes)
-    reduced.push_back(x.shape[a]);
+  for (int a : axes) reduced.push_back(x.shape[a]);
   return {gb.expand_reduced(gb.div(dy, element_count(gb, reduced)), axes, x)};
 }
 

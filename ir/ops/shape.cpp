@@ -60,8 +60,7 @@ std::vector<ValueId> grad_reshape(GradBuilder& gb, const Node& n, ValueId, Value
 // perm entries may be negative (counted from the end), see transpose_perm.
 TensorType shape_transpose(const Attrs& attrs, std::span<const TensorType> in) {
   std::vector<int64_t> dims;
-  for (int p : transpose_perm(attrs, in[0]))
-    dims.push_back(in[0].shape[p]);
+  for (int p : transpose_perm(attrs, in[0])) dims.push_back(in[0].shape[p]);
   return {in[0].dtype, checked_shape(std::move(dims))};
 }
 
@@ -86,8 +85,7 @@ void ref_transpose(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>
 std::vector<ValueId> grad_transpose(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
   std::vector<int> perm = transpose_perm(n.attrs, gb.type(n.inputs[0]));
   std::vector<int64_t> inverse(perm.size());
-  for (size_t d = 0; d < perm.size(); ++d)
-    inverse[size_t(perm[d])] = static_cast<int64_t>(d);
+  for (size_t d = 0; d < perm.size(); ++d) inverse[size_t(perm[d])] = static_cast<int64_t>(d);
   return {gb.op(OpKind::Transpose, {dy}, Attrs{{"perm", inverse}})};
 }
 
@@ -196,8 +194,7 @@ TensorType shape_broadcast(const Attrs& attrs, std::span<const TensorType> in) {
 template <class T>
 void ref_broadcast(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   std::vector<int64_t> from = broadcast_offsets(in[0]->shape, out.shape);
-  for (int64_t i = 0; i < out.size(); ++i)
-    out[i] = (*in[0])[from[size_t(i)]];
+  for (int64_t i = 0; i < out.size(); ++i) out[i] = (*in[0])[from[size_t(i)]];
 }
 
 // dx = dy summed over the stretched axes

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fmt/format.h>
+#include <limits>
 #include <random>
 
 namespace netc::cg_test {
@@ -10,8 +11,7 @@ namespace {
 
 uint64_t name_seed(const std::string& name, int64_t batch) {
   uint64_t h = 1469598103934665603ULL;
-  for (char c : name)
-    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
   return h ^ static_cast<uint64_t>(batch) * 0x9e3779b97f4a7c15ULL;
 }
 
@@ -20,12 +20,10 @@ Tensor<float> random_tensor(const std::vector<int64_t>& shape, const Fill& fill,
   std::mt19937_64 rng(seed);
   if (fill.classes > 0) {
     std::uniform_int_distribution<int64_t> d(0, fill.classes - 1);
-    for (auto& x : t.data)
-      x = static_cast<float>(d(rng));
+    for (auto& x : t.data) x = static_cast<float>(d(rng));
   } else {
     std::uniform_real_distribution<double> d(fill.lo, fill.hi);
-    for (auto& x : t.data)
-      x = static_cast<float>(d(rng));
+    for (auto& x : t.data) x = static_cast<float>(d(rng));
   }
   return t;
 }
@@ -83,8 +81,7 @@ std::string check_kernel(const Graph& g, const KernelSpec& spec,
     ctx.values = &values;
     std::vector<Tensor<float>> want = interpret(g, ctx);
     std::vector<const Tensor<float>*> ins;
-    for (ValueId v : spec.inputs)
-      ins.push_back(&want[size_t(v)]);
+    for (ValueId v : spec.inputs) ins.push_back(&want[size_t(v)]);
     std::vector<Tensor<float>> got = kernel.run(batch, ins, run.scalars);
     for (size_t i = 0; i < spec.outputs.size(); ++i) {
       ValueId v = spec.outputs[i];

@@ -27,13 +27,16 @@ inline const std::vector<int64_t> kBatches = {1, 7, 37, 128};
 inline TensorType f32(Shape s) { return {DType::f32, std::move(s)}; }
 inline TensorType i32(Shape s) { return {DType::i32, std::move(s)}; }
 
-// How a leaf is filled: uniform in [lo, hi), or integer labels in [0, classes).
+// How a leaf is filled: uniform in [lo, hi), or integer labels in [0, classes),
+// optionally with a NaN at every nan_every-th element.
 struct Fill {
   double lo = -2, hi = 2;
-  int64_t classes = 0; // > 0: labels
+  int64_t classes = 0;   // > 0: labels
+  int64_t nan_every = 0; // > 0: NaNs at flat indices k * nan_every + nan_every / 2
 };
-inline Fill uniform(double lo, double hi) { return {lo, hi, 0}; }
-inline Fill labels(int64_t classes) { return {0, 0, classes}; }
+inline Fill uniform(double lo, double hi) { return {lo, hi, 0, 0}; }
+inline Fill labels(int64_t classes) { return {0, 0, classes, 0}; }
+inline Fill with_nans(int64_t every) { return {-2, 2, 0, every}; }
 
 // |got - want| <= atol + rtol |want|, elementwise.
 struct Tol {

@@ -50,8 +50,7 @@ TEST_CASE("the backward matmuls of a dense layer") {
   ValueId w = m.param("w", f32({100, 48}));
   ValueId dw = m.op(OpKind::MatMul, {x, dy}, Attrs{{"transpose_a", int64_t(1)}});
   ValueId dx = m.op(OpKind::MatMul, {dy, w}, Attrs{{"transpose_b", int64_t(1)}});
-  for (ValueId v : {dw, dx})
-    check_kernel(m.g, codegen::single_op_kernel(m.g, v), {}, {1e-5, 1e-5});
+  for (ValueId v : {dw, dx}) check_kernel(m.g, codegen::single_op_kernel(m.g, v), {}, {1e-5, 1e-5});
 }
 
 TEST_CASE("logits and softmax cross-entropy in one kernel, and split in two") {

@@ -24,8 +24,7 @@ TEST_CASE("a bound kernel reruns on its tensors' current contents") {
     k.bind(batch, ins, outs);
     k.run();
     CHECK(yt[0] == doctest::Approx(10.0));
-    for (auto& v : xt.data)
-      v = 2.0f;
+    for (auto& v : xt.data) v = 2.0f;
     k.run();
     CHECK(yt[yt.size() - 1] == doctest::Approx(20.0));
   }

@@ -23,11 +23,9 @@ void time_kernel_of(const Graph& g, std::vector<ValueId> nodes, ValueId out,
   KernelSpec spec = codegen::make_kernel_spec(g, std::move(nodes), {out});
   codegen::JitKernel k(g, spec, {.no_asserts = true});
   std::vector<Tensor<float>> ins;
-  for (ValueId v : spec.inputs)
-    ins.emplace_back(g.node(v).type.shape.concrete(kBatchSize), 0.5f);
+  for (ValueId v : spec.inputs) ins.emplace_back(g.node(v).type.shape.concrete(kBatchSize), 0.5f);
   std::vector<const Tensor<float>*> in_ptrs;
-  for (auto& t : ins)
-    in_ptrs.push_back(&t);
+  for (auto& t : ins) in_ptrs.push_back(&t);
   Tensor<float> result(g.node(out).type.shape.concrete(kBatchSize));
   Tensor<float>* out_ptr = &result;
   k.bind(kBatchSize, in_ptrs, std::span(&out_ptr, 1));

@@ -17,7 +17,8 @@ CommandResult check_source(const std::string& name, const std::string& text) {
   return run_netc("check '" + path.string() + "'");
 }
 
-void expect_located_error(const CommandResult& r, const std::string& file, const std::string& what) {
+void expect_located_error(const CommandResult& r, const std::string& file,
+                          const std::string& what) {
   CHECK(r.status == 1);
   CHECK(r.out == "");
   std::regex located("^[^\\n]*" + file + ":[0-9]+:[0-9]+: error: .+");
@@ -36,18 +37,23 @@ TEST_CASE("syntax, names, arity and shapes are located errors") {
                        "relu");
   expect_located_error(check_source("arity.nn", kHeader + "output h = relu(x, x)\n"), "arity.nn",
                        "relu");
-  expect_located_error(check_source("shape.nn", kHeader + "input z : f32[batch, 5]\noutput h = x + z\n"),
-                       "shape.nn", "[batch,4]");
-  expect_located_error(check_source("undefined.nn", kHeader + "output h = relu(y)\n"), "undefined.nn",
-                       "'y'");
   expect_located_error(
-      check_source("keep.nn", kHeader + "output h = dropout(x, keep=1.5)\n"), "keep.nn", "keep");
-  expect_located_error(check_source("lr.nn", kHeader + "output h = relu(x)\ntrain {\n  optimizer = adam(lr=-0.1)\n}\n"),
-                       "lr.nn", "-0.1");
-  expect_located_error(check_source("trainkey.nn", kHeader + "output h = relu(x)\ntrain {\n  epoch = 3\n}\n"),
-                       "trainkey.nn", "epochs");
+      check_source("shape.nn", kHeader + "input z : f32[batch, 5]\noutput h = x + z\n"), "shape.nn",
+      "[batch,4]");
+  expect_located_error(check_source("undefined.nn", kHeader + "output h = relu(y)\n"),
+                       "undefined.nn", "'y'");
+  expect_located_error(check_source("keep.nn", kHeader + "output h = dropout(x, keep=1.5)\n"),
+                       "keep.nn", "keep");
   expect_located_error(
-      check_source("overflow.nn", "input x : f32[100000000000, 100000000000]\noutput h = relu(x)\n"),
+      check_source("lr.nn",
+                   kHeader + "output h = relu(x)\ntrain {\n  optimizer = adam(lr=-0.1)\n}\n"),
+      "lr.nn", "-0.1");
+  expect_located_error(
+      check_source("trainkey.nn", kHeader + "output h = relu(x)\ntrain {\n  epoch = 3\n}\n"),
+      "trainkey.nn", "epochs");
+  expect_located_error(
+      check_source("overflow.nn",
+                   "input x : f32[100000000000, 100000000000]\noutput h = relu(x)\n"),
       "overflow.nn", "too many elements");
 }
 
@@ -56,8 +62,8 @@ TEST_CASE("empty files, binary garbage and deep nesting fail cleanly") {
   std::string garbage = "model m\n";
   for (int i = 0; i < 256; ++i) garbage += static_cast<char>((i * 37) & 0xff);
   expect_located_error(check_source("garbage.nn", garbage), "garbage.nn", "not a text file");
-  std::string deep = kHeader + "output h = " + std::string(100000, '(') + "x" +
-                     std::string(100000, ')') + "\n";
+  std::string deep =
+      kHeader + "output h = " + std::string(100000, '(') + "x" + std::string(100000, ')') + "\n";
   expect_located_error(check_source("deep.nn", deep), "deep.nn", "nesting");
   std::string calls = kHeader + "output h = ";
   for (int i = 0; i < 100000; ++i) calls += "relu(";

@@ -8,8 +8,8 @@
 using namespace netc::test;
 
 namespace {
-const char* kExamples[] = {"fmnist_mlp", "fmnist_cnn", "multilabel", "siamese", "transfer",
-                           "multitask"};
+const char* kExamples[] = {"fmnist_mlp", "fmnist_cnn", "multilabel",
+                           "siamese",    "transfer",   "multitask"};
 }
 
 TEST_CASE("check reports the mlp's 235,914 trainable parameters, as PyTorch counts them") {
@@ -54,7 +54,8 @@ TEST_CASE("the dump of each example matches its golden file") {
     CAPTURE(name);
     auto r = run_netc(std::string("dump examples/") + name + ".nn --after parse");
     REQUIRE(r.status == 0);
-    auto golden = std::filesystem::path(NETC_SOURCE_DIR) / "tests/golden" / (std::string(name) + ".ir");
+    auto golden =
+        std::filesystem::path(NETC_SOURCE_DIR) / "tests/golden" / (std::string(name) + ".ir");
     if (update) write_file(golden, r.out);
     REQUIRE(std::filesystem::exists(golden));
     CHECK(r.out == read_file(golden));

@@ -114,8 +114,7 @@ TEST_CASE("binary files are not text") {
   CHECK_USER_ERROR(kX + "output h = x # \xff\xfe\n", 2, 16,
                    "not a text file: found byte 0xff, which is not UTF-8");
   std::string garbage;
-  for (int i = 0; i < 4096; ++i)
-    garbage += static_cast<char>((i * 7919 + 13) & 0xff);
+  for (int i = 0; i < 4096; ++i) garbage += static_cast<char>((i * 7919 + 13) & 0xff);
   CHECK(test::first_error(garbage).message.find("not a text file") != std::string::npos);
 }
 
@@ -126,21 +125,18 @@ TEST_CASE("nesting 100,000 deep is a located error, not a stack overflow") {
   parens += std::string(100000, ')');
   CHECK_USER_ERROR(parens, 2, 268, "nesting too deep (limit 256)");
   std::string calls = prefix;
-  for (int i = 0; i < 100000; ++i)
-    calls += "relu(";
+  for (int i = 0; i < 100000; ++i) calls += "relu(";
   calls += 'x';
   calls += std::string(100000, ')');
   CHECK_USER_ERROR(calls, 2, 1292, "nesting too deep (limit 256)");
   CHECK_USER_ERROR(prefix + std::string(100000, '-') + "x\n", 2, 267,
                    "nesting too deep (limit 256)");
   std::string chain = prefix + "x";
-  for (int i = 0; i < 100000; ++i)
-    chain += "+x";
+  for (int i = 0; i < 100000; ++i) chain += "+x";
   CHECK_USER_ERROR(chain, 2, 2011, "expression too deep (limit 1000 nested operations)");
   // Deep but legal models still build: 200 nested activations.
   std::string ok = prefix;
-  for (int i = 0; i < 200; ++i)
-    ok += "relu(";
+  for (int i = 0; i < 200; ++i) ok += "relu(";
   ok += 'x';
   ok += std::string(200, ')');
   CHECK(test::build(ok).size() == 201);

@@ -50,8 +50,7 @@ inline const Node& only(const Graph& g, OpKind kind) {
 
 inline int count_ops(const Graph& g, OpKind kind) {
   int n = 0;
-  for (const Node& node : g.nodes)
-    n += node.op == kind;
+  for (const Node& node : g.nodes) n += node.op == kind;
   return n;
 }
 

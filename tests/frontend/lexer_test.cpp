@@ -8,8 +8,7 @@ namespace {
 
 std::vector<Tok> kinds(std::string_view text) {
   std::vector<Tok> out;
-  for (const Token& t : lex(text, "t.nn"))
-    out.push_back(t.kind);
+  for (const Token& t : lex(text, "t.nn")) out.push_back(t.kind);
   return out;
 }
 

@@ -11,21 +11,16 @@ namespace {
 std::string sexpr(const Expr& e) {
   switch (e.kind) {
   case Expr::Kind::Number:
-  case Expr::Kind::Name:
-    return e.text;
-  case Expr::Kind::String:
-    return fmt::format("\"{}\"", e.text);
-  case Expr::Kind::Neg:
-    return fmt::format("(neg {})", sexpr(*e.args[0]));
+  case Expr::Kind::Name: return e.text;
+  case Expr::Kind::String: return fmt::format("\"{}\"", e.text);
+  case Expr::Kind::Neg: return fmt::format("(neg {})", sexpr(*e.args[0]));
   case Expr::Kind::Binary:
     return fmt::format("({} {} {})", e.op, sexpr(*e.args[0]), sexpr(*e.args[1]));
   case Expr::Kind::Tuple:
   case Expr::Kind::Call: {
     std::string s = fmt::format("({}", e.kind == Expr::Kind::Tuple ? std::string("tuple") : e.text);
-    for (const auto& a : e.args)
-      s += fmt::format(" {}", sexpr(*a));
-    for (const auto& k : e.kwargs)
-      s += fmt::format(" {}={}", k.name, sexpr(*k.value));
+    for (const auto& a : e.args) s += fmt::format(" {}", sexpr(*a));
+    for (const auto& k : e.kwargs) s += fmt::format(" {}={}", k.name, sexpr(*k.value));
     s += ')';
     return s;
   }
@@ -166,8 +161,7 @@ TEST_CASE("nesting is bounded without recursing deeply") {
   CHECK(parse_expr(ok) == "a");
   for (std::string open : {"(", "relu(", "-"}) {
     std::string text = "x = ";
-    for (int i = 0; i < 100000; ++i)
-      text += open;
+    for (int i = 0; i < 100000; ++i) text += open;
     text += 'a';
     text += std::string(open == "-" ? 0 : 100000, ')');
     try {
@@ -180,8 +174,7 @@ TEST_CASE("nesting is bounded without recursing deeply") {
   }
   // A long flat chain is not nesting, but its tree is still bounded.
   std::string chain = "x = a";
-  for (int i = 0; i < 5000; ++i)
-    chain += " + a";
+  for (int i = 0; i < 5000; ++i) chain += " + a";
   try {
     parse(chain, "t.nn");
     FAIL("a 5000-term chain was accepted");

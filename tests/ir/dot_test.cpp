@@ -94,8 +94,7 @@ TEST_CASE("dot: one vertex per node and one edge per input, output and loss") {
     if (std::regex_search(l, edge_re)) ++edges;
   }
   int inputs = 0;
-  for (const Node& n : g.nodes)
-    inputs += static_cast<int>(n.inputs.size());
+  for (const Node& n : g.nodes) inputs += static_cast<int>(n.inputs.size());
   CHECK(vertices == g.size());
   CHECK(edges == inputs + 2 + 1);
   CHECK(dot.find("  n0 -> n4 [label=\"0\"];\n") != std::string::npos);

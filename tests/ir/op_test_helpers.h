@@ -80,8 +80,7 @@ Tensor<T> run(OpKind kind, const std::vector<Arg>& args, const Attrs& attrs = {}
     ins.push_back(b.leaf(OpKind::Input, type, Attrs{{"name", name}}));
     Tensor<T> t(args[i].shape.concrete(batch));
     REQUIRE(t.data.size() == args[i].data.size());
-    for (size_t j = 0; j < t.data.size(); ++j)
-      t.data[j] = static_cast<T>(args[i].data[j]);
+    for (size_t j = 0; j < t.data.size(); ++j) t.data[j] = static_cast<T>(args[i].data[j]);
     values.emplace(name, std::move(t));
   }
   b.op(kind, ins, attrs);

@@ -14,17 +14,14 @@ Attrs on_axis(int64_t a) { return Attrs{{"axis", a}}; }
 // softmax of a row, computed the textbook way (safe for these small values).
 std::vector<double> softmax_of(const std::vector<double>& x) {
   double sum = 0;
-  for (double v : x)
-    sum += std::exp(v);
+  for (double v : x) sum += std::exp(v);
   std::vector<double> out;
-  for (double v : x)
-    out.push_back(std::exp(v) / sum);
+  for (double v : x) out.push_back(std::exp(v) / sum);
   return out;
 }
 
 std::vector<double> log_of(std::vector<double> v) {
-  for (double& x : v)
-    x = std::log(x);
+  for (double& x : v) x = std::log(x);
   return v;
 }
 

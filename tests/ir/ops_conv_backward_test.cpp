@@ -25,8 +25,7 @@ Attrs with(Attrs a, const std::string& name, std::vector<int64_t> v) {
 // Normal samples, a pure function of (n, stream).
 std::vector<double> random_data(int64_t n, uint32_t stream) {
   std::vector<double> v;
-  for (int64_t i = 0; i < n; ++i)
-    v.push_back(counter_normal(3, stream, static_cast<uint32_t>(i)));
+  for (int64_t i = 0; i < n; ++i) v.push_back(counter_normal(3, stream, static_cast<uint32_t>(i)));
   return v;
 }
 
@@ -37,8 +36,7 @@ Arg random_arg(const Shape& s, int64_t batch, uint32_t stream) {
 double dot(const std::vector<double>& a, const std::vector<double>& b) {
   REQUIRE(a.size() == b.size());
   double s = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    s += a[i] * b[i];
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
   return s;
 }
 
@@ -240,11 +238,9 @@ TEST_CASE("pool backward ops are adjoint to their pools") {
     check_adjoint(dot(dy.data, mx.data), dot(dmx.data, x.data));
     // Every dy lands somewhere: the gradient's total equals dy's total.
     double total = 0;
-    for (double v : dy.data)
-      total += v;
+    for (double v : dy.data) total += v;
     double routed = 0;
-    for (double v : dmx.data)
-      routed += v;
+    for (double v : dmx.data) routed += v;
     CHECK(routed == doctest::Approx(total).epsilon(1e-12));
   }
 }

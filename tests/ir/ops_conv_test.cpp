@@ -77,8 +77,7 @@ Tensor<T> run(OpKind kind, const std::vector<Arg<T>>& args, const Attrs& attrs =
 template <class T>
 std::vector<T> iota(int64_t n, T sign = 1) {
   std::vector<T> v;
-  for (int64_t i = 1; i <= n; ++i)
-    v.push_back(sign * static_cast<T>(i));
+  for (int64_t i = 1; i <= n; ++i) v.push_back(sign * static_cast<T>(i));
   return v;
 }
 
@@ -86,8 +85,7 @@ std::vector<T> iota(int64_t n, T sign = 1) {
 template <class T>
 std::vector<T> noise(int64_t n, uint32_t salt) {
   std::vector<T> v;
-  for (int64_t i = 0; i < n; ++i)
-    v.push_back(T(2) * uniform01(salt, 0, 0, uint32_t(i)) - T(1));
+  for (int64_t i = 0; i < n; ++i) v.push_back(T(2) * uniform01(salt, 0, 0, uint32_t(i)) - T(1));
   return v;
 }
 
@@ -200,8 +198,7 @@ TEST_CASE_TEMPLATE("conv2d dilation and groups, by hand", T, float, double) {
   Arg<T> x2{{kBatch, 2, 2, 2}, img};
   Arg<T> w{{4, 1, 1, 1}, {1, 2, 3, 4}};
   std::vector<double> expected;
-  for (double v : {1, 2, 6, 8})
-    expected.insert(expected.end(), 4, v);
+  for (double v : {1, 2, 6, 8}) expected.insert(expected.end(), 4, v);
   check_values(run<T>(OpKind::Conv2d, {x2, w}, Attrs{{"groups", int64_t{2}}}), expected);
 }
 
@@ -224,8 +221,7 @@ TEST_CASE_TEMPLATE("conv2d matches a naive scatter formula", T, float, double) {
   std::vector<double> want(size_t(N * O * OH * OW));
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < O; ++o)
-      for (int64_t i = 0; i < OH * OW; ++i)
-        want[size_t((n * O + o) * OH * OW + i)] = b.data[o];
+      for (int64_t i = 0; i < OH * OW; ++i) want[size_t((n * O + o) * OH * OW + i)] = b.data[o];
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
       for (int64_t ih = 0; ih < H; ++ih)

@@ -23,8 +23,7 @@ const std::vector<double> kX = {-2, -0.5, 0, 0.5, 3};
 template <class F>
 std::vector<double> expect(F f) {
   std::vector<double> out;
-  for (double x : kX)
-    out.push_back(f(x));
+  for (double x : kX) out.push_back(f(x));
   return out;
 }
 
@@ -106,8 +105,7 @@ TEST_CASE_TEMPLATE("elementwise: unary references", T, float, double) {
 
 TEST_CASE_TEMPLATE("elementwise: sigmoid stays finite for large |x|", T, float, double) {
   Tensor<T> y = run<T>(OpKind::Sigmoid, {{Shape{4}, {-1000, -80, 80, 1000}}});
-  for (T v : y.data)
-    CHECK(std::isfinite(v));
+  for (T v : y.data) CHECK(std::isfinite(v));
   CHECK(y[0] == T(0));
   CHECK(y[1] == doctest::Approx(std::exp(-80.0)).epsilon(1e-5));
   CHECK(y[2] == T(1));

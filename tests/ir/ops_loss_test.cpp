@@ -15,8 +15,7 @@ Arg labels(Shape s, std::vector<double> v) { return Arg{std::move(s), std::move(
 // -log softmax(x)[y], the textbook way (safe for these small values).
 double nll(const std::vector<double>& x, int y) {
   double sum = 0;
-  for (double v : x)
-    sum += std::exp(v);
+  for (double v : x) sum += std::exp(v);
   return std::log(sum) - x[size_t(y)];
 }
 

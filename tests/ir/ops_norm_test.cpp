@@ -87,8 +87,7 @@ struct DropoutNet {
     ValueId keep = b.leaf(OpKind::Hyper, f32({}), Attrs{{"name", "keep"}, {"value", 0.8}});
     b.op(OpKind::Dropout, {x, keep}, Attrs{{"stream", stream}});
     Tensor<T> t({2, n});
-    for (int64_t i = 0; i < t.size(); ++i)
-      t[i] = static_cast<T>(i + 1);
+    for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<T>(i + 1);
     values.emplace("x", std::move(t));
   }
   Tensor<T> run(bool training, int64_t step = 3, uint64_t seed = 42) {
@@ -187,11 +186,9 @@ TEST_CASE_TEMPLATE("batchnorm output has mean beta and variance gamma^2", T, flo
   const double gamma[] = {1, 2, 0.5}, beta[] = {0, -1, 4};
   for (int64_t c = 0; c < C; ++c) {
     double sum = 0, sq = 0;
-    for (int64_t n = 0; n < N; ++n)
-      sum += double(y[c * N + n]);
+    for (int64_t n = 0; n < N; ++n) sum += double(y[c * N + n]);
     double mu = sum / N;
-    for (int64_t n = 0; n < N; ++n)
-      sq += (double(y[c * N + n]) - mu) * (double(y[c * N + n]) - mu);
+    for (int64_t n = 0; n < N; ++n) sq += (double(y[c * N + n]) - mu) * (double(y[c * N + n]) - mu);
     CHECK(mu == doctest::Approx(beta[c]).epsilon(1e-5));
     CHECK(sq / N == doctest::Approx(gamma[c] * gamma[c]).epsilon(1e-3)); // eps shrinks it a bit
   }
@@ -253,8 +250,7 @@ TEST_CASE_TEMPLATE("dropout masks are reproducible and vary by step, stream and 
   DropoutNet<T> net(500);
   auto mask = [](const Tensor<T>& y) {
     std::vector<bool> m;
-    for (T v : y.data)
-      m.push_back(v != T(0));
+    for (T v : y.data) m.push_back(v != T(0));
     return m;
   };
   auto base = mask(net.run(true, 3, 42));

@@ -17,8 +17,7 @@ Attrs slice(int64_t axis, int64_t start, int64_t end) {
 
 std::vector<double> iota(int n) {
   std::vector<double> v;
-  for (int i = 0; i < n; ++i)
-    v.push_back(i);
+  for (int i = 0; i < n; ++i) v.push_back(i);
   return v;
 }
 
@@ -87,8 +86,7 @@ TEST_CASE_TEMPLATE("transpose: moves elements", T, float, double) {
   std::vector<double> want;
   for (int k = 0; k < 2; ++k)
     for (int i = 0; i < 2; ++i)
-      for (int j = 0; j < 3; ++j)
-        want.push_back(6 * i + 2 * j + k);
+      for (int j = 0; j < 3; ++j) want.push_back(6 * i + 2 * j + k);
   check_values(run<T>(OpKind::Transpose, {{Shape{2, 3, 2}, iota(12)}}, perm({2, 0, 1})), {2, 2, 3},
                want);
   // Batch 1.

@@ -142,8 +142,7 @@ TEST_CASE("printer: a graph, one line per node") {
       "loss loss = %11 @12:1",
   };
   REQUIRE(lines.size() == expected.size() + 1);
-  for (size_t i = 0; i < expected.size(); ++i)
-    CHECK(lines[i] == expected[i]);
+  for (size_t i = 0; i < expected.size(); ++i) CHECK(lines[i] == expected[i]);
   CHECK(lines.back().starts_with("train {"));
   CHECK(lines.back() == "train " + train_config_to_json(g.train));
 }

@@ -264,14 +264,9 @@ TEST_CASE("text parser: mutated text gives a located error or a graph, never any
     for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k) {
       size_t at = rng() % t.size();
       switch (rng() % 3) {
-      case 0:
-        t.erase(at, 1 + rng() % 4);
-        break;
-      case 1:
-        t.insert(at, 1, alphabet[rng() % alphabet.size()]);
-        break;
-      default:
-        t[at] = alphabet[rng() % alphabet.size()];
+      case 0: t.erase(at, 1 + rng() % 4); break;
+      case 1: t.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+      default: t[at] = alphabet[rng() % alphabet.size()];
       }
     }
     try {

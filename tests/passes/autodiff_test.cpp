@@ -24,8 +24,9 @@ std::map<std::string, Tensor<double>> random_values(const Graph& g, int64_t batc
     int64_t classes = n.attrs.get_int("num_classes", 0);
     for (int64_t i = 0; i < t.size(); ++i)
       t[i] = classes ? double(hash32(1, 2, 3, uint32_t(i)) % uint64_t(classes))
-             : n.attrs.get_str("role", "data") == "label" ? double(i % 2)
-                                                          : counter_normal(7, name_stream(n.attrs.get_str("name")), uint32_t(i));
+             : n.attrs.get_str("role", "data") == "label"
+                 ? double(i % 2)
+                 : counter_normal(7, name_stream(n.attrs.get_str("name")), uint32_t(i));
     values[n.attrs.get_str("name")] = std::move(t);
   }
   return values;
@@ -41,7 +42,8 @@ TEST_CASE("fan-out sums the gradients of every use") {
 %2 = add(%1, %0) : f32[3]
 %3 = reduce_sum(%2) {axes=[0]} : f32[]
 loss loss = %3
-)", "fanout.ir");
+)",
+                             "fanout.ir");
   Differentiated d = differentiate(g);
   REQUIRE(d.grads.size() == 1);
   CHECK(verify(d.graph).empty());
@@ -87,7 +89,8 @@ TEST_CASE("ops without a gradient rule are all reported, each at its line") {
 %4 = add(%2, %3) : f32[1,3,6,6]
 %5 = reduce_sum(%4) {axes=[0,1,2,3]} : f32[]
 loss loss = %5
-)", "model.nn");
+)",
+                             "model.nn");
   g.source_file = "model.nn";
   try {
     differentiate(g);

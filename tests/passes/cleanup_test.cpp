@@ -72,7 +72,7 @@ output v = %10
 )");
   PassResult r = clean_up(g);
   CHECK(r.changed);
-  CHECK(r.graph.outputs[0].value == 0); // y is x itself
+  CHECK(r.graph.outputs[0].value == 0);                              // y is x itself
   CHECK(r.graph.node(r.graph.outputs[1].value).op == OpKind::Input); // z is s
   CHECK(r.graph.node(r.graph.outputs[2].value).op == OpKind::Reshape);
   CHECK(r.graph.outputs[3].value == 0);

@@ -69,7 +69,6 @@ TEST_CASE("grad: softmax over one class is constant, so its gradient is 0") {
     ctx.batch = 2;
     ctx.values = &values;
     Tensor<double> dx = interpret(d.graph, ctx)[size_t(d.grads[0].value)];
-    for (double v : dx.data)
-      CHECK(v == doctest::Approx(0).epsilon(1e-15));
+    for (double v : dx.data) CHECK(v == doctest::Approx(0).epsilon(1e-15));
   }
 }

@@ -21,12 +21,12 @@ namespace netc::grad_test {
 // How to fill one operand of the op under test.
 struct Operand {
   enum Kind { param, input, labels, hyper } kind = param;
-  Shape shape;              // with kBatch where the batch goes
-  double value = 0;         // hyper: the value; labels: the number of classes
+  Shape shape;      // with kBatch where the batch goes
+  double value = 0; // hyper: the value; labels: the number of classes
   // param/input values are normal samples transformed as below, to keep them
   // away from kinks (relu at 0) and out of domains (log of a negative).
-  double offset = 0;        // added after `positive`
-  bool positive = false;    // |x| + 0.5
+  double offset = 0;     // added after `positive`
+  bool positive = false; // |x| + 0.5
   bool is_f64 = false;
 };
 
@@ -58,9 +58,7 @@ inline GradCheckResult check_graph_gradients(const Graph& g,
   ctx.training = training;
   ctx.seed = 5;
   ctx.values = &values;
-  auto loss_at = [&]() {
-    return interpret(g, ctx)[static_cast<size_t>(g.loss->value)][0];
-  };
+  auto loss_at = [&]() { return interpret(g, ctx)[static_cast<size_t>(g.loss->value)][0]; };
   std::vector<Tensor<double>> all = interpret(d.graph, ctx);
   GradCheckResult r;
   for (const NamedValue& gv : d.grads) {
@@ -109,7 +107,8 @@ inline double op_gradient_error(OpKind kind, const std::vector<Operand>& operand
     name += std::to_string(k);
     DType ft = o.is_f64 ? DType::f64 : DType::f32;
     if (o.kind == Operand::hyper) {
-      ins.push_back(b.leaf(OpKind::Hyper, {ft, Shape{}}, Attrs{{"name", name}, {"value", o.value}}));
+      ins.push_back(
+          b.leaf(OpKind::Hyper, {ft, Shape{}}, Attrs{{"name", name}, {"value", o.value}}));
       continue;
     }
     Tensor<double> t(o.shape.concrete(batch));

@@ -45,8 +45,7 @@ double min_plane_gap(uint64_t seed, const std::vector<int64_t>& shape) {
     for (int64_t i = p; i < p + plane; ++i)
       v.push_back(counter_normal(seed, name_stream("p0"), static_cast<uint32_t>(i)));
     std::sort(v.begin(), v.end());
-    for (size_t i = 1; i < v.size(); ++i)
-      gap = std::min(gap, v[i] - v[i - 1]);
+    for (size_t i = 1; i < v.size(); ++i) gap = std::min(gap, v[i] - v[i - 1]);
   }
   return gap;
 }

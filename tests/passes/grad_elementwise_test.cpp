@@ -137,8 +137,7 @@ TEST_CASE("grad: step passes no gradient; its params get an explicit zero") {
   ctx.values = &values;
   Tensor<double> dx = interpret(d.graph, ctx)[size_t(d.grads[0].value)];
   CHECK(dx.shape == std::vector<int64_t>{2, 3});
-  for (double v : dx.data)
-    CHECK(v == 0);
+  for (double v : dx.data) CHECK(v == 0);
 }
 
 // ---- Binary ops -----------------------------------------------------------------

@@ -54,8 +54,7 @@ TEST_CASE("grad: softmax_cross_entropy = (softmax(x) - onehot(y)) / N at one poi
   std::vector<double> dx = interpret(d.graph, ctx)[size_t(d.grads[0].value)].data;
   std::vector<double> want = {0.25, -0.25, -0.125, 0.125};
   REQUIRE(dx.size() == want.size());
-  for (size_t i = 0; i < want.size(); ++i)
-    CHECK(dx[i] == doctest::Approx(want[i]).epsilon(1e-14));
+  for (size_t i = 0; i < want.size(); ++i) CHECK(dx[i] == doctest::Approx(want[i]).epsilon(1e-14));
 }
 
 TEST_CASE("grad: sigmoid_cross_entropy wrt logits and (computed) targets") {

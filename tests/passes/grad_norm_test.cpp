@@ -47,8 +47,7 @@ std::vector<Tensor<T>> dropout_and_mask(const std::vector<double>& x, double kee
   ValueId d = b.op(OpKind::Dropout, {xv, kv}, stream);
   ValueId m = b.op(OpKind::DropoutMask, {xv, kv}, stream);
   Tensor<T> xt({static_cast<int64_t>(x.size()) / 5, 5});
-  for (size_t i = 0; i < x.size(); ++i)
-    xt.data[i] = static_cast<T>(x[i]);
+  for (size_t i = 0; i < x.size(); ++i) xt.data[i] = static_cast<T>(x[i]);
   std::map<std::string, Tensor<T>> values{{"x", xt}};
   RefContext<T> ctx;
   ctx.batch = xt.dim(0);
@@ -62,8 +61,7 @@ std::vector<Tensor<T>> dropout_and_mask(const std::vector<double>& x, double kee
 
 std::vector<double> ramp(int n) {
   std::vector<double> v;
-  for (int i = 0; i < n; ++i)
-    v.push_back(0.37 * (i + 1) * (i % 2 ? -1 : 1));
+  for (int i = 0; i < n; ++i) v.push_back(0.37 * (i + 1) * (i % 2 ? -1 : 1));
   return v;
 }
 
@@ -212,8 +210,7 @@ TEST_CASE("dropout_mask: shape rule, keep checks, FLOPs, no gradient") {
   // loss = sum(mask(x) * x): the mask is piecewise constant, so dloss/dx = mask.
   g.loss = NamedValue{"loss", b.op(OpKind::ReduceSum, {b.op(OpKind::Mul, {m, x})}), {}};
   std::map<std::string, Tensor<double>> values{{"x", Tensor<double>({3, 6})}};
-  for (int64_t i = 0; i < 18; ++i)
-    values["x"][i] = 0.1 * double(i) - 0.8;
+  for (int64_t i = 0; i < 18; ++i) values["x"][i] = 0.1 * double(i) - 0.8;
   GradCheckResult r = check_graph_gradients(g, values, 3);
   CHECK(r.relative_error.at("x") < kTol);
   CHECK(r.max_abs_gradient == doctest::Approx(1 / 0.6));

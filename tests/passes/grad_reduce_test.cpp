@@ -57,8 +57,7 @@ std::vector<double> gradient_at(OpKind kind, std::vector<int64_t> shape, std::ve
   xv.data = std::move(x);
   // Weight output o by o + 1, so each output's gradient is recognizable.
   Tensor<double> wv(g.node(r).type.shape.concrete(1));
-  for (int64_t i = 0; i < wv.size(); ++i)
-    wv[i] = double(i + 1);
+  for (int64_t i = 0; i < wv.size(); ++i) wv[i] = double(i + 1);
   std::map<std::string, Tensor<double>> values{{"x", xv}, {"w", wv}};
   RefContext<double> ctx;
   ctx.values = &values;
@@ -100,8 +99,7 @@ TEST_CASE("grad: reduce_mean divides by the runtime batch extent") {
   ctx.batch = 6;
   ctx.values = &values;
   Tensor<double> dx = interpret(d.graph, ctx)[size_t(d.grads[0].value)];
-  for (double v : dx.data)
-    CHECK(v == doctest::Approx(1.0 / 6));
+  for (double v : dx.data) CHECK(v == doctest::Approx(1.0 / 6));
 }
 
 TEST_CASE("grad: reduce_max and reduce_min route the gradient to the extremum") {

@@ -21,8 +21,7 @@ Attrs ints(const char* name, std::vector<int64_t> v) { return Attrs{{name, std::
 
 double error_at_batches(OpKind kind, const std::vector<Operand>& ops, const Attrs& attrs) {
   double worst = 0;
-  for (int64_t batch : {1, 3})
-    worst = std::max(worst, op_gradient_error(kind, ops, attrs, batch));
+  for (int64_t batch : {1, 3}) worst = std::max(worst, op_gradient_error(kind, ops, attrs, batch));
   return worst;
 }
 

@@ -49,7 +49,8 @@ void check_sequence(const std::string& kind, const std::vector<std::vector<doubl
   CAPTURE(kind);
   auto got = three_steps(kind);
   for (size_t t = 0; t < 3; ++t)
-    for (size_t i = 0; i < 2; ++i) CHECK(got[t][i] == doctest::Approx(expected[t][i]).epsilon(1e-10));
+    for (size_t i = 0; i < 2; ++i)
+      CHECK(got[t][i] == doctest::Approx(expected[t][i]).epsilon(1e-10));
 }
 
 } // namespace
