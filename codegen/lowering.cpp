@@ -105,12 +105,14 @@ Halide::Expr constant(Halide::Type t, double v) { return Halide::cast(t, Halide:
 
 Halide::Expr max_nan(const Halide::Expr& a, const Halide::Expr& b) {
   if (!a.type().is_float()) return Halide::max(a, b);
-  return Halide::select(Halide::is_nan(a), a, Halide::is_nan(b), b, Halide::max(a, b));
+  return Halide::strict_float(
+      Halide::select(Halide::is_nan(a), a, Halide::is_nan(b), b, Halide::max(a, b)));
 }
 
 Halide::Expr min_nan(const Halide::Expr& a, const Halide::Expr& b) {
   if (!a.type().is_float()) return Halide::min(a, b);
-  return Halide::select(Halide::is_nan(a), a, Halide::is_nan(b), b, Halide::min(a, b));
+  return Halide::strict_float(
+      Halide::select(Halide::is_nan(a), a, Halide::is_nan(b), b, Halide::min(a, b)));
 }
 
 AxisRDom axis_rdom(const Shape& s, const std::vector<int>& axes, const Halide::Expr& batch,

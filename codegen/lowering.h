@@ -132,9 +132,10 @@ Index broadcast_index(const Shape& in, const Shape& out, const Index& idx);
 Halide::Expr constant(Halide::Type t, double v);
 
 // max and min that propagate a NaN from either side, like ir/ops/common.h's
-// max_nan/min_nan. Halide's own max/min drop NaNs (its code generation
-// assumes finite floats); is_nan is evaluated strictly, so these keep a NaN
-// visible to the non-finite checks of a training step.
+// max_nan/min_nan, so a NaN stays visible to a training step's non-finite
+// checks. Halide's own max/min drop NaNs, and its fast-math flags let LLVM
+// assume a running max is never NaN (a reduce_max lost its NaN), so these
+// are evaluated in strict_float mode.
 Halide::Expr max_nan(const Halide::Expr& a, const Halide::Expr& b);
 Halide::Expr min_nan(const Halide::Expr& a, const Halide::Expr& b);
 

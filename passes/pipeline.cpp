@@ -4,17 +4,22 @@
 #include "passes/pipeline.h"
 
 #include "ir/verifier.h"
+
+#include <algorithm>
 #include "passes/autodiff.h"
 #include "passes/cleanup.h"
+#include "passes/fusion.h"
+#include "passes/memplan.h"
 #include "passes/optimizer.h"
 #include "passes/specialize.h"
 
 namespace netc {
 
 const std::vector<std::string>& pipeline_stages(Mode mode) {
-  static const std::vector<std::string> train = {"parse", "specialize", "autodiff", "optimizer",
-                                                 "cleanup"};
-  static const std::vector<std::string> infer = {"parse", "specialize", "cleanup"};
+  static const std::vector<std::string> train = {"parse",   "specialize", "autodiff", "optimizer",
+                                                 "cleanup", "fusion",     "memplan"};
+  static const std::vector<std::string> infer = {"parse", "specialize", "cleanup", "fusion",
+                                                 "memplan"};
   return mode == Mode::train ? train : infer;
 }
 
@@ -28,10 +33,22 @@ std::vector<StageResult> run_pipeline(Graph parsed, Mode mode, const std::string
   if (done("parse", std::move(parsed))) return out;
   const Graph& forward = out.back().graph;
 
+  int64_t max_batch = default_max_batch(forward);
+  // Past the IR: kernels, then their buffers.
+  auto lower = [&]() {
+    const Graph& g = out.back().graph;
+    FusionPlan fusion = fuse(g);
+    out.push_back({"fusion", g, print_fusion(g, fusion)});
+    if (last == "fusion") return;
+    MemoryPlan mem = plan_memory(g, fusion, max_batch);
+    out.push_back({"memplan", g, print_memory_plan(g, fusion, mem)});
+  };
+
   if (mode == Mode::infer) {
     // Dropout disappears and batch norm folds into the layer before it.
     if (done("specialize", specialize_for_inference(forward).graph)) return out;
-    done("cleanup", clean_up(out.back().graph).graph);
+    if (done("cleanup", clean_up(out.back().graph).graph)) return out;
+    lower();
     return out;
   }
 
@@ -45,9 +62,12 @@ std::vector<StageResult> run_pipeline(Graph parsed, Mode mode, const std::string
   for (const auto& gv : d.grads) with_grads.outputs.push_back({"d/" + gv.name, gv.value, gv.loc});
   if (done("autodiff", std::move(with_grads))) return out;
   if (done("optimizer", append_optimizer(d, d.graph.train))) return out;
-  done("cleanup", clean_up(out.back().graph).graph);
+  if (done("cleanup", clean_up(out.back().graph).graph)) return out;
+  lower();
   return out;
 }
+
+int64_t default_max_batch(const Graph& parsed) { return std::max<int64_t>(parsed.train.batch, 256); }
 
 Graph training_step(Graph parsed) {
   return std::move(run_pipeline(std::move(parsed), Mode::train, "cleanup").back().graph);

@@ -39,7 +39,7 @@ int cmd_dump(const DumpOptions& o) {
       text += print_dot(s.graph);
     } else {
       if (all) text += fmt::format("// ---- after {} ----\n", s.name);
-      text += print_graph(s.graph);
+      text += s.listing.empty() ? print_graph(s.graph) : s.listing;
     }
   }
   std::fputs(text.c_str(), stdout);

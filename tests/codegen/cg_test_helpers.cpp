@@ -25,6 +25,9 @@ Tensor<float> random_tensor(const std::vector<int64_t>& shape, const Fill& fill,
     std::uniform_real_distribution<double> d(fill.lo, fill.hi);
     for (auto& x : t.data) x = static_cast<float>(d(rng));
   }
+  if (fill.nan_every > 0)
+    for (int64_t i = fill.nan_every / 2; i < t.size(); i += fill.nan_every)
+      t[i] = std::numeric_limits<float>::quiet_NaN();
   return t;
 }
 

@@ -23,8 +23,13 @@ TEST_CASE("NaNs propagate as in the reference") {
     check_op(k, {{f32({B, 20}), with_nans(45)}}, Attrs{{"axes", Ints{1}}}, kExact);
     check_op(k, {{f32({B, 20}), with_nans(45)}}, Attrs{{"axes", Ints{0}}}, kExact);
   }
-  for (OpKind k : {OpKind::Relu, OpKind::Step, OpKind::Exp, OpKind::LeakyRelu})
-    check_op(k, {{f32({B, 20}), nans}}, {}, {1e-7, 2e-6});
+  for (OpKind k : {OpKind::Neg, OpKind::Exp, OpKind::Log, OpKind::Sqrt, OpKind::Abs, OpKind::Relu,
+                  OpKind::LeakyRelu, OpKind::Elu, OpKind::Sigmoid, OpKind::Tanh, OpKind::Step}) {
+    INFO(op_name(k));
+    check_op(k, {{f32({B, 20}), with_nans(7)}}, {}, {1e-7, 2e-6});
+  }
+  check_op(OpKind::Pow, {{f32({B, 20}), with_nans(7)}, {f32({B, 20}), with_nans(5)}}, {},
+           {1e-6, 1e-5});
   check_op(OpKind::MaxPool, {{f32({B, 2, 6, 6}), with_nans(11)}},
            Attrs{{"kernel", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}}, kExact);
   check_op(OpKind::Softmax, {{f32({B, 10}), with_nans(23)}}, {}, {1e-6, 1e-5});

@@ -1,0 +1,475 @@
+#include "passes/fusion.h"
+
+#include "ir/op_registry.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <set>
+
+namespace netc {
+
+namespace {
+
+enum class Role { named_leaf, inline_leaf, pointwise, anchor };
+
+// What each op is to the fusion policy. Pointwise ops compute each output
+// element from a fixed set of input elements (data movement included); an
+// anchor loops over a reduction or a window and sets its own schedule.
+Role role_of(OpKind k) {
+  switch (k) {
+  case OpKind::Input:
+  case OpKind::Param:
+  case OpKind::State:
+  case OpKind::Hyper: return Role::named_leaf;
+  case OpKind::Constant:
+  case OpKind::BatchSize: return Role::inline_leaf;
+  case OpKind::Neg:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Sqrt:
+  case OpKind::Abs:
+  case OpKind::Relu:
+  case OpKind::LeakyRelu:
+  case OpKind::Elu:
+  case OpKind::Sigmoid:
+  case OpKind::Tanh:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Pow:
+  case OpKind::Maximum:
+  case OpKind::Minimum:
+  case OpKind::Step:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+  case OpKind::Concat:
+  case OpKind::Slice:
+  case OpKind::Broadcast:
+  case OpKind::Pad:
+  case OpKind::Dropout:
+  case OpKind::DropoutMask:
+  case OpKind::OneHot: return Role::pointwise;
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMean:
+  case OpKind::ReduceMax:
+  case OpKind::ReduceMin:
+  case OpKind::MatMul:
+  case OpKind::Conv2d:
+  case OpKind::MaxPool:
+  case OpKind::AvgPool:
+  case OpKind::GlobalAvgPool:
+  case OpKind::Conv2dBackwardInput:
+  case OpKind::Conv2dBackwardWeight:
+  case OpKind::MaxPoolBackward:
+  case OpKind::AvgPoolBackward:
+  case OpKind::BatchNorm:
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::SoftmaxCrossEntropy:
+  case OpKind::SigmoidCrossEntropy:
+  case OpKind::Mse: return Role::anchor;
+  }
+  internal_error("bad op kind");
+}
+
+std::string anchor_kind(OpKind k) {
+  switch (k) {
+  case OpKind::MatMul: return "matmul";
+  case OpKind::Conv2d:
+  case OpKind::Conv2dBackwardInput:
+  case OpKind::Conv2dBackwardWeight: return "conv";
+  case OpKind::MaxPool:
+  case OpKind::AvgPool:
+  case OpKind::MaxPoolBackward:
+  case OpKind::AvgPoolBackward: return "window";
+  default: return "reduction"; // reductions, softmax, losses, batch norm
+  }
+}
+
+std::string describe(const Graph& g, ValueId v) {
+  return fmt::format("{} %{}", op_name(g.node(v).op), v);
+}
+
+struct Group {
+  std::string kind;
+  Shape domain;               // the iteration domain pointwise members share
+  std::vector<ValueId> nodes; // members (generators excluded)
+  std::set<int> ancestors;    // groups this one depends on, transitively
+  std::vector<std::string> notes;
+  bool open_epilogue = true;  // an anchor accepts epilogues until one refuses
+};
+
+class Fuser {
+public:
+  explicit Fuser(const Graph& g) : g_(g), group_(size_t(g.size()), -1), generator_(size_t(g.size())) {
+    users_.resize(size_t(g.size()));
+    for (ValueId v = 0; v < g.size(); ++v)
+      for (ValueId i : g.node(v).inputs) users_[size_t(i)].push_back(v);
+    external_.assign(size_t(g.size()), false);
+    update_only_.assign(size_t(g.size()), false);
+    for (const auto& o : g.outputs) external_[size_t(o.value)] = true;
+    if (g.loss) external_[size_t(g.loss->value)] = true;
+    for (const auto& u : g.updates) external_[size_t(u.value)] = true;
+    find_generators();
+  }
+
+  FusionPlan run() {
+    for (ValueId v = 0; v < g_.size(); ++v) {
+      Role r = role_of(g_.node(v).op);
+      if (r == Role::named_leaf || r == Role::inline_leaf || generator_[size_t(v)]) continue;
+      if (r == Role::pointwise)
+        place_pointwise(v);
+      else
+        place_anchor(v);
+    }
+    merge_pointwise_chains();
+    merge_update_kernels();
+    return emit();
+  }
+
+private:
+  // Generators: pointwise values computed from leaves and other generators
+  // alone (dropout_mask reads only its input's shape), never stored unless
+  // the graph itself needs them (an output, the loss, an update). Large
+  // values derived from params alone (batch norm folded into weights) are
+  // not generators: recomputing them in a matmul's inner loop would cost
+  // more than storing them once per step.
+  void find_generators() {
+    for (ValueId v = 0; v < g_.size(); ++v) {
+      const Node& n = g_.node(v);
+      if (role_of(n.op) != Role::pointwise || external_[size_t(v)]) continue;
+      if (!n.type.shape.has_batch() && n.type.shape.static_elements() > 4096) continue;
+      bool from_leaves = true;
+      for (size_t k = 0; k < n.inputs.size(); ++k) {
+        if (n.op == OpKind::DropoutMask && k == 0) continue; // shape only
+        ValueId i = n.inputs[k];
+        Role ri = role_of(g_.node(i).op);
+        from_leaves = from_leaves && (ri == Role::named_leaf || ri == Role::inline_leaf ||
+                                      generator_[size_t(i)]);
+      }
+      generator_[size_t(v)] = from_leaves;
+    }
+  }
+
+  int new_group(ValueId v, std::string kind) {
+    groups_.push_back(Group{std::move(kind), g_.node(v).type.shape, {}, {}, {}, true});
+    add(int(groups_.size()) - 1, v);
+    return int(groups_.size()) - 1;
+  }
+
+  void add(int gi, ValueId v) {
+    group_[size_t(v)] = gi;
+    groups_[size_t(gi)].nodes.push_back(v);
+    for (ValueId i : g_.node(v).inputs) {
+      int h = group_[size_t(i)];
+      if (h < 0 || h == gi) continue;
+      groups_[size_t(gi)].ancestors.insert(h);
+      groups_[size_t(gi)].ancestors.insert(groups_[size_t(h)].ancestors.begin(),
+                                           groups_[size_t(h)].ancestors.end());
+    }
+  }
+
+  // Would putting v into group gi create a cycle? Only if one of v's other
+  // inputs comes from a group that depends on gi.
+  bool creates_cycle(int gi, ValueId v) const {
+    for (ValueId i : g_.node(v).inputs) {
+      int h = group_[size_t(i)];
+      if (h >= 0 && h != gi && groups_[size_t(h)].ancestors.count(gi)) return true;
+    }
+    return false;
+  }
+
+  int users_outside(ValueId p, ValueId except) const {
+    int n = external_[size_t(p)] ? 1 : 0;
+    for (ValueId u : users_[size_t(p)]) n += u != except;
+    return n;
+  }
+
+  void place_pointwise(ValueId v) {
+    const Node& n = g_.node(v);
+    std::string refusal;
+    for (ValueId p : n.inputs) {
+      int gi = group_[size_t(p)];
+      if (gi < 0) continue;
+      Group& G = groups_[size_t(gi)];
+      bool anchor_group = G.kind != "elementwise";
+      std::string why;
+      if (n.type.shape != G.domain)
+        why = fmt::format("the shape changes from {} to {}", to_string(G.domain),
+                          to_string(n.type.shape));
+      else if (anchor_group && !G.open_epilogue)
+        why = "the kernel's epilogue already ended";
+      else if (anchor_group && users_outside(p, v) > 0)
+        why = fmt::format("{} is also used elsewhere, so it must be stored before the epilogue",
+                          describe(g_, p));
+      else if (creates_cycle(gi, v))
+        why = "another input is computed from this kernel's result";
+      if (why.empty()) {
+        G.notes.push_back(fmt::format("fused {} ({})", describe(g_, v),
+                                      anchor_group ? "epilogue" : "pointwise chain"));
+        add(gi, v);
+        return;
+      }
+      if (anchor_group) G.open_epilogue = false;
+      if (refusal.empty())
+        refusal = fmt::format("{} not fused into the kernel of {}: {}", describe(g_, v),
+                              describe(g_, p), why);
+    }
+    // Horizontal fusion: join a pointwise kernel over the same domain that
+    // already reads one of v's inputs (the optimizer's two moments both read
+    // the gradient), so the input is read once and the results stay together.
+    for (ValueId p : n.inputs)
+      for (ValueId u : users_[size_t(p)]) {
+        int gi = u < v ? group_[size_t(u)] : -1;
+        if (gi < 0 || groups_[size_t(gi)].kind != "elementwise" ||
+            groups_[size_t(gi)].domain != n.type.shape || creates_cycle(gi, v))
+          continue;
+        groups_[size_t(gi)].notes.push_back(
+            fmt::format("fused {} (shares the input %{})", describe(g_, v), p));
+        add(gi, v);
+        return;
+      }
+    int gi = new_group(v, "elementwise");
+    if (!refusal.empty()) groups_[size_t(gi)].notes.push_back(refusal);
+  }
+
+  void place_anchor(ValueId v) {
+    const Node& n = g_.node(v);
+    std::string kind = anchor_kind(n.op);
+    int gi = new_group(v, kind);
+    Group& G = groups_[size_t(gi)];
+    for (ValueId p : n.inputs) {
+      int h = group_[size_t(p)];
+      if (h < 0 || h == gi) continue;
+      Group& H = groups_[size_t(h)];
+      if (H.kind != "elementwise") continue;
+      std::string why;
+      if (kind == "matmul" || kind == "conv")
+        why = "matmul and conv operands are read from memory in packed tiles";
+      else if (!only_feeds(h, v))
+        why = "its values are used elsewhere too";
+      if (!why.empty()) {
+        G.notes.push_back(fmt::format("prologue {} not fused: {}", describe(g_, p), why));
+        continue;
+      }
+      // Absorb the producer group: its nodes become this kernel's prologue.
+      G.notes.push_back(fmt::format("fused {} (prologue, {} ops)", describe(g_, p), H.nodes.size()));
+      for (ValueId m : H.nodes) group_[size_t(m)] = gi;
+      G.nodes.insert(G.nodes.end(), H.nodes.begin(), H.nodes.end());
+      G.ancestors.insert(H.ancestors.begin(), H.ancestors.end());
+      H.nodes.clear();
+      H.kind = "dead";
+    }
+    std::sort(G.nodes.begin(), G.nodes.end());
+    // Recompute the ancestors without the absorbed groups.
+    G.ancestors.erase(gi);
+    for (auto it = G.ancestors.begin(); it != G.ancestors.end();)
+      it = groups_[size_t(*it)].kind == "dead" ? G.ancestors.erase(it) : std::next(it);
+  }
+
+  // True if every value of group h that anything outside h uses is used only by v.
+  bool only_feeds(int h, ValueId v) const {
+    for (ValueId m : groups_[size_t(h)].nodes) {
+      if (external_[size_t(m)]) return false;
+      for (ValueId u : users_[size_t(m)])
+        if (group_[size_t(u)] != h && u != v && !generator_[size_t(u)]) return false;
+    }
+    return true;
+  }
+
+  // Moves group `from` into group `into` (both live) and keeps every group's
+  // ancestor set exact.
+  void merge(int into, int from, const std::string& note) {
+    Group& I = groups_[size_t(into)];
+    Group& F = groups_[size_t(from)];
+    I.notes.push_back(note);
+    I.notes.insert(I.notes.end(), F.notes.begin(), F.notes.end());
+    for (ValueId m : F.nodes) group_[size_t(m)] = into;
+    I.nodes.insert(I.nodes.end(), F.nodes.begin(), F.nodes.end());
+    std::sort(I.nodes.begin(), I.nodes.end());
+    I.ancestors.insert(F.ancestors.begin(), F.ancestors.end());
+    I.ancestors.erase(into);
+    I.ancestors.erase(from);
+    F.nodes.clear();
+    F.kind = "dead";
+    for (Group& G : groups_) {
+      if (!G.ancestors.count(from) && !G.ancestors.count(into)) continue;
+      G.ancestors.erase(from);
+      G.ancestors.insert(into);
+      G.ancestors.insert(I.ancestors.begin(), I.ancestors.end());
+    }
+  }
+
+  // Pointwise kernels over the same domain where one feeds the other become
+  // one (a chain that started at a leaf, like the optimizer's beta * V, meets
+  // the chain of the gradient it is added to), unless another kernel lies
+  // between them.
+  void merge_pointwise_chains() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (int c = 0; c < int(groups_.size()) && !changed; ++c) {
+        if (groups_[size_t(c)].kind != "elementwise") continue;
+        for (int p : std::set<int>(groups_[size_t(c)].ancestors)) {
+          const Group& P = groups_[size_t(p)];
+          const Group& C = groups_[size_t(c)];
+          if (P.kind != "elementwise" || P.domain != C.domain || !feeds(p, c)) continue;
+          bool between = std::any_of(C.ancestors.begin(), C.ancestors.end(), [&](int x) {
+            return x != p && groups_[size_t(x)].ancestors.count(p);
+          });
+          if (between) continue;
+          merge(c, p, fmt::format("merged the pointwise kernel of {} (same shape {})",
+                                  describe(g_, P.nodes.back()), to_string(P.domain)));
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+
+  bool feeds(int p, int c) const {
+    for (ValueId m : groups_[size_t(c)].nodes)
+      for (ValueId i : g_.node(m).inputs)
+        if (group_[size_t(i)] == p) return true;
+    return false;
+  }
+
+  bool updates_only(int gi) const {
+    const Group& G = groups_[size_t(gi)];
+    if (G.kind != "elementwise" || G.nodes.empty()) return false;
+    std::set<ValueId> updated;
+    for (const auto& u : g_.updates) updated.insert(u.value);
+    for (ValueId m : G.nodes) {
+      for (ValueId u : users_[size_t(m)])
+        if (group_[size_t(u)] != gi) return false;
+      bool is_output = std::any_of(g_.outputs.begin(), g_.outputs.end(),
+                                   [&](const NamedValue& o) { return o.value == m; }) ||
+                       (g_.loss && g_.loss->value == m);
+      if (is_output) return false;
+    }
+    return true;
+  }
+
+  // Update kernels have no consumers, so any two of the same domain can be
+  // one kernel without a cycle.
+  void merge_update_kernels() {
+    std::map<std::vector<int64_t>, int> by_domain;
+    for (int gi = 0; gi < int(groups_.size()); ++gi) {
+      if (!updates_only(gi)) continue;
+      sink_.insert(gi);
+      auto [it, fresh] = by_domain.try_emplace(groups_[size_t(gi)].domain.dims, gi);
+      if (fresh) continue;
+      merge(it->second, gi,
+            fmt::format("merged the update kernel of {} (same shape {})",
+                        describe(g_, groups_[size_t(gi)].nodes.back()),
+                        to_string(groups_[size_t(gi)].domain)));
+      sink_.erase(gi);
+    }
+  }
+
+  // Adds v's generator inputs (transitively) and inline leaves to `nodes`.
+  void pull_in(ValueId v, std::set<ValueId>& nodes, std::set<ValueId>& inputs) const {
+    for (ValueId i : g_.node(v).inputs) {
+      Role r = role_of(g_.node(i).op);
+      if (r == Role::inline_leaf || generator_[size_t(i)]) {
+        if (nodes.insert(i).second) pull_in(i, nodes, inputs);
+      } else if (group_[size_t(i)] < 0 || !nodes.count(i)) {
+        inputs.insert(i);
+      }
+    }
+  }
+
+  FusionPlan emit() {
+    // Order the kernels by their dependencies (creation order breaks ties),
+    // update-only kernels last.
+    std::vector<int> live;
+    for (int gi = 0; gi < int(groups_.size()); ++gi)
+      if (groups_[size_t(gi)].kind != "dead") live.push_back(gi);
+    std::vector<int> order;
+    std::set<int> done;
+    auto ready = [&](int gi) {
+      for (ValueId m : groups_[size_t(gi)].nodes)
+        for (ValueId i : g_.node(m).inputs) {
+          int h = group_[size_t(i)];
+          if (h >= 0 && h != gi && !done.count(h)) return false;
+        }
+      return true;
+    };
+    for (bool sinks : {false, true})
+      for (bool progress = true; progress;) {
+        progress = false;
+        for (int gi : live)
+          if (!done.count(gi) && bool(sink_.count(gi)) == sinks && ready(gi)) {
+            order.push_back(gi);
+            done.insert(gi);
+            progress = true;
+            break; // restart: keep creation order among the ready ones
+          }
+      }
+    if (order.size() != live.size()) internal_error("fusion produced a cycle between kernels");
+
+    FusionPlan plan;
+    for (int gi : order) {
+      const Group& G = groups_[size_t(gi)];
+      std::set<ValueId> nodes(G.nodes.begin(), G.nodes.end()), inputs;
+      for (ValueId m : G.nodes) pull_in(m, nodes, inputs);
+      for (ValueId m : std::set<ValueId>(nodes))
+        if (generator_[size_t(m)]) pull_in(m, nodes, inputs);
+      for (ValueId m : nodes) inputs.erase(m);
+      std::set<ValueId> outputs;
+      for (ValueId m : G.nodes) {
+        if (external_[size_t(m)]) outputs.insert(m);
+        for (ValueId u : users_[size_t(m)])
+          if (group_[size_t(u)] != gi && !nodes.count(u)) outputs.insert(m);
+      }
+      FusedKernel k;
+      k.kind = G.kind;
+      k.name = fmt::format("k{}_{}", plan.kernels.size(), G.kind);
+      k.nodes.assign(nodes.begin(), nodes.end());
+      k.inputs.assign(inputs.begin(), inputs.end());
+      k.outputs.assign(outputs.begin(), outputs.end());
+      k.notes = G.notes;
+      plan.kernels.push_back(std::move(k));
+    }
+    return plan;
+  }
+
+  const Graph& g_;
+  std::vector<int> group_;
+  std::vector<bool> generator_;
+  std::vector<std::vector<ValueId>> users_;
+  std::vector<bool> external_;
+  std::vector<bool> update_only_;
+  std::vector<Group> groups_;
+  std::set<int> sink_;
+};
+
+} // namespace
+
+FusionPlan fuse(const Graph& g) { return Fuser(g).run(); }
+
+std::string print_fusion(const Graph& g, const FusionPlan& plan) {
+  auto value = [&](ValueId v) {
+    const Node& n = g.node(v);
+    std::string name = n.attrs.get_str("name", "");
+    return name.empty() ? fmt::format("%{}", v) : fmt::format("%{} {}", v, name);
+  };
+  std::string out = fmt::format("{} kernels\n", plan.kernels.size());
+  for (const FusedKernel& k : plan.kernels) {
+    std::string ops, ins, outs;
+    for (ValueId v : k.nodes) {
+      OpKind op = g.node(v).op;
+      if (op == OpKind::Constant || op == OpKind::BatchSize) continue;
+      ops += fmt::format("{}{} %{}", ops.empty() ? "" : ", ", op_name(op), v);
+    }
+    for (ValueId v : k.inputs) ins += (ins.empty() ? "" : ", ") + value(v);
+    for (ValueId v : k.outputs) outs += (outs.empty() ? "" : ", ") + value(v);
+    out += fmt::format("\nkernel {} ({})\n  ops:     {}\n  reads:   {}\n  writes:  {}\n", k.name,
+                       k.kind, ops, ins, outs);
+    for (const auto& note : k.notes) out += "  - " + note + "\n";
+  }
+  return out;
+}
+
+} // namespace netc

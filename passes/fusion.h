@@ -1,0 +1,45 @@
+// Operator fusion: partitions a graph's computation into kernels, each one
+// generated function. The policy (STYLE.md #14: every "no" has a reason):
+//   - chains of pointwise ops (elementwise, broadcast, data movement) fuse;
+//   - a pointwise consumer of a matmul, conv, pooling or reduction fuses into
+//     it as an epilogue when it keeps the producer's iteration domain and is
+//     the producer's only user (bias, activation, dropout, the batch-norm
+//     apply, the softmax cross-entropy gradient's subtract-and-scale);
+//   - a pointwise producer used only by a reduction fuses into it as a
+//     prologue;
+//   - generators (one_hot, dropout_mask, scalar arithmetic on runtime
+//     scalars: values computed from leaves alone) are never stored: every
+//     kernel that needs one recomputes it, which is how the backward pass
+//     recomputes the dropout mask instead of storing it;
+//   - the optimizer updates of params of the same shape share one kernel.
+// Kernels are listed in an order that respects their dependencies, with the
+// kernels that only produce updates last, so that they may write the new
+// values over the old ones (every other reader has run).
+#pragma once
+
+#include "ir/graph.h"
+
+#include <string>
+#include <vector>
+
+namespace netc {
+
+struct FusedKernel {
+  std::string name;             // k<index>_<kind>, unique in the plan
+  std::string kind;             // matmul | conv | window | reduction | elementwise
+  std::vector<ValueId> nodes;   // computed inside (generators included), ascending
+  std::vector<ValueId> inputs;  // read from buffers, ascending
+  std::vector<ValueId> outputs; // written to buffers, ascending
+  std::vector<std::string> notes; // what fused into it, and what was refused and why
+};
+
+struct FusionPlan {
+  std::vector<FusedKernel> kernels; // in execution order
+};
+
+FusionPlan fuse(const Graph& g);
+
+// The kernels with their ops and the reasons, for `netc dump --after fusion`.
+std::string print_fusion(const Graph& g, const FusionPlan& plan);
+
+} // namespace netc

@@ -1,0 +1,140 @@
+#include "passes/memplan.h"
+
+#include "ir/op_registry.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <set>
+
+namespace netc {
+
+namespace {
+
+int64_t aligned_bytes(const TensorType& t, int64_t batch) {
+  int64_t bytes = t.shape.elements(batch) * 4; // f32 and i32 alike
+  return (bytes + 63) / 64 * 64;
+}
+
+bool is_persistent_leaf(OpKind k) {
+  return k == OpKind::Param || k == OpKind::State || k == OpKind::Hyper;
+}
+
+// A kernel that reads every input at the index it writes (no data movement),
+// so writing an update over the value it reads is safe.
+bool is_pure_map(const Graph& g, const FusedKernel& k) {
+  if (k.kind != "elementwise") return false;
+  for (ValueId v : k.nodes) {
+    OpKind op = g.node(v).op;
+    if (op == OpKind::Transpose || op == OpKind::Concat || op == OpKind::Slice ||
+        op == OpKind::Pad || op == OpKind::Reshape)
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+MemoryPlan plan_memory(const Graph& g, const FusionPlan& fusion, int64_t max_batch) {
+  MemoryPlan plan;
+  int end = static_cast<int>(fusion.kernels.size());
+  std::map<ValueId, size_t> index;
+  auto buffer = [&](ValueId v, int first) -> PlannedBuffer& {
+    auto [it, fresh] = index.try_emplace(v, plan.buffers.size());
+    if (fresh) plan.buffers.push_back({v, aligned_bytes(g.node(v).type, max_batch), 0, first, first, ""});
+    return plan.buffers[it->second];
+  };
+  for (ValueId v : g.leaves(OpKind::Input)) buffer(v, -1);
+  for (int k = 0; k < end; ++k) {
+    const FusedKernel& kernel = fusion.kernels[size_t(k)];
+    for (ValueId v : kernel.outputs) buffer(v, k);
+    for (ValueId v : kernel.inputs)
+      if (!is_persistent_leaf(g.node(v).op)) buffer(v, -1).last = k;
+  }
+  auto until_end = [&](ValueId v) {
+    if (auto it = index.find(v); it != index.end()) plan.buffers[it->second].last = end;
+  };
+  for (const auto& o : g.outputs) until_end(o.value);
+  if (g.loss) until_end(g.loss->value);
+  for (const auto& u : g.updates) until_end(u.value);
+
+  // Updates written in place.
+  std::map<ValueId, int> kernel_of;
+  for (int k = 0; k < end; ++k)
+    for (ValueId v : fusion.kernels[size_t(k)].outputs) kernel_of[v] = k;
+  for (const auto& u : g.updates) {
+    auto k = kernel_of.find(u.value);
+    if (k == kernel_of.end()) continue;
+    const FusedKernel& kernel = fusion.kernels[size_t(k->second)];
+    bool sink = std::all_of(kernel.outputs.begin(), kernel.outputs.end(), [&](ValueId o) {
+      return std::any_of(g.updates.begin(), g.updates.end(),
+                         [&](const NamedValue& x) { return x.value == o; });
+    });
+    bool read_elsewhere_later = false;
+    for (int later = k->second + 1; later < end; ++later)
+      for (ValueId i : fusion.kernels[size_t(later)].inputs)
+        read_elsewhere_later = read_elsewhere_later || g.node(i).attrs.get_str("name", "") == u.name;
+    if (sink && is_pure_map(g, kernel) && !read_elsewhere_later) {
+      PlannedBuffer& b = plan.buffers[index.at(u.value)];
+      b.in_place_of = u.name;
+      b.offset = -1;
+    }
+  }
+
+  // Greedy placement, largest first: the lowest offset that overlaps no
+  // placed buffer alive at the same time.
+  std::vector<size_t> order;
+  for (size_t i = 0; i < plan.buffers.size(); ++i)
+    if (plan.buffers[i].in_place_of.empty()) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return plan.buffers[a].bytes > plan.buffers[b].bytes;
+  });
+  std::vector<size_t> placed;
+  for (size_t i : order) {
+    PlannedBuffer& b = plan.buffers[i];
+    plan.without_reuse += b.bytes;
+    std::vector<std::pair<int64_t, int64_t>> busy;
+    for (size_t j : placed) {
+      const PlannedBuffer& o = plan.buffers[j];
+      if (o.first <= b.last && b.first <= o.last) busy.push_back({o.offset, o.offset + o.bytes});
+    }
+    std::sort(busy.begin(), busy.end());
+    int64_t offset = 0;
+    for (auto [lo, hi] : busy) {
+      if (offset + b.bytes <= lo) break;
+      offset = std::max(offset, hi);
+    }
+    b.offset = offset;
+    plan.arena_bytes = std::max(plan.arena_bytes, offset + b.bytes);
+    placed.push_back(i);
+  }
+  return plan;
+}
+
+std::string print_memory_plan(const Graph& g, const FusionPlan& fusion, const MemoryPlan& plan) {
+  std::string out = fmt::format(
+      "arena {} bytes ({} without reuse), planned at the largest batch; {} kernels\n\n",
+      plan.arena_bytes, plan.without_reuse, fusion.kernels.size());
+  out += fmt::format("{:>10} {:>10}  {:>5} {:>5}  {}\n", "offset", "bytes", "from", "to", "value");
+  std::vector<const PlannedBuffer*> sorted;
+  for (const auto& b : plan.buffers) sorted.push_back(&b);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const PlannedBuffer* a, const PlannedBuffer* b) {
+    return a->offset < b->offset;
+  });
+  for (const PlannedBuffer* b : sorted) {
+    const Node& n = g.node(b->value);
+    std::string what = fmt::format("%{} {} {}", b->value, op_name(n.op), to_string(n.type));
+    if (n.attrs.has("name")) what += " " + n.attrs.get_str("name");
+    std::string where = b->in_place_of.empty() ? fmt::format("{:>10}", b->offset)
+                                               : fmt::format("{:>10}", "in place");
+    if (!b->in_place_of.empty()) what += fmt::format("  (written over {})", b->in_place_of);
+    out += fmt::format("{} {:>10}  {:>5} {:>5}  {}\n", where, b->bytes,
+                       b->first < 0 ? std::string("in") : std::to_string(b->first),
+                       b->last >= int(fusion.kernels.size()) ? std::string("end")
+                                                             : std::to_string(b->last),
+                       what);
+  }
+  return out;
+}
+
+} // namespace netc

@@ -1,0 +1,105 @@
+// The launch plan: everything a compiled model needs at run time besides its
+// kernels, as plain data. The compiler builds it (passes/plan.cpp) from the
+// fused, memory-planned graphs; `netc compile` embeds it in the executable as
+// JSON; the runtime reads it once at start-up and never allocates after.
+//
+// Tensors live in two regions: `persistent` (params, optimizer state, running
+// statistics, runtime scalars: they outlive a step and are what checkpoints
+// save) and `arena` (the step's inputs and intermediates, at offsets reused
+// by liveness). Offsets are planned for `max_batch`; a smaller batch (the
+// last, partial one, or batch-1 inference) uses the same offsets.
+#pragma once
+
+#include "ir/train_config.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace netc::rt {
+
+enum class Region { persistent, arena };
+enum class ElemType { f32, i32 };
+
+inline constexpr int64_t kBatchDim = -1; // in TensorSlot::shape
+
+struct TensorSlot {
+  std::string name;            // a leaf's name, or "%ID op" for an intermediate
+  std::vector<int64_t> shape;  // row-major; kBatchDim marks the batch
+  ElemType type = ElemType::f32;
+  Region region = Region::arena;
+  int64_t offset = 0;          // bytes from the region's start, 64-byte aligned
+
+  int64_t elements(int64_t batch) const;
+  int64_t bytes(int64_t batch) const;
+};
+
+// One call of a generated kernel: its buffer arguments, inputs then outputs.
+struct KernelCall {
+  std::string name;       // the generated function's name
+  std::vector<int> args;  // slot ids
+  int num_inputs = 0;
+  // FLOPs of one call: fixed + per_example * batch.
+  int64_t flops_fixed = 0;
+  int64_t flops_per_example = 0;
+  std::string kind;       // matmul, conv, reduction, elementwise, generic
+  std::string ops;        // the IR ops it computes, for `info` and `bench`
+};
+
+// After the kernels: persistent[target] = value (unless the kernel already
+// wrote the new value in place, in which case no update is listed).
+struct Update {
+  int target = -1;
+  int value = -1;
+};
+
+struct NamedSlot {
+  std::string name;
+  int slot = -1;
+};
+
+struct Program {
+  std::vector<KernelCall> kernels;
+  std::vector<Update> updates;
+  std::vector<NamedSlot> inputs;  // data and labels fed per step
+  std::vector<NamedSlot> outputs; // model outputs
+  int loss = -1;                  // slot of the loss, or -1
+};
+
+// How to initialize a persistent tensor (ir/init.h schemes).
+struct Init {
+  int slot = -1;
+  std::string scheme = "zeros";
+  int64_t fan_in = 1, fan_out = 1;
+  double scale = 0;
+  bool trainable = false; // a param that the optimizer updates
+  bool is_state = false;  // optimizer moments, running statistics, the step counter
+};
+
+struct Hyper {
+  std::string name;
+  int slot = -1;
+  double value = 0; // the model's default
+};
+
+struct Plan {
+  std::string model;
+  std::string fingerprint; // identifies the model's parameters (checkpoint compatibility)
+  int64_t max_batch = 1;
+  std::vector<TensorSlot> slots;
+  int64_t persistent_bytes = 0;
+  int64_t arena_bytes = 0;
+  int64_t arena_bytes_without_reuse = 0;
+  std::vector<Init> inits;
+  std::vector<Hyper> hypers;
+  Program train; // one training step: forward, backward, update
+  Program infer; // the inference forward
+  TrainConfig config;
+  int64_t trainable_parameters = 0;
+};
+
+std::string plan_to_json(const Plan& plan);
+// Throws std::runtime_error with a message on malformed input.
+Plan plan_from_json(const std::string& json);
+
+} // namespace netc::rt
