@@ -27,8 +27,9 @@ struct LoweredKernel {
   Halide::Target target;
 };
 
-// Lowers and (unless options.schedule is false) schedules the kernel. Throws
-// UserError-free internal errors only: the graph is assumed verified.
+// Lowers and (unless options.schedule is false) schedules the kernel. The
+// graph is assumed verified: a malformed spec or an op without a lowering is
+// an internal error.
 LoweredKernel lower_kernel(const Graph& g, const KernelSpec& spec,
                            const KernelOptions& options = {});
 

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <fmt/format.h>
+#include <limits>
 
 namespace netc::codegen {
 
@@ -123,6 +124,24 @@ AxisRDom axis_rdom(const Shape& s, const std::vector<int>& axes, const Halide::E
   int n = static_cast<int>(axes.size());
   for (int i = 0; i < n; ++i) out.vars.push_back(out.r[n - 1 - i]);
   return out;
+}
+
+Halide::Expr ieee_exp(const Halide::Expr& x) {
+  return Halide::strict_float(Halide::select(Halide::is_nan(x), x, Halide::exp(x)));
+}
+
+Halide::Expr ieee_log(const Halide::Expr& x) {
+  return Halide::strict_float(Halide::select(Halide::is_nan(x), x, Halide::log(x)));
+}
+
+// C's pow: x^0 = 1 and 1^y = 1 even for NaNs; otherwise a NaN propagates;
+// 0^y = inf for y < 0.
+Halide::Expr ieee_pow(const Halide::Expr& x, const Halide::Expr& y) {
+  Halide::Type t = x.type();
+  Halide::Expr inf = constant(t, std::numeric_limits<double>::infinity());
+  return Halide::strict_float(Halide::select(y == 0 || x == 1, constant(t, 1),
+                                             Halide::is_nan(x) || Halide::is_nan(y), x + y,
+                                             x == 0 && y < 0, inf, Halide::pow(x, y)));
 }
 
 } // namespace netc::codegen

@@ -139,6 +139,14 @@ Halide::Expr constant(Halide::Type t, double v);
 Halide::Expr max_nan(const Halide::Expr& a, const Halide::Expr& b);
 Halide::Expr min_nan(const Halide::Expr& a, const Halide::Expr& b);
 
+// exp, log and pow with libm's special values. Halide's own polynomial
+// versions (measured) give exp(NaN) = 0, log(NaN) = 89.1, pow(NaN, 1) = -inf,
+// pow(1, NaN) = 0 and pow(0, -1) = 0, where the reference (std::exp, ...)
+// gives NaN, NaN, NaN, 1 and inf.
+Halide::Expr ieee_exp(const Halide::Expr& x);
+Halide::Expr ieee_log(const Halide::Expr& x);
+Halide::Expr ieee_pow(const Halide::Expr& x, const Halide::Expr& y);
+
 // An RDom over the given IR axes of shape s, innermost (last) axis first, so
 // r[0] walks the most contiguous axis. Returns the RDom and, for each axis in
 // `axes` (IR order), the RVar that walks it.

@@ -409,7 +409,11 @@ private:
       }
     if (order.size() != live.size()) internal_error("fusion produced a cycle between kernels");
 
+    // Nodes and inputs first; a value is written when another kernel reads it
+    // (a generator pulled into that kernel may read it too) or the graph
+    // returns it.
     FusionPlan plan;
+    std::set<ValueId> read;
     for (int gi : order) {
       const Group& G = groups_[size_t(gi)];
       std::set<ValueId> nodes(G.nodes.begin(), G.nodes.end()), inputs;
@@ -417,21 +421,18 @@ private:
       for (ValueId m : std::set<ValueId>(nodes))
         if (generator_[size_t(m)]) pull_in(m, nodes, inputs);
       for (ValueId m : nodes) inputs.erase(m);
-      std::set<ValueId> outputs;
-      for (ValueId m : G.nodes) {
-        if (external_[size_t(m)]) outputs.insert(m);
-        for (ValueId u : users_[size_t(m)])
-          if (group_[size_t(u)] != gi && !nodes.count(u)) outputs.insert(m);
-      }
+      read.insert(inputs.begin(), inputs.end());
       FusedKernel k;
       k.kind = G.kind;
       k.name = fmt::format("k{}_{}", plan.kernels.size(), G.kind);
       k.nodes.assign(nodes.begin(), nodes.end());
       k.inputs.assign(inputs.begin(), inputs.end());
-      k.outputs.assign(outputs.begin(), outputs.end());
       k.notes = G.notes;
       plan.kernels.push_back(std::move(k));
     }
+    for (size_t i = 0; i < order.size(); ++i)
+      for (ValueId m : groups_[size_t(order[i])].nodes)
+        if (external_[size_t(m)] || read.count(m)) plan.kernels[i].outputs.push_back(m);
     return plan;
   }
 

@@ -16,7 +16,7 @@ int64_t TensorSlot::bytes(int64_t batch) const { return elements(batch) * 4; }
 NLOHMANN_JSON_SERIALIZE_ENUM(Region, {{Region::persistent, "persistent"}, {Region::arena, "arena"}})
 NLOHMANN_JSON_SERIALIZE_ENUM(ElemType, {{ElemType::f32, "f32"}, {ElemType::i32, "i32"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TensorSlot, name, shape, type, region, offset)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(KernelCall, name, args, num_inputs, flops_fixed,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(KernelCall, name, args, num_inputs, scalars, flops_fixed,
                                    flops_per_example, kind, ops)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Update, target, value)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NamedSlot, name, slot)

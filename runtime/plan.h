@@ -39,6 +39,10 @@ struct KernelCall {
   std::string name;       // the generated function's name
   std::vector<int> args;  // slot ids
   int num_inputs = 0;
+  // Runtime scalars, passed after the input buffers and before the outputs
+  // (Halide appends outputs to a pipeline's arguments), in the listed order:
+  // "batch" (i32), "seed" (u64, dropout masks), "step" (u32, the "step" state).
+  std::vector<std::string> scalars;
   // FLOPs of one call: fixed + per_example * batch.
   int64_t flops_fixed = 0;
   int64_t flops_per_example = 0;

@@ -19,7 +19,7 @@ Lowered lower_softmax(const LowerCtx& ctx) {
   LineStats s = line_stats(ctx, axis);
   Halide::Func y = pure_func(ctx.name(), ctx.out().shape.rank(), [&](const Index& i) {
     Index l = line_of(i, axis);
-    return Halide::exp(at(ctx.in[0], i) - at(s.max, l)) / at(s.sum, l);
+    return ieee_exp(at(ctx.in[0], i) - at(s.max, l)) / at(s.sum, l);
   });
   return {y, s.stages};
 }
@@ -29,7 +29,7 @@ Lowered lower_log_softmax(const LowerCtx& ctx) {
   LineStats s = line_stats(ctx, axis);
   Halide::Func y = pure_func(ctx.name(), ctx.out().shape.rank(), [&](const Index& i) {
     Index l = line_of(i, axis);
-    return (at(ctx.in[0], i) - at(s.max, l)) - Halide::log(at(s.sum, l));
+    return (at(ctx.in[0], i) - at(s.max, l)) - ieee_log(at(s.sum, l));
   });
   return {y, s.stages};
 }
@@ -63,9 +63,9 @@ LineStats line_stats(const LowerCtx& ctx, int axis) {
   // Starting from the lowest finite value rather than -inf: Halide's code
   // generation assumes finite floats.
   define(s.max, v, t.min());
-  define(s.max, v, Halide::max(at(s.max, li), at(ctx.in[0], xi)));
+  define(s.max, v, max_nan(at(s.max, li), at(ctx.in[0], xi)));
   define(s.sum, v, constant(t, 0));
-  define(s.sum, v, at(s.sum, li) + Halide::exp(at(ctx.in[0], xi) - at(s.max, li)));
+  define(s.sum, v, at(s.sum, li) + ieee_exp(at(ctx.in[0], xi) - at(s.max, li)));
   s.stages = {{s.max, lines}, {s.sum, lines}};
   return s;
 }

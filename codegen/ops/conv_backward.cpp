@@ -140,13 +140,19 @@ Lowered lower_maxpool_backward(const LowerCtx& ctx) {
   Halide::Func argmax(ctx.name("argmax"));
   Expr first_h = Halide::max(h0, 0), first_w = Halide::max(w0, 0);
   Expr best_v = x_at(first_h, first_w), best_i = first_h * W + first_w;
+  // Whether the best so far is a NaN, tracked as its own state: is_nan() of
+  // a value that went through fast-math selects was folded away (measured),
+  // while is_nan() of a loaded value is reliable.
+  Expr best_nan = Halide::is_nan(best_v);
+  // As the reference scans: a greater value, or the first NaN; after a NaN
+  // nothing else is taken.
   auto visit = [&](Expr h, Expr w) {
     Expr x = x_at(h, w);
-    // As the reference scans: a greater value, or the first NaN.
-    Expr better = x > best_v || (Halide::is_nan(x) && !Halide::is_nan(best_v));
-    Expr take = h >= 0 && h < H && w >= 0 && w < W && better;
+    Expr inside = h >= 0 && h < H && w >= 0 && w < W;
+    Expr take = inside && !best_nan && (Halide::is_nan(x) || x > best_v);
     best_i = Halide::select(take, h * W + w, best_i);
     best_v = Halide::select(take, x, best_v);
+    best_nan = best_nan || (inside && Halide::is_nan(x));
   };
   bool unrolled = win.kernel.h * win.kernel.w <= kMaxUnrolledTaps;
   std::vector<Halide::Var> hv(v.rbegin(), v.rend());
@@ -155,12 +161,14 @@ Lowered lower_maxpool_backward(const LowerCtx& ctx) {
       for (int32_t kw = 0; kw < win.kernel.w; ++kw) visit(h0 + kh, w0 + kw);
     argmax(hv) = best_i;
   } else {
+    Halide::Type u8 = Halide::UInt(8);
     Halide::RDom r(0, int32_t(win.kernel.w), 0, int32_t(win.kernel.h), ctx.name("ra"));
-    argmax(hv) = Halide::Tuple(best_v, best_i);
+    argmax(hv) = Halide::Tuple(best_v, best_i, Halide::cast(u8, best_nan));
     best_v = argmax(hv)[0];
     best_i = argmax(hv)[1];
+    best_nan = argmax(hv)[2] != 0;
     visit(h0 + r.y, w0 + r.x);
-    argmax(hv) = Halide::Tuple(best_v, best_i);
+    argmax(hv) = Halide::Tuple(best_v, best_i, Halide::cast(u8, best_nan));
   }
   Lowered out;
   out.stages.push_back({argmax, dys});

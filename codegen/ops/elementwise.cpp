@@ -32,18 +32,18 @@ Expr zero_like(const Expr& x) { return constant(x.type(), 0); }
 // e^x - 1 without losing the digits of small |x| (Kahan's trick): with
 // u = e^x rounded, (u - 1) x / log(u) cancels the rounding error of u.
 Expr expm1(const Expr& x) {
-  Expr u = Halide::exp(x), um1 = u - 1;
-  return Halide::select(u == 1, x, um1 == -1, constant(x.type(), -1), um1 * x / Halide::log(u));
+  Expr u = ieee_exp(x), um1 = u - 1;
+  return Halide::select(u == 1, x, um1 == -1, constant(x.type(), -1), um1 * x / ieee_log(u));
 }
 
 Lowered lower_neg(const LowerCtx& c) {
   return map_unary(c, [](Expr x) { return -x; });
 }
 Lowered lower_exp(const LowerCtx& c) {
-  return map_unary(c, [](Expr x) { return Halide::exp(x); });
+  return map_unary(c, [](Expr x) { return ieee_exp(x); });
 }
 Lowered lower_log(const LowerCtx& c) {
-  return map_unary(c, [](Expr x) { return Halide::log(x); });
+  return map_unary(c, [](Expr x) { return ieee_log(x); });
 }
 Lowered lower_sqrt(const LowerCtx& c) {
   return map_unary(c, [](Expr x) { return Halide::sqrt(x); });
@@ -70,7 +70,7 @@ Lowered lower_elu(const LowerCtx& c) {
 // sigmoid: with e = e^-|x| (never overflows), 1/(1+e) for x >= 0, e/(1+e) below.
 Lowered lower_sigmoid(const LowerCtx& c) {
   return map_unary(c, [](Expr x) {
-    Expr e = Halide::exp(-Halide::abs(x)), one = constant(x.type(), 1);
+    Expr e = ieee_exp(-Halide::abs(x)), one = constant(x.type(), 1);
     return Halide::select(x >= zero_like(x), one, e) / (one + e);
   });
 }
@@ -98,7 +98,7 @@ Lowered lower_div(const LowerCtx& c) {
   return map_binary(c, [](Expr x, Expr y) { return x / y; });
 }
 Lowered lower_pow(const LowerCtx& c) {
-  return map_binary(c, [](Expr x, Expr y) { return Halide::pow(x, y); });
+  return map_binary(c, [](Expr x, Expr y) { return ieee_pow(x, y); });
 }
 Lowered lower_maximum(const LowerCtx& c) {
   return map_binary(c, [](Expr x, Expr y) { return max_nan(x, y); });

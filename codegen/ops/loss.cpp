@@ -42,7 +42,7 @@ Lowered lower_softmax_cross_entropy(const LowerCtx& ctx) {
       ctx, Shape{xs[0]},
       [&](const Index& r) {
         Expr x = at(ctx.in[0], {r[0], label_at(ctx.in[1], r, xs[1])});
-        return (at(s.max, r) - x) + Halide::log(at(s.sum, r));
+        return (at(s.max, r) - x) + ieee_log(at(s.sum, r));
       },
       out.stages);
   Halide::Func j(ctx.name());
@@ -55,7 +55,7 @@ Lowered lower_softmax_cross_entropy(const LowerCtx& ctx) {
 // log(u) y / (u - 1) cancels the rounding error of u (Goldberg's trick).
 Expr log1p(const Expr& y) {
   Expr u = 1 + y;
-  return Halide::select(u == 1, y, Halide::log(u) * (y / (u - 1)));
+  return Halide::select(u == 1, y, ieee_log(u) * (y / (u - 1)));
 }
 
 // ---- sigmoid_cross_entropy(logits, targets) -----------------------------------
@@ -67,7 +67,7 @@ Lowered lower_sigmoid_cross_entropy(const LowerCtx& ctx) {
       ctx, xs,
       [&](const Index& i) {
         Expr x = at(ctx.in[0], i), t = at(ctx.in[1], i);
-        return Halide::max(x, constant(x.type(), 0)) - x * t + log1p(Halide::exp(-Halide::abs(x)));
+        return Halide::max(x, constant(x.type(), 0)) - x * t + log1p(ieee_exp(-Halide::abs(x)));
       },
       out.stages);
   Halide::Func j(ctx.name());

@@ -1,8 +1,8 @@
 // Data movement (reshape, transpose, concat, slice, broadcast, pad) as index
-// arithmetic: each output element reads one input
-// element (or, for concat, one of the inputs' elements). All pure Funcs, so
-// they fuse into their neighbours. Indices are Int(32): a kernel's buffers
-// stay under 2^31 elements (Halide needs large_buffers beyond that anyway).
+// arithmetic: each output element reads one input element (concat: one of
+// the inputs'; pad: or a zero). All pure Funcs, so they fuse into their
+// neighbours. Indices are Int(32): a kernel's buffers stay under 2^31
+// elements (Halide needs large_buffers beyond that anyway).
 #include "codegen/lowering.h"
 
 #include "ir/ops/common.h"

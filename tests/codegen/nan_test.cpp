@@ -24,7 +24,7 @@ TEST_CASE("NaNs propagate as in the reference") {
     check_op(k, {{f32({B, 20}), with_nans(45)}}, Attrs{{"axes", Ints{0}}}, kExact);
   }
   for (OpKind k : {OpKind::Neg, OpKind::Exp, OpKind::Log, OpKind::Sqrt, OpKind::Abs, OpKind::Relu,
-                  OpKind::LeakyRelu, OpKind::Elu, OpKind::Sigmoid, OpKind::Tanh, OpKind::Step}) {
+                   OpKind::LeakyRelu, OpKind::Elu, OpKind::Sigmoid, OpKind::Tanh, OpKind::Step}) {
     INFO(op_name(k));
     check_op(k, {{f32({B, 20}), with_nans(7)}}, {}, {1e-7, 2e-6});
   }
@@ -36,10 +36,17 @@ TEST_CASE("NaNs propagate as in the reference") {
 }
 
 TEST_CASE("maxpool_backward routes dy to the first NaN of a window") {
-  Builder m;
-  Attrs a{{"kernel", Ints{2, 2}}};
-  ValueId x = m.input("x", f32({B, 2, 6, 6}));
-  ValueId dy = m.input("dy", m.g.node(m.op(OpKind::MaxPool, {x}, a)).type);
-  ValueId dx = m.op(OpKind::MaxPoolBackward, {x, dy}, a);
-  check_kernel(m.g, codegen::single_op_kernel(m.g, dx), {{"x", with_nans(5)}}, kExact);
+  // 2x2 windows (unrolled) and 9x9 windows (an RDom stage).
+  for (Attrs a :
+       {Attrs{{"kernel", Ints{2, 2}}}, Attrs{{"kernel", Ints{9, 9}}, {"stride", Ints{3, 3}}}}) {
+    Builder m;
+    ValueId x = m.input("x", f32({B, 2, 12, 12}));
+    ValueId y = m.op(OpKind::MaxPool, {x}, a);
+    ValueId dy = m.input("dy", m.g.node(y).type);
+    ValueId dx = m.op(OpKind::MaxPoolBackward, {x, dy}, a);
+    // Overlapping windows add their dy in another order than the reference.
+    for (auto [v, tol] : {std::pair{y, kExact}, std::pair{dx, Tol{1e-6, 1e-6}}})
+      check_kernel(m.g, codegen::single_op_kernel(m.g, v), {{"x", with_nans(23)}}, tol,
+                   {.batches = {1, 7}});
+  }
 }

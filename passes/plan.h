@@ -1,0 +1,32 @@
+// From a parsed model to everything `netc compile`, `netc bench` and the
+// runtime need: the optimized training step and inference graphs, their
+// kernels and memory plans, and the launch plan that ties kernels to buffers.
+#pragma once
+
+#include "passes/fusion.h"
+#include "passes/memplan.h"
+#include "runtime/plan.h"
+
+namespace netc {
+
+struct CompiledProgram {
+  std::string prefix; // "train" or "infer": kernel names start with it
+  Graph graph;
+  FusionPlan fusion;
+  MemoryPlan memory;
+};
+
+struct PlanBundle {
+  rt::Plan plan;
+  CompiledProgram train;
+  CompiledProgram infer;
+};
+
+// max_batch <= 0: the default (passes/pipeline.h). A model without a loss has
+// no training program (its train.kernels stay empty).
+PlanBundle build_plan(const Graph& parsed, int64_t max_batch = 0);
+
+// FLOPs of one call of a kernel: fixed + per_example * batch.
+std::pair<int64_t, int64_t> kernel_flops(const Graph& g, const FusedKernel& k);
+
+} // namespace netc

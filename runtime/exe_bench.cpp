@@ -1,0 +1,130 @@
+// `OUT bench`: per-kernel and per-step times of the training step and of
+// inference, on random data. The machines are noisy, so every figure is a
+// median over the timed iterations, after a few warm-up steps that also
+// fill the block cache and start Halide's thread pool.
+#include "runtime/exe_commands.h"
+#include "runtime/random_inputs.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+namespace netc::rt {
+
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct Timing {
+  std::vector<double> kernels; // median seconds per kernel
+  double step = 0;             // median seconds per step
+  double rest = 0;             // median of step - sum(kernels): updates and call overhead
+};
+
+Timing time_program(Executor& ex, const Program& p, const BenchOptions& o) {
+  using Clock = std::chrono::steady_clock;
+  size_t n = p.kernels.size();
+  auto iters = static_cast<size_t>(o.iters);
+  std::vector<double> seconds(n), steps(iters), rest(iters);
+  std::vector<std::vector<double>> per_kernel(n, std::vector<double>(iters));
+  for (int i = 0; i < o.warmup; ++i) ex.run(p);
+  for (size_t i = 0; i < iters; ++i) {
+    Clock::time_point start = Clock::now();
+    ex.run(p, seconds);
+    steps[i] = std::chrono::duration<double>(Clock::now() - start).count();
+    double sum = 0;
+    for (size_t k = 0; k < n; ++k) {
+      per_kernel[k][i] = seconds[k];
+      sum += seconds[k];
+    }
+    rest[i] = std::max(0.0, steps[i] - sum);
+  }
+  Timing t;
+  for (auto& samples : per_kernel) t.kernels.push_back(median(samples));
+  t.step = median(steps);
+  t.rest = median(rest);
+  return t;
+}
+
+double per_second(double count, double seconds) { return seconds > 0 ? count / seconds : 0; }
+
+std::string report(const char* title, const Program& p, const Timing& t, int64_t batch, int iters,
+                   nlohmann::json& kernels_json) {
+  std::string text =
+      fmt::format("{} ({} kernels, {} updates)\n", title, p.kernels.size(), p.updates.size());
+  text += fmt::format("  {:<24} {:<12} {:>6} {:>10} {:>9} {:>7}\n", "kernel", "kind", "calls",
+                      "median", "GFLOP/s", "share");
+  for (size_t k = 0; k < p.kernels.size(); ++k) {
+    const KernelCall& c = p.kernels[k];
+    double gflops = per_second(kernel_flops(c, batch), t.kernels[k]) / 1e9;
+    double share = per_second(100 * t.kernels[k], t.step);
+    text += fmt::format("  {:<24} {:<12} {:>6} {:>10} {:>9.1f} {:>6.1f}%\n", c.name, c.kind, iters,
+                        human_seconds(t.kernels[k]), gflops, share);
+    kernels_json.push_back({{"name", c.name},
+                            {"kind", c.kind},
+                            {"ops", c.ops},
+                            {"flops", kernel_flops(c, batch)},
+                            {"median_us", t.kernels[k] * 1e6},
+                            {"gflops", gflops},
+                            {"share", share / 100}});
+  }
+  text += fmt::format("  {:<24} {:<12} {:>6} {:>10} {:>9} {:>6.1f}%\n", "(updates, overhead)", "",
+                      iters, human_seconds(t.rest), "-", per_second(100 * t.rest, t.step));
+  text += fmt::format("  step: median {}, {} images/s, {:.1f} GFLOP/s\n", human_seconds(t.step),
+                      group_digits(static_cast<int64_t>(per_second(double(batch), t.step))),
+                      per_second(program_flops(p, batch), t.step) / 1e9);
+  return text;
+}
+
+} // namespace
+
+int exe_bench(Executor& ex, const BenchOptions& o, int threads, std::ostream& out) {
+  const Plan& plan = ex.plan();
+  int64_t batch = o.batch > 0 ? o.batch : default_batch(plan);
+  ex.set_batch(batch);
+  ex.initialize(1);
+  int64_t classes = guess_num_classes(plan);
+  out << fmt::format("model {}: bench, batch {}, {} threads, {} iterations after {} warm-up\n",
+                     plan.model, batch, threads, o.iters, o.warmup);
+  out.flush();
+
+  // One program: its table, and its figures for the JSON line (null for a
+  // program the model does not have: no loss, no training step).
+  auto bench = [&](const char* title, const Program& p, nlohmann::json& ms, nlohmann::json& ips,
+                   nlohmann::json& kernels) {
+    if (p.kernels.empty()) {
+      out << fmt::format("{}: none (the model has no {})\n", title,
+                         &p == &plan.train ? "loss" : "outputs");
+      return;
+    }
+    fill_random_inputs(ex, p, 1, 0, classes);
+    Timing t = time_program(ex, p, o);
+    out << report(title, p, t, batch, o.iters, kernels);
+    out.flush();
+    ms = t.step * 1e3;
+    ips = per_second(static_cast<double>(batch), t.step);
+  };
+  nlohmann::json j = {{"model", plan.model},
+                      {"batch", batch},
+                      {"threads", threads},
+                      {"iters", o.iters},
+                      {"step_ms", nullptr},
+                      {"images_per_second", nullptr},
+                      {"infer_ms", nullptr},
+                      {"infer_images_per_second", nullptr},
+                      {"train_kernels", nlohmann::json::array()},
+                      {"infer_kernels", nlohmann::json::array()}};
+  bench("training step", plan.train, j["step_ms"], j["images_per_second"], j["train_kernels"]);
+  bench("inference", plan.infer, j["infer_ms"], j["infer_images_per_second"], j["infer_kernels"]);
+  if (o.json) out << j.dump() << "\n";
+  return 0;
+}
+
+} // namespace netc::rt

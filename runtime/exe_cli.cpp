@@ -1,0 +1,111 @@
+#include "runtime/exe_cli.h"
+
+#include "runtime/exe_commands.h"
+#include "runtime/halide_hooks.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <fmt/format.h>
+#include <ostream>
+#include <thread>
+
+namespace netc::rt {
+
+namespace {
+
+// Argument errors that only the plan can reveal (a batch above the compiled
+// maximum, a model without a learning rate) are usage errors too: exit 2.
+struct UsageError {
+  std::string message;
+};
+
+void check_batch(const Plan& plan, int64_t batch) {
+  if (batch > plan.max_batch)
+    throw UsageError{
+        fmt::format("--batch {} exceeds the compiled maximum of {}", batch, plan.max_batch)};
+}
+
+int effective_threads(int requested) {
+  if (requested > 0) return requested;
+  if (int n = threads_from_env()) return n;
+  return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+}
+
+} // namespace
+
+int exe_main(int argc, const char* const* argv, const char* plan_json, const KernelEntry* kernels,
+             std::ostream& out, std::ostream& err) {
+  std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "model";
+  CLI::App app{"A neural network compiled by netc: train, run and benchmark it", program};
+  app.require_subcommand(1);
+
+  auto* info = app.add_subcommand("info", "Parameters, FLOPs, memory and kernels of the model");
+
+  BenchOptions bench;
+  auto* bench_cmd = app.add_subcommand("bench", "Time the training step and inference");
+  bench_cmd->add_option("--batch", bench.batch, "batch extent (default: the model's)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  bench_cmd->add_option("--iters", bench.iters, "timed iterations per program")
+      ->check(CLI::Range(1, 1 << 20));
+  bench_cmd->add_flag("--json", bench.json, "end with one line of JSON");
+  bench_cmd->add_option("--threads", bench.threads, "threads (default: NETC_THREADS or all cores)")
+      ->check(CLI::Range(1, 4096));
+
+  RunOptions forward;
+  auto* forward_cmd = app.add_subcommand("forward", "Run inference on random inputs");
+  forward_cmd->add_option("--batch", forward.batch, "batch extent (default: 2)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  forward_cmd->add_option("--seed", forward.seed, "seed of the parameters and the inputs");
+
+  RunOptions train;
+  double lr = 0;
+  auto* train_cmd = app.add_subcommand("train", "Train on random data, printing the loss");
+  train_cmd->add_option("--steps", train.steps, "training steps")->check(CLI::Range(1, 1 << 30));
+  train_cmd->add_option("--batch", train.batch, "batch extent (default: the model's)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  train_cmd->add_option("--seed", train.seed, "seed of the parameters, data and dropout");
+  auto* lr_opt = train_cmd->add_option("--lr", lr, "learning rate (default: the model's)")
+                     ->check(CLI::PositiveNumber);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int status = app.exit(e, out, err);
+    return status == 0 ? 0 : 2;
+  }
+  if (*lr_opt) train.lr = lr;
+
+  try {
+    Executor ex(plan_from_json(plan_json), kernels);
+    const Plan& plan = ex.plan();
+    if (*info) return exe_info(ex, out);
+    if (*bench_cmd) {
+      check_batch(plan, bench.batch);
+      if (bench.threads > 0) set_halide_threads(bench.threads);
+      return exe_bench(ex, bench, effective_threads(bench.threads), out);
+    }
+    if (*forward_cmd) {
+      check_batch(plan, forward.batch);
+      return exe_forward(ex, forward, out);
+    }
+    if (*train_cmd) {
+      check_batch(plan, train.batch);
+      if (train.lr && std::none_of(plan.hypers.begin(), plan.hypers.end(),
+                                   [](const Hyper& h) { return h.name == "lr"; }))
+        throw UsageError{"--lr: the model has no runtime learning rate 'lr'"};
+      return exe_train(ex, train, out);
+    }
+  } catch (const UsageError& e) {
+    err << program << ": " << e.message << "\nRun with --help for more information.\n";
+    return 2;
+  } catch (const std::exception& e) {
+    out.flush();
+    err << program << ": " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace netc::rt

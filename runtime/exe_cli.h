@@ -1,0 +1,18 @@
+// The command line of a compiled model (SPEC section 3, as far as this stage
+// goes): `OUT info`, `OUT bench`, `OUT forward`, `OUT train` on random data.
+// runtime/exe/exe_main.cpp calls it with the plan and kernel table that
+// `netc compile` generated; tests call it with hand-built ones.
+#pragma once
+
+#include "runtime/kernel_entry.h"
+
+#include <iosfwd>
+
+namespace netc::rt {
+
+// Returns the exit status: 0, 1 for a runtime error (a message on `err`), 2
+// for bad arguments (a message and the usage hint on `err`).
+int exe_main(int argc, const char* const* argv, const char* plan_json, const KernelEntry* kernels,
+             std::ostream& out, std::ostream& err);
+
+} // namespace netc::rt

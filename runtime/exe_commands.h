@@ -1,0 +1,50 @@
+// The subcommands of a compiled model's executable (runtime/exe_cli.h), one
+// file each, and the number formatting they share.
+#pragma once
+
+#include "runtime/executor.h"
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace netc::rt {
+
+struct BenchOptions {
+  int64_t batch = 0; // 0: the model's training batch
+  int iters = 30;
+  int warmup = 3;
+  bool json = false;
+  int threads = 0; // 0: NETC_THREADS, HL_NUM_THREADS or one per core
+};
+
+struct RunOptions {
+  int64_t batch = 0; // 0: the command's default
+  uint64_t seed = 1;
+  int64_t steps = 10;
+  std::optional<double> lr;
+};
+
+// The model's training batch (its train block), within the compiled maximum.
+int64_t default_batch(const Plan& plan);
+// FLOPs of one call of a kernel at a batch.
+double kernel_flops(const KernelCall& k, int64_t batch);
+double program_flops(const Program& p, int64_t batch);
+
+int exe_info(Executor& ex, std::ostream& out);
+int exe_bench(Executor& ex, const BenchOptions& o, int threads, std::ostream& out);
+int exe_forward(Executor& ex, const RunOptions& o, std::ostream& out);
+int exe_train(Executor& ex, const RunOptions& o, std::ostream& out);
+
+// 1234567 -> "1,234,567"
+std::string group_digits(int64_t n);
+// (1.234e9, "FLOP") -> "1.23 GFLOP": three significant digits, an SI prefix.
+std::string si(double value, std::string_view unit = "");
+// 3145728 -> "3.0 MiB"
+std::string human_bytes(int64_t bytes);
+// 0.00123 -> "1.23 ms"
+std::string human_seconds(double seconds);
+
+} // namespace netc::rt

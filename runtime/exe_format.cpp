@@ -1,0 +1,67 @@
+#include "runtime/exe_commands.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+namespace netc::rt {
+
+int64_t default_batch(const Plan& plan) {
+  return std::clamp<int64_t>(plan.config.batch, 1, plan.max_batch);
+}
+
+double kernel_flops(const KernelCall& k, int64_t batch) {
+  return static_cast<double>(k.flops_fixed) +
+         static_cast<double>(k.flops_per_example) * static_cast<double>(batch);
+}
+
+double program_flops(const Program& p, int64_t batch) {
+  double sum = 0;
+  for (const KernelCall& k : p.kernels) sum += kernel_flops(k, batch);
+  return sum;
+}
+
+std::string group_digits(int64_t n) {
+  uint64_t magnitude = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+  std::string digits = std::to_string(magnitude);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  if (n < 0) out.insert(out.begin(), '-');
+  return out;
+}
+
+std::string si(double value, std::string_view unit) {
+  static const char* const prefixes[] = {"", "k", "M", "G", "T", "P"};
+  size_t p = 0;
+  double v = std::abs(value);
+  while (v >= 999.5 && p + 1 < std::size(prefixes)) {
+    v /= 1000;
+    ++p;
+  }
+  if (value < 0) v = -v;
+  if (p == 0) return unit.empty() ? fmt::format("{:.0f}", v) : fmt::format("{:.0f} {}", v, unit);
+  return fmt::format("{:.3g} {}{}", v, prefixes[p], unit);
+}
+
+std::string human_bytes(int64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  static const char* const units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes) / 1024;
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(units)) {
+    v /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::string human_seconds(double seconds) {
+  if (seconds >= 1) return fmt::format("{:.3g} s", seconds);
+  if (seconds >= 1e-3) return fmt::format("{:.3g} ms", seconds * 1e3);
+  return fmt::format("{:.3g} us", seconds * 1e6);
+}
+
+} // namespace netc::rt

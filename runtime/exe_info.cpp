@@ -1,0 +1,50 @@
+// `OUT info`: what the compiled model is and costs. FLOPs come from the
+// plan's per-kernel counts (fixed + per example * batch); memory from the
+// memory planner (the arena with and without reuse of dead tensors' bytes).
+#include "runtime/exe_commands.h"
+
+#include <fmt/format.h>
+#include <ostream>
+
+namespace netc::rt {
+
+namespace {
+
+std::string kernel_table(const Program& p, int64_t batch) {
+  std::string text = fmt::format("  {:>3}  {:<24} {:<12} {:>10}  {}\n", "#", "kernel", "kind",
+                                 fmt::format("FLOPs@{}", batch), "ops");
+  for (size_t k = 0; k < p.kernels.size(); ++k) {
+    const KernelCall& c = p.kernels[k];
+    text += fmt::format("  {:>3}  {:<24} {:<12} {:>10}  {}\n", k, c.name, c.kind,
+                        si(kernel_flops(c, batch)), c.ops);
+  }
+  return text;
+}
+
+} // namespace
+
+int exe_info(Executor& ex, std::ostream& out) {
+  const Plan& plan = ex.plan();
+  int64_t batch = default_batch(plan);
+  double step = program_flops(plan.train, batch);
+  double infer = program_flops(plan.infer, 1);
+  std::string text = fmt::format("model {}\n", plan.model);
+  text += fmt::format("  trainable parameters      {}\n", group_digits(plan.trainable_parameters));
+  text += fmt::format("  FLOPs per training step   {} at batch {} ({} per example)\n",
+                      si(step, "FLOP"), batch, si(step / static_cast<double>(batch), "FLOP"));
+  text += fmt::format("  FLOPs per inference       {} per example (batch 1)\n", si(infer, "FLOP"));
+  text += fmt::format("  arena                     {} ({} without reuse)\n",
+                      human_bytes(plan.arena_bytes), human_bytes(plan.arena_bytes_without_reuse));
+  text += fmt::format("  persistent                {} (params, optimizer state, scalars)\n",
+                      human_bytes(plan.persistent_bytes));
+  text += fmt::format("  max batch                 {} (default batch {})\n", plan.max_batch, batch);
+  text += fmt::format("train step: {} kernels, {} updates\n", plan.train.kernels.size(),
+                      plan.train.updates.size());
+  text += kernel_table(plan.train, batch);
+  text += fmt::format("inference: {} kernels\n", plan.infer.kernels.size());
+  text += kernel_table(plan.infer, 1);
+  out << text;
+  return 0;
+}
+
+} // namespace netc::rt

@@ -1,0 +1,132 @@
+// Runs a launch plan (runtime/plan.h) with a table of compiled kernels: the
+// engine of every compiled model.
+//
+// All the work that allocates happens in the constructor: kernels resolved by
+// name, the persistent region and the arena allocated once (64-byte aligned,
+// zeroed), and a halide_buffer_t built for every argument of every kernel
+// call, its host pointer at the slot's offset. set_batch() then rewrites only
+// extents and strides, and run() only calls kernels and copies updates: a
+// step allocates nothing (kernel-internal memory comes from the block cache,
+// runtime/block_cache.h).
+//
+// Buffer descriptors follow Halide: dim 0 is the last row-major dimension
+// (stride 1), and every stride is that of the dense row-major tensor at the
+// current batch, so a dimension outside a batch dimension has a stride that
+// depends on it (codegen declares the same, codegen/kernel.cpp).
+#pragma once
+
+#include "runtime/kernel_entry.h"
+#include "runtime/plan.h"
+#include "runtime/runtime_error.h"
+
+#include <HalideRuntime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace netc::rt {
+
+class Executor {
+public:
+  // `kernels` ends with {nullptr, nullptr}. Throws RuntimeError for an
+  // inconsistent plan or a kernel the table lacks. Installs the Halide hooks
+  // (runtime/halide_hooks.h). The batch starts at max_batch.
+  Executor(Plan plan, const KernelEntry* kernels);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  const Plan& plan() const { return plan_; }
+  int64_t batch() const { return batch_; }
+  // 1 <= batch <= max_batch, else RuntimeError.
+  void set_batch(int64_t batch);
+
+  // Runs plan().train or plan().infer: its kernels in order, then its
+  // updates. A kernel's non-zero return is a RuntimeError naming it (with
+  // Halide's message). With `kernel_seconds` (one per kernel) it also times
+  // each call, for `bench`.
+  void run(const Program& program, std::span<double> kernel_seconds = {});
+
+  // Sets every initializer's values as the reference interpreter draws them
+  // for `seed` (ir/init.h, streams named by the slots), zeros the rest of
+  // the persistent region, restores the runtime scalars' defaults, and makes
+  // `seed` the dropout seed.
+  void initialize(uint64_t seed);
+  void set_seed(uint64_t seed) { scalars_.seed = seed; }
+  uint64_t seed() const { return scalars_.seed; }
+
+  // Slots by name: params and state for checkpoints, hypers, and inputs,
+  // outputs and the loss (whose names may repeat across the programs: a
+  // program's NamedSlot ids are exact; by name, a persistent slot comes first,
+  // then the lowest id). slot() throws RuntimeError for an unknown name.
+  int find_slot(std::string_view name) const; // -1 when absent
+  int slot(std::string_view name) const;
+  const TensorSlot& slot_info(int slot) const;
+  const std::vector<int>& persistent_slots() const { return persistent_; }
+  // The slot's data at the current batch. f32()/i32() check the type.
+  std::span<std::byte> bytes(int slot);
+  std::span<float> f32(int slot);
+  std::span<int32_t> i32(int slot);
+  std::span<const float> f32(int slot) const;
+  std::span<float> f32(std::string_view name) { return f32(slot(name)); }
+  std::span<int32_t> i32(std::string_view name) { return i32(slot(name)); }
+
+  // Runtime scalars (lr, betas, keep probabilities...) by name.
+  void set_hyper(std::string_view name, double value);
+  double hyper(std::string_view name) const;
+
+  // The descriptor a kernel receives for its buffer argument `arg` (an index
+  // into KernelCall::args), for tests and dumps.
+  const halide_buffer_t& buffer(const Program& program, size_t kernel, size_t arg) const;
+
+private:
+  struct FreeDeleter {
+    void operator()(std::byte* p) const { std::free(p); }
+  };
+  using Memory = std::unique_ptr<std::byte[], FreeDeleter>;
+
+  struct Call {
+    int (*fn)(void**) = nullptr;
+    size_t first_arg = 0; // into argv_
+  };
+  struct Prepared {
+    std::vector<Call> calls;
+  };
+  // Storage for the scalar arguments; argv_ points here.
+  struct Scalars {
+    int32_t batch = 1;
+    uint64_t seed = 0;
+    uint32_t step = 0;
+  };
+
+  const Prepared& prepared(const Program& program) const;
+  std::byte* base(const TensorSlot& s) const;
+  const Hyper& find_hyper(std::string_view name) const;
+  void prepare(const Program& program, Prepared& out, const KernelEntry* kernels);
+  void add_scalars(const KernelCall& k);
+  void describe(size_t buffer, int64_t batch);
+  [[noreturn]] void kernel_failed(const Program& program, size_t kernel, int code) const;
+
+  Plan plan_;
+  Memory persistent_memory_, arena_memory_;
+  std::vector<int> persistent_;
+  std::vector<std::pair<std::string_view, int>> by_name_; // sorted, views into plan_.slots
+  int step_slot_ = -1; // the optimizer's step counter, the dropout generator's step
+  int64_t batch_ = 0;
+  Scalars scalars_;
+  // One descriptor per kernel argument of both programs; every pointer into
+  // these vectors is taken after they reach their final size.
+  std::vector<halide_buffer_t> buffers_;
+  std::vector<int> buffer_slots_;
+  std::vector<size_t> dim_starts_;
+  std::vector<halide_dimension_t> dims_;
+  std::vector<void*> argv_;
+  Prepared train_, infer_;
+};
+
+} // namespace netc::rt

@@ -1,0 +1,121 @@
+// The kernels of real models: every example's training step (and inference
+// graph) goes through the pipeline and the fusion pass, and each fused kernel
+// is compiled and run on the reference interpreter's own values for its
+// inputs, so that every kernel is compared with the reference in isolation
+// (errors do not accumulate from kernel to kernel). Tolerance: atol 1e-5,
+// rtol 1e-4 (a kernel may sum hundreds of products, and batch-norm gradients
+// divide by small variances).
+#include "cg_test_helpers.h"
+
+#include "codegen/kernel.h"
+#include "ir/text_parser.h"
+#include "passes/fusion.h"
+#include "passes/pipeline.h"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+using namespace netc;
+using namespace netc::cg_test;
+
+namespace {
+
+Graph load_golden(const std::string& model) {
+  std::string path = std::string(NETC_SOURCE_DIR) + "/tests/golden/" + model + ".ir";
+  std::ifstream in(path);
+  REQUIRE_MESSAGE(in.good(), "cannot read " << path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_graph_text(text.str(), path);
+}
+
+// Random data for the graph's Input leaves (class indices for labels), the
+// initial values of its params and state.
+std::map<std::string, Tensor<float>> step_values(const Graph& g, int64_t batch) {
+  std::map<std::string, Tensor<float>> values = initial_values<float>(g, 7, batch);
+  std::mt19937_64 rng(11);
+  for (ValueId v : g.leaves(OpKind::Input)) {
+    const Node& n = g.node(v);
+    Tensor<float> t(n.type.shape.concrete(batch));
+    int64_t classes = n.attrs.get_int("num_classes", 0);
+    if (classes > 0 || !is_float(n.type.dtype)) {
+      std::uniform_int_distribution<int64_t> d(0, std::max<int64_t>(classes, 2) - 1);
+      for (auto& x : t.data) x = static_cast<float>(d(rng));
+    } else {
+      std::uniform_real_distribution<float> d(-1, 1);
+      for (auto& x : t.data) x = d(rng);
+    }
+    values[n.attrs.get_str("name")] = std::move(t);
+  }
+  return values;
+}
+
+// Compiles every kernel of the fusion plan of g and compares its outputs
+// with the reference at each batch extent.
+void check_plan(const Graph& g, bool training, const std::vector<int64_t>& batches) {
+  FusionPlan plan = fuse(g);
+  REQUIRE(!plan.kernels.empty());
+  std::vector<codegen::JitKernel> kernels;
+  for (const FusedKernel& fk : plan.kernels)
+    kernels.emplace_back(g, KernelSpec{fk.name, fk.nodes, fk.inputs, fk.outputs},
+                         KernelOptions{.training = training});
+  StepScalars scalars{.seed = 5, .step = 3};
+  for (int64_t batch : batches) {
+    std::map<std::string, Tensor<float>> values = step_values(g, batch);
+    RefContext<float> ctx;
+    ctx.training = training;
+    ctx.batch = batch;
+    ctx.seed = scalars.seed;
+    ctx.step = scalars.step;
+    ctx.values = &values;
+    std::vector<Tensor<float>> want = interpret(g, ctx);
+    for (size_t i = 0; i < kernels.size(); ++i) {
+      const KernelSpec& spec = kernels[i].spec();
+      std::vector<const Tensor<float>*> ins;
+      for (ValueId v : spec.inputs) ins.push_back(&want[size_t(v)]);
+      std::vector<Tensor<float>> got = kernels[i].run(batch, ins, scalars);
+      for (size_t o = 0; o < spec.outputs.size(); ++o) {
+        const Tensor<float>& w = want[size_t(spec.outputs[o])];
+        int64_t bad = 0, worst = 0;
+        double worst_err = 0;
+        for (int64_t e = 0; e < w.size(); ++e) {
+          double err = std::abs(double(got[o][e]) - w[e]);
+          if (!(err <= 1e-5 + 1e-4 * std::abs(double(w[e])))) {
+            if (!bad || err > worst_err) worst = e, worst_err = err;
+            ++bad;
+          }
+        }
+        INFO(fmt::format("kernel {} ({}; {}), output %{} {}, batch {}: {} of {} off, worst at {}: "
+                         "got {} want {}",
+                         spec.name, codegen::kernel_kind_name(kernels[i].kind()),
+                         kernels[i].schedule_notes(), spec.outputs[o],
+                         to_string(g.node(spec.outputs[o]).type), batch, bad, w.size(), worst,
+                         bad ? got[o][worst] : 0.f, bad ? w[worst] : 0.f));
+        CHECK(bad == 0);
+      }
+    }
+  }
+}
+
+} // namespace
+
+TEST_CASE("the fused kernels of the MLP's training step and inference graph") {
+  Graph parsed = load_golden("fmnist_mlp");
+  check_plan(training_step(parsed), true, {1, 37});
+  check_plan(inference_graph(parsed), false, {1, 37});
+}
+
+TEST_CASE("the fused kernels of the CNN's training step and inference graph") {
+  Graph parsed = load_golden("fmnist_cnn");
+  check_plan(training_step(parsed), true, {3});
+  check_plan(inference_graph(parsed), false, {3});
+}
+
+TEST_CASE("the fused kernels of the other examples' training steps") {
+  for (const char* model : {"multilabel", "multitask", "siamese", "transfer"}) {
+    INFO(model);
+    check_plan(training_step(load_golden(model)), true, {5});
+  }
+}

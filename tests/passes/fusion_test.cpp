@@ -1,0 +1,170 @@
+// Fusion, memory planning and the launch plan on the example models:
+// structural invariants that every plan must satisfy, the fusions the issue
+// asks for, and the cases where fusion must refuse.
+#include "frontend/frontend.h"
+#include "ir/text_parser.h"
+#include "passes/pipeline.h"
+#include "passes/plan.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+using namespace netc;
+
+namespace {
+
+Graph example(const std::string& name) {
+  return load_model(std::string(NETC_SOURCE_DIR) + "/examples/" + name + ".nn");
+}
+
+bool is_leaf(const Graph& g, ValueId v) { return g.node(v).inputs.empty(); }
+
+// Every computed value belongs to some kernel; every kernel input is a leaf or
+// was written by an earlier kernel; every graph result is written.
+void check_invariants(const Graph& g, const FusionPlan& plan) {
+  std::set<ValueId> computed, written;
+  for (const FusedKernel& k : plan.kernels) {
+    for (ValueId v : k.inputs) {
+      CAPTURE(k.name);
+      CAPTURE(v);
+      CHECK((is_leaf(g, v) || written.count(v)));
+    }
+    for (ValueId v : k.nodes) computed.insert(v);
+    for (ValueId v : k.outputs) {
+      CHECK(std::count(k.nodes.begin(), k.nodes.end(), v) == 1);
+      written.insert(v);
+    }
+  }
+  for (ValueId v = 0; v < g.size(); ++v)
+    if (!is_leaf(g, v)) CHECK(computed.count(v));
+  for (const auto& o : g.outputs) CHECK((is_leaf(g, o.value) || written.count(o.value)));
+  for (const auto& u : g.updates) CHECK(written.count(u.value));
+}
+
+const FusedKernel* kernel_with(const Graph& g, const FusionPlan& plan, OpKind op) {
+  for (const FusedKernel& k : plan.kernels)
+    for (ValueId v : k.nodes)
+      if (g.node(v).op == op) return &k;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("every example's training and inference plans are well formed") {
+  for (const char* name :
+       {"fmnist_mlp", "fmnist_cnn", "multilabel", "siamese", "transfer", "multitask"}) {
+    CAPTURE(std::string(name));
+    Graph parsed = example(name);
+    for (const Graph& g : {training_step(parsed), inference_graph(parsed)}) {
+      FusionPlan plan = fuse(g);
+      check_invariants(g, plan);
+      MemoryPlan mem = plan_memory(g, plan, 64);
+      CHECK(mem.arena_bytes <= mem.without_reuse);
+      // Buffers alive at the same time never overlap.
+      for (size_t i = 0; i < mem.buffers.size(); ++i)
+        for (size_t j = i + 1; j < mem.buffers.size(); ++j) {
+          const auto &a = mem.buffers[i], &b = mem.buffers[j];
+          if (!a.in_place_of.empty() || !b.in_place_of.empty()) continue;
+          bool same_time = a.first <= b.last && b.first <= a.last;
+          bool same_place = a.offset < b.offset + b.bytes && b.offset < a.offset + a.bytes;
+          CHECK_FALSE((same_time && same_place));
+        }
+    }
+  }
+}
+
+TEST_CASE("mlp inference: bias and relu are the matmul's epilogue, batch norm is folded") {
+  Graph g = inference_graph(example("fmnist_mlp"));
+  FusionPlan plan = fuse(g);
+  int matmuls = 0;
+  for (const FusedKernel& k : plan.kernels) {
+    if (k.kind != "matmul") continue;
+    ++matmuls;
+    std::multiset<OpKind> ops;
+    for (ValueId v : k.nodes) ops.insert(g.node(v).op);
+    CHECK(ops.count(OpKind::MatMul) == 1);
+    CHECK(ops.count(OpKind::Add) >= 1); // the (folded) bias
+  }
+  CHECK(matmuls == 3);
+  const FusedKernel* relu = kernel_with(g, plan, OpKind::Relu);
+  REQUIRE(relu);
+  CHECK(relu->kind == "matmul");
+}
+
+TEST_CASE("training: the softmax cross-entropy gradient is one kernel; dropout masks are recomputed") {
+  Graph g = training_step(example("fmnist_mlp"));
+  FusionPlan plan = fuse(g);
+  const FusedKernel* onehot = kernel_with(g, plan, OpKind::OneHot);
+  REQUIRE(onehot);
+  std::set<OpKind> ops;
+  for (ValueId v : onehot->nodes) ops.insert(g.node(v).op);
+  CHECK(ops.count(OpKind::Softmax));
+  CHECK(ops.count(OpKind::Sub));
+  int with_mask = 0;
+  for (const FusedKernel& k : plan.kernels) {
+    for (ValueId v : k.nodes) with_mask += g.node(v).op == OpKind::DropoutMask;
+    for (ValueId v : k.outputs) CHECK(g.node(v).op != OpKind::DropoutMask); // never stored
+  }
+  CHECK(with_mask == 2); // forward and backward each recompute it
+}
+
+TEST_CASE("Adam's updates of a weight are one kernel that writes in place") {
+  Graph g = training_step(example("fmnist_mlp"));
+  FusionPlan plan = fuse(g);
+  MemoryPlan mem = plan_memory(g, plan, 128);
+  std::set<std::string> in_place;
+  for (const auto& b : mem.buffers)
+    if (!b.in_place_of.empty()) in_place.insert(b.in_place_of);
+  for (const char* w : {"dense1.W", "dense1.W.m", "dense1.W.v", "dense2.W", "dense3.W"})
+    CHECK(in_place.count(w));
+  // The kernels writing updates come last.
+  std::set<ValueId> updates;
+  for (const auto& u : g.updates) updates.insert(u.value);
+  bool seen_update_only = false;
+  for (const FusedKernel& k : plan.kernels) {
+    bool only_updates = std::all_of(k.outputs.begin(), k.outputs.end(),
+                                    [&](ValueId v) { return updates.count(v) > 0; });
+    if (seen_update_only) CHECK(only_updates);
+    seen_update_only = seen_update_only || only_updates;
+  }
+}
+
+TEST_CASE("an epilogue is refused, with its reason, when the anchor's value is used elsewhere") {
+  Graph g = parse_graph_text(R"(
+%0 = input() {name="x"} : f32[batch,8]
+%1 = param() {name="W"} : f32[8,4]
+%2 = matmul(%0, %1) : f32[batch,4]
+%3 = relu(%2) : f32[batch,4]
+%4 = exp(%2) : f32[batch,4]
+output a = %3
+output b = %4
+)", "reuse.ir");
+  FusionPlan plan = fuse(g);
+  REQUIRE(plan.kernels.size() == 2);
+  CHECK(plan.kernels[0].outputs == std::vector<ValueId>{2});
+  std::string notes;
+  for (const auto& n : plan.kernels[1].notes) notes += n;
+  CHECK(notes.find("also used elsewhere") != std::string::npos);
+}
+
+TEST_CASE("the launch plan names a slot for every kernel argument and survives JSON") {
+  PlanBundle b = build_plan(example("fmnist_mlp"), 128);
+  const rt::Plan& p = b.plan;
+  CHECK(p.trainable_parameters == 235914);
+  CHECK(p.train.kernels.size() == b.train.fusion.kernels.size());
+  for (const rt::Program* prog : {&p.train, &p.infer})
+    for (const auto& k : prog->kernels)
+      for (int s : k.args) CHECK((s >= 0 && s < int(p.slots.size())));
+  // Params are shared by name between the programs.
+  std::set<std::string> names;
+  for (const auto& s : p.slots)
+    if (s.region == rt::Region::persistent) CHECK(names.insert(s.name).second);
+  CHECK(names.count("dense1.W"));
+  CHECK(names.count("lr"));
+  rt::Plan back = rt::plan_from_json(rt::plan_to_json(p));
+  CHECK(rt::plan_to_json(back) == rt::plan_to_json(p));
+  CHECK(back.config == p.config);
+}
