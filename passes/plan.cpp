@@ -81,6 +81,7 @@ public:
       for (ValueId v : k.inputs) call.args.push_back(slot_of.at(v));
       for (ValueId v : k.outputs) call.args.push_back(slot_of.at(v));
       call.num_inputs = static_cast<int>(k.inputs.size());
+      call.scalars = {"batch", "seed", "step"}; // codegen/aot.cpp passes all three to every kernel
       std::tie(call.flops_fixed, call.flops_per_example) = kernel_flops(g, k);
       call.kind = k.kind;
       for (ValueId v : k.nodes) {

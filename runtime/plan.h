@@ -37,7 +37,7 @@ struct TensorSlot {
 // One call of a generated kernel: its buffer arguments, inputs then outputs.
 struct KernelCall {
   std::string name;       // the generated function's name
-  std::vector<int> args;  // slot ids
+  std::vector<int> args;  // slot ids: inputs then outputs
   int num_inputs = 0;
   // Runtime scalars, passed after the input buffers and before the outputs
   // (Halide appends outputs to a pipeline's arguments), in the listed order:

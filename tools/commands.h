@@ -40,7 +40,16 @@ struct GradcheckOptions {
 
 int cmd_check(const std::string& model);
 int cmd_dump(const DumpOptions& o);
+struct CompileOptions {
+  std::string model;
+  std::string output;
+  std::string emit = "exe"; // exe | stmt | asm (exe plus the kernels' listings)
+  int64_t max_batch = 0;    // 0: the model's batch or 256, whichever is larger
+  bool debug = false;       // keep Halide's buffer checks in the kernels
+};
+
 int cmd_run(const RunOptions& o);
+int cmd_compile(const CompileOptions& o);
 int cmd_gradcheck(const GradcheckOptions& o);
 
 // Parses NAME=VALUE runtime scalar overrides; a malformed one is a UserError.

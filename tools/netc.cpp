@@ -46,6 +46,18 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--export", run.export_dir,
                       "train: write initial weights, batches, gradients and final weights as .npy");
 
+  CompileOptions comp;
+  auto* compile_cmd = app.add_subcommand("compile", "Compile a model into a standalone executable");
+  compile_cmd->add_option("MODEL", comp.model, "a .nn model file")->required();
+  compile_cmd->add_option("-o,--output", comp.output, "the executable to write")->required();
+  compile_cmd->add_option("--emit", comp.emit,
+                          "exe, or stmt/asm to also keep the kernels' Halide statements or "
+                          "assembly in OUT.kernels/")
+      ->check(CLI::IsMember({"exe", "stmt", "asm"}));
+  compile_cmd->add_option("--max-batch", comp.max_batch, "the largest batch the binary accepts")
+      ->check(CLI::Range(1, 1 << 20));
+  compile_cmd->add_flag("--debug", comp.debug, "keep Halide's buffer checks in the kernels");
+
   GradcheckOptions gc;
   auto* gc_cmd = app.add_subcommand("gradcheck", "Compare symbolic and numeric gradients");
   gc_cmd->add_option("MODEL", gc.model, "a .nn model file")->required();
@@ -72,6 +84,7 @@ int main(int argc, char** argv) {
     if (*dump_cmd) return cmd_dump(dump);
     if (*run_cmd) return cmd_run(run);
     if (*gc_cmd) return cmd_gradcheck(gc);
+    if (*compile_cmd) return cmd_compile(comp);
   } catch (const UserError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
