@@ -1,0 +1,106 @@
+// `netc compile` end to end: the standalone executable it writes, what the
+// executable says, and that it computes what the reference interpreter does.
+#include "run_netc.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <regex>
+
+using namespace netc::test;
+
+namespace {
+
+// Runs a shell command, capturing stdout.
+CommandResult run_shell(const std::string& cmd) {
+  auto out = scratch_dir() / "shell.out";
+  int raw = std::system((cmd + " >'" + out.string() + "' 2>&1 </dev/null").c_str());
+  CommandResult r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  r.out = read_file(out);
+  return r;
+}
+
+// The numbers printed after `marker` in `text`, up to the next blank-free
+// label line ("loss", "output"): rows of a printed tensor.
+std::vector<double> numbers_after(const std::string& text, const std::string& marker, size_t n) {
+  std::vector<double> out;
+  auto pos = text.find(marker);
+  if (pos == std::string::npos) return out;
+  std::istringstream in(text.substr(text.find('\n', pos) + 1));
+  double v;
+  while (out.size() < n && in >> v) out.push_back(v);
+  return out;
+}
+
+std::string compiled(const std::string& model) {
+  static std::map<std::string, std::string> done;
+  if (auto it = done.find(model); it != done.end()) return it->second;
+  std::string exe = (scratch_dir() / model).string();
+  auto r = run_netc("compile examples/" + model + ".nn -o '" + exe + "'");
+  REQUIRE_MESSAGE(r.status == 0, r.out, r.err);
+  done[model] = exe;
+  return exe;
+}
+
+} // namespace
+
+TEST_CASE("compile writes a standalone executable that needs no Halide or LLVM") {
+  setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
+  std::string exe = compiled("transfer");
+  auto ldd = run_shell("ldd '" + exe + "'");
+  CHECK(ldd.status == 0);
+  CHECK(ldd.out.find("Halide") == std::string::npos);
+  CHECK(ldd.out.find("LLVM") == std::string::npos);
+  auto info = run_shell("'" + exe + "' info");
+  CHECK(info.status == 0);
+  CHECK(info.out.find("trainable parameters") != std::string::npos);
+  CHECK(info.out.find("without reuse") != std::string::npos);
+  // A second compile of the same model comes from the cache.
+  auto again = run_netc("compile examples/transfer.nn -o '" + (scratch_dir() / "again").string() + "'");
+  CHECK(again.status == 0);
+  CHECK(again.out.find("from the cache") != std::string::npos);
+}
+
+TEST_CASE("the compiled forward pass equals the reference interpreter's") {
+  setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
+  for (const char* model : {"transfer", "fmnist_mlp"}) {
+    CAPTURE(std::string(model));
+    std::string exe = compiled(model);
+    auto ours = run_shell("'" + exe + "' forward --batch 3 --seed 5");
+    auto ref = run_netc(std::string("run examples/") + model + ".nn forward --random-init --batch 3 --seed 5");
+    REQUIRE(ours.status == 0);
+    REQUIRE(ref.status == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(ref.out, m, std::regex("output (\\w+) \\[3,(\\d+)\\]")));
+    size_t n = 3 * std::stoul(m[2]);
+    auto a = numbers_after(ours.out, "output " + m[1].str(), n);
+    auto b = numbers_after(ref.out, "output " + m[1].str(), n);
+    REQUIRE(a.size() == n);
+    REQUIRE(b.size() == n);
+    for (size_t i = 0; i < n; ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-4).scale(1e-3));
+  }
+}
+
+TEST_CASE("bench --json ends with one JSON object with step_ms and images_per_second") {
+  setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
+  std::string exe = compiled("transfer");
+  auto r = run_shell("'" + exe + "' bench --batch 16 --iters 3 --json");
+  REQUIRE(r.status == 0);
+  std::string out = r.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  std::string last = out.substr(out.rfind('\n') + 1);
+  CHECK(last.front() == '{');
+  CHECK(last.find("\"step_ms\"") != std::string::npos);
+  CHECK(last.find("\"images_per_second\"") != std::string::npos);
+}
+
+TEST_CASE("compile fails cleanly on a bad model and writes nothing") {
+  auto path = scratch_dir() / "bad.nn";
+  write_file(path, "input x : f32[batch, 4]\noutput y = rleu(x)\n");
+  auto out = scratch_dir() / "bad_out";
+  auto r = run_netc("compile '" + path.string() + "' -o '" + out.string() + "'");
+  CHECK(r.status == 1);
+  CHECK(r.err.find("bad.nn:2:12: error:") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(out));
+}
