@@ -130,7 +130,7 @@ bool schedule_conv_weight_grad(const KernelFuncs& k, std::string& notes) {
     w = static_cast<int>(OW);
   } else if (w > 1) {
     part.vectorize(lane, w, TailStrategy::GuardWithIf);
-    pu.vectorize(lane, w, TailStrategy::GuardWithIf);
+    pu.vectorize(lane, w, TailStrategy::GuardWithIf).unroll(lane);
   }
   if (shape[2] * shape[3] * ((OW + w - 1) / w) <= 2 * kMaxAccumulators)
     pu.unroll(v[3]).unroll(v[2]);
