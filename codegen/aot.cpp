@@ -32,7 +32,8 @@ void add_program(const CompiledProgram& c, const AotOptions& o, const std::strin
     modules.push_back(lk.pipeline.compile_to_module(args, spec.name, t));
     if (o.emit_stmt || o.emit_asm) {
       std::map<Halide::OutputFileType, std::string> outs;
-      if (o.emit_stmt) outs[Halide::OutputFileType::stmt_html] = dir + "/" + spec.name + ".stmt.html";
+      if (o.emit_stmt)
+        outs[Halide::OutputFileType::stmt_html] = dir + "/" + spec.name + ".stmt.html";
       if (o.emit_asm) outs[Halide::OutputFileType::assembly] = dir + "/" + spec.name + ".s";
       lk.pipeline.compile_to(outs, args, spec.name, t);
     }

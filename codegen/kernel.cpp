@@ -3,6 +3,7 @@
 #include "codegen/schedule.h"
 #include "ir/error.h"
 
+#include <cctype>
 #include <fmt/format.h>
 #include <map>
 

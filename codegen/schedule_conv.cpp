@@ -123,11 +123,15 @@ bool schedule_conv_weight_grad(const KernelFuncs& k, std::string& notes) {
   Halide::Stage pu = part.update();
   std::vector<Halide::RVar> pr = part.rvars();
   pu.reorder({lane, v[3], v[2], pr[0], pr[1]});
-  if (OW <= zmm_lanes(type)) {
-    // One vector holds the whole row: no tail to guard (LLVM pads the lanes).
-    part.vectorize(lane);
-    pu.vectorize(lane);
-    w = static_cast<int>(OW);
+  // Vectors that divide the row (14 of a 28-wide row; LLVM pads 14 lanes to
+  // 16): a guarded tail would be a masked store that keeps LLVM from holding
+  // the tile in registers.
+  int d = static_cast<int>(std::min<int64_t>(OW, zmm_lanes(type)));
+  while (OW % d != 0) --d;
+  if (d >= 4) {
+    w = d;
+    part.vectorize(lane, w);
+    pu.vectorize(lane, w).unroll(lane);
   } else if (w > 1) {
     part.vectorize(lane, w, TailStrategy::GuardWithIf);
     pu.vectorize(lane, w, TailStrategy::GuardWithIf).unroll(lane);

@@ -98,12 +98,13 @@ struct Group {
   std::vector<ValueId> nodes; // members (generators excluded)
   std::set<int> ancestors;    // groups this one depends on, transitively
   std::vector<std::string> notes;
-  bool open_epilogue = true;  // an anchor accepts epilogues until one refuses
+  bool open_epilogue = true; // an anchor accepts epilogues until one refuses
 };
 
 class Fuser {
 public:
-  explicit Fuser(const Graph& g) : g_(g), group_(size_t(g.size()), -1), generator_(size_t(g.size())) {
+  explicit Fuser(const Graph& g)
+      : g_(g), group_(size_t(g.size()), -1), generator_(size_t(g.size())) {
     users_.resize(size_t(g.size()));
     for (ValueId v = 0; v < g.size(); ++v)
       for (ValueId i : g.node(v).inputs) users_[size_t(i)].push_back(v);
@@ -146,8 +147,8 @@ private:
         if (n.op == OpKind::DropoutMask && k == 0) continue; // shape only
         ValueId i = n.inputs[k];
         Role ri = role_of(g_.node(i).op);
-        from_leaves = from_leaves && (ri == Role::named_leaf || ri == Role::inline_leaf ||
-                                      generator_[size_t(i)]);
+        from_leaves = from_leaves &&
+                      (ri == Role::named_leaf || ri == Role::inline_leaf || generator_[size_t(i)]);
       }
       generator_[size_t(v)] = from_leaves;
     }
@@ -255,7 +256,8 @@ private:
         continue;
       }
       // Absorb the producer group: its nodes become this kernel's prologue.
-      G.notes.push_back(fmt::format("fused {} (prologue, {} ops)", describe(g_, p), H.nodes.size()));
+      G.notes.push_back(
+          fmt::format("fused {} (prologue, {} ops)", describe(g_, p), H.nodes.size()));
       for (ValueId m : H.nodes) group_[size_t(m)] = gi;
       G.nodes.insert(G.nodes.end(), H.nodes.begin(), H.nodes.end());
       G.ancestors.insert(H.ancestors.begin(), H.ancestors.end());
@@ -319,8 +321,9 @@ private:
             return x != p && groups_[size_t(x)].ancestors.count(p);
           });
           if (between) continue;
-          merge(c, p, fmt::format("merged the pointwise kernel of {} (same shape {})",
-                                  describe(g_, P.nodes.back()), to_string(P.domain)));
+          merge(c, p,
+                fmt::format("merged the pointwise kernel of {} (same shape {})",
+                            describe(g_, P.nodes.back()), to_string(P.domain)));
           changed = true;
           break;
         }

@@ -25,11 +25,11 @@
 namespace netc {
 
 struct FusedKernel {
-  std::string name;             // k<index>_<kind>, unique in the plan
-  std::string kind;             // matmul | conv | window | reduction | elementwise
-  std::vector<ValueId> nodes;   // computed inside (generators included), ascending
-  std::vector<ValueId> inputs;  // read from buffers, ascending
-  std::vector<ValueId> outputs; // written to buffers, ascending
+  std::string name;               // k<index>_<kind>, unique in the plan
+  std::string kind;               // matmul | conv | window | reduction | elementwise
+  std::vector<ValueId> nodes;     // computed inside (generators included), ascending
+  std::vector<ValueId> inputs;    // read from buffers, ascending
+  std::vector<ValueId> outputs;   // written to buffers, ascending
   std::vector<std::string> notes; // what fused into it, and what was refused and why
 };
 

@@ -41,7 +41,8 @@ MemoryPlan plan_memory(const Graph& g, const FusionPlan& fusion, int64_t max_bat
   std::map<ValueId, size_t> index;
   auto buffer = [&](ValueId v, int first) -> PlannedBuffer& {
     auto [it, fresh] = index.try_emplace(v, plan.buffers.size());
-    if (fresh) plan.buffers.push_back({v, aligned_bytes(g.node(v).type, max_batch), 0, first, first, ""});
+    if (fresh)
+      plan.buffers.push_back({v, aligned_bytes(g.node(v).type, max_batch), 0, first, first, ""});
     return plan.buffers[it->second];
   };
   for (ValueId v : g.leaves(OpKind::Input)) buffer(v, -1);
@@ -73,7 +74,8 @@ MemoryPlan plan_memory(const Graph& g, const FusionPlan& fusion, int64_t max_bat
     bool read_elsewhere_later = false;
     for (int later = k->second + 1; later < end; ++later)
       for (ValueId i : fusion.kernels[size_t(later)].inputs)
-        read_elsewhere_later = read_elsewhere_later || g.node(i).attrs.get_str("name", "") == u.name;
+        read_elsewhere_later =
+            read_elsewhere_later || g.node(i).attrs.get_str("name", "") == u.name;
     if (sink && is_pure_map(g, kernel) && !read_elsewhere_later) {
       PlannedBuffer& b = plan.buffers[index.at(u.value)];
       b.in_place_of = u.name;
@@ -112,15 +114,15 @@ MemoryPlan plan_memory(const Graph& g, const FusionPlan& fusion, int64_t max_bat
 }
 
 std::string print_memory_plan(const Graph& g, const FusionPlan& fusion, const MemoryPlan& plan) {
-  std::string out = fmt::format(
-      "arena {} bytes ({} without reuse), planned at the largest batch; {} kernels\n\n",
-      plan.arena_bytes, plan.without_reuse, fusion.kernels.size());
+  std::string out =
+      fmt::format("arena {} bytes ({} without reuse), planned at the largest batch; {} kernels\n\n",
+                  plan.arena_bytes, plan.without_reuse, fusion.kernels.size());
   out += fmt::format("{:>10} {:>10}  {:>5} {:>5}  {}\n", "offset", "bytes", "from", "to", "value");
   std::vector<const PlannedBuffer*> sorted;
   for (const auto& b : plan.buffers) sorted.push_back(&b);
-  std::stable_sort(sorted.begin(), sorted.end(), [](const PlannedBuffer* a, const PlannedBuffer* b) {
-    return a->offset < b->offset;
-  });
+  std::stable_sort(
+      sorted.begin(), sorted.end(),
+      [](const PlannedBuffer* a, const PlannedBuffer* b) { return a->offset < b->offset; });
   for (const PlannedBuffer* b : sorted) {
     const Node& n = g.node(b->value);
     std::string what = fmt::format("%{} {} {}", b->value, op_name(n.op), to_string(n.type));
@@ -128,11 +130,10 @@ std::string print_memory_plan(const Graph& g, const FusionPlan& fusion, const Me
     std::string where = b->in_place_of.empty() ? fmt::format("{:>10}", b->offset)
                                                : fmt::format("{:>10}", "in place");
     if (!b->in_place_of.empty()) what += fmt::format("  (written over {})", b->in_place_of);
-    out += fmt::format("{} {:>10}  {:>5} {:>5}  {}\n", where, b->bytes,
-                       b->first < 0 ? std::string("in") : std::to_string(b->first),
-                       b->last >= int(fusion.kernels.size()) ? std::string("end")
-                                                             : std::to_string(b->last),
-                       what);
+    out += fmt::format(
+        "{} {:>10}  {:>5} {:>5}  {}\n", where, b->bytes,
+        b->first < 0 ? std::string("in") : std::to_string(b->first),
+        b->last >= int(fusion.kernels.size()) ? std::string("end") : std::to_string(b->last), what);
   }
   return out;
 }

@@ -14,10 +14,10 @@ namespace netc {
 
 struct PlannedBuffer {
   ValueId value = -1;
-  int64_t bytes = 0;   // at the largest batch, 64-byte aligned
-  int64_t offset = 0;  // in the arena; -1 when it aliases a persistent leaf
-  int first = 0;       // the kernel that writes it (-1: a step input)
-  int last = 0;        // the last kernel that reads it (the step's end for results)
+  int64_t bytes = 0;       // at the largest batch, 64-byte aligned
+  int64_t offset = 0;      // in the arena; -1 when it aliases a persistent leaf
+  int first = 0;           // the kernel that writes it (-1: a step input)
+  int last = 0;            // the last kernel that reads it (the step's end for results)
   std::string in_place_of; // the persistent leaf this update is written over, if any
 };
 

@@ -5,13 +5,13 @@
 
 #include "ir/verifier.h"
 
-#include <algorithm>
 #include "passes/autodiff.h"
 #include "passes/cleanup.h"
 #include "passes/fusion.h"
 #include "passes/memplan.h"
 #include "passes/optimizer.h"
 #include "passes/specialize.h"
+#include <algorithm>
 
 namespace netc {
 
@@ -67,7 +67,9 @@ std::vector<StageResult> run_pipeline(Graph parsed, Mode mode, const std::string
   return out;
 }
 
-int64_t default_max_batch(const Graph& parsed) { return std::max<int64_t>(parsed.train.batch, 256); }
+int64_t default_max_batch(const Graph& parsed) {
+  return std::max<int64_t>(parsed.train.batch, 256);
+}
 
 Graph training_step(Graph parsed) {
   return std::move(run_pipeline(std::move(parsed), Mode::train, "cleanup").back().graph);

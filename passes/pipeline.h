@@ -13,8 +13,8 @@ namespace netc {
 enum class Mode { train, infer };
 
 struct StageResult {
-  std::string name; // "parse", "specialize", ...
-  Graph graph;      // the IR after the stage
+  std::string name;    // "parse", "specialize", ...
+  Graph graph;         // the IR after the stage
   std::string listing; // for the stages past the IR (fusion, memplan): their own report
 };
 

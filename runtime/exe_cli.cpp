@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fmt/format.h>
@@ -26,6 +28,17 @@ void check_batch(const Plan& plan, int64_t batch) {
     throw UsageError{
         fmt::format("--batch {} exceeds the compiled maximum of {}", batch, plan.max_batch)};
 }
+
+// CLI::PositiveNumber prints its range as a 300-digit number.
+const CLI::Validator positive(
+    [](std::string& text) {
+      char* end = nullptr;
+      double v = std::strtod(text.c_str(), &end);
+      return end != text.c_str() && *end == '\0' && v > 0 && std::isfinite(v)
+                 ? std::string()
+                 : fmt::format("expects a positive number, found '{}'", text);
+    },
+    "POSITIVE");
 
 int effective_threads(int requested) {
   if (requested > 0) return requested;
@@ -66,8 +79,8 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   train_cmd->add_option("--batch", train.batch, "batch extent (default: the model's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   train_cmd->add_option("--seed", train.seed, "seed of the parameters, data and dropout");
-  auto* lr_opt = train_cmd->add_option("--lr", lr, "learning rate (default: the model's)")
-                     ->check(CLI::PositiveNumber);
+  auto* lr_opt =
+      train_cmd->add_option("--lr", lr, "learning rate (default: the model's)")->check(positive);
 
   try {
     app.parse(argc, argv);

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace netc {
@@ -88,9 +89,13 @@ void copy_atomically(const fs::path& from, const fs::path& to) {
   fs::rename(tmp, to);
 }
 
-} // namespace
+struct Cached {
+  fs::path exe;        // the executable in the cache
+  std::string message; // what happened, for the user
+};
 
-int cmd_compile(const CompileOptions& o) {
+// Builds the executable into the cache unless it is already there.
+Cached compile_to_cache(const CompileOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
   Graph parsed = load_model(o.model);
   PlanBundle bundle = build_plan(parsed, o.max_batch);
@@ -101,8 +106,8 @@ int cmd_compile(const CompileOptions& o) {
   aot.no_asserts = !o.debug;
   aot.emit_stmt = o.emit == "stmt";
   aot.emit_asm = o.emit == "asm";
-  std::string key = fnv_hex(json + codegen::aot_target_string() + (o.debug ? "debug" : "release") +
-                            build_id());
+  std::string key =
+      fnv_hex(json + codegen::aot_target_string() + (o.debug ? "debug" : "release") + build_id());
   fs::path entry = cache_root() / key;
   fs::path exe = entry / "model";
   bool cached = fs::exists(exe) && !aot.emit_stmt && !aot.emit_asm;
@@ -118,9 +123,10 @@ int cmd_compile(const CompileOptions& o) {
     std::ofstream(work / "plan.cpp") << generated_source(bundle.plan, json);
     fs::path lib = library_dir();
     std::string cmd = fmt::format(
-        "c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' -lfmt -lpthread -ldl", (work / "model").string(),
-        (work / "plan.cpp").string(), (lib / "libnetc_exe_main.a").string(), files.static_library,
-        files.runtime_object, (lib / "libnetc_runtime.a").string(), (lib / "libnetc_ir.a").string());
+        "c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' -lfmt -lz -lpthread -ldl",
+        (work / "model").string(), (work / "plan.cpp").string(),
+        (lib / "libnetc_exe_main.a").string(), files.static_library, files.runtime_object,
+        (lib / "libnetc_runtime.a").string(), (lib / "libnetc_ir.a").string());
     run_or_fail(cmd, "linking the executable");
     t_link = seconds_since(t2);
     if (!o.emit.empty() && o.emit != "exe") {
@@ -135,16 +141,47 @@ int cmd_compile(const CompileOptions& o) {
     fs::remove_all(entry);
     fs::rename(work, entry);
   }
-  copy_atomically(exe, o.output);
   size_t kernels = bundle.plan.train.kernels.size() + bundle.plan.infer.kernels.size();
   std::string text =
-      cached ? fmt::format("compiled {} -> {} in {:.2f} s (from the cache; {} kernels)\n",
-                           o.model, o.output, seconds_since(t0), kernels)
-             : fmt::format("compiled {} -> {} in {:.2f} s ({} kernels: planning {:.2f} s, Halide "
-                           "and LLVM {:.2f} s, linking {:.2f} s)\n",
-                           o.model, o.output, seconds_since(t0), kernels, t_plan, t_kernels, t_link);
-  std::fputs(text.c_str(), stdout);
+      cached
+          ? fmt::format("compiled {} -> {} in {:.2f} s (from the cache; {} kernels)\n", o.model,
+                        o.output, seconds_since(t0), kernels)
+          : fmt::format("compiled {} -> {} in {:.2f} s ({} kernels: planning {:.2f} s, Halide "
+                        "and LLVM {:.2f} s, linking {:.2f} s)\n",
+                        o.model, o.output, seconds_since(t0), kernels, t_plan, t_kernels, t_link);
+  return {exe, text};
+}
+
+} // namespace
+
+int cmd_compile(const CompileOptions& o) {
+  Cached c = compile_to_cache(o);
+  copy_atomically(c.exe, o.output);
+  std::fputs(c.message.c_str(), stdout);
   return 0;
+}
+
+std::string cached_executable(const CompileOptions& o, bool quiet) {
+  Cached c = compile_to_cache(o);
+  if (!quiet) std::fputs(c.message.c_str(), stderr);
+  return c.exe.string();
+}
+
+// `netc bench` runs the compiled executable's own bench: the kernels it times
+// are exactly the ones a user ships (AOT code runs as fast as JIT code,
+// HALIDE-NOTES), and a repeated bench reuses the cache.
+int cmd_bench(const BenchOptions& o) {
+  CompileOptions c;
+  c.model = o.model;
+  c.output = "(the cache)";
+  std::string exe = cached_executable(c, o.json);
+  std::string cmd = "'" + exe + "' bench";
+  if (o.batch > 0) cmd += fmt::format(" --batch {}", o.batch);
+  cmd += fmt::format(" --iters {}", o.iters);
+  if (o.json) cmd += " --json";
+  std::fflush(stdout);
+  int status = std::system(cmd.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 } // namespace netc

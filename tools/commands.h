@@ -48,8 +48,19 @@ struct CompileOptions {
   bool debug = false;       // keep Halide's buffer checks in the kernels
 };
 
+struct BenchOptions {
+  std::string model;
+  int64_t batch = 0; // 0: the model's batch
+  int64_t iters = 30;
+  bool json = false;
+};
+
 int cmd_run(const RunOptions& o);
 int cmd_compile(const CompileOptions& o);
+// Compiles (or finds in the cache) the model's executable and runs its bench.
+int cmd_bench(const BenchOptions& o);
+// The executable of a model in the compile cache, compiling it if needed.
+std::string cached_executable(const CompileOptions& o, bool quiet);
 int cmd_gradcheck(const GradcheckOptions& o);
 
 // Parses NAME=VALUE runtime scalar overrides; a malformed one is a UserError.

@@ -50,13 +50,21 @@ int main(int argc, char** argv) {
   auto* compile_cmd = app.add_subcommand("compile", "Compile a model into a standalone executable");
   compile_cmd->add_option("MODEL", comp.model, "a .nn model file")->required();
   compile_cmd->add_option("-o,--output", comp.output, "the executable to write")->required();
-  compile_cmd->add_option("--emit", comp.emit,
-                          "exe, or stmt/asm to also keep the kernels' Halide statements or "
-                          "assembly in OUT.kernels/")
+  compile_cmd
+      ->add_option("--emit", comp.emit,
+                   "exe, or stmt/asm to also keep the kernels' Halide statements or "
+                   "assembly in OUT.kernels/")
       ->check(CLI::IsMember({"exe", "stmt", "asm"}));
   compile_cmd->add_option("--max-batch", comp.max_batch, "the largest batch the binary accepts")
       ->check(CLI::Range(1, 1 << 20));
   compile_cmd->add_flag("--debug", comp.debug, "keep Halide's buffer checks in the kernels");
+
+  BenchOptions bench;
+  auto* bench_cmd = app.add_subcommand("bench", "Compile (or reuse) a model and time its kernels");
+  bench_cmd->add_option("MODEL", bench.model, "a .nn model file")->required();
+  bench_cmd->add_option("--batch", bench.batch, "batch extent")->check(CLI::Range(1, 1 << 20));
+  bench_cmd->add_option("--iters", bench.iters, "timed steps")->check(CLI::Range(1, 1 << 20));
+  bench_cmd->add_flag("--json", bench.json, "end with one JSON line (step_ms, images_per_second)");
 
   GradcheckOptions gc;
   auto* gc_cmd = app.add_subcommand("gradcheck", "Compare symbolic and numeric gradients");
@@ -85,6 +93,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) return cmd_run(run);
     if (*gc_cmd) return cmd_gradcheck(gc);
     if (*compile_cmd) return cmd_compile(comp);
+    if (*bench_cmd) return cmd_bench(bench);
   } catch (const UserError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;

@@ -55,7 +55,8 @@ TEST_CASE("conv2d_backward_input and conv2d_backward_weight") {
                         {"groups", int64_t(2)}});
   }
   SUBCASE("rows wider than a vector") {
-    conv_backward({B, 2, 5, 21}, {3, 2, 3, 3}, Attrs{{"pad", Ints{1, 1}}});
+    conv_backward({B, 2, 5, 21}, {3, 2, 3, 3}, Attrs{{"pad", Ints{1, 1}}}); // 3 x 7 lanes
+    conv_backward({B, 1, 4, 19}, {2, 1, 3, 3}, Attrs{{"pad", Ints{1, 1}}}); // a guarded tail
   }
   SUBCASE("depthwise, no padding") {
     conv_backward({B, 3, 7, 6}, {3, 1, 3, 3}, Attrs{{"groups", int64_t(3)}});

@@ -128,7 +128,7 @@ TEST_CASE("initialize draws the reference interpreter's weights for the seed") {
   CHECK(f.ex.f32("W")[0] != expected[0]);
 }
 
-TEST_CASE("runtime scalars are set and read by name; an unknown one lists the known") {
+TEST_CASE("runtime scalars are set and read by name, and an unknown one lists the known") {
   Fixture f;
   f.ex.initialize(1);
   f.ex.set_hyper("lr", 0.5);
