@@ -75,7 +75,7 @@ Dataset make_features(RawArray&& x, const std::string& file, const DataLayout& l
   d.example_shape = layout.example_shape;
   d.features = std::move(x.values);
   if (x.bytes)
-    for (float& v : d.features) v *= 1.0f / 255.0f;
+    for (float& v : d.features) v /= 255.0f; // division, as ref_torch.py: bit-equal inputs
   return d;
 }
 

@@ -38,14 +38,14 @@ private:
 };
 
 std::string gunzip(const std::string& path, const std::string& in) {
-  // The trailer's ISIZE (the size mod 2^32) is a good first guess; deflate never
-  // compresses more than about 1032:1, which bounds a corrupt guess.
+  // The trailer's ISIZE (the size mod 2^32) is a good first guess, but a truncated
+  // file's last bytes are not a trailer: cap the guess, and grow by doubling past it.
   size_t guess = in.size() * 4;
   if (in.size() >= 18) {
     uint32_t isize = 0;
     for (int i = 0; i < 4; ++i)
       isize |= static_cast<uint32_t>(static_cast<uint8_t>(in[in.size() - 4 + i])) << (8 * i);
-    if (isize > 0 && isize / 1032 <= in.size()) guess = isize;
+    guess = std::min<size_t>(isize, in.size() * 16);
   }
   std::string out(std::max<size_t>(guess, 1024), '\0');
   size_t produced = 0, consumed = 0;

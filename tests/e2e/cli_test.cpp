@@ -80,7 +80,7 @@ TEST_CASE("forward on the mlp gives probabilities that sum to one per row") {
   CHECK(r.out.find("loss ") != std::string::npos);
 }
 
-TEST_CASE("the same seed gives the same forward output; another seed another") {
+TEST_CASE("the same seed gives the same forward output / another seed another") {
   auto a = run_netc("run examples/fmnist_cnn.nn forward --random-init --batch 2 --seed 3");
   auto b = run_netc("run examples/fmnist_cnn.nn forward --random-init --batch 2 --seed 3");
   auto c = run_netc("run examples/fmnist_cnn.nn forward --random-init --batch 2 --seed 4");

@@ -41,7 +41,7 @@ TEST_CASE("gradcheck fails, with the worst entries, when the tolerance cannot be
   CHECK(r.out.find("worst entries of") != std::string::npos);
 }
 
-TEST_CASE("run train prints a loss per step; --set checks its names and values") {
+TEST_CASE("run train prints a loss per step / --set checks its names and values") {
   auto r = run_netc("run examples/transfer.nn train --random-init --steps 3 --batch 4");
   CHECK(r.status == 0);
   CHECK(r.out.find("step     3  loss") != std::string::npos);

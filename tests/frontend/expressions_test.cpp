@@ -39,7 +39,7 @@ TEST_CASE("without `model`, the model is named after the file") {
   CHECK(parse_model(kX + "output y = x\n", "dir/my_net.nn").name == "my_net");
 }
 
-TEST_CASE("arithmetic maps to add/sub/mul/div; numbers are f32 scalar constants") {
+TEST_CASE("arithmetic maps to add/sub/mul/div / numbers are f32 scalar constants") {
   Graph g = build(kX + "output y = 2 * x - x / 4 + -x\n");
   CHECK(count_ops(g, OpKind::Mul) == 1);
   CHECK(count_ops(g, OpKind::Div) == 1);
@@ -129,7 +129,7 @@ TEST_CASE("reshape, transpose, concat, slice") {
   CHECK(d.type.shape == Shape{kBatch, 2, 3});
 }
 
-TEST_CASE("losses; the loss is recorded with its position") {
+TEST_CASE("losses / the loss is recorded with its position") {
   Graph g =
       build("input x : f32[batch, 3]\nlabel y : class(3)[batch]\nlabel t : f32[batch, 3]\n"
             "output p = softmax(x)\n"
@@ -188,7 +188,7 @@ TEST_CASE("l2(lambda) expands to lambda / (2 m) * sum of squared trainable weigh
   CHECK(g.node(den.inputs[1]).op == OpKind::BatchSize);
 }
 
-TEST_CASE("l1(lambda) sums absolute values; l1 and l2 together share m") {
+TEST_CASE("l1(lambda) sums absolute values / l1 and l2 together share m") {
   Graph g = build(kX + "z = dense(x, 2)\nloss mean(z) + l1(0.1) + l2(0.2)\n");
   CHECK(count_ops(g, OpKind::Abs) == 1);
   CHECK(leaf(g, OpKind::Hyper, "l1.lambda").attrs.get_float("value") == 0.1);

@@ -163,7 +163,7 @@ TEST_CASE("a named layer used again shares its params (Siamese)") {
   CHECK(uses == 2);
 }
 
-TEST_CASE("frozen=true freezes a layer's params; a frozen param statement too") {
+TEST_CASE("frozen=true freezes a layer's params / a frozen param statement too") {
   Graph g = build(kFlat + "param P : f32[6, 6] = uniform(0.1) frozen\nparam v : f32[6] = "
                           "constant(0.5)\nh = batchnorm(dense(matmul(x, P) + v, 4, frozen=true), "
                           "frozen=true)\noutput y = dense(h, 2)\n");

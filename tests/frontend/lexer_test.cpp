@@ -66,7 +66,7 @@ TEST_CASE("punctuation and operators") {
                          Tok::Star, Tok::Slash, Tok::Newline, Tok::End});
 }
 
-TEST_CASE("dotted names are one identifier; a-b is three tokens") {
+TEST_CASE("dotted names are one identifier / a-b is three tokens") {
   auto toks = lex("dense1.W a-b", "t.nn");
   CHECK(toks[0].text == "dense1.W");
   CHECK(toks[1].text == "a");
@@ -91,14 +91,14 @@ TEST_CASE("newlines end statements except inside () and []") {
   CHECK(kinds("") == std::vector<Tok>{Tok::End});
 }
 
-TEST_CASE("strings keep their contents; \\\" and \\\\ escape") {
+TEST_CASE("strings keep their contents / \\\" and \\\\ escape") {
   auto toks = lex(R"(data = "csv:a b.csv:label=0" "q\"\\")", "t.nn");
   CHECK(toks[2].kind == Tok::String);
   CHECK(toks[2].text == "csv:a b.csv:label=0");
   CHECK(toks[3].text == "q\"\\");
 }
 
-TEST_CASE("columns count characters, not bytes; CR and a BOM are ignored") {
+TEST_CASE("columns count characters, not bytes / CR and a BOM are ignored") {
   auto toks = lex("# é\r\nx = \"ü\" y", "t.nn");
   CHECK(toks[0].loc == SourceLoc{2, 1});
   CHECK(toks[3].loc == SourceLoc{2, 9});

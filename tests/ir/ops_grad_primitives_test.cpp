@@ -21,7 +21,7 @@ Attrs classes(int64_t c) { return Attrs{{"num_classes", c}}; }
 
 // ---- step ---------------------------------------------------------------------------
 
-TEST_CASE("step: keeps the float type; rejects integers") {
+TEST_CASE("step: keeps the float type / rejects integers") {
   CHECK(out_type(OpKind::Step, {f32({B, 3})}) == f32({B, 3}));
   CHECK(out_type(OpKind::Step, {f64({})}) == f64({}));
   CHECK(contains(build_error(OpKind::Step, {i32({B})}),

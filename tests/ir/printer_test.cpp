@@ -178,7 +178,7 @@ TEST_CASE("printer: empty header fields and a missing loss are omitted") {
   CHECK(lines[1].starts_with("train {"));
 }
 
-TEST_CASE("printer: odd names are quoted; a partly known location is kept") {
+TEST_CASE("printer: odd names are quoted / a partly known location is kept") {
   Graph g;
   g.name = "my model";
   GraphBuilder b(g);

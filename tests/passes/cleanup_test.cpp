@@ -35,7 +35,7 @@ output y = %1
   CHECK_FALSE(eliminate_dead_code(r.graph).changed);
 }
 
-TEST_CASE("identical computations are merged; different attributes are not") {
+TEST_CASE("identical computations are merged / different attributes are not") {
   Graph g = ir(R"(
 %0 = input() {name="x"} : f32[batch,4]
 %1 = reduce_sum(%0) {axes=[1]} : f32[batch]
@@ -52,7 +52,7 @@ output z = %3
   CHECK(add.inputs[0] == add.inputs[1]);
 }
 
-TEST_CASE("x*1, x+0 and same-shape reshapes vanish; broadcasting ones stay") {
+TEST_CASE("x*1, x+0 and same-shape reshapes vanish / broadcasting ones stay") {
   Graph g = ir(R"(
 %0 = input() {name="x"} : f32[batch,4]
 %1 = constant() {value=1.0} : f32[]

@@ -94,7 +94,7 @@ TEST_CASE("mlp inference: bias and relu are the matmul's epilogue, batch norm is
   CHECK(relu->kind == "matmul");
 }
 
-TEST_CASE("training: the softmax cross-entropy gradient is one kernel; dropout masks are recomputed") {
+TEST_CASE("training: the softmax cross-entropy gradient is one kernel / dropout masks are recomputed") {
   Graph g = training_step(example("fmnist_mlp"));
   FusionPlan plan = fuse(g);
   const FusedKernel* onehot = kernel_with(g, plan, OpKind::OneHot);

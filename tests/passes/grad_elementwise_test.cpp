@@ -121,7 +121,7 @@ TEST_CASE("grad: abs, relu, leaky_relu, elu on both sides of 0") {
   }
 }
 
-TEST_CASE("grad: step passes no gradient; its params get an explicit zero") {
+TEST_CASE("grad: step passes no gradient / its params get an explicit zero") {
   bool none = op_def(OpKind::Step).grad == &no_gradient;
   CHECK(none);
   Graph g;

@@ -18,7 +18,7 @@ const Shape kPairShapes[] = {Shape{B, 3}, Shape{3, B}, Shape{2, B, 3}, Shape{5},
 
 } // namespace
 
-TEST_CASE("grad: softmax_cross_entropy wrt the logits; none for the labels") {
+TEST_CASE("grad: softmax_cross_entropy wrt the logits / none for the labels") {
   for (int64_t batch : {1, 4}) {
     INFO("batch ", batch);
     CHECK(op_gradient_error(OpKind::SoftmaxCrossEntropy, {param({B, 5}), labels({B}, 5)}, {},

@@ -67,7 +67,7 @@ std::vector<double> ramp(int n) {
 
 } // namespace
 
-TEST_CASE("autodiff: every norm op has a gradient rule; dropout_mask passes none") {
+TEST_CASE("autodiff: every norm op has a gradient rule / dropout_mask passes none") {
   int checked = 0;
   for (int i = 0; i < kNumOps; ++i) {
     auto k = static_cast<OpKind>(i);

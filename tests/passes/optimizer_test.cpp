@@ -59,11 +59,11 @@ TEST_CASE("sgd: w -= lr dW") {
   check_sequence("sgd", {{0.9, -1.8}, {0.81, -1.62}, {0.729, -1.458}});
 }
 
-TEST_CASE("momentum: V = beta V + (1 - beta) dW; w -= lr V") {
+TEST_CASE("momentum: V = beta V + (1 - beta) dW / w -= lr V") {
   check_sequence("momentum", {{0.99, -1.98}, {0.9711, -1.9422}, {0.944379, -1.888758}});
 }
 
-TEST_CASE("rmsprop: S = beta S + (1 - beta) dW^2; w -= lr dW / (sqrt(S) + eps)") {
+TEST_CASE("rmsprop: S = beta S + (1 - beta) dW^2 / w -= lr dW / (sqrt(S) + eps)") {
   check_sequence("rmsprop", {{0.683772243983, -1.68377223898},
                              {0.498870620117, -1.47387532077},
                              {0.369180567428, -1.30871787563}});
