@@ -1,9 +1,11 @@
 // `netc check` and `netc dump`.
+#include "codegen/describe.h"
 #include "frontend/frontend.h"
 #include "ir/dot.h"
 #include "ir/printer.h"
 #include "ir/summary.h"
 #include "passes/pipeline.h"
+#include "passes/plan.h"
 #include "tools/commands.h"
 
 #include <algorithm>
@@ -22,7 +24,8 @@ int cmd_check(const std::string& model) {
 
 int cmd_dump(const DumpOptions& o) {
   Mode mode = o.mode == "infer" ? Mode::infer : Mode::train;
-  const auto& names = pipeline_stages(mode);
+  std::vector<std::string> names = pipeline_stages(mode);
+  names.push_back("lower"); // past the passes: codegen's view of each kernel
   bool all = o.after == "all";
   if (!all && std::find(names.begin(), names.end(), o.after) == names.end()) {
     std::string list;
@@ -31,7 +34,14 @@ int cmd_dump(const DumpOptions& o) {
                     fmt::format("unknown stage '{}' for --after; the {} stages are: {}, all",
                                 o.after, o.mode, list));
   }
-  auto stages = run_pipeline(load_model(o.model), mode, all ? names.back() : o.after);
+  bool lower = all || o.after == "lower";
+  Graph parsed = load_model(o.model);
+  auto stages = run_pipeline(parsed, mode, lower ? "memplan" : o.after);
+  if (lower && o.format != "dot") {
+    PlanBundle bundle = build_plan(parsed);
+    const CompiledProgram& program = mode == Mode::train ? bundle.train : bundle.infer;
+    stages.push_back({"lower", stages.back().graph, codegen::describe_lowered_kernels(program)});
+  }
   std::string text;
   for (const auto& s : stages) {
     if (!all && s.name != o.after) continue;

@@ -113,7 +113,7 @@ int64_t label_start(const data_detail::CsvTable& t, const DataSpec& spec, int64_
   if (col.empty()) return t.columns - label_cols;
   int64_t start = -1;
   if (std::all_of(col.begin(), col.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    start = std::stoll(col);
+    start = col.size() > 9 ? t.columns : std::stoll(col); // huge: out of range below
   } else {
     auto it = std::find(t.header.begin(), t.header.end(), col);
     if (it == t.header.end())

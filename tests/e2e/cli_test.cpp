@@ -99,3 +99,18 @@ TEST_CASE("usage errors and unknown stages fail cleanly") {
   auto noinit = run_netc("run examples/fmnist_mlp.nn forward");
   CHECK(noinit.status == 1);
 }
+
+TEST_CASE("dump shows the kernels, the memory plan and each kernel's lowered Halide pipeline") {
+  auto fusion = run_netc("dump examples/fmnist_mlp.nn --after fusion");
+  CHECK(fusion.status == 0);
+  CHECK(fusion.out.find("(epilogue)") != std::string::npos);
+  CHECK(fusion.out.find("not fused") != std::string::npos); // refusals carry their reason
+  auto mem = run_netc("dump examples/fmnist_mlp.nn --after memplan");
+  CHECK(mem.status == 0);
+  CHECK(mem.out.find("without reuse") != std::string::npos);
+  CHECK(mem.out.find("in place") != std::string::npos);
+  auto lower = run_netc("dump examples/transfer.nn --mode infer --after lower");
+  CHECK(lower.status == 0);
+  CHECK(lower.out.find("// ---- kernel infer_k0") != std::string::npos);
+  CHECK(lower.out.find("for (") != std::string::npos);
+}
