@@ -46,5 +46,8 @@ std::string si(double value, std::string_view unit = "");
 std::string human_bytes(int64_t bytes);
 // 0.00123 -> "1.23 ms"
 std::string human_seconds(double seconds);
+// A kernel's op list within `width` characters: a fused optimizer update
+// lists dozens of ops, so repeats are counted ("sub x9 mul x24 add x15 ...").
+std::string summarize_ops(const std::string& ops, size_t width = 64);
 
 } // namespace netc::rt

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <utility>
+#include <vector>
 
 namespace netc::rt {
 
@@ -62,6 +64,33 @@ std::string human_seconds(double seconds) {
   if (seconds >= 1) return fmt::format("{:.3g} s", seconds);
   if (seconds >= 1e-3) return fmt::format("{:.3g} ms", seconds * 1e3);
   return fmt::format("{:.3g} us", seconds * 1e6);
+}
+
+std::string summarize_ops(const std::string& ops, size_t width) {
+  if (ops.size() <= width) return ops;
+  std::vector<std::pair<std::string, int>> counts; // in order of first use
+  for (size_t start = 0; start < ops.size();) {
+    size_t end = std::min(ops.find(' ', start), ops.size());
+    std::string op = ops.substr(start, end - start);
+    auto it =
+        std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == op; });
+    if (it == counts.end())
+      counts.emplace_back(op, 1);
+    else
+      ++it->second;
+    start = end + 1;
+  }
+  std::string out;
+  for (const auto& [op, n] : counts) {
+    std::string item = n > 1 ? fmt::format("{} x{}", op, n) : op;
+    if (out.size() + item.size() + 5 > width) {
+      out += " ...";
+      break;
+    }
+    if (!out.empty()) out += ' ';
+    out += item;
+  }
+  return out;
 }
 
 } // namespace netc::rt

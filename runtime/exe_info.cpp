@@ -16,7 +16,7 @@ std::string kernel_table(const Program& p, int64_t batch) {
   for (size_t k = 0; k < p.kernels.size(); ++k) {
     const KernelCall& c = p.kernels[k];
     text += fmt::format("  {:>3}  {:<24} {:<12} {:>10}  {}\n", k, c.name, c.kind,
-                        si(kernel_flops(c, batch)), c.ops);
+                        si(kernel_flops(c, batch)), summarize_ops(c.ops));
   }
   return text;
 }

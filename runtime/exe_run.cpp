@@ -69,7 +69,8 @@ int exe_forward(Executor& ex, const RunOptions& o, std::ostream& out) {
     text += fmt::format("output {} {}\n{}", output.name, shape_text(s, batch),
                         format_tensor(values, cols));
   }
-  if (plan.infer.loss >= 0) text += fmt::format("loss {}\n", read_scalar(ex, plan.infer.loss));
+  if (plan.infer.loss >= 0)
+    text += fmt::format("loss {}\n", static_cast<float>(read_scalar(ex, plan.infer.loss)));
   out << text;
   return 0;
 }

@@ -2,6 +2,7 @@
 // the test model: what each subcommand prints, and exit statuses 2 for bad
 // arguments and 1 for runtime errors.
 #include "runtime/exe_cli.h"
+#include "runtime/exe_commands.h"
 #include "runtime/test_model.h"
 
 #include <doctest/doctest.h>
@@ -131,4 +132,13 @@ TEST_CASE("runtime errors exit 1 with a message") {
   CHECK(fail.status == 1);
   CHECK(contains(fail.err, "kernel 'train_fail'"));
   CHECK(fail.out.find("step") == std::string::npos);
+}
+
+TEST_CASE("long op lists are summarized with counts") {
+  CHECK(summarize_ops("matmul add relu") == "matmul add relu");
+  std::string adam;
+  for (int i = 0; i < 12; ++i) adam += "sub mul mul add div sqrt ";
+  adam += "maximum";
+  CHECK(summarize_ops(adam) == "sub x12 mul x24 add x12 div x12 sqrt x12 maximum");
+  CHECK(summarize_ops(adam, 30) == "sub x12 mul x24 add x12 ...");
 }
