@@ -1,7 +1,9 @@
 #include "runtime/exe_cli.h"
 
+#include "runtime/eval.h"
 #include "runtime/exe_commands.h"
 #include "runtime/halide_hooks.h"
+#include "runtime/train/train.h"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -11,7 +13,9 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <ostream>
+#include <iostream>
 #include <thread>
+#include <unistd.h>
 
 namespace netc::rt {
 
@@ -73,14 +77,41 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   forward_cmd->add_option("--seed", forward.seed, "seed of the parameters and the inputs");
 
   RunOptions train;
+  TrainOptions fit;
   double lr = 0;
-  auto* train_cmd = app.add_subcommand("train", "Train on random data, printing the loss");
-  train_cmd->add_option("--steps", train.steps, "training steps")->check(CLI::Range(1, 1 << 30));
+  bool random_data = false;
+  auto* train_cmd = app.add_subcommand("train", "Train the model on its data (or on random data)");
+  train_cmd->add_option("--data", fit.data, "data spec (default: the model's train block)");
+  train_cmd->add_option("--data-dir", fit.data_dir, "where fashion-mnist's IDX files are");
+  train_cmd->add_option("--epochs", fit.epochs, "epochs")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   train_cmd->add_option("--batch", train.batch, "batch extent (default: the model's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
-  train_cmd->add_option("--seed", train.seed, "seed of the parameters, data and dropout");
+  train_cmd->add_option("--seed", train.seed, "seed of the parameters, data order and dropout");
   auto* lr_opt =
       train_cmd->add_option("--lr", lr, "learning rate (default: the model's)")->check(positive);
+  train_cmd->add_option("--log", fit.log, "write one JSON line per epoch to FILE");
+  train_cmd->add_option("--save", fit.save, "save a checkpoint after every epoch");
+  train_cmd->add_option("--resume", fit.resume, "continue the run of a checkpoint");
+  train_cmd->add_option("--bayes-error", fit.bayes_error, "Bayes/human-level error estimate");
+  auto* random_flag =
+      train_cmd->add_flag("--random-data", random_data, "train on random batches (tests, benchmarks)");
+  auto* steps_opt = train_cmd->add_option("--steps", train.steps, "--random-data: training steps")
+                        ->check(CLI::Range(1, 1 << 30));
+  steps_opt->needs(random_flag);
+
+  EvalOptions evaluation;
+  auto* eval_cmd = app.add_subcommand("eval", "Loss, accuracy and error analysis of a checkpoint");
+  eval_cmd->add_option("--weights", evaluation.weights, "checkpoint written by train")->required();
+  eval_cmd->add_option("--data", evaluation.data, "data spec (default: the checkpoint's test split)");
+  eval_cmd->add_option("--data-dir", evaluation.data_dir, "where fashion-mnist's IDX files are");
+  eval_cmd->add_option("--errors", evaluation.errors, "misclassified examples to list")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+
+  PredictOptions prediction;
+  auto* predict_cmd = app.add_subcommand("predict", "One prediction per input row or image");
+  predict_cmd->add_option("--weights", prediction.weights, "checkpoint written by train")
+      ->required();
+  predict_cmd->add_option("--input", prediction.input, "inputs: .npy, .csv or IDX")->required();
 
   try {
     app.parse(argc, argv);
@@ -88,7 +119,11 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
     int status = app.exit(e, out, err);
     return status == 0 ? 0 : 2;
   }
-  if (*lr_opt) train.lr = lr;
+  if (*lr_opt) train.lr = fit.lr = lr;
+  if (train.batch > 0) fit.batch = train.batch;
+  if (train_cmd->count("--seed")) fit.seed = train.seed;
+  // The progress bar redraws a line in place: only where a person watches.
+  fit.progress = &out == &std::cout && ::isatty(STDOUT_FILENO);
 
   try {
     Executor ex(plan_from_json(plan_json), kernels);
@@ -103,12 +138,15 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
       check_batch(plan, forward.batch);
       return exe_forward(ex, forward, out);
     }
+    if (*eval_cmd) return exe_eval(ex, evaluation, out);
+    if (*predict_cmd) return exe_predict(ex, prediction, out);
     if (*train_cmd) {
       check_batch(plan, train.batch);
       if (train.lr && std::none_of(plan.hypers.begin(), plan.hypers.end(),
                                    [](const Hyper& h) { return h.name == "lr"; }))
         throw UsageError{"--lr: the model has no runtime learning rate 'lr'"};
-      return exe_train(ex, train, out);
+      if (random_data) return exe_train(ex, train, out);
+      return exe_train_data(ex, fit, out);
     }
   } catch (const UsageError& e) {
     err << program << ": " << e.message << "\nRun with --help for more information.\n";

@@ -29,6 +29,20 @@ public:
   // min_lr). The other schedules ignore it. Returns true if the rate changed.
   bool end_epoch(double val_loss);
 
+  // reduce-on-plateau's state, for checkpoints: a resumed run continues it.
+  struct State {
+    double lr = 0, best = 0;
+    bool have_best = false;
+    int64_t bad_epochs = 0;
+  };
+  State state() const { return {lr_, best_, have_best_, bad_epochs_}; }
+  void restore(const State& s) {
+    lr_ = s.lr;
+    best_ = s.best;
+    have_best_ = s.have_best;
+    bad_epochs_ = s.bad_epochs;
+  }
+
 private:
   LrDecayConfig c_;
   double alpha0_;

@@ -90,7 +90,7 @@ TEST_CASE("forward: the outputs of inference on random inputs") {
 }
 
 TEST_CASE("train: one loss per step, with the given learning rate") {
-  Result r = run({"train", "--steps", "4", "--batch", "8", "--lr", "0.5"});
+  Result r = run({"train", "--random-data", "--steps", "4", "--batch", "8", "--lr", "0.5"});
   REQUIRE(r.status == 0);
   std::vector<std::string> l = lines(r.out);
   REQUIRE(l.size() == 5);
@@ -106,7 +106,7 @@ TEST_CASE("bad arguments exit 2 with a message") {
                                              {"fly"},
                                              {"bench", "--batch", "0"},
                                              {"bench", "--iters", "many"},
-                                             {"train", "--steps", "-1"},
+                                             {"train", "--random-data", "--steps", "-1"},
                                              {"train", "--lr", "0"},
                                              {"forward", "--batch", "9"},
                                              {"bench", "--batch", "100"}}) {
@@ -128,7 +128,7 @@ TEST_CASE("runtime errors exit 1 with a message") {
   CHECK(contains(corrupt.err, "malformed launch plan"));
   netc::rt::Plan failing = test::make_plan();
   failing.train.kernels[0].name = "train_fail";
-  Result fail = run({"train", "--steps", "2"}, plan_to_json(failing));
+  Result fail = run({"train", "--random-data", "--steps", "2"}, plan_to_json(failing));
   CHECK(fail.status == 1);
   CHECK(contains(fail.err, "kernel 'train_fail'"));
   CHECK(fail.out.find("step") == std::string::npos);

@@ -1,0 +1,307 @@
+#include "runtime/checkpoint.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+namespace netc::rt {
+
+namespace {
+
+constexpr const char* kChecksumKey = "netc.checksum";
+constexpr size_t kChecksumDigits = 16;
+
+size_t dtype_size(const std::string& dtype) {
+  if (dtype == "F32" || dtype == "I32") return 4;
+  if (dtype == "U8") return 1;
+  return 0;
+}
+
+int64_t element_count(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+// The checksum's hex digits in the header text, or npos.
+size_t checksum_position(std::string_view header) {
+  std::string key = fmt::format("\"{}\":\"", kChecksumKey);
+  size_t at = header.find(key);
+  return at == std::string_view::npos ? at : at + key.size();
+}
+
+uint64_t file_checksum(std::string_view header, std::span<const std::byte> rest, size_t digits_at) {
+  std::string zeroed(header);
+  std::fill_n(zeroed.begin() + static_cast<std::ptrdiff_t>(digits_at), kChecksumDigits, '0');
+  uint64_t h = fnv1a64(std::as_bytes(std::span<const char>(zeroed.data(), zeroed.size())));
+  return fnv1a64(rest, h);
+}
+
+// A file descriptor that closes itself, and a temporary file that removes
+// itself unless committed.
+class TempFile {
+public:
+  explicit TempFile(std::string path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  }
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(path_.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  int fd() const { return fd_; }
+  int close() {
+    int r = ::close(fd_);
+    fd_ = -1;
+    return r;
+  }
+  void commit() { committed_ = true; }
+
+private:
+  std::string path_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+// The testing hook of the header: a byte budget after which writes fail.
+int64_t write_budget() {
+  const char* v = std::getenv("NETC_CHECKPOINT_FAIL_AFTER");
+  if (!v || !*v) return -1;
+  return std::max<int64_t>(0, std::strtoll(v, nullptr, 10));
+}
+
+void write_all(int fd, const std::byte* data, size_t size, int64_t& budget) {
+  while (size > 0) {
+    size_t chunk = std::min<size_t>(size, size_t{1} << 24);
+    if (budget >= 0) {
+      if (budget == 0) {
+        errno = ENOSPC;
+        throw errno;
+      }
+      chunk = std::min(chunk, static_cast<size_t>(budget));
+    }
+    ssize_t n = ::write(fd, data, chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw errno;
+    }
+    if (budget >= 0) budget -= n;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+} // namespace
+
+uint64_t fnv1a64(std::span<const std::byte> bytes, uint64_t hash) {
+  for (std::byte b : bytes) {
+    hash ^= static_cast<uint64_t>(b);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+const StoredTensor* SafetensorsFile::find(const std::string& name) const {
+  for (const StoredTensor& t : tensors)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+void write_safetensors(const std::string& path, const SafetensorsFile& file) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  nlohmann::ordered_json meta = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : file.metadata)
+    if (k != kChecksumKey) meta[k] = v;
+  meta[kChecksumKey] = std::string(kChecksumDigits, '0');
+  header["__metadata__"] = meta;
+  size_t offset = 0;
+  for (const StoredTensor& t : file.tensors) {
+    header[t.name] = {
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.data.size()}}};
+    offset += t.data.size();
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' '); // the format's 8-byte alignment of the data
+  size_t digits_at = checksum_position(text);
+  // The checksum covers the header (its own digits as zeros) and every tensor in order.
+  std::string zeroed = text;
+  uint64_t h = fnv1a64(std::as_bytes(std::span<const char>(zeroed.data(), zeroed.size())));
+  for (const StoredTensor& t : file.tensors) h = fnv1a64(t.data, h);
+  std::string digits = fmt::format("{:016x}", h);
+  std::copy(digits.begin(), digits.end(), text.begin() + static_cast<std::ptrdiff_t>(digits_at));
+
+  std::filesystem::path target(path);
+  std::filesystem::path dir = target.parent_path().empty() ? "." : target.parent_path();
+  std::string tmp =
+      (dir / fmt::format(".{}.tmp.{}", target.filename().string(), ::getpid())).string();
+  auto fail = [&](int err) {
+    return RuntimeError(fmt::format("cannot save the checkpoint {}: {} (the previous checkpoint, "
+                                    "if any, is unchanged)",
+                                    path, std::strerror(err)));
+  };
+  TempFile out(tmp);
+  if (out.fd() < 0) throw fail(errno);
+  int64_t budget = write_budget();
+  try {
+    uint64_t n = text.size();
+    std::byte length[8];
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<std::byte>((n >> (8 * i)) & 0xff);
+    write_all(out.fd(), length, 8, budget);
+    write_all(out.fd(), reinterpret_cast<const std::byte*>(text.data()), text.size(), budget);
+    for (const StoredTensor& t : file.tensors)
+      write_all(out.fd(), t.data.data(), t.data.size(), budget);
+  } catch (int err) {
+    throw fail(err);
+  }
+  if (::fsync(out.fd()) != 0) throw fail(errno);
+  if (out.close() != 0) throw fail(errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) throw fail(errno);
+  out.commit();
+  // The rename itself is durable only once the folder is.
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  auto bad = [&](const std::string& why) {
+    return RuntimeError(fmt::format("checkpoint {}: {}", path, why));
+  };
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw bad(fmt::format("cannot open it: {}", std::strerror(errno)));
+  std::vector<std::byte> bytes;
+  in.seekg(0, std::ios::end);
+  auto size = static_cast<size_t>(in.tellg());
+  in.seekg(0);
+  bytes.resize(size);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  if (!in) throw bad("cannot read it");
+  if (size < 8) throw bad(fmt::format("truncated: {} bytes, not even a header length", size));
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(bytes[static_cast<size_t>(i)]) << (8 * i);
+  if (n > size - 8)
+    throw bad(fmt::format("truncated: the header says {} bytes, the file has {} after the length",
+                          n, size - 8));
+  std::string_view header(reinterpret_cast<const char*>(bytes.data()) + 8, n);
+  std::span<const std::byte> rest(bytes.data() + 8 + n, size - 8 - n);
+  size_t digits_at = checksum_position(header);
+  if (digits_at == std::string_view::npos || digits_at + kChecksumDigits > header.size())
+    throw bad("corrupted or not a netc checkpoint: no checksum in its header");
+  std::string stored(header.substr(digits_at, kChecksumDigits));
+  std::string actual = fmt::format("{:016x}", file_checksum(header, rest, digits_at));
+  if (stored != actual)
+    throw bad(fmt::format("corrupted: the checksum is {}, the contents give {} (a flipped bit or "
+                          "a truncated file)",
+                          stored, actual));
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(header);
+  } catch (const std::exception& e) {
+    throw bad(fmt::format("malformed header: {}", e.what()));
+  }
+  SafetensorsFile file;
+  try {
+    std::vector<std::pair<size_t, StoredTensor>> found;
+    for (const auto& [name, v] : j.items()) {
+      if (name == "__metadata__") {
+        for (const auto& [k, s] : v.items()) file.metadata[k] = s.get<std::string>();
+        continue;
+      }
+      StoredTensor t;
+      t.name = name;
+      t.dtype = v.at("dtype").get<std::string>();
+      t.shape = v.at("shape").get<std::vector<int64_t>>();
+      auto off = v.at("data_offsets").get<std::vector<size_t>>();
+      size_t es = dtype_size(t.dtype);
+      if (es == 0) throw bad(fmt::format("tensor {} has unsupported dtype {}", name, t.dtype));
+      if (off.size() != 2 || off[0] > off[1] || off[1] > rest.size() ||
+          off[1] - off[0] != static_cast<size_t>(element_count(t.shape)) * es)
+        throw bad(fmt::format("tensor {}: data_offsets do not fit its shape or the file", name));
+      t.data.assign(rest.begin() + static_cast<std::ptrdiff_t>(off[0]),
+                    rest.begin() + static_cast<std::ptrdiff_t>(off[1]));
+      found.emplace_back(off[0], std::move(t));
+    }
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& f : found) file.tensors.push_back(std::move(f.second));
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(fmt::format("malformed header: {}", e.what()));
+  }
+  return file;
+}
+
+void check_fingerprint(const SafetensorsFile& file, const Plan& plan, const std::string& source) {
+  auto it = file.metadata.find("netc.fingerprint");
+  if (it == file.metadata.end())
+    throw RuntimeError(
+        fmt::format("checkpoint {}: no model fingerprint; not a netc checkpoint", source));
+  if (it->second != plan.fingerprint) {
+    auto model = file.metadata.find("netc.model");
+    throw RuntimeError(fmt::format(
+        "checkpoint {} belongs to another model: its fingerprint is {} (model '{}'), this is {} "
+        "(model '{}')",
+        source, it->second, model == file.metadata.end() ? "?" : model->second, plan.fingerprint,
+        plan.model));
+  }
+}
+
+void add_persistent(SafetensorsFile& file, Executor& ex, const std::string& prefix) {
+  for (int slot : ex.persistent_slots()) {
+    const TensorSlot& s = ex.slot_info(slot);
+    std::span<std::byte> b = ex.bytes(slot);
+    file.tensors.push_back({prefix + s.name, s.type == ElemType::f32 ? "F32" : "I32", s.shape,
+                            std::vector<std::byte>(b.begin(), b.end())});
+  }
+}
+
+void restore_persistent(const SafetensorsFile& file, Executor& ex, const std::string& source,
+                        const std::string& prefix) {
+  check_fingerprint(file, ex.plan(), source);
+  std::vector<const StoredTensor*> found;
+  for (int slot : ex.persistent_slots()) {
+    const TensorSlot& s = ex.slot_info(slot);
+    const StoredTensor* t = file.find(prefix + s.name);
+    if (!t)
+      throw RuntimeError(fmt::format("checkpoint {} lacks tensor {}", source, prefix + s.name));
+    std::string dtype = s.type == ElemType::f32 ? "F32" : "I32";
+    if (t->dtype != dtype || t->shape != s.shape)
+      throw RuntimeError(fmt::format("checkpoint {}: tensor {} is {} {}, the model's is {} {}",
+                                     source, t->name, t->dtype, nlohmann::json(t->shape).dump(),
+                                     dtype, nlohmann::json(s.shape).dump()));
+    found.push_back(t);
+  }
+  // Only now, with every tensor checked, is anything overwritten.
+  for (size_t i = 0; i < found.size(); ++i) {
+    std::span<std::byte> b = ex.bytes(ex.persistent_slots()[i]);
+    std::copy(found[i]->data.begin(), found[i]->data.end(), b.begin());
+  }
+}
+
+Normalizer stored_normalizer(const SafetensorsFile& file, const std::vector<int64_t>& example_shape,
+                             const std::string& source) {
+  auto mode = file.metadata.find("netc.normalize");
+  if (mode == file.metadata.end())
+    throw RuntimeError(fmt::format("checkpoint {} lacks the normalization statistics", source));
+  auto floats = [&](const char* name) {
+    const StoredTensor* t = file.find(name);
+    if (!t || t->dtype != "F32")
+      throw RuntimeError(fmt::format("checkpoint {} lacks the tensor {}", source, name));
+    std::vector<float> v(t->data.size() / 4);
+    std::memcpy(v.data(), t->data.data(), t->data.size());
+    return v;
+  };
+  return Normalizer::from_statistics(parse_norm_mode(mode->second), example_shape,
+                                     floats("__norm__.mean"), floats("__norm__.std"));
+}
+
+} // namespace netc::rt

@@ -1,0 +1,65 @@
+// `OUT train` on real data (SPEC sections 3 and 4): the train block's
+// defaults overridden by flags; load, split, normalize with training
+// statistics; per epoch reshuffle, train over every batch (the last one
+// partial) with the learning rate of the schedule, evaluate train and val;
+// early stopping restores the best weights; reduce-on-plateau; a JSON line
+// per epoch; checkpoints; the test evaluation at the end.
+//
+// Resume equivalence: checkpoints are written at epoch boundaries, and
+// everything a later epoch depends on is either in the checkpoint (the
+// persistent region with the step counter that seeds dropout, the schedule's
+// and early stopping's state, the best weights, the normalization) or a pure
+// function of (seed, epoch) (the batch order, runtime/data/batch.h). So E
+// epochs straight and k epochs + save + resume + E - k epochs give bitwise
+// the same weights.
+#pragma once
+
+#include "runtime/executor.h"
+#include "runtime/train/model_io.h"
+
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace netc::rt {
+
+struct TrainOptions {
+  std::optional<std::string> data, data_dir;
+  std::optional<int64_t> epochs, batch;
+  std::optional<double> lr;
+  std::optional<uint64_t> seed;
+  std::string log, save, resume, report;
+  std::optional<double> bayes_error;
+  std::map<std::string, double> hypers; // set after initialization (tune)
+  bool progress = false;                // a progress bar (on a terminal)
+  bool quiet = false;                   // no per-epoch lines (tune)
+  bool evaluate_test = true;
+};
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  double train_loss = 0;
+  std::optional<double> train_accuracy, val_loss, val_accuracy;
+  double lr = 0, seconds = 0, images_per_second = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> history;
+  int64_t epochs_run = 0, best_epoch = 0;
+  bool stopped_early = false;
+  std::optional<EvalResult> val, test; // after training (best weights restored)
+  std::optional<double> train_loss, train_accuracy;
+  double seconds = 0;
+  int64_t num_classes = 0;
+};
+
+// Throws DataError / RuntimeError with a message for the user.
+TrainResult run_training(Executor& ex, const TrainOptions& o, std::ostream& out);
+
+// `OUT train`: run_training, then the summary (and the report with --report).
+int exe_train_data(Executor& ex, const TrainOptions& o, std::ostream& out);
+
+} // namespace netc::rt

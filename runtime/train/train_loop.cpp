@@ -1,0 +1,349 @@
+#include "runtime/checkpoint.h"
+#include "runtime/schedule.h"
+#include "runtime/train/progress.h"
+#include "runtime/train/train.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+namespace netc::rt {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Doubles go into the metadata in the shortest form that reads back exactly.
+std::string exact(double v) { return fmt::format("{}", v); }
+
+const std::string& meta(const SafetensorsFile& f, const std::string& key, const std::string& src) {
+  auto it = f.metadata.find(key);
+  if (it == f.metadata.end())
+    throw RuntimeError(fmt::format("checkpoint {} lacks the metadata {}", src, key));
+  return it->second;
+}
+
+// Early stopping's state; in the checkpoint so that a resumed run stops where
+// a straight one does.
+struct EarlyStop {
+  double best = 0;
+  bool have_best = false;
+  int64_t bad_epochs = 0, best_epoch = 0;
+};
+
+// A copy of the whole persistent region, allocated once before training.
+class Snapshot {
+public:
+  explicit Snapshot(Executor& ex) {
+    size_t n = 0;
+    for (int s : ex.persistent_slots()) n += ex.bytes(s).size();
+    bytes_.resize(n);
+  }
+  void take(Executor& ex) {
+    auto at = bytes_.begin();
+    for (int s : ex.persistent_slots())
+      at = std::copy_n(ex.bytes(s).begin(), ex.bytes(s).size(), at);
+  }
+  void restore(Executor& ex) const {
+    auto at = bytes_.begin();
+    for (int s : ex.persistent_slots()) {
+      std::span<std::byte> b = ex.bytes(s);
+      std::copy_n(at, b.size(), b.begin());
+      at += static_cast<std::ptrdiff_t>(b.size());
+    }
+  }
+
+private:
+  std::vector<std::byte> bytes_;
+};
+
+// The first trainable parameter with a NaN or Inf, or "".
+std::string first_non_finite_param(Executor& ex) {
+  for (const Init& init : ex.plan().inits) {
+    if (!init.trainable || ex.slot_info(init.slot).type != ElemType::f32) continue;
+    for (float v : ex.f32(init.slot))
+      if (!std::isfinite(v)) return ex.slot_info(init.slot).name;
+  }
+  return "";
+}
+
+std::string percent(std::optional<double> a) {
+  return a ? fmt::format("{:.2f}%", 100 * *a) : std::string("-");
+}
+
+} // namespace
+
+TrainResult run_training(Executor& ex, const TrainOptions& o, std::ostream& out) {
+  const Plan& plan = ex.plan();
+  if (plan.train.loss < 0) throw RuntimeError(fmt::format("model '{}' has no loss", plan.model));
+  TrainConfig config = plan.config;
+  double lr0 = o.lr ? *o.lr : config.optimizer.lr;
+
+  // A resumed run takes its settings from the checkpoint unless flags say otherwise;
+  // the checkpoint is checked before the (slow) data load.
+  std::optional<SafetensorsFile> resume;
+  if (!o.resume.empty()) {
+    resume = read_safetensors(o.resume);
+    check_fingerprint(*resume, plan, o.resume);
+    config.data = meta(*resume, "netc.data", o.resume);
+    config.data_dir = meta(*resume, "netc.data_dir", o.resume);
+    config.seed = std::stoull(meta(*resume, "netc.seed", o.resume));
+    config.batch = std::stoll(meta(*resume, "netc.batch", o.resume));
+    if (!o.lr) lr0 = std::stod(meta(*resume, "netc.lr0", o.resume));
+  }
+  if (o.data) config.data = *o.data;
+  if (o.data_dir) config.data_dir = *o.data_dir;
+  if (o.epochs) config.epochs = *o.epochs;
+  if (o.batch) config.batch = *o.batch;
+  if (o.seed) config.seed = *o.seed;
+  int64_t batch = std::clamp<int64_t>(config.batch, 1, plan.max_batch);
+
+  DataLayout layout = model_data_layout(plan);
+  TrainingData td = prepare_training_data(config, layout);
+  Normalizer norm = td.normalizer;
+  if (resume) norm = stored_normalizer(*resume, layout.example_shape, o.resume);
+  BatchLoader train(td.splits.train, norm, batch, config.seed, true);
+  BatchLoader val(td.splits.val, norm, plan.max_batch, config.seed, false);
+  // Train accuracy: the training program's outputs may share arena memory with
+  // the backward pass (the planner does not keep them live), so the inference
+  // program scores a fixed sample of the training split after each epoch, as
+  // large as the val split (at least 1000, at most 10000 examples).
+  Subset train_sample = td.splits.train;
+  train_sample.rows.resize(static_cast<size_t>(std::min<int64_t>(
+      train_sample.size(), std::clamp<int64_t>(td.splits.val.size(), 1000, 10000))));
+  BatchLoader train_eval(train_sample, norm, plan.max_batch, config.seed, false);
+
+  ex.initialize(config.seed);
+  bool has_lr = std::any_of(plan.hypers.begin(), plan.hypers.end(),
+                            [](const Hyper& h) { return h.name == "lr"; });
+  for (const auto& [name, value] : o.hypers) ex.set_hyper(name, value);
+  LrSchedule schedule(config.lr_decay, lr0);
+  EarlyStop early;
+  Snapshot best(ex);
+  int64_t first_epoch = 1, step = 0;
+  if (resume) {
+    const std::string& src = o.resume;
+    restore_persistent(*resume, ex, src);
+    first_epoch = std::stoll(meta(*resume, "netc.epoch", src)) + 1;
+    step = std::stoll(meta(*resume, "netc.step", src));
+    schedule.restore({std::stod(meta(*resume, "netc.plateau.lr", src)),
+                      std::stod(meta(*resume, "netc.plateau.best", src)),
+                      meta(*resume, "netc.plateau.have_best", src) == "1",
+                      std::stoll(meta(*resume, "netc.plateau.bad_epochs", src))});
+    early.best = std::stod(meta(*resume, "netc.early.best", src));
+    early.have_best = meta(*resume, "netc.early.have_best", src) == "1";
+    early.bad_epochs = std::stoll(meta(*resume, "netc.early.bad_epochs", src));
+    early.best_epoch = std::stoll(meta(*resume, "netc.early.best_epoch", src));
+    if (early.have_best && config.early_stop.enabled) {
+      restore_persistent(*resume, ex, src, "__best__.");
+      best.take(ex);
+      restore_persistent(*resume, ex, src);
+    }
+  }
+
+  auto save = [&](int64_t epoch) {
+    if (o.save.empty()) return;
+    SafetensorsFile f;
+    add_persistent(f, ex);
+    if (config.early_stop.enabled && early.have_best) {
+      // The best weights go in as their own tensors, read from the snapshot.
+      Snapshot now(ex);
+      now.take(ex);
+      best.restore(ex);
+      add_persistent(f, ex, "__best__.");
+      now.restore(ex);
+    }
+    auto floats = [](const std::vector<float>& v) {
+      auto b = std::as_bytes(std::span<const float>(v));
+      return std::vector<std::byte>(b.begin(), b.end());
+    };
+    f.tensors.push_back(
+        {"__norm__.mean", "F32", {static_cast<int64_t>(norm.mean().size())}, floats(norm.mean())});
+    f.tensors.push_back({"__norm__.std",
+                         "F32",
+                         {static_cast<int64_t>(norm.stddev().size())},
+                         floats(norm.stddev())});
+    LrSchedule::State s = schedule.state();
+    f.metadata = {{"format", "pt"}, // what safetensors readers expect
+                  {"netc.model", plan.model},
+                  {"netc.fingerprint", plan.fingerprint},
+                  {"netc.epoch", std::to_string(epoch)},
+                  {"netc.step", std::to_string(step)},
+                  {"netc.seed", std::to_string(config.seed)},
+                  {"netc.batch", std::to_string(batch)},
+                  {"netc.lr0", exact(lr0)},
+                  {"netc.data", config.data},
+                  {"netc.data_dir", config.data_dir},
+                  {"netc.normalize", norm_mode_name(norm.mode())},
+                  {"netc.plateau.lr", exact(s.lr)},
+                  {"netc.plateau.best", exact(s.best)},
+                  {"netc.plateau.have_best", s.have_best ? "1" : "0"},
+                  {"netc.plateau.bad_epochs", std::to_string(s.bad_epochs)},
+                  {"netc.early.best", exact(early.best)},
+                  {"netc.early.have_best", early.have_best ? "1" : "0"},
+                  {"netc.early.bad_epochs", std::to_string(early.bad_epochs)},
+                  {"netc.early.best_epoch", std::to_string(early.best_epoch)}};
+    write_safetensors(o.save, f);
+  };
+
+  std::ofstream log;
+  if (!o.log.empty()) {
+    log.open(o.log, resume ? std::ios::app : std::ios::trunc);
+    if (!log) throw RuntimeError(fmt::format("cannot write the log {}", o.log));
+  }
+
+  TrainResult result;
+  result.epochs_run = first_epoch - 1;
+  ModelIo io(ex, plan.train, layout);
+  result.num_classes = layout.labels.empty() ? 0 : layout.labels[0].classes;
+  Progress progress(out, o.progress && !o.quiet);
+  if (!o.quiet)
+    out << fmt::format("model {}: training on {} ({} train / {} val / {} test), batch {}, {} "
+                       "epochs, seed {}{}\n",
+                       plan.model, config.data, train.size(), val.size(), td.splits.test.size(),
+                       batch, config.epochs, config.seed,
+                       resume ? fmt::format(", resumed after epoch {}", first_epoch - 1) : "");
+  auto start = Clock::now();
+  for (int64_t epoch = first_epoch; epoch <= config.epochs; ++epoch) {
+    auto epoch_start = Clock::now();
+    train.start_epoch(epoch);
+    progress.start_epoch(epoch, config.epochs, train.num_batches());
+    double loss_sum = 0, lr = lr0;
+    int64_t seen = 0;
+    for (int64_t k = 0; k < train.num_batches(); ++k) {
+      int64_t b = io.fill(ex, train, k);
+      lr = schedule.rate(epoch, step + 1);
+      if (has_lr) ex.set_hyper("lr", lr);
+      ex.run(plan.train);
+      ++step;
+      double loss = scalar_value(ex, plan.train.loss);
+      if (!std::isfinite(loss)) {
+        progress.abort();
+        std::string param = first_non_finite_param(ex);
+        throw RuntimeError(fmt::format(
+            "training stopped: the loss is {} at step {} (epoch {}, batch {} of {}); {}; the "
+            "last saved checkpoint is unchanged",
+            loss, step, epoch, k + 1, train.num_batches(),
+            param.empty() ? std::string("every parameter is still finite")
+                          : fmt::format("parameter {} is no longer finite", param)));
+      }
+      loss_sum += loss * static_cast<double>(b);
+      seen += b;
+      progress.update(k + 1, loss_sum / static_cast<double>(seen), seen,
+                      seconds_since(epoch_start));
+    }
+    double train_seconds = seconds_since(epoch_start);
+    // A finite loss can hide an overflowed parameter that only the next step's
+    // loss would show: check before anything is evaluated or saved.
+    if (std::string param = first_non_finite_param(ex); !param.empty()) {
+      progress.abort();
+      throw RuntimeError(
+          fmt::format("training stopped: parameter {} is not finite after step {} "
+                      "(the end of epoch {}); the last saved checkpoint is unchanged",
+                      param, step, epoch));
+    }
+    EpochRecord rec;
+    rec.epoch = epoch;
+    rec.train_loss = loss_sum / static_cast<double>(seen);
+    rec.train_accuracy = evaluate(ex, train_eval, layout).accuracy;
+    if (val.size() > 0) {
+      EvalResult v = evaluate(ex, val, layout);
+      rec.val_loss = v.loss;
+      rec.val_accuracy = v.accuracy;
+    }
+    rec.lr = lr;
+    rec.seconds = seconds_since(epoch_start);
+    rec.images_per_second = static_cast<double>(seen) / train_seconds;
+    result.history.push_back(rec);
+    result.epochs_run = epoch;
+    progress.end_epoch();
+    if (!o.quiet)
+      out << fmt::format("epoch {:>3}/{}  train loss {:.4f} acc {}  val loss {} acc {}  lr {:.3g}  "
+                         "{:.1f} s  {:.0f} images/s\n",
+                         epoch, config.epochs, rec.train_loss, percent(rec.train_accuracy),
+                         rec.val_loss ? fmt::format("{:.4f}", *rec.val_loss) : "-",
+                         percent(rec.val_accuracy), rec.lr, rec.seconds, rec.images_per_second)
+          << std::flush;
+    if (log) {
+      nlohmann::ordered_json j = {
+          {"epoch", epoch},
+          {"train_loss", rec.train_loss},
+          {"train_accuracy", rec.train_accuracy ? *rec.train_accuracy : NAN},
+          {"val_loss", rec.val_loss ? *rec.val_loss : NAN},
+          {"val_accuracy", rec.val_accuracy ? *rec.val_accuracy : NAN},
+          {"lr", rec.lr},
+          {"seconds", rec.seconds},
+          {"images_per_second", rec.images_per_second}};
+      log << j.dump() << "\n" << std::flush;
+    }
+
+    double watched = rec.val_loss ? *rec.val_loss : rec.train_loss;
+    schedule.end_epoch(watched);
+    bool stop = false;
+    if (config.early_stop.enabled) {
+      double metric = watched;
+      if (config.early_stop.on == "val_error" && rec.val_accuracy) metric = 1 - *rec.val_accuracy;
+      if (!early.have_best || metric < early.best) {
+        early = {metric, true, 0, epoch};
+        best.take(ex);
+      } else if (++early.bad_epochs >= config.early_stop.patience) {
+        stop = true;
+      }
+    }
+    save(epoch);
+    if (stop) {
+      result.stopped_early = true;
+      if (!o.quiet)
+        out << fmt::format("early stopping: no improvement of {} for {} epochs; restoring the "
+                           "weights of epoch {}\n",
+                           config.early_stop.on, early.bad_epochs, early.best_epoch);
+      break;
+    }
+  }
+  if (config.early_stop.enabled && early.have_best) {
+    best.restore(ex);
+    result.best_epoch = early.best_epoch;
+  }
+  result.seconds = seconds_since(start);
+  if (!result.history.empty()) {
+    result.train_loss = result.history.back().train_loss;
+    result.train_accuracy = result.history.back().train_accuracy;
+  }
+  if (val.size() > 0) result.val = evaluate(ex, val, layout);
+  if (o.evaluate_test && td.splits.test.size() > 0) {
+    BatchLoader test(td.splits.test, norm, plan.max_batch, config.seed, false);
+    result.test = evaluate(ex, test, layout);
+  }
+  if (log && result.test) {
+    nlohmann::ordered_json j = {
+        {"final", true},
+        {"test_loss", result.test->loss},
+        {"test_accuracy", result.test->accuracy ? *result.test->accuracy : NAN},
+        {"epochs", result.epochs_run},
+        {"seconds", result.seconds}};
+    log << j.dump() << "\n" << std::flush;
+  }
+  save(result.epochs_run);
+  return result;
+}
+
+int exe_train_data(Executor& ex, const TrainOptions& o, std::ostream& out) {
+  TrainResult r = run_training(ex, o, out);
+  if (r.test)
+    out << fmt::format("test loss {:.4f}  accuracy {}  ({} examples, {} epochs, {:.1f} s)\n",
+                       r.test->loss, percent(r.test->accuracy), r.test->count, r.epochs_run,
+                       r.seconds);
+  if (!o.save.empty()) out << fmt::format("saved {}\n", o.save);
+  return 0;
+}
+
+} // namespace netc::rt

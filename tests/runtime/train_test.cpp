@@ -1,0 +1,268 @@
+// `OUT train` / `eval` / `predict` on real (small, written here) data, run
+// in-process on the test model (softmax regression, 3 features, 2 classes):
+// the log format, resume equivalence, atomic saving, early stopping, and the
+// bad-input cases of issue 5.
+#include "data_test_util.h"
+#include "runtime/checkpoint.h"
+#include "runtime/exe_cli.h"
+#include "runtime/test_model.h"
+
+#include <cstdlib>
+#include <doctest/doctest.h>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace netc::rt;
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+Plan training_plan(bool early_stop = false) {
+  Plan p = test::make_plan();
+  p.config.split = {true, {0.6, 0.2, 0.2}, false};
+  p.config.epochs = 3;
+  p.config.normalize = "per_feature";
+  if (early_stop) p.config.early_stop = {true, 2, "val_loss"};
+  return p;
+}
+
+Result run(std::vector<std::string> args, const Plan& plan = training_plan()) {
+  args.insert(args.begin(), "/tmp/softmax_regression");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  std::string json = plan_to_json(plan);
+  std::vector<KernelEntry> table = test::kernel_table();
+  std::ostringstream out, err;
+  Result r;
+  r.status =
+      exe_main(static_cast<int>(argv.size()), argv.data(), json.c_str(), table.data(), out, err);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// 200 rows "x0,x1,x2,label": the label is learnable (x0 + x1 > 0), with some
+// label noise so that a long run overfits.
+std::string csv_data(int rows = 200, bool noisy = false) {
+  std::string text = "a,b,c,y\n";
+  uint32_t s = 12345;
+  auto next = [&] {
+    s = s * 1664525u + 1013904223u;
+    return static_cast<double>(s >> 8) / 16777216.0 * 2 - 1;
+  };
+  for (int i = 0; i < rows; ++i) {
+    double a = next(), b = next(), c = next() * 3 + 5;
+    int y = a + b > 0;
+    if (noisy && next() > 0.4) y = 1 - y;
+    text += fmt::format("{:.6f},{:.6f},{:.6f},{}\n", a, b, c, y);
+  }
+  return text;
+}
+
+struct Fixture {
+  test::TempDir dir;
+  std::string data;
+  Fixture(bool noisy = false) {
+    test::write_file(dir / "d.csv", csv_data(200, noisy));
+    data = "csv:" + dir / "d.csv";
+  }
+};
+
+std::vector<nlohmann::json> json_lines(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(slurp(path));
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("train: one JSON line per epoch, then the final test metrics") {
+  Fixture f;
+  Result r =
+      run({"train", "--data", f.data, "--epochs", "3", "--lr", "0.5", "--log", f.dir / "m.jsonl"});
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(contains(r.out, "120 train / 40 val / 40 test"));
+  CHECK(contains(r.out, "test loss"));
+  auto lines = json_lines(f.dir / "m.jsonl");
+  REQUIRE(lines.size() == 4);
+  for (int e = 0; e < 3; ++e) {
+    const auto& j = lines[static_cast<size_t>(e)];
+    CHECK(j.at("epoch") == e + 1);
+    for (const char* key : {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
+                            "seconds", "images_per_second"})
+      CHECK_MESSAGE(j.at(key).is_number(), key);
+    CHECK(j.at("lr").get<double>() == doctest::Approx(0.5));
+  }
+  CHECK(lines[3].at("final") == true);
+  CHECK(lines[3].at("test_loss").is_number());
+  CHECK(lines[3].at("test_accuracy").get<double>() > 0.8); // the task is learnable
+  MESSAGE(r.out);
+}
+
+TEST_CASE("resume: k epochs + save + resume + the rest give bitwise the same checkpoint") {
+  Fixture f;
+  std::string a = f.dir / "a.st", b = f.dir / "b.st";
+  REQUIRE(run({"train", "--data", f.data, "--epochs", "4", "--lr", "0.3", "--save", a}).status ==
+          0);
+  REQUIRE(run({"train", "--data", f.data, "--epochs", "1", "--lr", "0.3", "--save", b}).status ==
+          0);
+  CHECK(slurp(a) != slurp(b));
+  Result r = run({"train", "--epochs", "4", "--resume", b, "--save", b});
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(contains(r.out, "resumed after epoch 1"));
+  SafetensorsFile x = read_safetensors(a), y = read_safetensors(b);
+  for (const char* name : {"W", "b", "step"}) {
+    REQUIRE(x.find(name));
+    REQUIRE(y.find(name));
+    CHECK_MESSAGE(x.find(name)->data == y.find(name)->data, name);
+  }
+  CHECK(slurp(a) == slurp(b)); // every tensor and the metadata
+  CHECK(x.metadata.at("netc.fingerprint") == "0123456789abcdef");
+  CHECK(x.metadata.at("netc.epoch") == "4");
+}
+
+TEST_CASE("save: a failing write (full disk) leaves the previous checkpoint intact") {
+  Fixture f;
+  std::string a = f.dir / "a.st";
+  REQUIRE(run({"train", "--data", f.data, "--epochs", "1", "--save", a}).status == 0);
+  std::string before = slurp(a);
+  ::setenv("NETC_CHECKPOINT_FAIL_AFTER", "100", 1);
+  Result r = run({"train", "--data", f.data, "--epochs", "2", "--lr", "0.7", "--save", a});
+  ::unsetenv("NETC_CHECKPOINT_FAIL_AFTER");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "cannot save the checkpoint"));
+  CHECK(contains(r.err, "No space left on device"));
+  CHECK(slurp(a) == before);
+  int files = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(f.dir.str())) ++files;
+  CHECK(files == 2); // d.csv and a.st: no temporary file left behind
+  CHECK(run({"eval", "--weights", a}).status == 0);
+}
+
+TEST_CASE("early stopping restores the weights of the best epoch") {
+  Fixture f(true);
+  std::string a = f.dir / "a.st", b = f.dir / "b.st";
+  Plan plan = training_plan(true);
+  Result r = run({"train", "--data", f.data, "--epochs", "40", "--lr", "3", "--save", a, "--log",
+                  f.dir / "m.jsonl"},
+                 plan);
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  REQUIRE_MESSAGE(contains(r.out, "early stopping"), r.out);
+  auto lines = json_lines(f.dir / "m.jsonl");
+  size_t best = 0;
+  for (size_t i = 0; i + 1 < lines.size(); ++i)
+    if (lines[i].at("val_loss").get<double>() < lines[best].at("val_loss").get<double>()) best = i;
+  CHECK(best + 1 < lines.size() - 1); // it stopped after the best epoch
+  // The same run cut at the best epoch ends with the same weights.
+  REQUIRE(run({"train", "--data", f.data, "--epochs", std::to_string(best + 1), "--lr", "3",
+               "--save", b},
+              plan)
+              .status == 0);
+  SafetensorsFile x = read_safetensors(a), y = read_safetensors(b);
+  CHECK(x.find("W")->data == y.find("W")->data);
+  CHECK(x.find("b")->data == y.find("b")->data);
+  MESSAGE(r.out);
+}
+
+TEST_CASE("eval and predict use the checkpoint's weights and normalization") {
+  Fixture f;
+  std::string a = f.dir / "a.st";
+  REQUIRE(run({"train", "--data", f.data, "--epochs", "3", "--lr", "0.5", "--save", a}).status ==
+          0);
+  Result e = run({"eval", "--weights", a, "--errors", "3"});
+  REQUIRE_MESSAGE(e.status == 0, e.err);
+  CHECK(contains(e.out, "40 examples (the test split"));
+  CHECK(contains(e.out, "confusion matrix"));
+  CHECK(contains(e.out, "per-class error"));
+  CHECK(contains(e.out, "false positives"));
+  test::write_file(f.dir / "in.csv", "1,1,5\n-1,-1,5\n");
+  Result p = run({"predict", "--weights", a, "--input", f.dir / "in.csv"});
+  REQUIRE_MESSAGE(p.status == 0, p.err);
+  CHECK(contains(p.out, "row,class,confidence\n0,1,"));
+  CHECK(contains(p.out, "\n1,0,"));
+  MESSAGE(e.out);
+}
+
+TEST_CASE("bad input: a clear message, exit 1, and the checkpoint untouched") {
+  Fixture f;
+  std::string a = f.dir / "a.st";
+  REQUIRE(run({"train", "--data", f.data, "--epochs", "1", "--save", a}).status == 0);
+  std::string good = slurp(a);
+  auto fails = [&](std::vector<std::string> args, const std::string& message,
+                   const Plan& plan = training_plan()) {
+    Result r = run(args, plan);
+    CHECK_MESSAGE(r.status == 1, r.out, r.err);
+    CHECK_MESSAGE(contains(r.err, message), r.err);
+    CHECK(slurp(a) == good);
+  };
+  fails({"train", "--data", "csv:" + f.dir / "missing.csv", "--save", a}, "missing.csv");
+  test::write_file(f.dir / "cols.csv", "1,2,3,0\n1,2,0\n");
+  fails({"train", "--data", "csv:" + f.dir / "cols.csv", "--save", a}, "cols.csv");
+  test::write_file(f.dir / "labels.csv", "1,2,3,0\n1,2,3,7\n1,2,3,1\n");
+  fails({"train", "--data", "csv:" + f.dir / "labels.csv", "--save", a},
+        "outside the model's 2 classes");
+  std::string idx = test::idx_bytes({4, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  test::write_file(f.dir / "x.idx", idx.substr(0, idx.size() - 5));
+  test::write_file(f.dir / "y.idx", test::idx_bytes({4}, {0, 1, 0, 1}));
+  fails({"train", "--data", "idx:" + f.dir / "x.idx" + "," + f.dir / "y.idx", "--save", a},
+        "x.idx");
+
+  std::string truncated = f.dir / "truncated.st";
+  test::write_file(truncated, good.substr(0, good.size() / 2));
+  fails({"train", "--resume", truncated, "--save", a}, "truncated");
+  fails({"eval", "--weights", truncated}, "truncated");
+  test::write_file(truncated, good.substr(0, 5));
+  fails({"eval", "--weights", truncated}, "truncated");
+  std::string flipped = f.dir / "flipped.st";
+  for (size_t at : {size_t{20}, good.size() - 3}) {
+    std::string bad = good;
+    bad[at] = static_cast<char>(bad[at] ^ 0x10);
+    test::write_file(flipped, bad);
+    fails({"train", "--resume", flipped, "--save", a}, "corrupted");
+    fails({"eval", "--weights", flipped}, "corrupted");
+  }
+  fails({"eval", "--weights", f.dir / "nothing.st"}, "cannot open");
+  Plan other = training_plan();
+  other.fingerprint = "fedcba9876543210";
+  other.model = "other_model";
+  fails({"train", "--resume", a, "--save", a}, "belongs to another model", other);
+  fails({"eval", "--weights", a}, "fingerprint is 0123456789abcdef (model 'softmax_regression')",
+        other);
+}
+
+TEST_CASE("a non-finite loss stops training, names the step, and keeps the checkpoint") {
+  Fixture f;
+  std::string a = f.dir / "a.st";
+  REQUIRE(run({"train", "--data", f.data, "--epochs", "1", "--save", a}).status == 0);
+  std::string good = slurp(a);
+  test::write_file(f.dir / "big.csv", "1e30,1e30,1e30,0\n-1e30,1e30,-1e30,1\n1e30,-1e30,1e30,1\n"
+                                      "2e30,1e30,1e30,0\n-1e30,3e30,-1e30,1\n");
+  Plan plan = training_plan();
+  plan.config.normalize = "none";
+  Result r =
+      run({"train", "--data", "csv:" + f.dir / "big.csv", "--lr", "1e30", "--save", a}, plan);
+  CHECK(r.status == 1);
+  CHECK_MESSAGE(contains(r.err, "training stopped: "), r.err);
+  CHECK((contains(r.err, "at step") || contains(r.err, "after step")));
+  CHECK(slurp(a) == good);
+  MESSAGE(r.err);
+}
