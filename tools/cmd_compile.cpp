@@ -128,8 +128,18 @@ Cached compile_to_cache(const CompileOptions& o) {
         (lib / "libnetc_exe_main.a").string(), files.static_library, files.runtime_object,
         (lib / "libnetc_runtime.a").string(), (lib / "libnetc_ir.a").string());
     run_or_fail(cmd, "linking the executable");
+    // The same model as a static library for embedding (--emit lib): the
+    // plan, the kernels, Halide's runtime and the netc runtime in one archive.
+    run_or_fail(fmt::format("c++ -O1 -fPIC -c -o '{}' '{}'", (work / "plan.o").string(),
+                            (work / "plan.cpp").string()),
+                "compiling the plan");
+    std::ofstream(work / "ar.mri") << fmt::format(
+        "create {}\naddlib {}\naddlib {}\naddlib {}\naddmod {}\naddmod {}\nsave\nend\n",
+        (work / "libmodel.a").string(), files.static_library, (lib / "libnetc_runtime.a").string(),
+        (lib / "libnetc_ir.a").string(), (work / "plan.o").string(), files.runtime_object);
+    run_or_fail(fmt::format("ar -M < '{}'", (work / "ar.mri").string()), "archiving the library");
     t_link = seconds_since(t2);
-    if (!o.emit.empty() && o.emit != "exe") {
+    if (aot.emit_stmt || aot.emit_asm) {
       // Keep the kernels' listings next to OUT.
       fs::path keep = fs::path(o.output).string() + ".kernels";
       fs::create_directories(keep);
@@ -156,7 +166,18 @@ Cached compile_to_cache(const CompileOptions& o) {
 
 int cmd_compile(const CompileOptions& o) {
   Cached c = compile_to_cache(o);
-  copy_atomically(c.exe, o.output);
+  if (o.emit == "lib") {
+    // OUT is the archive; its C header goes beside it, named after it.
+    fs::path header = fs::path(o.output).replace_extension(".h");
+    copy_atomically(c.exe.parent_path() / "libmodel.a", o.output);
+    copy_atomically(NETC_CAPI_HEADER, header);
+    fs::permissions(o.output, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                  fs::perms::others_read);
+    c.message += fmt::format("static library {} with its C interface {} (see the header)\n",
+                             o.output, header.string());
+  } else {
+    copy_atomically(c.exe, o.output);
+  }
   std::fputs(c.message.c_str(), stdout);
   return 0;
 }

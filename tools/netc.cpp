@@ -52,9 +52,9 @@ int main(int argc, char** argv) {
   compile_cmd->add_option("-o,--output", comp.output, "the executable to write")->required();
   compile_cmd
       ->add_option("--emit", comp.emit,
-                   "exe, or stmt/asm to also keep the kernels' Halide statements or "
-                   "assembly in OUT.kernels/")
-      ->check(CLI::IsMember({"exe", "stmt", "asm"}));
+                   "exe; lib (a static library, and its C header as OUT.h); or stmt/asm to "
+                   "also keep the kernels' Halide statements or assembly in OUT.kernels/")
+      ->check(CLI::IsMember({"exe", "lib", "stmt", "asm"}));
   compile_cmd->add_option("--max-batch", comp.max_batch, "the largest batch the binary accepts")
       ->check(CLI::Range(1, 1 << 20));
   compile_cmd->add_flag("--debug", comp.debug, "keep Halide's buffer checks in the kernels");
