@@ -104,3 +104,58 @@ TEST_CASE("compile fails cleanly on a bad model and writes nothing") {
   CHECK(r.err.find("bad.nn:2:12: error:") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(out));
 }
+
+TEST_CASE("20 compiled training steps follow the reference interpreter's") {
+  // SGD, so that every step's update is a smooth function of the gradient
+  // (Adam's first steps move by lr * sign(g), which float rounding can flip
+  // for gradients that are zero in exact arithmetic).
+  setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
+  auto model = scratch_dir() / "sgd.nn";
+  write_file(model, R"(model sgd
+input x : f32[batch, 12]
+label y : class(4)[batch]
+h = relu(dense(x, 16))
+h = dropout(h, keep=0.75)
+logits = dense(h, 4)
+output probs = softmax(logits)
+loss softmax_cross_entropy(logits, y) + l2(1e-3)
+train {
+  optimizer = sgd(lr=0.1)
+  batch = 8
+}
+)");
+  auto exe = scratch_dir() / "sgd";
+  auto c = run_netc("compile '" + model.string() + "' -o '" + exe.string() + "'");
+  REQUIRE_MESSAGE(c.status == 0, c.err);
+  auto ours = run_shell("'" + exe.string() + "' train --random-data --steps 20 --batch 8 --seed 3");
+  auto ref = run_netc("run '" + model.string() + "' train --random-init --steps 20 --batch 8 --seed 3");
+  REQUIRE_MESSAGE(ours.status == 0, ours.out);
+  REQUIRE(ref.status == 0);
+  std::regex loss_line("step +([0-9]+) +loss +([-0-9.e+naif]+)");
+  auto losses = [&](const std::string& text) {
+    std::vector<double> v;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), loss_line);
+         it != std::sregex_iterator(); ++it)
+      v.push_back(std::stod((*it)[2]));
+    return v;
+  };
+  auto a = losses(ours.out), b = losses(ref.out);
+  REQUIRE(a.size() == 20);
+  REQUIRE(b.size() == 20);
+  for (size_t i = 0; i < 20; ++i) {
+    CAPTURE(i);
+    CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("--emit stmt and --emit asm keep each kernel's listing") {
+  setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
+  auto exe = scratch_dir() / "transfer_stmt";
+  auto r = run_netc("compile examples/transfer.nn -o '" + exe.string() + "' --emit stmt");
+  REQUIRE(r.status == 0);
+  auto dir = std::filesystem::path(exe.string() + ".kernels");
+  int html = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir))
+    html += f.path().string().ends_with(".stmt.html");
+  CHECK(html > 5);
+}
