@@ -68,6 +68,14 @@ struct Lowered {
   Halide::Func padded;       // conv2d: the zero-padded input, if padding > 0
   Halide::Func packed_b;     // matmul with transpose_b: b^T, for panel packing
   Halide::Func b_source;     // matmul with transpose_b: the b that packed_b reads
+  // conv2d, conv2d_backward_input and conv2d_backward_weight on the NHWC
+  // path (HALIDE-NOTES: channels innermost map onto whole zmm registers).
+  // All of them are also in `stages`, so the generic schedule stays correct.
+  Halide::Func nhwc_input;   // (c, x, y, n): the padded input, channels innermost
+  Halide::Func nhwc_weights; // conv/dx: (co, ci, kx, ky), the weights reordered
+  Halide::Func nhwc_acc;     // conv/dx: (co, x, y, n); dW: (co, ci, kx, ky)
+  Halide::Func nhwc_dy;      // dW: (co, x, y, n), dy channels innermost
+  Halide::Func nhwc_part;    // dW: (co, ci, kx, ky, n), one image's sums
 };
 
 using LowerRule = Lowered (*)(const LowerCtx& ctx);

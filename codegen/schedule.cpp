@@ -28,7 +28,12 @@ int64_t typical(int64_t d) { return d == kBatch ? kTypicalBatch : d; }
 // rounded-up region could read past its inputs.
 template <class S>
 void vectorize_inner(S stage, const Var& inner, int64_t e, const Halide::Type& t) {
-  int w = e == kBatch ? zmm_lanes(t) : vector_width(e, t);
+  // A short dimension (4..16 lanes, such as the 14 row partials of a
+  // per-channel reduction) is one whole vector: LLVM pads it to a zmm, where
+  // an 8-lane vector plus a guarded tail would take two passes.
+  int w = e == kBatch                   ? zmm_lanes(t)
+          : e >= 4 && e <= zmm_lanes(t) ? static_cast<int>(e)
+                                        : vector_width(e, t);
   if (w > 1) stage.vectorize(inner, w, TailStrategy::GuardWithIf);
 }
 

@@ -2,8 +2,8 @@
 //   schedule.cpp         the dispatcher, and the generic schedule that serves
 //                        elementwise and reduction kernels and every fallback
 //   schedule_matmul.cpp  HALIDE-NOTES' register-blocked matmul recipe
-//   schedule_conv.cpp    conv2d, its dx and dW (NCHW; the NHWC fast path is
-//                        a later issue)
+//   schedule_conv.cpp    conv2d, its dx and dW (NHWC register-blocked
+//                        kernels where the lowering chose them, else NCHW)
 // A specific schedule checks that the kernel fits its pattern and otherwise
 // says why not, in the notes, and leaves the kernel to the generic schedule.
 #pragma once

@@ -1,5 +1,7 @@
-// The conv2d schedules (NCHW, correctness first; HALIDE-NOTES' NHWC kernels,
-// 2 zmm x 7 pixels at ~221 GFLOP/s, are a later issue).
+// The conv2d schedules. Convolutions the lowering put on the NHWC path
+// (nhwc_conv_ok / nhwc_weight_grad_ok) get HALIDE-NOTES' kernels below
+// (schedule_conv_nhwc, schedule_weight_grad_nhwc; bench/RESULTS.md has the
+// measurements); the rest keep the NCHW schedules described here.
 //
 // Forward and dx (a convolution of the padded dy): HALIDE-NOTES rule 3
 // applied to NCHW. The accumulators of a register tile (up to 2 vectors along
@@ -28,6 +30,112 @@ using Halide::Var;
 
 constexpr int kMaxAccumulators = 16; // of 32 zmm registers (HALIDE-NOTES rule 2)
 
+// The NHWC forward/dx kernel (HALIDE-NOTES, "Conv forward NHWC": 2 zmm x 7
+// pixels = 14 accumulators, 221 GFLOP/s on 2 threads at 32->64 14x14; with
+// a per-image NHWC transpose of the NCHW input, 196). Per image (parallel):
+// the padded input is transposed to channels-innermost, the output image is
+// computed in NHWC register tiles into a scratch (`tile`, L2-resident), and
+// the kernel's NCHW output reads it back transposed, running the epilogue.
+void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& shape,
+                        std::string& notes) {
+  Halide::Func out = k.outputs[0], acc = l.nhwc_acc, input = l.nhwc_input, weights = l.nhwc_weights;
+  Halide::Type type = acc.output_types()[0];
+  int lanes = zmm_lanes(type);
+  std::vector<Var> v = ir_vars(4); // out: n, o, oh, ow; NHWC Funcs: n, y, x, c
+  Var n = v[0], c = v[3], x = v[2], y = v[1];
+  int64_t O = shape[1], OW = shape[3];
+  // Channel block: 2 zmm when there are >= 32 channels, else 1 (O >= 16).
+  int cb = O >= 2 * lanes ? 2 * lanes : lanes;
+  // Pixel block: 7 divides the 14- and 28-wide rows (the notes' 4x5 and 4x6
+  // tiles lost 10-20% to the recomputed tail); up to 14 with one zmm.
+  int accs = cb == lanes ? 14 : 7;
+  int pb = static_cast<int>(std::min<int64_t>(OW, accs));
+  for (int d = pb; d >= 4; --d)
+    if (OW % d == 0) {
+      pb = d;
+      break;
+    }
+  out.parallel(n);
+  if (int w = vector_width(OW, type); w > 1) out.vectorize(v[3], w, TailStrategy::ShiftInwards);
+  Halide::Func tile = acc.in();
+  Var co("co_tile"), cl("co_lane"), xo("px_tile"), xl("px_lane");
+  tile.compute_at(out, n)
+      .split(c, co, cl, cb, TailStrategy::ShiftInwards)
+      .split(x, xo, xl, pb, TailStrategy::ShiftInwards)
+      .reorder(cl, xl, xo, y, co, n)
+      .vectorize(cl, lanes)
+      .unroll(cl)
+      .unroll(xl);
+  acc.compute_at(tile, xo).vectorize(c, lanes).unroll(c).unroll(x);
+  std::vector<Halide::RVar> r = acc.rvars();
+  acc.update()
+      .reorder(c, x, y, n, r[0], r[1], r[2])
+      .vectorize(c, lanes)
+      .unroll(c)
+      .unroll(x)
+      .unroll(y)
+      .unroll(n);
+  input.compute_at(out, n).vectorize(c, lanes, TailStrategy::GuardWithIf);
+  weights.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
+  notes += fmt::format("conv: NHWC per image, parallel over images, {}x{} register tiles "
+                       "({} lanes)",
+                       cb, pb, lanes);
+}
+
+// dW on the NHWC path (HALIDE-NOTES: part computed per (image, tap) in a
+// 4 zmm x 4 ci tile, 200-206 GFLOP/s on 2 threads at 32->64 14x14; the batch
+// loop sits outside the tiles so each image stays in L2). With few taps
+// (C KH KW <= 16, conv1's single input channel) the tile holds every tap
+// instead: 1 zmm x C KH KW accumulators per pixel.
+void schedule_weight_grad_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& shape,
+                               std::string& notes) {
+  Halide::Func out = k.outputs[0], dw = l.nhwc_acc, part = l.nhwc_part, dy = l.nhwc_dy,
+               input = l.nhwc_input;
+  Halide::Type type = dw.output_types()[0];
+  int lanes = zmm_lanes(type);
+  int64_t O = shape[0], C = shape[1], KH = shape[2], KW = shape[3];
+  std::vector<Var> d = ir_vars(4);  // dW: ky, kx, ci, co
+  std::vector<Var> p = ir_vars(5);  // part: n, ky, kx, ci, co
+  std::vector<Var> i4 = ir_vars(4); // images: n, y, x, c
+  Halide::RVar rn = dw.rvars()[0];
+  std::vector<Halide::RVar> rp = part.rvars();
+  bool all_taps = C % 4 != 0 || C * KH * KW <= 16;
+  int cob = all_taps ? lanes : static_cast<int>(std::min<int64_t>(O, 4 * lanes));
+  while (O % cob != 0) cob -= lanes;
+  Var coo("co_tile"), coi("co_lane"), cio("ci_tile"), cii("ci_lane");
+  dw.compute_root().vectorize(d[3], lanes);
+  Halide::Stage du = dw.update();
+  du.split(d[3], coo, coi, cob);
+  if (all_taps) {
+    du.reorder(coi, d[2], d[1], d[0], rn, coo).parallel(coo);
+    part.compute_at(dw, rn);
+    dy.compute_at(dw, rn).vectorize(i4[3], lanes, TailStrategy::GuardWithIf);
+    input.compute_at(dw, rn);
+  } else {
+    du.split(d[2], cio, cii, 4)
+        .reorder(coi, cii, d[1], d[0], rn, cio, coo)
+        .unroll(cii)
+        .fuse(cio, coo, cio)
+        .parallel(cio);
+    part.compute_at(dw, d[1]);
+    dy.compute_root().parallel(i4[0]).vectorize(i4[3], lanes, TailStrategy::GuardWithIf);
+    input.compute_root().parallel(i4[0]).vectorize(i4[3], lanes, TailStrategy::GuardWithIf);
+  }
+  du.vectorize(coi, lanes).unroll(coi);
+  part.vectorize(p[4], lanes).unroll(p[4]).unroll(p[3]).unroll(p[2]).unroll(p[1]).unroll(p[0]);
+  part.update()
+      .reorder(p[4], p[3], p[2], p[1], p[0], rp[0], rp[1])
+      .vectorize(p[4], lanes)
+      .unroll(p[4])
+      .unroll(p[3])
+      .unroll(p[2])
+      .unroll(p[1])
+      .unroll(p[0]);
+  out.parallel(ir_vars(4)[0]);
+  notes += fmt::format("dW: NHWC two-level, {} zmm x {} tile, parallel over channel blocks",
+                       cob / lanes, all_taps ? "all taps" : "4 ci");
+}
+
 } // namespace
 
 bool schedule_conv(const KernelFuncs& k, std::string& notes) {
@@ -45,6 +153,10 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
     return false;
   }
   const Lowered& l = k.ops.at(*cv);
+  if (l.nhwc_acc.defined()) {
+    schedule_conv_nhwc(k, l, shape, notes);
+    return true;
+  }
   Halide::Func acc = l.value, out = k.outputs[0];
   Halide::Type type = acc.output_types()[0];
   std::vector<Var> v = ir_vars(4);
@@ -103,6 +215,10 @@ bool schedule_conv_weight_grad(const KernelFuncs& k, std::string& notes) {
   if (!is_epilogue_kernel(k, *dw_node, shape, why)) {
     notes += "dW schedule: " + why;
     return false;
+  }
+  if (const Lowered& nl = k.ops.at(*dw_node); nl.nhwc_acc.defined()) {
+    schedule_weight_grad_nhwc(k, nl, shape, notes);
+    return true;
   }
   const Node& node = k.g.node(*dw_node);
   const Shape& dys = k.g.node(node.inputs[1]).type.shape;

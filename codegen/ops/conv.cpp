@@ -22,6 +22,19 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
   Window win = conv_window(ctx.node.attrs, ws);
   int64_t Cg = ws[1], Og = ws[0] / win.groups;
   Lowered out;
+  if (nhwc_conv_ok(win, ws[1], ws[0]) && ctx.in_types[0].dtype == DType::f32) {
+    Halide::Func src = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"));
+    NhwcConvSpec spec{
+        src, ws[1], ws[0], ws[2], ws[3], ctx.out().shape, int32_t(win.pad.h), int32_t(win.pad.w)};
+    nhwc_conv(
+        ctx, spec,
+        [&](Expr co, Expr ci, Expr kh, Expr kw) {
+          return at(ctx.in[1], {co, ci, kh, kw});
+        },
+        [&](Expr co) { return ctx.in.size() == 3 ? at(ctx.in[2], {co}) : constant(ctx.type(), 0); },
+        out);
+    return out;
+  }
   Halide::Func src = ctx.in[0];
   if (has_padding(win)) {
     out.padded = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"));

@@ -44,6 +44,27 @@ Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
   Halide::Type t = ctx.type();
   Lowered out;
   out.padded = padded_input(ctx.in[0], dys, constant(t, 0), ctx.name("pad"));
+  if (nhwc_conv_ok(win, ws[0], ws[1]) && ctx.in_types[0].dtype == DType::f32) {
+    // A convolution of dy with the flipped kernel: dx row ih reads dy row
+    // ih + ph - kh = ih - (KH - 1 - ph) + kh', kh' = KH - 1 - kh.
+    auto KH = int32_t(ws[2]), KW = int32_t(ws[3]);
+    NhwcConvSpec spec{out.padded,
+                      ws[0],
+                      ws[1],
+                      ws[2],
+                      ws[3],
+                      ctx.out().shape,
+                      KH - 1 - int32_t(win.pad.h),
+                      KW - 1 - int32_t(win.pad.w)};
+    out.padded = Halide::Func();
+    nhwc_conv(
+        ctx, spec,
+        [&](Expr c, Expr o, Expr kh, Expr kw) {
+          return at(ctx.in[1], {o, c, (KH - 1) - kh, (KW - 1) - kw});
+        },
+        [&](Expr) { return constant(t, 0); }, out);
+    return out;
+  }
   std::vector<Halide::Var> v = ir_vars(4); // n, c, ih, iw
   Halide::RDom r(0, int32_t(ws[3]), 0, int32_t(ws[2]), 0, int32_t(Og), ctx.name("r"));
   Expr kw = r.x, kh = r.y, og = r.z;
@@ -63,6 +84,54 @@ Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
   return out;
 }
 
+// dW on the NHWC path (HALIDE-NOTES' two-level recipe): one image's sums
+//   part(co, ci, kx, ky, n) = sum_{y, x} dy(co, x, y, n) in(ci, x + kx, y + ky, n)
+// over channels-innermost copies of dy and of the padded x, then
+//   dW(co, ci, kx, ky) = sum_n part(co, ci, kx, ky, n),
+// which groups the reference's (n, oh, ow) sum per image. Needs whole zmm
+// vectors of output channels, and input channels in blocks of 4 (or few
+// enough taps C KH KW <= 16 to hold them all in one register tile: conv1).
+bool nhwc_weight_grad_ok(const Window& w, int64_t c_in, int64_t c_out, int64_t kh, int64_t kw) {
+  return w.groups == 1 && w.stride.h == 1 && w.stride.w == 1 && w.dilation.h == 1 &&
+         w.dilation.w == 1 && c_out % 16 == 0 && (c_in % 4 == 0 || c_in * kh * kw <= 16);
+}
+
+void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out) {
+  const Shape &xs = ctx.in_types[0].shape, &dys = ctx.in_types[1].shape;
+  const Shape& ws = ctx.out().shape;
+  Halide::Type t = ctx.type();
+  int64_t O = ws[0], C = ws[1], KH = ws[2], KW = ws[3], OH = dys[2], OW = dys[3];
+  Halide::Func src = padded_input(ctx.in[0], xs, constant(t, 0), ctx.name("pad"));
+  // IR-order indices: (n, y, x, c) for the images, (n, ky, kx, ci, co) for part.
+  out.nhwc_dy = pure_func(ctx.name("nhwc_dy"), 4, [&](const Index& i) {
+    return at(ctx.in[1], {i[0], i[3], i[1], i[2]});
+  });
+  out.nhwc_input = pure_func(ctx.name("nhwc_in"), 4, [&](const Index& i) {
+    return at(src, {i[0], i[3], i[1] - int32_t(win.pad.h), i[2] - int32_t(win.pad.w)});
+  });
+  std::vector<Halide::Var> p = ir_vars(5); // n, ky, kx, ci, co
+  Halide::RDom r(0, int32_t(OW), 0, int32_t(OH), ctx.name("rp"));
+  Halide::Func part(ctx.name("part"));
+  define(part, p, constant(t, 0));
+  define(part, p,
+         at(part, as_index(p)) + at(out.nhwc_dy, {p[0], r.y, r.x, p[4]}) *
+                                     at(out.nhwc_input, {p[0], r.y + p[1], r.x + p[2], p[3]}));
+  std::vector<Halide::Var> v = ir_vars(4); // ky, kx, ci, co
+  Halide::RDom rn(0, ctx.batch(), ctx.name("rn"));
+  Halide::Func dw(ctx.name("nhwc"));
+  define(dw, v, constant(t, 0));
+  define(dw, v, at(dw, as_index(v)) + at(part, {rn, v[0], v[1], v[2], v[3]}));
+  out.nhwc_part = part;
+  out.nhwc_acc = dw;
+  out.value = pure_func(ctx.name(), 4, [&](const Index& i) {
+    return at(dw, {i[2], i[3], i[1], i[0]});
+  });
+  out.stages.push_back({out.nhwc_dy, Shape{kBatch, OH, OW, O}});
+  out.stages.push_back({out.nhwc_input, Shape{kBatch, OH + KH - 1, OW + KW - 1, C}});
+  out.stages.push_back({part, Shape{kBatch, KH, KW, C, O}});
+  out.stages.push_back({dw, Shape{KH, KW, C, O}});
+}
+
 // ---- conv2d_backward_weight(x, dy) {stride, pad, dilation, groups, weight_shape} ---
 //   dw[o,cg,kh,kw] = sum_{n,oh,ow} dy[n,o,oh,ow] x[n, g Cg + cg, oh sh - ph + kh dh, ...]
 // over a zero-padded x, summed in the reference's order (n, oh, ow).
@@ -73,6 +142,10 @@ Lowered lower_conv2d_backward_weight(const LowerCtx& ctx) {
   int64_t Cg = ws[1], Og = ws[0] / win.groups;
   Halide::Type t = ctx.type();
   Lowered out;
+  if (nhwc_weight_grad_ok(win, Cg, ws[0], ws[2], ws[3]) && ctx.in_types[0].dtype == DType::f32) {
+    lower_weight_grad_nhwc(ctx, win, out);
+    return out;
+  }
   Halide::Func src = ctx.in[0];
   if (win.pad.h > 0 || win.pad.w > 0) {
     out.padded = padded_input(ctx.in[0], xs, constant(t, 0), ctx.name("pad"));

@@ -41,6 +41,17 @@ TEST_CASE("conv2d") {
   SUBCASE("depthwise") {
     conv({B, 5, 7, 9}, {5, 1, 3, 3}, Attrs{{"groups", int64_t(5)}, {"pad", Ints{1, 1}}});
   }
+  SUBCASE("NHWC path: channel and pixel tiles that do not divide the image") {
+    // 2 zmm x 7 pixels on a 14-wide row (the cnn's conv2 tile).
+    CHECK(conv({B, 16, 14, 14}, {32, 16, 3, 3}, Attrs{{"pad", Ints{1, 1}}}, true)
+              .find("conv: NHWC") == 0);
+    // 20 channels: one zmm block shifted inwards; 11 columns: 7-pixel tiles shifted inwards.
+    CHECK(conv({B, 8, 9, 11}, {20, 8, 3, 3}, Attrs{{"pad", Ints{1, 1}}}, true).find("conv: NHWC") ==
+          0);
+    // A row narrower than the pixel tile, asymmetric padding, a 1x1 kernel.
+    conv({B, 8, 5, 3}, {16, 8, 3, 3}, Attrs{{"pad", Ints{1, 0}}});
+    conv({B, 12, 6, 6}, {40, 12, 1, 1}, {}, true);
+  }
   SUBCASE("1x1 over a 3-wide image (narrower than a vector)") {
     conv({B, 6, 3, 3}, {4, 6, 1, 1}, {});
   }

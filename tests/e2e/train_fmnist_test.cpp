@@ -11,7 +11,7 @@
 
 using namespace netc::test;
 
-TEST_CASE("fmnist_mlp trains to >= 88% test accuracy; eval of its checkpoint agrees") {
+TEST_CASE("fmnist_mlp trains to at least 88% test accuracy and eval of its checkpoint agrees") {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
     MESSAGE("Fashion-MNIST is not installed (package dataset-fashion-mnist): skipped");
     return;
