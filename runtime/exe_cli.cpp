@@ -12,8 +12,8 @@
 #include <exception>
 #include <filesystem>
 #include <fmt/format.h>
-#include <ostream>
 #include <iostream>
+#include <ostream>
 #include <thread>
 #include <unistd.h>
 
@@ -83,7 +83,8 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   auto* train_cmd = app.add_subcommand("train", "Train the model on its data (or on random data)");
   train_cmd->add_option("--data", fit.data, "data spec (default: the model's train block)");
   train_cmd->add_option("--data-dir", fit.data_dir, "where fashion-mnist's IDX files are");
-  train_cmd->add_option("--epochs", fit.epochs, "epochs")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  train_cmd->add_option("--epochs", fit.epochs, "epochs")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   train_cmd->add_option("--batch", train.batch, "batch extent (default: the model's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   train_cmd->add_option("--seed", train.seed, "seed of the parameters, data order and dropout");
@@ -93,8 +94,8 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   train_cmd->add_option("--save", fit.save, "save a checkpoint after every epoch");
   train_cmd->add_option("--resume", fit.resume, "continue the run of a checkpoint");
   train_cmd->add_option("--bayes-error", fit.bayes_error, "Bayes/human-level error estimate");
-  auto* random_flag =
-      train_cmd->add_flag("--random-data", random_data, "train on random batches (tests, benchmarks)");
+  auto* random_flag = train_cmd->add_flag("--random-data", random_data,
+                                          "train on random batches (tests, benchmarks)");
   auto* steps_opt = train_cmd->add_option("--steps", train.steps, "--random-data: training steps")
                         ->check(CLI::Range(1, 1 << 30));
   steps_opt->needs(random_flag);
@@ -102,7 +103,8 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   EvalOptions evaluation;
   auto* eval_cmd = app.add_subcommand("eval", "Loss, accuracy and error analysis of a checkpoint");
   eval_cmd->add_option("--weights", evaluation.weights, "checkpoint written by train")->required();
-  eval_cmd->add_option("--data", evaluation.data, "data spec (default: the checkpoint's test split)");
+  eval_cmd->add_option("--data", evaluation.data,
+                       "data spec (default: the checkpoint's test split)");
   eval_cmd->add_option("--data-dir", evaluation.data_dir, "where fashion-mnist's IDX files are");
   eval_cmd->add_option("--errors", evaluation.errors, "misclassified examples to list")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));

@@ -24,11 +24,11 @@ enum class ElemType { f32, i32 };
 inline constexpr int64_t kBatchDim = -1; // in TensorSlot::shape
 
 struct TensorSlot {
-  std::string name;            // a leaf's name, or "%ID op" for an intermediate
-  std::vector<int64_t> shape;  // row-major; kBatchDim marks the batch
+  std::string name;           // a leaf's name, or "%ID op" for an intermediate
+  std::vector<int64_t> shape; // row-major; kBatchDim marks the batch
   ElemType type = ElemType::f32;
   Region region = Region::arena;
-  int64_t offset = 0;          // bytes from the region's start, 64-byte aligned
+  int64_t offset = 0; // bytes from the region's start, 64-byte aligned
 
   int64_t elements(int64_t batch) const;
   int64_t bytes(int64_t batch) const;
@@ -36,8 +36,8 @@ struct TensorSlot {
 
 // One call of a generated kernel: its buffer arguments, inputs then outputs.
 struct KernelCall {
-  std::string name;       // the generated function's name
-  std::vector<int> args;  // slot ids: inputs then outputs
+  std::string name;      // the generated function's name
+  std::vector<int> args; // slot ids: inputs then outputs
   int num_inputs = 0;
   // Runtime scalars, passed after the input buffers and before the outputs
   // (Halide appends outputs to a pipeline's arguments), in the listed order:
@@ -46,8 +46,8 @@ struct KernelCall {
   // FLOPs of one call: fixed + per_example * batch.
   int64_t flops_fixed = 0;
   int64_t flops_per_example = 0;
-  std::string kind;       // matmul, conv, reduction, elementwise, generic
-  std::string ops;        // the IR ops it computes, for `info` and `bench`
+  std::string kind; // matmul, conv, reduction, elementwise, generic
+  std::string ops;  // the IR ops it computes, for `info` and `bench`
 };
 
 // After the kernels: persistent[target] = value (unless the kernel already

@@ -171,8 +171,8 @@ int cmd_compile(const CompileOptions& o) {
     fs::path header = fs::path(o.output).replace_extension(".h");
     copy_atomically(c.exe.parent_path() / "libmodel.a", o.output);
     copy_atomically(NETC_CAPI_HEADER, header);
-    fs::permissions(o.output, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                                  fs::perms::others_read);
+    fs::permissions(o.output, fs::perms::owner_read | fs::perms::owner_write |
+                                  fs::perms::group_read | fs::perms::others_read);
     c.message += fmt::format("static library {} with its C interface {} (see the header)\n",
                              o.output, header.string());
   } else {

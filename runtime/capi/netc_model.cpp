@@ -17,8 +17,7 @@ extern "C" const netc::rt::KernelEntry netc_kernels[];
 
 struct netc_model {
   netc::rt::Executor ex;
-  explicit netc_model(uint64_t seed)
-      : ex(netc::rt::plan_from_json(netc_plan_json), netc_kernels) {
+  explicit netc_model(uint64_t seed) : ex(netc::rt::plan_from_json(netc_plan_json), netc_kernels) {
     ex.initialize(seed);
   }
 };
@@ -99,7 +98,8 @@ int netc_model_train_step(netc_model* m, const float* x, const void* labels, int
     m->ex.set_batch(batch);
     int xs = first_input(p, 0), ys = first_input(p, 1);
     std::memcpy(m->ex.bytes(xs).data(), x, size_t(per_example(m->ex, xs) * batch) * 4);
-    if (ys >= 0) std::memcpy(m->ex.bytes(ys).data(), labels, size_t(per_example(m->ex, ys) * batch) * 4);
+    if (ys >= 0)
+      std::memcpy(m->ex.bytes(ys).data(), labels, size_t(per_example(m->ex, ys) * batch) * 4);
     m->ex.run(p);
     if (loss && p.loss >= 0) *loss = m->ex.f32(p.loss)[0];
   });

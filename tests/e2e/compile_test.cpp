@@ -57,7 +57,8 @@ TEST_CASE("compile writes a standalone executable that needs no Halide or LLVM")
   CHECK(info.out.find("trainable parameters") != std::string::npos);
   CHECK(info.out.find("without reuse") != std::string::npos);
   // A second compile of the same model comes from the cache.
-  auto again = run_netc("compile examples/transfer.nn -o '" + (scratch_dir() / "again").string() + "'");
+  auto again =
+      run_netc("compile examples/transfer.nn -o '" + (scratch_dir() / "again").string() + "'");
   CHECK(again.status == 0);
   CHECK(again.out.find("from the cache") != std::string::npos);
 }
@@ -68,7 +69,8 @@ TEST_CASE("the compiled forward pass equals the reference interpreter's") {
     CAPTURE(std::string(model));
     std::string exe = compiled(model);
     auto ours = run_shell("'" + exe + "' forward --batch 3 --seed 5");
-    auto ref = run_netc(std::string("run examples/") + model + ".nn forward --random-init --batch 3 --seed 5");
+    auto ref = run_netc(std::string("run examples/") + model +
+                        ".nn forward --random-init --batch 3 --seed 5");
     REQUIRE(ours.status == 0);
     REQUIRE(ref.status == 0);
     std::smatch m;
@@ -128,7 +130,8 @@ train {
   auto c = run_netc("compile '" + model.string() + "' -o '" + exe.string() + "'");
   REQUIRE_MESSAGE(c.status == 0, c.err);
   auto ours = run_shell("'" + exe.string() + "' train --random-data --steps 20 --batch 8 --seed 3");
-  auto ref = run_netc("run '" + model.string() + "' train --random-init --steps 20 --batch 8 --seed 3");
+  auto ref =
+      run_netc("run '" + model.string() + "' train --random-init --steps 20 --batch 8 --seed 3");
   REQUIRE_MESSAGE(ours.status == 0, ours.out);
   REQUIRE(ref.status == 0);
   std::regex loss_line("step +([0-9]+) +loss +([-0-9.e+naif]+)");

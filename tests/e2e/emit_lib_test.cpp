@@ -11,7 +11,8 @@ TEST_CASE("a C program links the library, trains, saves and reloads the weights"
   setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
   auto dir = scratch_dir() / "lib";
   std::filesystem::create_directories(dir);
-  auto r = run_netc("compile examples/fmnist_mlp.nn -o '" + (dir / "libmlp.a").string() + "' --emit lib");
+  auto r = run_netc("compile examples/fmnist_mlp.nn -o '" + (dir / "libmlp.a").string() +
+                    "' --emit lib");
   REQUIRE_MESSAGE(r.status == 0, r.err);
   REQUIRE(std::filesystem::exists(dir / "libmlp.h"));
   write_file(dir / "main.c", R"(#include "libmlp.h"
@@ -50,7 +51,9 @@ int main(void) {
 }
 )");
   std::string d = dir.string();
-  std::string build = "cd '" + d + "' && cc -O1 main.c libmlp.a -lstdc++ -lfmt -lz -lpthread -ldl -lm -o main >build.log 2>&1";
+  std::string build =
+      "cd '" + d +
+      "' && cc -O1 main.c libmlp.a -lstdc++ -lfmt -lz -lpthread -ldl -lm -o main >build.log 2>&1";
   REQUIRE(std::system(build.c_str()) == 0);
   std::string run = "cd '" + d + "' && ./main > out.txt 2>&1";
   CHECK(std::system(run.c_str()) == 0);

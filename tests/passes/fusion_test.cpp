@@ -94,7 +94,8 @@ TEST_CASE("mlp inference: bias and relu are the matmul's epilogue, batch norm is
   CHECK(relu->kind == "matmul");
 }
 
-TEST_CASE("training: the softmax cross-entropy gradient is one kernel / dropout masks are recomputed") {
+TEST_CASE(
+    "training: the softmax cross-entropy gradient is one kernel / dropout masks are recomputed") {
   Graph g = training_step(example("fmnist_mlp"));
   FusionPlan plan = fuse(g);
   const FusedKernel* onehot = kernel_with(g, plan, OpKind::OneHot);
@@ -141,7 +142,8 @@ TEST_CASE("an epilogue is refused, with its reason, when the anchor's value is u
 %4 = exp(%2) : f32[batch,4]
 output a = %3
 output b = %4
-)", "reuse.ir");
+)",
+                             "reuse.ir");
   FusionPlan plan = fuse(g);
   REQUIRE(plan.kernels.size() == 2);
   CHECK(plan.kernels[0].outputs == std::vector<ValueId>{2});
