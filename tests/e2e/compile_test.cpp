@@ -65,7 +65,7 @@ TEST_CASE("compile writes a standalone executable that needs no Halide or LLVM")
 
 TEST_CASE("the compiled forward pass equals the reference interpreter's") {
   setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
-  for (const char* model : {"transfer", "fmnist_mlp"}) {
+  for (const char* model : {"transfer", "fmnist_mlp", "fmnist_cnn"}) {
     CAPTURE(std::string(model));
     std::string exe = compiled(model);
     auto ours = run_shell("'" + exe + "' forward --batch 3 --seed 5");
