@@ -8,7 +8,9 @@
 #include "passes/plan.h"
 #include "tools/commands.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -186,6 +188,21 @@ std::string cached_executable(const CompileOptions& o, bool quiet) {
   Cached c = compile_to_cache(o);
   if (!quiet) std::fputs(c.message.c_str(), stderr);
   return c.exe.string();
+}
+
+int run_compiled(const std::string& model, const std::vector<std::string>& args) {
+  CompileOptions c;
+  c.model = model;
+  c.output = "(the cache)";
+  std::string exe = cached_executable(c, /*quiet=*/true);
+  std::vector<std::string> all = {exe};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  execv(exe.c_str(), argv.data());
+  throw UserError("", {}, fmt::format("cannot run {}: {}", exe, std::strerror(errno)));
 }
 
 // `netc bench` runs the compiled executable's own bench: the kernels it times

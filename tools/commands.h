@@ -59,6 +59,9 @@ int cmd_run(const RunOptions& o);
 int cmd_compile(const CompileOptions& o);
 // Compiles (or finds in the cache) the model's executable and runs its bench.
 int cmd_bench(const BenchOptions& o);
+// Compiles the model (cached) and replaces this process by its executable
+// running `ACTION ARGS...`; returns only on failure.
+int run_compiled(const std::string& model, const std::vector<std::string>& args);
 // The executable of a model in the compile cache, compiling it if needed.
 std::string cached_executable(const CompileOptions& o, bool quiet);
 int cmd_gradcheck(const GradcheckOptions& o);

@@ -9,8 +9,30 @@
 #include <cstdio>
 #include <exception>
 
+// `netc run MODEL ACTION ARGS...` without --random-init behaves exactly like
+// the compiled binary's `OUT ACTION ARGS...` (SPEC section 3): the model is
+// compiled (or found in the cache) and its executable takes over.
+static bool runs_compiled(int argc, char** argv) {
+  if (argc < 4 || std::string(argv[1]) != "run" || std::string(argv[2]).starts_with("-"))
+    return false;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--random-init") return false;
+  return true;
+}
+
 int main(int argc, char** argv) {
   using namespace netc;
+  if (runs_compiled(argc, argv)) {
+    try {
+      return run_compiled(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+    } catch (const UserError& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "netc: %s\n", e.what());
+      return 3;
+    }
+  }
   CLI::App app{"netc: a static compiler for neural networks"};
   app.require_subcommand(1);
 
@@ -28,7 +50,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"train", "infer"}));
 
   RunOptions run;
-  auto* run_cmd = app.add_subcommand("run", "Run a model on the reference interpreter");
+  auto* run_cmd = app.add_subcommand(
+      "run", "With --random-init: run a model on the reference interpreter. Without it: "
+             "`netc run MODEL ACTION ARGS` compiles the model (cached) and runs its executable's "
+             "ACTION (train, eval, predict, forward, bench, info, tune) with the same ARGS");
   run_cmd->add_option("MODEL", run.model, "a .nn model file")->required();
   run_cmd->add_option("ACTION", run.action, "forward or train")
       ->required()

@@ -96,8 +96,8 @@ TEST_CASE("usage errors and unknown stages fail cleanly") {
   CHECK(stage.status == 1);
   CHECK(stage.out == "");
   CHECK(stage.err.find("unknown stage 'fusoin'") != std::string::npos);
-  auto noinit = run_netc("run examples/fmnist_mlp.nn forward");
-  CHECK(noinit.status == 1);
+  auto noaction = run_netc("run examples/fmnist_mlp.nn");
+  CHECK(noaction.status == 2);
 }
 
 TEST_CASE("dump shows the kernels, the memory plan and each kernel's lowered Halide pipeline") {
@@ -113,4 +113,13 @@ TEST_CASE("dump shows the kernels, the memory plan and each kernel's lowered Hal
   CHECK(lower.status == 0);
   CHECK(lower.out.find("// ---- kernel infer_k0") != std::string::npos);
   CHECK(lower.out.find("for (") != std::string::npos);
+}
+
+TEST_CASE("run without --random-init runs the compiled binary's subcommand with the same flags") {
+  setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
+  auto fwd = run_netc("run examples/transfer.nn forward --batch 2 --seed 5");
+  CHECK(fwd.status == 0);
+  CHECK(fwd.out.find("forward, batch 2") != std::string::npos);
+  auto bad = run_netc("run examples/transfer.nn train --epochs 0");
+  CHECK(bad.status == 2); // the binary's own usage error
 }
