@@ -1,6 +1,7 @@
 #include "runtime/eval.h"
 
 #include "runtime/checkpoint.h"
+#include "runtime/report.h"
 #include "runtime/train/model_io.h"
 
 #include <algorithm>
@@ -53,7 +54,19 @@ int exe_eval(Executor& ex, const EvalOptions& o, std::ostream& out) {
   EvalResult r = evaluate(ex, loader, layout, true);
   out << fmt::format("model {}: {} examples ({})\n", plan.model, r.count, what);
   out << fmt::format("loss      {:.4f}\n", r.loss);
-  if (!r.accuracy) return 0;
+  // Written before the text analysis, announced after it (the last line).
+  std::string report;
+  if (!o.report.empty())
+    report = write_report(o.report,
+                          evaluation_report(plan.model, what, r,
+                                            layout.labels.empty() ? 0 : layout.labels[0].classes));
+  auto announce = [&] {
+    if (!report.empty()) out << fmt::format("report: {}\n", report);
+  };
+  if (!r.accuracy) {
+    announce();
+    return 0;
+  }
   out << fmt::format("accuracy  {:.2f}%  (error {:.2f}%)\n", 100 * *r.accuracy,
                      100 * (1 - *r.accuracy));
   const int64_t c = layout.labels[0].classes;
@@ -110,6 +123,7 @@ int exe_eval(Executor& ex, const EvalOptions& o, std::ostream& out) {
                          r.predicted[w], r.confidence[w]);
     }
   }
+  announce();
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "runtime/exe_commands.h"
 #include "runtime/halide_hooks.h"
 #include "runtime/train/train.h"
+#include "runtime/tune.h"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -93,7 +94,9 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   train_cmd->add_option("--log", fit.log, "write one JSON line per epoch to FILE");
   train_cmd->add_option("--save", fit.save, "save a checkpoint after every epoch");
   train_cmd->add_option("--resume", fit.resume, "continue the run of a checkpoint");
-  train_cmd->add_option("--bayes-error", fit.bayes_error, "Bayes/human-level error estimate");
+  train_cmd->add_option("--bayes-error", fit.bayes_error, "Bayes/human-level error estimate")
+      ->check(CLI::Range(0.0, 1.0));
+  train_cmd->add_option("--report", fit.report, "write an HTML report to DIR/report.html");
   auto* random_flag = train_cmd->add_flag("--random-data", random_data,
                                           "train on random batches (tests, benchmarks)");
   auto* steps_opt = train_cmd->add_option("--steps", train.steps, "--random-data: training steps")
@@ -108,6 +111,24 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   eval_cmd->add_option("--data-dir", evaluation.data_dir, "where fashion-mnist's IDX files are");
   eval_cmd->add_option("--errors", evaluation.errors, "misclassified examples to list")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  eval_cmd->add_option("--report", evaluation.report, "write an HTML report to DIR/report.html");
+
+  TuneOptions tuning;
+  uint64_t tune_seed = 0;
+  auto* tune_cmd =
+      app.add_subcommand("tune", "Random search over the learning rate, betas, lambda and keep");
+  tune_cmd->add_option("--trials", tuning.trials, "trials")
+      ->required()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  tune_cmd->add_option("--epochs", tuning.epochs, "epochs per trial (default: 1)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  auto* tune_seed_opt =
+      tune_cmd->add_option("--seed", tune_seed, "seed of the sampler and the initialization");
+  tune_cmd->add_option("--save-config", tuning.save_config, "save the best configuration as JSON");
+  tune_cmd->add_option("--data", tuning.data, "data spec (default: the model's train block)");
+  tune_cmd->add_option("--data-dir", tuning.data_dir, "where fashion-mnist's IDX files are");
+  tune_cmd->add_option("--batch", tuning.batch, "batch extent (default: the model's)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
 
   PredictOptions prediction;
   auto* predict_cmd = app.add_subcommand("predict", "One prediction per input row or image");
@@ -124,6 +145,7 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   if (*lr_opt) train.lr = fit.lr = lr;
   if (train.batch > 0) fit.batch = train.batch;
   if (train_cmd->count("--seed")) fit.seed = train.seed;
+  if (*tune_seed_opt) tuning.seed = tune_seed;
   // The progress bar redraws a line in place: only where a person watches.
   fit.progress = &out == &std::cout && ::isatty(STDOUT_FILENO);
 
@@ -142,6 +164,10 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
     }
     if (*eval_cmd) return exe_eval(ex, evaluation, out);
     if (*predict_cmd) return exe_predict(ex, prediction, out);
+    if (*tune_cmd) {
+      if (tuning.batch) check_batch(plan, *tuning.batch);
+      return exe_tune(ex, tuning, out);
+    }
     if (*train_cmd) {
       check_batch(plan, train.batch);
       if (train.lr && std::none_of(plan.hypers.begin(), plan.hypers.end(),

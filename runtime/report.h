@@ -36,9 +36,9 @@ struct ReportData {
 // the bias is the train error itself (Bayes error taken as 0).
 struct Diagnosis {
   double bias = 0, variance = 0;
-  bool avoidable = false;     // bias is train - bayes (--bayes-error given)
-  bool bias_dominates = true; // bias >= variance
-  std::vector<std::string> lines;          // the numbers, as sentences
+  bool avoidable = false;                   // bias is train - bayes (--bayes-error given)
+  bool bias_dominates = true;               // bias >= variance
+  std::vector<std::string> lines;           // the numbers, as sentences
   std::vector<std::string> recommendations; // the notes' recipe for the dominant one
 };
 Diagnosis diagnose(double train_error, double val_error, std::optional<double> bayes_error);
@@ -58,5 +58,9 @@ std::string write_report(const std::string& dir, const ReportData& data);
 // train and val errors, and the confusion matrix of the test split (or val).
 ReportData training_report(const std::string& model, const std::string& data,
                            const TrainResult& result, std::optional<double> bayes_error);
+
+// The page of `eval`: the confusion matrix of the evaluated examples.
+ReportData evaluation_report(const std::string& model, const std::string& what, const EvalResult& r,
+                             int64_t num_classes);
 
 } // namespace netc::rt

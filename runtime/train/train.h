@@ -14,6 +14,7 @@
 // the same weights.
 #pragma once
 
+#include "runtime/checkpoint.h"
 #include "runtime/executor.h"
 #include "runtime/train/model_io.h"
 
@@ -54,10 +55,30 @@ struct TrainResult {
   std::optional<double> train_loss, train_accuracy;
   double seconds = 0;
   int64_t num_classes = 0;
+  std::string data; // the data spec trained on
 };
+
+// Everything a run needs before the first step: the effective configuration
+// (train block, checkpoint, flags), the loaded and split data and its
+// normalization. Loading is the slow part, so `tune` prepares once and trains
+// many times from the same setup.
+struct TrainSetup {
+  TrainConfig config;
+  double lr0 = 0;
+  int64_t batch = 1;
+  std::optional<SafetensorsFile> resume;
+  DataLayout layout;
+  TrainingData data;
+  Normalizer norm;
+};
+TrainSetup prepare_training(const Plan& plan, const TrainOptions& o);
 
 // Throws DataError / RuntimeError with a message for the user.
 TrainResult run_training(Executor& ex, const TrainOptions& o, std::ostream& out);
+// The same from a prepared setup; initializes the executor (or restores the
+// resumed checkpoint), so repeated calls start from the same weights.
+TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& setup,
+                         std::ostream& out);
 
 // `OUT train`: run_training, then the summary (and the report with --report).
 int exe_train_data(Executor& ex, const TrainOptions& o, std::ostream& out);

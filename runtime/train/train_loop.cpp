@@ -1,4 +1,5 @@
 #include "runtime/checkpoint.h"
+#include "runtime/report.h"
 #include "runtime/schedule.h"
 #include "runtime/train/progress.h"
 #include "runtime/train/train.h"
@@ -82,15 +83,17 @@ std::string percent(std::optional<double> a) {
 
 } // namespace
 
-TrainResult run_training(Executor& ex, const TrainOptions& o, std::ostream& out) {
-  const Plan& plan = ex.plan();
+TrainSetup prepare_training(const Plan& plan, const TrainOptions& o) {
   if (plan.train.loss < 0) throw RuntimeError(fmt::format("model '{}' has no loss", plan.model));
-  TrainConfig config = plan.config;
-  double lr0 = o.lr ? *o.lr : config.optimizer.lr;
+  TrainSetup s;
+  TrainConfig& config = s.config;
+  config = plan.config;
+  double& lr0 = s.lr0;
+  lr0 = o.lr ? *o.lr : config.optimizer.lr;
+  std::optional<SafetensorsFile>& resume = s.resume;
 
   // A resumed run takes its settings from the checkpoint unless flags say otherwise;
   // the checkpoint is checked before the (slow) data load.
-  std::optional<SafetensorsFile> resume;
   if (!o.resume.empty()) {
     resume = read_safetensors(o.resume);
     check_fingerprint(*resume, plan, o.resume);
@@ -105,12 +108,29 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, std::ostream& out)
   if (o.epochs) config.epochs = *o.epochs;
   if (o.batch) config.batch = *o.batch;
   if (o.seed) config.seed = *o.seed;
-  int64_t batch = std::clamp<int64_t>(config.batch, 1, plan.max_batch);
+  s.batch = std::clamp<int64_t>(config.batch, 1, plan.max_batch);
+  s.layout = model_data_layout(plan);
+  s.data = prepare_training_data(config, s.layout);
+  s.norm = s.data.normalizer;
+  if (resume) s.norm = stored_normalizer(*resume, s.layout.example_shape, o.resume);
+  return s;
+}
 
-  DataLayout layout = model_data_layout(plan);
-  TrainingData td = prepare_training_data(config, layout);
-  Normalizer norm = td.normalizer;
-  if (resume) norm = stored_normalizer(*resume, layout.example_shape, o.resume);
+TrainResult run_training(Executor& ex, const TrainOptions& o, std::ostream& out) {
+  return run_training(ex, o, prepare_training(ex.plan(), o), out);
+}
+
+TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& setup,
+                         std::ostream& out) {
+  const Plan& plan = ex.plan();
+  const TrainConfig& config = setup.config;
+  // A trial of `tune` sets its own rate on a shared setup.
+  const double lr0 = o.lr ? *o.lr : setup.lr0;
+  const int64_t batch = setup.batch;
+  const std::optional<SafetensorsFile>& resume = setup.resume;
+  const DataLayout& layout = setup.layout;
+  const TrainingData& td = setup.data;
+  const Normalizer& norm = setup.norm;
   BatchLoader train(td.splits.train, norm, batch, config.seed, true);
   BatchLoader val(td.splits.val, norm, plan.max_batch, config.seed, false);
   // Train accuracy: the training program's outputs may share arena memory with
@@ -202,6 +222,7 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, std::ostream& out)
   }
 
   TrainResult result;
+  result.data = config.data;
   result.epochs_run = first_epoch - 1;
   ModelIo io(ex, plan.train, layout);
   result.num_classes = layout.labels.empty() ? 0 : layout.labels[0].classes;
@@ -318,10 +339,12 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, std::ostream& out)
     result.train_loss = result.history.back().train_loss;
     result.train_accuracy = result.history.back().train_accuracy;
   }
-  if (val.size() > 0) result.val = evaluate(ex, val, layout);
+  // The report's confusion matrix needs each example's prediction.
+  bool keep = !o.report.empty();
+  if (val.size() > 0) result.val = evaluate(ex, val, layout, keep);
   if (o.evaluate_test && td.splits.test.size() > 0) {
     BatchLoader test(td.splits.test, norm, plan.max_batch, config.seed, false);
-    result.test = evaluate(ex, test, layout);
+    result.test = evaluate(ex, test, layout, keep);
   }
   if (log && result.test) {
     nlohmann::ordered_json j = {
@@ -343,6 +366,10 @@ int exe_train_data(Executor& ex, const TrainOptions& o, std::ostream& out) {
                        r.test->loss, percent(r.test->accuracy), r.test->count, r.epochs_run,
                        r.seconds);
   if (!o.save.empty()) out << fmt::format("saved {}\n", o.save);
+  if (!o.report.empty())
+    out << fmt::format(
+        "report: {}\n",
+        write_report(o.report, training_report(ex.plan().model, r.data, r, o.bayes_error)));
   return 0;
 }
 
