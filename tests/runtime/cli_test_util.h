@@ -21,11 +21,12 @@ struct Result {
   std::string out, err;
 };
 
-inline Plan training_plan() {
+inline Plan training_plan(bool early_stop = false) {
   Plan p = make_plan();
   p.config.split = {true, {0.6, 0.2, 0.2}, false};
   p.config.epochs = 3;
   p.config.normalize = "per_feature";
+  if (early_stop) p.config.early_stop = {true, 2, "val_loss"};
   return p;
 }
 
@@ -59,8 +60,9 @@ inline std::string slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// Rows "x0,x1,x2,label" with a learnable label (x0 + x1 > 0).
-inline std::string csv_data(int rows = 200) {
+// Rows "x0,x1,x2,label" with a learnable label (x0 + x1 > 0), optionally with
+// label noise so that a long run overfits.
+inline std::string csv_data(int rows = 200, bool noisy = false) {
   std::string text = "a,b,c,y\n";
   uint32_t s = 12345;
   auto next = [&] {
@@ -69,7 +71,9 @@ inline std::string csv_data(int rows = 200) {
   };
   for (int i = 0; i < rows; ++i) {
     double a = next(), b = next(), c = next() * 3 + 5;
-    text += fmt::format("{:.6f},{:.6f},{:.6f},{}\n", a, b, c, a + b > 0 ? 1 : 0);
+    int y = a + b > 0;
+    if (noisy && next() > 0.4) y = 1 - y;
+    text += fmt::format("{:.6f},{:.6f},{:.6f},{}\n", a, b, c, y);
   }
   return text;
 }
@@ -77,8 +81,8 @@ inline std::string csv_data(int rows = 200) {
 struct Fixture {
   TempDir dir;
   std::string data;
-  Fixture() {
-    write_file(dir / "d.csv", csv_data());
+  explicit Fixture(bool noisy = false) {
+    write_file(dir / "d.csv", csv_data(200, noisy));
     data = "csv:" + dir / "d.csv";
   }
 };

@@ -2,6 +2,7 @@
 // in-process on the test model (softmax regression, 3 features, 2 classes):
 // the log format, resume equivalence, atomic saving, early stopping, and the
 // bad-input cases of issue 5.
+#include "cli_test_util.h"
 #include "data_test_util.h"
 #include "runtime/checkpoint.h"
 #include "runtime/exe_cli.h"
@@ -21,70 +22,7 @@ using namespace netc::rt;
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-Plan training_plan(bool early_stop = false) {
-  Plan p = test::make_plan();
-  p.config.split = {true, {0.6, 0.2, 0.2}, false};
-  p.config.epochs = 3;
-  p.config.normalize = "per_feature";
-  if (early_stop) p.config.early_stop = {true, 2, "val_loss"};
-  return p;
-}
-
-Result run(std::vector<std::string> args, const Plan& plan = training_plan()) {
-  args.insert(args.begin(), "/tmp/softmax_regression");
-  std::vector<const char*> argv;
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  std::string json = plan_to_json(plan);
-  std::vector<KernelEntry> table = test::kernel_table();
-  std::ostringstream out, err;
-  Result r;
-  r.status =
-      exe_main(static_cast<int>(argv.size()), argv.data(), json.c_str(), table.data(), out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// 200 rows "x0,x1,x2,label": the label is learnable (x0 + x1 > 0), with some
-// label noise so that a long run overfits.
-std::string csv_data(int rows = 200, bool noisy = false) {
-  std::string text = "a,b,c,y\n";
-  uint32_t s = 12345;
-  auto next = [&] {
-    s = s * 1664525u + 1013904223u;
-    return static_cast<double>(s >> 8) / 16777216.0 * 2 - 1;
-  };
-  for (int i = 0; i < rows; ++i) {
-    double a = next(), b = next(), c = next() * 3 + 5;
-    int y = a + b > 0;
-    if (noisy && next() > 0.4) y = 1 - y;
-    text += fmt::format("{:.6f},{:.6f},{:.6f},{}\n", a, b, c, y);
-  }
-  return text;
-}
-
-struct Fixture {
-  test::TempDir dir;
-  std::string data;
-  Fixture(bool noisy = false) {
-    test::write_file(dir / "d.csv", csv_data(200, noisy));
-    data = "csv:" + dir / "d.csv";
-  }
-};
+using namespace netc::rt::test::cli;
 
 std::vector<nlohmann::json> json_lines(const std::string& path) {
   std::vector<nlohmann::json> out;
