@@ -2,6 +2,7 @@
 
 #include "ir/error.h"
 #include "ir/op_registry.h"
+#include "passes/plan.h"
 
 #include <algorithm>
 #include <set>
@@ -84,18 +85,8 @@ KernelSpec single_op_kernel(const Graph& g, ValueId node, std::string name) {
 }
 
 int64_t kernel_flops(const Graph& g, const KernelSpec& spec, int64_t batch) {
-  int64_t total = 0;
-  for (ValueId v : spec.nodes) {
-    const Node& n = g.node(v);
-    std::vector<TensorType> types;
-    bool batched = n.type.shape.has_batch();
-    for (ValueId in : n.inputs) {
-      types.push_back(g.node(in).type);
-      batched = batched || types.back().shape.has_batch();
-    }
-    total += op_def(n.op).flops(n, types) * (batched ? batch : 1);
-  }
-  return total;
+  auto [fixed, per_example] = netc::kernel_flops(g, spec.nodes); // the plan's count
+  return fixed + per_example * batch;
 }
 
 } // namespace netc::codegen

@@ -82,7 +82,7 @@ public:
       for (ValueId v : k.outputs) call.args.push_back(slot_of.at(v));
       call.num_inputs = static_cast<int>(k.inputs.size());
       call.scalars = {"batch", "seed", "step"}; // codegen/aot.cpp passes all three to every kernel
-      std::tie(call.flops_fixed, call.flops_per_example) = kernel_flops(g, k);
+      std::tie(call.flops_fixed, call.flops_per_example) = kernel_flops(g, k.nodes);
       call.kind = k.kind;
       for (ValueId v : k.nodes) {
         OpKind op = g.node(v).op;
@@ -123,10 +123,10 @@ CompiledProgram compile_program(std::string prefix, Graph g, int64_t max_batch) 
 
 } // namespace
 
-std::pair<int64_t, int64_t> kernel_flops(const Graph& g, const FusedKernel& k) {
+std::pair<int64_t, int64_t> kernel_flops(const Graph& g, std::span<const ValueId> nodes) {
   int64_t fixed = 0, per_example = 0;
   std::vector<TensorType> types;
-  for (ValueId v : k.nodes) {
+  for (ValueId v : nodes) {
     const Node& n = g.node(v);
     if (!op_def(n.op).shape) continue; // leaves
     types.clear();

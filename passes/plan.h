@@ -7,6 +7,8 @@
 #include "passes/memplan.h"
 #include "runtime/plan.h"
 
+#include <span>
+
 namespace netc {
 
 struct CompiledProgram {
@@ -26,7 +28,8 @@ struct PlanBundle {
 // no training program (its train.kernels stay empty).
 PlanBundle build_plan(const Graph& parsed, int64_t max_batch = 0);
 
-// FLOPs of one call of a kernel: fixed + per_example * batch.
-std::pair<int64_t, int64_t> kernel_flops(const Graph& g, const FusedKernel& k);
+// FLOPs of one call of a kernel computing `nodes`: fixed + per_example * batch
+// (each node's FLOPs rule, per example when it touches the batch dimension).
+std::pair<int64_t, int64_t> kernel_flops(const Graph& g, std::span<const ValueId> nodes);
 
 } // namespace netc
