@@ -11,6 +11,11 @@ namespace netc {
 
 namespace {
 
+// Limits of recomputation: the stored sources a recomputed value may read,
+// and the ops recomputing it may take (each kernel that reads it pays them).
+constexpr size_t kMaxRecomputeSources = 2;
+constexpr int kMaxRecomputeOps = 24;
+
 enum class Role { named_leaf, inline_leaf, pointwise, anchor };
 
 // What each op is to the fusion policy. Pointwise ops compute each output
@@ -114,12 +119,13 @@ public:
     if (g.loss) external_[size_t(g.loss->value)] = true;
     for (const auto& u : g.updates) external_[size_t(u.value)] = true;
     find_generators();
+    find_recomputed();
   }
 
   FusionPlan run() {
     for (ValueId v = 0; v < g_.size(); ++v) {
       Role r = role_of(g_.node(v).op);
-      if (r == Role::named_leaf || r == Role::inline_leaf || generator_[size_t(v)]) continue;
+      if (r == Role::named_leaf || r == Role::inline_leaf || inlined(v)) continue;
       if (r == Role::pointwise)
         place_pointwise(v);
       else
@@ -154,6 +160,91 @@ private:
     }
   }
 
+  // Recomputed activations: a cheap pointwise value over the batch that at
+  // most two stored values feed (through other recomputed values) is never
+  // stored; every kernel that reads it recomputes it from those sources.
+  // Writing such a value and reading it back costs more memory traffic than
+  // reading its sources again: batch norm's centred and normalized values,
+  // its ReLU and the ReLU's mask were five stored tensors per layer, and the
+  // CNN's batch-norm kernels moved ~400 MB per training step. Matmul and
+  // conv operands stay stored (they are read in packed tiles), as do the
+  // graph's results.
+  void find_recomputed() {
+    recomputed_.assign(size_t(g_.size()), false);
+    epilogue_.assign(size_t(g_.size()), false);
+    roots_.resize(size_t(g_.size()));
+    cone_.assign(size_t(g_.size()), 0);
+    for (ValueId v = 0; v < g_.size(); ++v) {
+      const Node& n = g_.node(v);
+      if (role_of(n.op) != Role::pointwise || generator_[size_t(v)] || external_[size_t(v)] ||
+          !n.type.shape.has_batch() || users_[size_t(v)].empty())
+        continue;
+      bool inline_everywhere = true;
+      for (ValueId u : users_[size_t(v)]) {
+        OpKind op = g_.node(u).op;
+        if (role_of(op) == Role::anchor &&
+            (anchor_kind(op) == "matmul" || anchor_kind(op) == "conv"))
+          inline_everywhere = false;
+      }
+      if (!inline_everywhere || would_be_epilogue(v)) continue;
+      std::set<ValueId> roots;
+      int cone = 1;
+      for (ValueId i : n.inputs) {
+        if (recomputed_[size_t(i)]) {
+          roots.insert(roots_[size_t(i)].begin(), roots_[size_t(i)].end());
+          cone += cone_[size_t(i)];
+        } else if (is_large(i)) {
+          roots.insert(i);
+        }
+      }
+      if (roots.size() > kMaxRecomputeSources || cone > kMaxRecomputeOps) continue;
+      recomputed_[size_t(v)] = true;
+      roots_[size_t(v)] = std::move(roots);
+      cone_[size_t(v)] = cone;
+    }
+  }
+
+  // True when v is the only use of an anchor's result (directly or through
+  // such values): it costs nothing as the anchor's epilogue (a bias add on
+  // the matmul's register tile), so it is computed there once.
+  bool would_be_epilogue(ValueId v) {
+    const Node& n = g_.node(v);
+    bool epilogue = false;
+    for (ValueId p : n.inputs) {
+      const Node& pn = g_.node(p);
+      if (pn.type.shape != n.type.shape || users_[size_t(p)].size() != 1 || external_[size_t(p)])
+        continue;
+      epilogue = epilogue || role_of(pn.op) == Role::anchor || epilogue_[size_t(p)];
+    }
+    epilogue_[size_t(v)] = epilogue;
+    return epilogue;
+  }
+
+  // A value worth counting as memory traffic: batch-sized or large.
+  bool is_large(ValueId v) const {
+    const Node& n = g_.node(v);
+    if (role_of(n.op) == Role::inline_leaf || generator_[size_t(v)]) return false;
+    return n.type.shape.has_batch() || n.type.shape.static_elements() > 4096;
+  }
+
+  // Computed inside every kernel that reads it, never placed in a group.
+  bool inlined(ValueId v) const { return generator_[size_t(v)] || recomputed_[size_t(v)]; }
+
+  // The values v reads from buffers or from its own kernel, looking through
+  // the inlined values it recomputes: the dependencies between kernels.
+  std::set<ValueId> stored_inputs(ValueId v) const {
+    std::set<ValueId> out;
+    for (ValueId i : g_.node(v).inputs) {
+      if (inlined(i)) {
+        std::set<ValueId> deeper = stored_inputs(i);
+        out.insert(deeper.begin(), deeper.end());
+      } else {
+        out.insert(i);
+      }
+    }
+    return out;
+  }
+
   int new_group(ValueId v, std::string kind) {
     groups_.push_back(Group{std::move(kind), g_.node(v).type.shape, {}, {}, {}, true});
     add(int(groups_.size()) - 1, v);
@@ -163,7 +254,7 @@ private:
   void add(int gi, ValueId v) {
     group_[size_t(v)] = gi;
     groups_[size_t(gi)].nodes.push_back(v);
-    for (ValueId i : g_.node(v).inputs) {
+    for (ValueId i : stored_inputs(v)) {
       int h = group_[size_t(i)];
       if (h < 0 || h == gi) continue;
       groups_[size_t(gi)].ancestors.insert(h);
@@ -175,23 +266,27 @@ private:
   // Would putting v into group gi create a cycle? Only if one of v's other
   // inputs comes from a group that depends on gi.
   bool creates_cycle(int gi, ValueId v) const {
-    for (ValueId i : g_.node(v).inputs) {
+    for (ValueId i : stored_inputs(v)) {
       int h = group_[size_t(i)];
       if (h >= 0 && h != gi && groups_[size_t(h)].ancestors.count(gi)) return true;
     }
     return false;
   }
 
+  // The uses of p other than by `except`, looking through recomputed values
+  // (a bias add recomputed on the way to a ReLU epilogue is not a use).
   int users_outside(ValueId p, ValueId except) const {
     int n = external_[size_t(p)] ? 1 : 0;
-    for (ValueId u : users_[size_t(p)]) n += u != except;
+    for (ValueId u : users_[size_t(p)])
+      if (u != except) n += recomputed_[size_t(u)] ? users_outside(u, except) : 1;
     return n;
   }
 
   void place_pointwise(ValueId v) {
     const Node& n = g_.node(v);
     std::string refusal;
-    for (ValueId p : n.inputs) {
+    std::set<ValueId> sources = stored_inputs(v);
+    for (ValueId p : sources) {
       int gi = group_[size_t(p)];
       if (gi < 0) continue;
       Group& G = groups_[size_t(gi)];
@@ -221,7 +316,7 @@ private:
     // Horizontal fusion: join a pointwise kernel over the same domain that
     // already reads one of v's inputs (the optimizer's two moments both read
     // the gradient), so the input is read once and the results stay together.
-    for (ValueId p : n.inputs)
+    for (ValueId p : sources)
       for (ValueId u : users_[size_t(p)]) {
         int gi = u < v ? group_[size_t(u)] : -1;
         if (gi < 0 || groups_[size_t(gi)].kind != "elementwise" ||
@@ -333,7 +428,7 @@ private:
 
   bool feeds(int p, int c) const {
     for (ValueId m : groups_[size_t(c)].nodes)
-      for (ValueId i : g_.node(m).inputs)
+      for (ValueId i : stored_inputs(m))
         if (group_[size_t(i)] == p) return true;
     return false;
   }
@@ -375,7 +470,7 @@ private:
   void pull_in(ValueId v, std::set<ValueId>& nodes, std::set<ValueId>& inputs) const {
     for (ValueId i : g_.node(v).inputs) {
       Role r = role_of(g_.node(i).op);
-      if (r == Role::inline_leaf || generator_[size_t(i)]) {
+      if (r == Role::inline_leaf || inlined(i)) {
         if (nodes.insert(i).second) pull_in(i, nodes, inputs);
       } else if (group_[size_t(i)] < 0 || !nodes.count(i)) {
         inputs.insert(i);
@@ -393,7 +488,7 @@ private:
     std::set<int> done;
     auto ready = [&](int gi) {
       for (ValueId m : groups_[size_t(gi)].nodes)
-        for (ValueId i : g_.node(m).inputs) {
+        for (ValueId i : stored_inputs(m)) {
           int h = group_[size_t(i)];
           if (h >= 0 && h != gi && !done.count(h)) return false;
         }
@@ -422,7 +517,7 @@ private:
       std::set<ValueId> nodes(G.nodes.begin(), G.nodes.end()), inputs;
       for (ValueId m : G.nodes) pull_in(m, nodes, inputs);
       for (ValueId m : std::set<ValueId>(nodes))
-        if (generator_[size_t(m)]) pull_in(m, nodes, inputs);
+        if (inlined(m)) pull_in(m, nodes, inputs);
       for (ValueId m : nodes) inputs.erase(m);
       read.insert(inputs.begin(), inputs.end());
       FusedKernel k;
@@ -445,6 +540,10 @@ private:
   std::vector<std::vector<ValueId>> users_;
   std::vector<bool> external_;
   std::vector<bool> update_only_;
+  std::vector<bool> recomputed_;
+  std::vector<bool> epilogue_;           // would_be_epilogue's answers
+  std::vector<std::set<ValueId>> roots_; // a recomputed value's stored large sources
+  std::vector<int> cone_;                // the ops recomputing it takes
   std::vector<Group> groups_;
   std::set<int> sink_;
 };

@@ -11,6 +11,10 @@
 //     scalars: values computed from leaves alone) are never stored: every
 //     kernel that needs one recomputes it, which is how the backward pass
 //     recomputes the dropout mask instead of storing it;
+//   - cheap pointwise activations that one or two stored values feed are
+//     recomputed by every kernel that reads them instead of being stored
+//     (batch norm's centred and normalized values, its ReLU and the mask);
+//     operands of matmuls and convs, and would-be epilogues, stay stored;
 //   - the optimizer updates of params of the same shape share one kernel.
 // Kernels are listed in an order that respects their dependencies, with the
 // kernels that only produce updates last, so that they may write the new

@@ -107,31 +107,20 @@ TEST_CASE("compile fails cleanly on a bad model and writes nothing") {
   CHECK_FALSE(std::filesystem::exists(out));
 }
 
-TEST_CASE("20 compiled training steps follow the reference interpreter's") {
-  // SGD, so that every step's update is a smooth function of the gradient
-  // (Adam's first steps move by lr * sign(g), which float rounding can flip
-  // for gradients that are zero in exact arithmetic).
+namespace {
+
+// Trains `source` for 20 SGD steps compiled and in the reference interpreter
+// and compares the losses.
+void check_training_agrees(const std::string& name, const std::string& source, int batch) {
   setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
-  auto model = scratch_dir() / "sgd.nn";
-  write_file(model, R"(model sgd
-input x : f32[batch, 12]
-label y : class(4)[batch]
-h = relu(dense(x, 16))
-h = dropout(h, keep=0.75)
-logits = dense(h, 4)
-output probs = softmax(logits)
-loss softmax_cross_entropy(logits, y) + l2(1e-3)
-train {
-  optimizer = sgd(lr=0.1)
-  batch = 8
-}
-)");
-  auto exe = scratch_dir() / "sgd";
+  auto model = scratch_dir() / (name + ".nn");
+  write_file(model, source);
+  auto exe = scratch_dir() / name;
   auto c = run_netc("compile '" + model.string() + "' -o '" + exe.string() + "'");
   REQUIRE_MESSAGE(c.status == 0, c.err);
-  auto ours = run_shell("'" + exe.string() + "' train --random-data --steps 20 --batch 8 --seed 3");
-  auto ref =
-      run_netc("run '" + model.string() + "' train --random-init --steps 20 --batch 8 --seed 3");
+  std::string args = " --steps 20 --batch " + std::to_string(batch) + " --seed 3";
+  auto ours = run_shell("'" + exe.string() + "' train --random-data" + args);
+  auto ref = run_netc("run '" + model.string() + "' train --random-init" + args);
   REQUIRE_MESSAGE(ours.status == 0, ours.out);
   REQUIRE(ref.status == 0);
   std::regex loss_line("step +([0-9]+) +loss +([-0-9.e+naif]+)");
@@ -149,6 +138,50 @@ train {
     CAPTURE(i);
     CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-4));
   }
+}
+
+} // namespace
+
+// SGD, so that every step's update is a smooth function of the gradient
+// (Adam's first steps move by lr * sign(g), which float rounding can flip
+// for gradients that are zero in exact arithmetic).
+TEST_CASE("20 compiled training steps follow the reference interpreter's") {
+  check_training_agrees("sgd", R"(model sgd
+input x : f32[batch, 12]
+label y : class(4)[batch]
+h = relu(dense(x, 16))
+h = dropout(h, keep=0.75)
+logits = dense(h, 4)
+output probs = softmax(logits)
+loss softmax_cross_entropy(logits, y) + l2(1e-3)
+train {
+  optimizer = sgd(lr=0.1)
+  batch = 8
+}
+)",
+                        8);
+}
+
+// The CNN's kernels: conv, batch norm on batch statistics (its activations
+// recomputed by the kernels that read them), pooling and their gradients.
+TEST_CASE("20 compiled training steps of a conv, batch-norm and pooling net follow the reference") {
+  check_training_agrees("sgd_cnn", R"(model sgd_cnn
+input x : f32[batch, 2, 10, 10]
+label y : class(4)[batch]
+h = conv2d(x, 6, kernel=3, pad=1)
+h = maxpool(relu(batchnorm(h)), 2)
+h = conv2d(h, 8, kernel=3, pad=1)
+h = maxpool(relu(batchnorm(h)), 2)
+h = dropout(relu(dense(flatten(h), 16)), keep=0.75)
+logits = dense(h, 4)
+output probs = softmax(logits)
+loss softmax_cross_entropy(logits, y)
+train {
+  optimizer = sgd(lr=0.05)
+  batch = 12
+}
+)",
+                        12);
 }
 
 TEST_CASE("--emit stmt and --emit asm keep each kernel's listing") {

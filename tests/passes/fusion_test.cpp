@@ -170,3 +170,64 @@ TEST_CASE("the launch plan names a slot for every kernel argument and survives J
   CHECK(rt::plan_to_json(back) == rt::plan_to_json(p));
   CHECK(back.config == p.config);
 }
+
+TEST_CASE("batch norm's intermediate activations are recomputed, not stored") {
+  // In the CNN's training step, the only tensors of conv1's output size that
+  // reach memory are the conv's result, the pooling gradient and the conv's
+  // input gradient: the centred, normalized and activated values and the
+  // ReLU mask are recomputed by each kernel that reads them.
+  Graph g = training_step(example("fmnist_cnn"));
+  FusionPlan plan = fuse(g);
+  check_invariants(g, plan);
+  const Shape conv1_out({kBatch, 32, 28, 28});
+  std::multiset<OpKind> stored;
+  for (const FusedKernel& k : plan.kernels)
+    for (ValueId v : k.outputs)
+      if (g.node(v).type.shape == conv1_out) stored.insert(g.node(v).op);
+  CHECK(stored.size() == 3);
+  CHECK(stored.count(OpKind::Conv2d) == 1);
+  for (OpKind op : {OpKind::Sub, OpKind::Relu, OpKind::Step, OpKind::Broadcast})
+    CHECK(stored.count(op) == 0);
+  // Matmul and conv operands are stored: the input gradient of conv1 feeds
+  // its weight gradient.
+  const FusedKernel* dw = nullptr;
+  for (const FusedKernel& k : plan.kernels)
+    for (ValueId v : k.nodes)
+      if (g.node(v).op == OpKind::Conv2dBackwardWeight &&
+          g.node(v).type.shape == Shape({32, 1, 3, 3}))
+        dw = &k;
+  REQUIRE(dw);
+  for (ValueId v : dw->nodes)
+    if (g.node(v).op != OpKind::Conv2dBackwardWeight) CHECK(g.node(v).inputs.empty());
+}
+
+TEST_CASE("a recomputed value is computed in each kernel that reads it") {
+  Graph g = parse_graph_text(R"(
+%0 = input() {name="x"} : f32[batch,64]
+%1 = param() {name="v"} : f32[64,64]
+%2 = param() {name="w"} : f32[64,8]
+%3 = matmul(%0, %1) : f32[batch,64]
+%4 = exp(%3) : f32[batch,64]
+%5 = reduce_sum(%4) {axes=[1], keepdims=0} : f32[batch]
+%6 = reduce_max(%4) {axes=[1], keepdims=0} : f32[batch]
+%7 = relu(%4) : f32[batch,64]
+%8 = matmul(%7, %2) : f32[batch,8]
+output s = %5
+output m = %6
+output y = %8
+output z = %3
+)",
+                             "recompute.ir");
+  FusionPlan plan = fuse(g);
+  check_invariants(g, plan);
+  int with_exp = 0;
+  for (const FusedKernel& k : plan.kernels) {
+    with_exp += std::count(k.nodes.begin(), k.nodes.end(), 4);
+    CHECK(std::count(k.outputs.begin(), k.outputs.end(), 4) == 0); // exp is never stored
+  }
+  CHECK(with_exp == 3); // both reductions and the relu
+  // relu feeds a matmul, which reads its operand from memory.
+  const FusedKernel* relu = kernel_with(g, plan, OpKind::Relu);
+  REQUIRE(relu);
+  CHECK(std::count(relu->outputs.begin(), relu->outputs.end(), 7) == 1);
+}
