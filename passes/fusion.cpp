@@ -478,6 +478,35 @@ private:
     }
   }
 
+  // The groups that compute from persistent leaves (params, state, hypers)
+  // and other such groups alone, over no batch dimension.
+  std::set<int> find_weights_only(const std::vector<int>& live) const {
+    std::set<int> out;
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (int gi : live) {
+        if (out.count(gi)) continue;
+        bool only = true;
+        for (ValueId m : groups_[size_t(gi)].nodes) {
+          if (g_.node(m).type.shape.has_batch()) only = false;
+          for (ValueId i : stored_inputs(m)) {
+            int h = group_[size_t(i)];
+            OpKind op = g_.node(i).op;
+            bool persistent = op == OpKind::Param || op == OpKind::State || op == OpKind::Hyper;
+            if (op == OpKind::BatchSize) only = false; // varies with the batch
+            if (h == gi || persistent || op == OpKind::Constant) continue;
+            if (h < 0 || !out.count(h)) only = false;
+          }
+        }
+        if (only) {
+          out.insert(gi);
+          changed = true;
+        }
+      }
+    }
+    return out;
+  }
+
   FusionPlan emit() {
     // Order the kernels by their dependencies (creation order breaks ties),
     // update-only kernels last.
@@ -494,11 +523,18 @@ private:
         }
       return true;
     };
-    for (bool sinks : {false, true})
+    std::set<int> weights_only = find_weights_only(live);
+    // Classes in order: weights-only kernels first (inference only), then the
+    // rest, then the update-only kernels.
+    auto cls = [&](int gi) {
+      if (sink_.count(gi)) return 2;
+      return g_.updates.empty() && weights_only.count(gi) ? 0 : 1;
+    };
+    for (int c : {0, 1, 2})
       for (bool progress = true; progress;) {
         progress = false;
         for (int gi : live)
-          if (!done.count(gi) && bool(sink_.count(gi)) == sinks && ready(gi)) {
+          if (!done.count(gi) && cls(gi) == c && ready(gi)) {
             order.push_back(gi);
             done.insert(gi);
             progress = true;
@@ -526,6 +562,7 @@ private:
       k.nodes.assign(nodes.begin(), nodes.end());
       k.inputs.assign(inputs.begin(), inputs.end());
       k.notes = G.notes;
+      k.weights_only = weights_only.count(gi) > 0;
       plan.kernels.push_back(std::move(k));
     }
     for (size_t i = 0; i < order.size(); ++i)

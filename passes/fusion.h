@@ -18,7 +18,9 @@
 //   - the optimizer updates of params of the same shape share one kernel.
 // Kernels are listed in an order that respects their dependencies, with the
 // kernels that only produce updates last, so that they may write the new
-// values over the old ones (every other reader has run).
+// values over the old ones (every other reader has run). In a graph without
+// updates (inference) the weights-only kernels come first: the runtime runs
+// them only when the weights have changed since the last call.
 #pragma once
 
 #include "ir/graph.h"
@@ -35,6 +37,9 @@ struct FusedKernel {
   std::vector<ValueId> inputs;    // read from buffers, ascending
   std::vector<ValueId> outputs;   // written to buffers, ascending
   std::vector<std::string> notes; // what fused into it, and what was refused and why
+  // Computes only from params, state and runtime scalars (batch norm folded
+  // into the weights, at inference): its results hold until those change.
+  bool weights_only = false;
 };
 
 struct FusionPlan {

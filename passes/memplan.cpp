@@ -58,6 +58,17 @@ MemoryPlan plan_memory(const Graph& g, const FusionPlan& fusion, int64_t max_bat
   for (const auto& o : g.outputs) until_end(o.value);
   if (g.loss) until_end(g.loss->value);
   for (const auto& u : g.updates) until_end(u.value);
+  // At inference, weights-only results are kept from one call to the next
+  // (the runtime recomputes them only when the weights change): alive from
+  // before the first kernel to after the last.
+  if (g.updates.empty())
+    for (const FusedKernel& kernel : fusion.kernels)
+      if (kernel.weights_only)
+        for (ValueId v : kernel.outputs) {
+          PlannedBuffer& b = plan.buffers[index.at(v)];
+          b.first = -1;
+          b.last = end;
+        }
 
   // Updates written in place.
   std::map<ValueId, int> kernel_of;

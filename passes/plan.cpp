@@ -91,6 +91,8 @@ public:
         call.ops += op_name(op);
       }
       prog.kernels.push_back(std::move(call));
+      if (g.updates.empty() && k.weights_only && prog.prepare + 1 == int(prog.kernels.size()))
+        ++prog.prepare;
     }
     for (const NamedValue& u : g.updates) {
       int target = by_name_.at(u.name), value = slot_of.at(u.value);

@@ -24,30 +24,42 @@ double median(std::vector<double> v) {
 
 struct Timing {
   std::vector<double> kernels; // median seconds per kernel
+  std::vector<int> calls;      // timed calls per kernel; 0: prepared once, timed in warm-up
   double step = 0;             // median seconds per step
   double rest = 0;             // median of step - sum(kernels): updates and call overhead
 };
 
+// Times the program's steps and kernels. Inference skips its prepare kernels
+// (Program::prepare) while the weights do not change: they run in the first
+// warm-up call, which is when they are timed.
 Timing time_program(Executor& ex, const Program& p, const BenchOptions& o) {
   using Clock = std::chrono::steady_clock;
   size_t n = p.kernels.size();
   auto iters = static_cast<size_t>(o.iters);
-  std::vector<double> seconds(n), steps(iters), rest(iters);
-  std::vector<std::vector<double>> per_kernel(n, std::vector<double>(iters));
-  for (int i = 0; i < o.warmup; ++i) ex.run(p);
+  std::vector<double> seconds(n), warm(n, 0.0), steps(iters), rest(iters);
+  std::vector<std::vector<double>> per_kernel(n);
+  ex.weights_changed();
+  for (int i = 0; i < std::max(1, o.warmup); ++i) {
+    ex.run(p, seconds);
+    for (size_t k = 0; k < n; ++k) warm[k] = std::max(warm[k], seconds[k]);
+  }
   for (size_t i = 0; i < iters; ++i) {
     Clock::time_point start = Clock::now();
     ex.run(p, seconds);
     steps[i] = std::chrono::duration<double>(Clock::now() - start).count();
     double sum = 0;
     for (size_t k = 0; k < n; ++k) {
-      per_kernel[k][i] = seconds[k];
+      if (seconds[k] < 0) continue; // skipped: prepared before
+      per_kernel[k].push_back(seconds[k]);
       sum += seconds[k];
     }
     rest[i] = std::max(0.0, steps[i] - sum);
   }
   Timing t;
-  for (auto& samples : per_kernel) t.kernels.push_back(median(samples));
+  for (size_t k = 0; k < n; ++k) {
+    t.calls.push_back(static_cast<int>(per_kernel[k].size()));
+    t.kernels.push_back(per_kernel[k].empty() ? warm[k] : median(per_kernel[k]));
+  }
   t.step = median(steps);
   t.rest = median(rest);
   return t;
@@ -64,14 +76,17 @@ std::string report(const char* title, const Program& p, const Timing& t, int64_t
   for (size_t k = 0; k < p.kernels.size(); ++k) {
     const KernelCall& c = p.kernels[k];
     double gflops = per_second(kernel_flops(c, batch), t.kernels[k]) / 1e9;
-    double share = per_second(100 * t.kernels[k], t.step);
-    text += fmt::format("  {:<24} {:<12} {:>6} {:>10} {:>9.1f} {:>6.1f}%\n", c.name, c.kind, iters,
-                        human_seconds(t.kernels[k]), gflops, share);
+    bool once = t.calls[k] == 0;
+    double share = once ? 0 : per_second(100 * t.kernels[k], t.step);
+    text += fmt::format("  {:<24} {:<12} {:>6} {:>10} {:>9.1f} {:>6.1f}%{}\n", c.name, c.kind,
+                        once ? "once" : std::to_string(t.calls[k]), human_seconds(t.kernels[k]),
+                        gflops, share, once ? "  (when the weights change)" : "");
     kernels_json.push_back({{"name", c.name},
                             {"kind", c.kind},
                             {"ops", c.ops},
                             {"flops", kernel_flops(c, batch)},
                             {"median_us", t.kernels[k] * 1e6},
+                            {"calls", t.calls[k]},
                             {"gflops", gflops},
                             {"share", share / 100}});
   }

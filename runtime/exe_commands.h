@@ -31,6 +31,8 @@ struct RunOptions {
 int64_t default_batch(const Plan& plan);
 // FLOPs of one call of a kernel at a batch.
 double kernel_flops(const KernelCall& k, int64_t batch);
+// FLOPs of one call of a program at a batch, without its prepare kernels
+// (which run only when the weights change).
 double program_flops(const Program& p, int64_t batch);
 
 int exe_info(Executor& ex, std::ostream& out);

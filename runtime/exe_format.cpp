@@ -19,7 +19,8 @@ double kernel_flops(const KernelCall& k, int64_t batch) {
 
 double program_flops(const Program& p, int64_t batch) {
   double sum = 0;
-  for (const KernelCall& k : p.kernels) sum += kernel_flops(k, batch);
+  for (size_t k = static_cast<size_t>(p.prepare); k < p.kernels.size(); ++k)
+    sum += kernel_flops(p.kernels[k], batch);
   return sum;
 }
 

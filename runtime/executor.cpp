@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <tuple>
+#include <utility>
 
 namespace netc::rt {
 
@@ -178,10 +179,13 @@ void Executor::run(const Program& program, std::span<double> kernel_seconds) {
   // The step counter counts completed steps; kernels that write it in place
   // run after every reader (passes/fusion.h), so one read per step suffices.
   if (step_slot_ >= 0) {
-    float step = f32(step_slot_)[0];
+    float step = reinterpret_cast<const float*>(view(step_slot_).data())[0];
     scalars_.step = step > 0 ? static_cast<uint32_t>(step) : 0;
   }
-  for (size_t k = 0; k < p.calls.size(); ++k) {
+  size_t first = prepared_for_ == &program ? static_cast<size_t>(program.prepare) : 0;
+  prepared_for_ = nullptr; // until every kernel has run
+  if (timed) std::fill(kernel_seconds.begin(), kernel_seconds.begin() + first, -1.0);
+  for (size_t k = first; k < p.calls.size(); ++k) {
     Clock::time_point start = timed ? Clock::now() : Clock::time_point{};
     if (int code = p.calls[k].fn(argv_.data() + p.calls[k].first_arg))
       kernel_failed(program, k, code);
@@ -192,6 +196,7 @@ void Executor::run(const Program& program, std::span<double> kernel_seconds) {
     const TensorSlot& v = plan_.slots[static_cast<size_t>(u.value)];
     std::memmove(base(t) + t.offset, base(v) + v.offset, static_cast<size_t>(t.bytes(batch_)));
   }
+  if (program.updates.empty()) prepared_for_ = &program;
 }
 
 void Executor::kernel_failed(const Program& program, size_t kernel, int code) const {
@@ -207,6 +212,7 @@ void Executor::kernel_failed(const Program& program, size_t kernel, int code) co
 }
 
 void Executor::initialize(uint64_t seed) {
+  prepared_for_ = nullptr;
   std::memset(persistent_memory_.get(), 0, static_cast<size_t>(plan_.persistent_bytes));
   for (const Init& init : plan_.inits) {
     const TensorSlot& s = slot_info(init.slot);
@@ -244,27 +250,36 @@ std::byte* Executor::base(const TensorSlot& s) const {
   return s.region == Region::persistent ? persistent_memory_.get() : arena_memory_.get();
 }
 
-std::span<std::byte> Executor::bytes(int slot) {
+std::span<std::byte> Executor::view(int slot) const {
   const TensorSlot& s = slot_info(slot);
   return {base(s) + s.offset, static_cast<size_t>(s.bytes(batch_))};
 }
 
+std::span<std::byte> Executor::bytes(int slot) {
+  if (slot_info(slot).region == Region::persistent) prepared_for_ = nullptr;
+  return view(slot);
+}
+
 std::span<float> Executor::f32(int slot) {
-  const TensorSlot& s = slot_info(slot);
-  if (s.type != ElemType::f32)
-    throw RuntimeError(fmt::format("tensor '{}' is {}, not f32", s.name, type_name(s.type)));
-  return {reinterpret_cast<float*>(base(s) + s.offset), static_cast<size_t>(s.elements(batch_))};
+  std::span<const float> data = std::as_const(*this).f32(slot);
+  if (slot_info(slot).region == Region::persistent) prepared_for_ = nullptr;
+  return {const_cast<float*>(data.data()), data.size()};
 }
 
 std::span<const float> Executor::f32(int slot) const {
-  return const_cast<Executor*>(this)->f32(slot);
+  const TensorSlot& s = slot_info(slot);
+  if (s.type != ElemType::f32)
+    throw RuntimeError(fmt::format("tensor '{}' is {}, not f32", s.name, type_name(s.type)));
+  return {reinterpret_cast<const float*>(view(slot).data()),
+          static_cast<size_t>(s.elements(batch_))};
 }
 
 std::span<int32_t> Executor::i32(int slot) {
   const TensorSlot& s = slot_info(slot);
   if (s.type != ElemType::i32)
     throw RuntimeError(fmt::format("tensor '{}' is {}, not i32", s.name, type_name(s.type)));
-  return {reinterpret_cast<int32_t*>(base(s) + s.offset), static_cast<size_t>(s.elements(batch_))};
+  if (s.region == Region::persistent) prepared_for_ = nullptr;
+  return {reinterpret_cast<int32_t*>(view(slot).data()), static_cast<size_t>(s.elements(batch_))};
 }
 
 const Hyper& Executor::find_hyper(std::string_view name) const {

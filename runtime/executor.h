@@ -49,7 +49,12 @@ public:
   // Runs plan().train or plan().infer: its kernels in order, then its
   // updates. A kernel's non-zero return is a RuntimeError naming it (with
   // Halide's message). With `kernel_seconds` (one per kernel) it also times
-  // each call, for `bench`.
+  // each call, for `bench`; a kernel skipped gets -1.
+  //
+  // The program's first `prepare` kernels (Program::prepare) are skipped
+  // when they ran in the previous call and nothing has changed since: no
+  // other program ran and no persistent value was handed out for writing
+  // (the mutable f32/i32/bytes of a persistent slot, set_hyper, initialize).
   void run(const Program& program, std::span<double> kernel_seconds = {});
 
   // Sets every initializer's values as the reference interpreter draws them
@@ -78,6 +83,9 @@ public:
 
   // Runtime scalars (lr, betas, keep probabilities...) by name.
   void set_hyper(std::string_view name, double value);
+  // Forces the next run to redo every program's prepare kernels (after
+  // writing persistent memory through a pointer kept from earlier).
+  void weights_changed() { prepared_for_ = nullptr; }
   double hyper(std::string_view name) const;
 
   // The descriptor a kernel receives for its buffer argument `arg` (an index
@@ -105,6 +113,8 @@ private:
   };
 
   const Prepared& prepared(const Program& program) const;
+  // The slot's data without marking the weights changed.
+  std::span<std::byte> view(int slot) const;
   std::byte* base(const TensorSlot& s) const;
   const Hyper& find_hyper(std::string_view name) const;
   void prepare(const Program& program, Prepared& out, const KernelEntry* kernels);
@@ -127,6 +137,8 @@ private:
   std::vector<halide_dimension_t> dims_;
   std::vector<void*> argv_;
   Prepared train_, infer_;
+  // The program whose prepare kernels' results are in the arena and current.
+  const Program* prepared_for_ = nullptr;
 };
 
 } // namespace netc::rt

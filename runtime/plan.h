@@ -64,6 +64,12 @@ struct NamedSlot {
 
 struct Program {
   std::vector<KernelCall> kernels;
+  // The first `prepare` kernels compute from params, state and runtime
+  // scalars alone (inference: batch norm folded into the weights). Their
+  // results stay in the arena, which no other kernel of this program
+  // overwrites, so the executor skips them until the persistent values
+  // change or another program runs (runtime/executor.h).
+  int prepare = 0;
   std::vector<Update> updates;
   std::vector<NamedSlot> inputs;  // data and labels fed per step
   std::vector<NamedSlot> outputs; // model outputs

@@ -45,6 +45,11 @@ void check_id(const Plan& plan, int id, const std::string& what) {
 }
 
 void check_program(const Plan& plan, const Program& p, const char* program) {
+  if (p.prepare < 0 || static_cast<size_t>(p.prepare) > p.kernels.size())
+    fail(fmt::format("the {} program prepares with {} of its {} kernels", program, p.prepare,
+                     p.kernels.size()));
+  if (p.prepare > 0 && !p.updates.empty())
+    fail(fmt::format("the {} program has updates, so it cannot skip its first kernels", program));
   for (const KernelCall& k : p.kernels) {
     std::string what = fmt::format("kernel '{}' of the {} program", k.name, program);
     if (k.name.empty()) fail(fmt::format("a kernel of the {} program has no name", program));

@@ -231,3 +231,24 @@ output z = %3
   REQUIRE(relu);
   CHECK(std::count(relu->outputs.begin(), relu->outputs.end(), 7) == 1);
 }
+
+TEST_CASE("inference computes batch norm folded into the weights first, and keeps it") {
+  Graph g = inference_graph(example("fmnist_mlp"));
+  FusionPlan plan = fuse(g);
+  // dense1's and dense2's folded weights: from params and running statistics alone.
+  REQUIRE(plan.kernels.size() >= 3);
+  CHECK(plan.kernels[0].weights_only);
+  CHECK(plan.kernels[1].weights_only);
+  for (size_t k = 2; k < plan.kernels.size(); ++k) CHECK_FALSE(plan.kernels[k].weights_only);
+  MemoryPlan mem = plan_memory(g, plan, 64);
+  int end = int(plan.kernels.size());
+  for (const auto& b : mem.buffers) {
+    bool derived =
+        std::count(plan.kernels[0].outputs.begin(), plan.kernels[0].outputs.end(), b.value) ||
+        std::count(plan.kernels[1].outputs.begin(), plan.kernels[1].outputs.end(), b.value);
+    if (derived) CHECK((b.first == -1 && b.last == end)); // never overwritten within a call
+  }
+  PlanBundle bundle = build_plan(example("fmnist_mlp"), 64);
+  CHECK(bundle.plan.infer.prepare == 2);
+  CHECK(bundle.plan.train.prepare == 0); // a training step recomputes everything
+}

@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 #include <string>
+#include <utility>
 
 using namespace netc;
 using namespace netc::rt;
@@ -192,4 +193,43 @@ TEST_CASE("a program of another plan is refused") {
   Fixture f;
   Plan other = test::make_plan();
   CHECK(contains(error_of([&] { f.ex.run(other.train); }), "not one of this executor's plan"));
+}
+
+TEST_CASE("prepare kernels are skipped until a persistent value may have changed") {
+  Plan plan = test::make_plan();
+  plan.infer.prepare = 1; // pretend infer_fwd computes from the weights alone
+  std::vector<KernelEntry> table = test::kernel_table();
+  Executor ex{plan, table.data()};
+  const Program& infer = ex.plan().infer;
+  ex.initialize(1);
+  std::vector<double> seconds(infer.kernels.size());
+  auto ran_prepare = [&] {
+    ex.run(infer, seconds);
+    CHECK(seconds[1] >= 0); // the other kernels always run
+    return seconds[0] >= 0;
+  };
+  CHECK(ran_prepare());
+  CHECK_FALSE(ran_prepare());
+  std::span<const float> read = std::as_const(ex).f32(ex.slot("W")); // reading changes nothing
+  CHECK(read.size() == size_t(test::kFeatures * test::kClasses));
+  CHECK_FALSE(ran_prepare());
+  ex.f32("W")[0] += 1; // handed out for writing
+  CHECK(ran_prepare());
+  ex.set_hyper("lr", 0.5);
+  CHECK(ran_prepare());
+  fill_random_inputs(ex, ex.plan().train, 1, 0, 2);
+  ex.run(ex.plan().train); // another program shares the arena and updates the weights
+  CHECK(ran_prepare());
+  ex.initialize(2);
+  CHECK(ran_prepare());
+  ex.weights_changed();
+  CHECK(ran_prepare());
+  CHECK_FALSE(ran_prepare());
+}
+
+TEST_CASE("a plan whose prepare count exceeds its kernels is refused") {
+  Plan plan = test::make_plan();
+  plan.infer.prepare = 3;
+  std::vector<KernelEntry> table = test::kernel_table();
+  CHECK(contains(error_of([&] { Executor ex(plan, table.data()); }), "prepares with 3 of its 2"));
 }
