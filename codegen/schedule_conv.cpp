@@ -55,11 +55,20 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
       pb = d;
       break;
     }
-  out.parallel(n);
+  // Tasks of half an image (two row blocks per image), so that a batch of
+  // one still keeps both cores busy; each task transposes the input rows
+  // it needs (its block plus the halo).
+  int64_t OH = shape[2];
+  int rows = static_cast<int>(OH >= 2 ? (OH + 1) / 2 : OH);
+  Var yo("row_blk"), yi("row_in"), task("conv_task");
+  out.split(v[2], yo, yi, rows, TailStrategy::ShiftInwards)
+      .reorder(v[3], yi, v[1], yo, n)
+      .fuse(yo, n, task)
+      .parallel(task);
   if (int w = vector_width(OW, type); w > 1) out.vectorize(v[3], w, TailStrategy::ShiftInwards);
   Halide::Func tile = acc.in();
   Var co("co_tile"), cl("co_lane"), xo("px_tile"), xl("px_lane");
-  tile.compute_at(out, n)
+  tile.compute_at(out, task)
       .split(c, co, cl, cb, TailStrategy::ShiftInwards)
       .split(x, xo, xl, pb, TailStrategy::ShiftInwards)
       .reorder(cl, xl, xo, y, co, n)
@@ -75,11 +84,11 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
       .unroll(x)
       .unroll(y)
       .unroll(n);
-  input.compute_at(out, n).vectorize(c, lanes, TailStrategy::GuardWithIf);
+  input.compute_at(out, task).vectorize(c, lanes, TailStrategy::GuardWithIf);
   weights.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
-  notes += fmt::format("conv: NHWC per image, parallel over images, {}x{} register tiles "
-                       "({} lanes)",
-                       cb, pb, lanes);
+  notes += fmt::format("conv: NHWC per {}-row block, parallel over (image, block), {}x{} "
+                       "register tiles ({} lanes)",
+                       rows, cb, pb, lanes);
 }
 
 // dW on the NHWC path (HALIDE-NOTES: part computed per (image, tap) in a

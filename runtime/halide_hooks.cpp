@@ -1,6 +1,7 @@
 #include "runtime/halide_hooks.h"
 
 #include "runtime/block_cache.h"
+#include "runtime/thread_pool.h"
 
 #include <HalideRuntime.h>
 
@@ -12,7 +13,7 @@
 #pragma weak halide_set_custom_malloc
 #pragma weak halide_set_custom_free
 #pragma weak halide_set_error_handler
-#pragma weak halide_set_num_threads
+#pragma weak halide_set_custom_do_par_for
 
 namespace netc::rt {
 
@@ -51,6 +52,7 @@ bool install_halide_hooks() {
     halide_set_custom_malloc(cached_malloc);
     halide_set_custom_free(cached_free);
     halide_set_error_handler(capture_error);
+    if (halide_set_custom_do_par_for) halide_set_custom_do_par_for(parallel_for);
     if (int n = threads_from_env()) set_halide_threads(n);
     return true;
   }();
@@ -63,8 +65,8 @@ int threads_from_env() {
 }
 
 bool set_halide_threads(int threads) {
-  if (!halide_set_num_threads || threads <= 0) return false;
-  halide_set_num_threads(threads);
+  if (!halide_set_custom_do_par_for || threads <= 0) return false;
+  set_pool_threads(threads);
   return true;
 }
 

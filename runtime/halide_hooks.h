@@ -1,7 +1,8 @@
 // Connects the Halide runtime linked into a compiled model (Halide's
 // standalone runtime object) to ours: kernel-internal allocations go to the
-// block cache, errors are captured so that they can be reported with the
-// kernel's name, and the thread count comes from NETC_THREADS.
+// block cache, parallel loops to our spinning pool (runtime/thread_pool.h),
+// errors are captured so that they can be reported with the kernel's name,
+// and the thread count comes from NETC_THREADS.
 //
 // The runtime's functions are referenced weakly, so that a program without a
 // Halide runtime (the runtime's own tests, with hand-written kernels) links
@@ -20,7 +21,8 @@ bool install_halide_hooks();
 // set (Halide then uses one thread per core).
 int threads_from_env();
 
-// Sets the size of Halide's thread pool; false without a runtime.
+// Sets the number of threads of the kernels' parallel loops; false without
+// a runtime.
 bool set_halide_threads(int threads);
 
 // The last error message Halide reported since the previous call, or "".

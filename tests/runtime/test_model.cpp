@@ -1,5 +1,7 @@
 #include "runtime/test_model.h"
 
+#include "runtime/thread_pool.h"
+
 #include <HalideRuntime.h>
 
 #include <cmath>
@@ -16,7 +18,7 @@ namespace {
 halide_malloc_t custom_malloc = nullptr;
 halide_free_t custom_free = nullptr;
 halide_error_handler_t error_handler = nullptr;
-int threads = 0;
+halide_do_par_for_t custom_par_for = nullptr;
 int64_t mallocs = 0;
 
 void* halide_malloc(size_t bytes) {
@@ -195,16 +197,16 @@ halide_error_handler_t halide_set_error_handler(halide_error_handler_t h) {
   error_handler = h;
   return old;
 }
-int halide_set_num_threads(int n) {
-  int old = threads;
-  threads = n;
+halide_do_par_for_t halide_set_custom_do_par_for(halide_do_par_for_t f) {
+  halide_do_par_for_t old = custom_par_for;
+  custom_par_for = f;
   return old;
 }
 }
 
 int64_t halide_mallocs() { return mallocs; }
 bool halide_allocator_installed() { return custom_malloc && custom_free; }
-int halide_threads() { return threads; }
+int halide_threads() { return custom_par_for == parallel_for ? pool_threads() : 0; }
 
 Plan make_plan() {
   Plan p;

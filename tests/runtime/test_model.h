@@ -44,7 +44,7 @@ extern Seen seen;
 // halide_set_custom_malloc and friends), so the executor's hooks attach.
 int64_t halide_mallocs(); // calls of halide_malloc by the kernels
 bool halide_allocator_installed();
-int halide_threads(); // the last halide_set_num_threads argument
+int halide_threads(); // the pool's threads, once the executor installed it as Halide's
 
 // SGD on the model in double precision: the oracle of one step.
 struct Reference {
