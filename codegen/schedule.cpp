@@ -105,13 +105,23 @@ std::optional<ValueId> only_node(const KernelFuncs& k, OpKind op) {
   return found;
 }
 
+std::optional<ValueId> final_pool(const KernelFuncs& k) {
+  if (k.spec.outputs.size() != 1) return std::nullopt;
+  ValueId out = k.spec.outputs[0];
+  OpKind op = k.g.node(out).op;
+  if ((op != OpKind::MaxPool && op != OpKind::AvgPool) || !k.ops.at(out).stages.empty())
+    return std::nullopt;
+  return out;
+}
+
 bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
                         std::string& why_not) {
   if (k.outputs.size() != 1) {
     why_not = fmt::format("{} outputs", k.outputs.size());
     return false;
   }
-  if (k.g.node(k.spec.outputs[0]).type.shape != shape) {
+  std::optional<ValueId> pool = final_pool(k);
+  if (!pool && k.g.node(k.spec.outputs[0]).type.shape != shape) {
     why_not = "the output's shape differs from the main op's";
     return false;
   }
@@ -126,7 +136,7 @@ bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
     for (ValueId in : n.inputs) consumer = consumer || after.count(in);
     if (consumer) {
       after.insert(v);
-      if (op_family(n.op) != "elementwise") {
+      if (op_family(n.op) != "elementwise" && v != pool) {
         why_not = fmt::format("%{} ({}) after the main op is not elementwise", v, op_name(n.op));
         return false;
       }

@@ -37,7 +37,7 @@ constexpr int kMaxAccumulators = 16; // of 32 zmm registers (HALIDE-NOTES rule 2
 // computed in NHWC register tiles into a scratch (`tile`, L2-resident), and
 // the kernel's NCHW output reads it back transposed, running the epilogue.
 void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& shape,
-                        std::string& notes) {
+                        const Shape& out_shape, std::string& notes) {
   Halide::Func out = k.outputs[0], acc = l.nhwc_acc, input = l.nhwc_input, weights = l.nhwc_weights;
   Halide::Type type = acc.output_types()[0];
   int lanes = zmm_lanes(type);
@@ -58,14 +58,17 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   // Tasks of half an image (two row blocks per image), so that a batch of
   // one still keeps both cores busy; each task transposes the input rows
   // it needs (its block plus the halo).
-  int64_t OH = shape[2];
+  // (With a pool at the end, the output's rows are pooled rows: the tile
+  // covers the conv rows they need.)
+  int64_t OH = out_shape[2];
   int rows = static_cast<int>(OH >= 2 ? (OH + 1) / 2 : OH);
   Var yo("row_blk"), yi("row_in"), task("conv_task");
   out.split(v[2], yo, yi, rows, TailStrategy::ShiftInwards)
       .reorder(v[3], yi, v[1], yo, n)
       .fuse(yo, n, task)
       .parallel(task);
-  if (int w = vector_width(OW, type); w > 1) out.vectorize(v[3], w, TailStrategy::ShiftInwards);
+  if (int w = vector_width(out_shape[3], type); w > 1)
+    out.vectorize(v[3], w, TailStrategy::ShiftInwards);
   Halide::Func tile = acc.in();
   Var co("co_tile"), cl("co_lane"), xo("px_tile"), xl("px_lane");
   tile.compute_at(out, task)
@@ -162,11 +165,33 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
     return false;
   }
   const Lowered& l = k.ops.at(*cv);
+  std::optional<ValueId> pool = final_pool(k);
   if (l.nhwc_acc.defined()) {
-    schedule_conv_nhwc(k, l, shape, notes);
+    schedule_conv_nhwc(k, l, shape, k.g.node(k.spec.outputs[0]).type.shape, notes);
+    if (pool) {
+      // Pool in NHWC too (dense channel vectors from the tile) into a
+      // channels-innermost scratch; the output transposes only the pooled
+      // values back to NCHW.
+      Halide::Func pf = k.ops.at(*pool).value;
+      std::vector<Var> v = ir_vars(4); // n, c, y, x
+      Halide::Type type = l.nhwc_acc.output_types()[0];
+      int64_t O = shape[1];
+      pf.compute_at(k.outputs[0], Var("conv_task"))
+          .reorder_storage(v[1], v[3], v[2], v[0])
+          .reorder(v[1], v[3], v[2], v[0]);
+      if (int w = vector_width(O, type); w > 1) pf.vectorize(v[1], w, TailStrategy::GuardWithIf);
+      notes += ", pooled in NHWC from the tile";
+    }
     return true;
   }
-  Halide::Func acc = l.value, out = k.outputs[0];
+  // With a final pool, the register tiles below write the conv's epilogue
+  // (the pool's input) into a per-image scratch, which the pool reads.
+  Halide::Func acc = l.value, out = k.outputs[0], pooled;
+  if (pool) {
+    pooled = out;
+    ValueId in = k.g.node(*pool).inputs[0];
+    out = in == *cv ? acc.in() : k.ops.at(in).value;
+  }
   Halide::Type type = acc.output_types()[0];
   std::vector<Var> v = ir_vars(4);
   Var n = v[0], o = v[1], oh = v[2], ow = v[3];
@@ -187,7 +212,20 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
       .reorder(wl, rr, oc, wt, rt, ot, n);
   if (w > 1) out.vectorize(wl, w);
   out.unroll(wl).unroll(rr).unroll(oc);
-  if (Halide::Func padded = l.padded; padded.defined()) {
+  if (pool) {
+    pooled.parallel(v[0]);
+    const Shape& ps = k.g.node(*pool).type.shape;
+    if (int pw = vector_width(ps[3], type); pw > 1)
+      pooled.vectorize(v[3], pw, TailStrategy::ShiftInwards);
+    out.compute_at(pooled, v[0]);
+    if (Halide::Func padded = l.padded; padded.defined()) {
+      padded.compute_at(pooled, v[0]);
+      const Shape& xs = k.g.node(k.g.node(*cv).inputs[0]).type.shape;
+      if (int pw = vector_width(xs[3], type); pw > 1)
+        padded.vectorize(ow, pw, TailStrategy::GuardWithIf);
+    }
+    notes += "conv: per image into a scratch that the pool reads, parallel over images";
+  } else if (Halide::Func padded = l.padded; padded.defined()) {
     out.parallel(n);
     padded.compute_at(out, n);
     const Shape& xs = k.g.node(k.g.node(*cv).inputs[0]).type.shape;

@@ -120,12 +120,14 @@ public:
     for (const auto& u : g.updates) external_[size_t(u.value)] = true;
     find_generators();
     find_recomputed();
+    find_views();
   }
 
   FusionPlan run() {
     for (ValueId v = 0; v < g_.size(); ++v) {
       Role r = role_of(g_.node(v).op);
-      if (r == Role::named_leaf || r == Role::inline_leaf || inlined(v)) continue;
+      if (r == Role::named_leaf || r == Role::inline_leaf || inlined(v) || view_[size_t(v)] >= 0)
+        continue;
       if (r == Role::pointwise)
         place_pointwise(v);
       else
@@ -220,6 +222,29 @@ private:
     return epilogue;
   }
 
+  // Views: a reshape of a stored value is the same bytes (row-major), so it
+  // gets no kernel; its readers read the source's buffer under the new shape
+  // (memplan gives both one offset).
+  void find_views() {
+    view_.assign(size_t(g_.size()), -1);
+    for (ValueId v = 0; v < g_.size(); ++v) {
+      const Node& n = g_.node(v);
+      if (n.op != OpKind::Reshape || external_[size_t(v)] || inlined(v)) continue;
+      ValueId p = n.inputs[0];
+      OpKind op = g_.node(p).op;
+      if (inlined(p) || external_[size_t(p)] || op == OpKind::Param || op == OpKind::State ||
+          op == OpKind::Hyper || role_of(op) == Role::inline_leaf)
+        continue;
+      view_[size_t(v)] = view_[size_t(p)] >= 0 ? view_[size_t(p)] : p;
+    }
+  }
+
+  // The group computing the buffer that i is read from (a view's source's).
+  int group_of(ValueId i) const {
+    ValueId src = view_[size_t(i)] >= 0 ? view_[size_t(i)] : i;
+    return group_[size_t(src)];
+  }
+
   // A value worth counting as memory traffic: batch-sized or large.
   bool is_large(ValueId v) const {
     const Node& n = g_.node(v);
@@ -255,7 +280,7 @@ private:
     group_[size_t(v)] = gi;
     groups_[size_t(gi)].nodes.push_back(v);
     for (ValueId i : stored_inputs(v)) {
-      int h = group_[size_t(i)];
+      int h = group_of(i);
       if (h < 0 || h == gi) continue;
       groups_[size_t(gi)].ancestors.insert(h);
       groups_[size_t(gi)].ancestors.insert(groups_[size_t(h)].ancestors.begin(),
@@ -267,7 +292,7 @@ private:
   // inputs comes from a group that depends on gi.
   bool creates_cycle(int gi, ValueId v) const {
     for (ValueId i : stored_inputs(v)) {
-      int h = group_[size_t(i)];
+      int h = group_of(i);
       if (h >= 0 && h != gi && groups_[size_t(h)].ancestors.count(gi)) return true;
     }
     return false;
@@ -331,8 +356,41 @@ private:
     if (!refusal.empty()) groups_[size_t(gi)].notes.push_back(refusal);
   }
 
+  // A small pool over non-overlapping windows (2x2 stride 2) whose input is
+  // a convolution's result (with its epilogue), used by nothing else,
+  // becomes the end of the conv's kernel: the conv's output never reaches
+  // memory, only the pooled one (a quarter of it). At inference only, in
+  // practice: in training the conv's result also feeds batch-norm
+  // statistics or the ReLU mask of the backward pass.
+  bool pools_conv_output(ValueId v) {
+    const Node& n = g_.node(v);
+    if (n.op != OpKind::MaxPool && n.op != OpKind::AvgPool) return false;
+    auto ints = [&](const char* name) {
+      return n.attrs.has(name) ? n.attrs.get_ints(name) : std::vector<int64_t>{};
+    };
+    std::vector<int64_t> kernel = ints("kernel"), stride = ints("stride"), pad = ints("pad");
+    if (kernel.size() != 2 || kernel[0] * kernel[1] > 9) return false;
+    if (!stride.empty() && stride != kernel) return false;
+    if (!pad.empty() && (pad[0] != 0 || pad[1] != 0)) return false;
+    std::set<ValueId> sources = stored_inputs(v);
+    if (sources.size() != 1) return false;
+    int h = group_[size_t(*sources.begin())];
+    if (h < 0) return false;
+    Group& H = groups_[size_t(h)];
+    bool forward_conv = std::any_of(H.nodes.begin(), H.nodes.end(),
+                                    [&](ValueId m) { return g_.node(m).op == OpKind::Conv2d; });
+    if (H.kind != "conv" || !forward_conv || !H.open_epilogue || !only_feeds(h, v) ||
+        g_.node(n.inputs[0]).type.shape != H.domain)
+      return false;
+    H.notes.push_back(fmt::format("fused {} (the pool ends the conv's kernel)", describe(g_, v)));
+    H.open_epilogue = false;
+    add(h, v);
+    return true;
+  }
+
   void place_anchor(ValueId v) {
     const Node& n = g_.node(v);
+    if (pools_conv_output(v)) return;
     std::string kind = anchor_kind(n.op);
     int gi = new_group(v, kind);
     Group& G = groups_[size_t(gi)];
@@ -429,7 +487,7 @@ private:
   bool feeds(int p, int c) const {
     for (ValueId m : groups_[size_t(c)].nodes)
       for (ValueId i : stored_inputs(m))
-        if (group_[size_t(i)] == p) return true;
+        if (group_of(i) == p) return true;
     return false;
   }
 
@@ -490,7 +548,7 @@ private:
         for (ValueId m : groups_[size_t(gi)].nodes) {
           if (g_.node(m).type.shape.has_batch()) only = false;
           for (ValueId i : stored_inputs(m)) {
-            int h = group_[size_t(i)];
+            int h = group_of(i);
             OpKind op = g_.node(i).op;
             bool persistent = op == OpKind::Param || op == OpKind::State || op == OpKind::Hyper;
             if (op == OpKind::BatchSize) only = false; // varies with the batch
@@ -518,7 +576,7 @@ private:
     auto ready = [&](int gi) {
       for (ValueId m : groups_[size_t(gi)].nodes)
         for (ValueId i : stored_inputs(m)) {
-          int h = group_[size_t(i)];
+          int h = group_of(i);
           if (h >= 0 && h != gi && !done.count(h)) return false;
         }
       return true;
@@ -555,7 +613,7 @@ private:
       for (ValueId m : std::set<ValueId>(nodes))
         if (inlined(m)) pull_in(m, nodes, inputs);
       for (ValueId m : nodes) inputs.erase(m);
-      read.insert(inputs.begin(), inputs.end());
+      for (ValueId i : inputs) read.insert(view_[size_t(i)] >= 0 ? view_[size_t(i)] : i);
       FusedKernel k;
       k.kind = G.kind;
       k.name = fmt::format("k{}_{}", plan.kernels.size(), G.kind);
@@ -568,6 +626,8 @@ private:
     for (size_t i = 0; i < order.size(); ++i)
       for (ValueId m : groups_[size_t(order[i])].nodes)
         if (external_[size_t(m)] || read.count(m)) plan.kernels[i].outputs.push_back(m);
+    for (ValueId v = 0; v < g_.size(); ++v)
+      if (view_[size_t(v)] >= 0) plan.views.push_back({v, view_[size_t(v)]});
     return plan;
   }
 
@@ -581,6 +641,7 @@ private:
   std::vector<bool> epilogue_;           // would_be_epilogue's answers
   std::vector<std::set<ValueId>> roots_; // a recomputed value's stored large sources
   std::vector<int> cone_;                // the ops recomputing it takes
+  std::vector<ValueId> view_;            // a view's source buffer, else -1
   std::vector<Group> groups_;
   std::set<int> sink_;
 };
@@ -609,6 +670,9 @@ std::string print_fusion(const Graph& g, const FusionPlan& plan) {
                        k.kind, ops, ins, outs);
     for (const auto& note : k.notes) out += "  - " + note + "\n";
   }
+  for (const FusionPlan::View& v : plan.views)
+    out += fmt::format("\nview %{} = %{} as {} (no kernel: the same bytes)\n", v.value, v.source,
+                       to_string(g.node(v.value).type));
   return out;
 }
 

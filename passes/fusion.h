@@ -7,6 +7,8 @@
 //     apply, the softmax cross-entropy gradient's subtract-and-scale);
 //   - a pointwise producer used only by a reduction fuses into it as a
 //     prologue;
+//   - a small non-overlapping pool of a conv's result that nothing else
+//     reads ends the conv's kernel (inference: conv, bias, ReLU, maxpool);
 //   - generators (one_hot, dropout_mask, scalar arithmetic on runtime
 //     scalars: values computed from leaves alone) are never stored: every
 //     kernel that needs one recomputes it, which is how the backward pass
@@ -15,6 +17,7 @@
 //     recomputed by every kernel that reads them instead of being stored
 //     (batch norm's centred and normalized values, its ReLU and the mask);
 //     operands of matmuls and convs, and would-be epilogues, stay stored;
+//   - a reshape of a stored value is a view of its buffer, not a kernel;
 //   - the optimizer updates of params of the same shape share one kernel.
 // Kernels are listed in an order that respects their dependencies, with the
 // kernels that only produce updates last, so that they may write the new
@@ -44,6 +47,12 @@ struct FusedKernel {
 
 struct FusionPlan {
   std::vector<FusedKernel> kernels; // in execution order
+  // Reshapes of stored values: no kernel computes them; readers get the
+  // source's buffer under the new shape.
+  struct View {
+    ValueId value, source;
+  };
+  std::vector<View> views;
 };
 
 FusionPlan fuse(const Graph& g);

@@ -45,12 +45,21 @@ MemoryPlan plan_memory(const Graph& g, const FusionPlan& fusion, int64_t max_bat
       plan.buffers.push_back({v, aligned_bytes(g.node(v).type, max_batch), 0, first, first, ""});
     return plan.buffers[it->second];
   };
+  std::map<ValueId, ValueId> source; // views: the buffer they read
+  for (const FusionPlan::View& v : fusion.views) source[v.value] = v.source;
+  auto through_view = [&](ValueId v) {
+    auto it = source.find(v);
+    return it == source.end() ? v : it->second;
+  };
   for (ValueId v : g.leaves(OpKind::Input)) buffer(v, -1);
   for (int k = 0; k < end; ++k) {
     const FusedKernel& kernel = fusion.kernels[size_t(k)];
     for (ValueId v : kernel.outputs) buffer(v, k);
     for (ValueId v : kernel.inputs)
-      if (!is_persistent_leaf(g.node(v).op)) buffer(v, -1).last = k;
+      if (!is_persistent_leaf(g.node(v).op)) {
+        PlannedBuffer& b = buffer(through_view(v), -1);
+        b.last = std::max(b.last, k);
+      }
   }
   auto until_end = [&](ValueId v) {
     if (auto it = index.find(v); it != index.end()) plan.buffers[it->second].last = end;
@@ -121,6 +130,14 @@ MemoryPlan plan_memory(const Graph& g, const FusionPlan& fusion, int64_t max_bat
     plan.arena_bytes = std::max(plan.arena_bytes, offset + b.bytes);
     placed.push_back(i);
   }
+  // Views share their source's bytes, placed and alive as the source is.
+  for (const FusionPlan::View& v : fusion.views) {
+    PlannedBuffer view = plan.buffers[index.at(v.source)];
+    view.value = v.value;
+    view.bytes = aligned_bytes(g.node(v.value).type, max_batch);
+    view.view_of = v.source;
+    plan.buffers.push_back(view);
+  }
   return plan;
 }
 
@@ -141,6 +158,7 @@ std::string print_memory_plan(const Graph& g, const FusionPlan& fusion, const Me
     std::string where = b->in_place_of.empty() ? fmt::format("{:>10}", b->offset)
                                                : fmt::format("{:>10}", "in place");
     if (!b->in_place_of.empty()) what += fmt::format("  (written over {})", b->in_place_of);
+    if (b->view_of >= 0) what += fmt::format("  (a view of %{})", b->view_of);
     out += fmt::format(
         "{} {:>10}  {:>5} {:>5}  {}\n", where, b->bytes,
         b->first < 0 ? std::string("in") : std::to_string(b->first),

@@ -19,6 +19,7 @@ struct PlannedBuffer {
   int first = 0;           // the kernel that writes it (-1: a step input)
   int last = 0;            // the last kernel that reads it (the step's end for results)
   std::string in_place_of; // the persistent leaf this update is written over, if any
+  ValueId view_of = -1;    // a view (FusionPlan::views): the source whose offset it shares
 };
 
 struct MemoryPlan {

@@ -12,6 +12,7 @@ using namespace netc::cg_test;
 namespace {
 const Tol kChain{1e-6, 1e-5};
 using codegen::make_kernel_spec;
+using Ints = std::vector<int64_t>;
 } // namespace
 
 TEST_CASE("an elementwise chain with constants and the batch size") {
@@ -102,4 +103,30 @@ TEST_CASE("matmul kernels: pure producers inline, a non-elementwise epilogue fal
   ValueId sum = sq.op(OpKind::Add, {p, pt});
   std::string notes = check_kernel(sq.g, make_kernel_spec(sq.g, {p, pt, sum}), {}, {1e-5, 1e-5});
   CHECK(notes.find("not elementwise") != std::string::npos);
+}
+
+TEST_CASE("conv + bias + relu + pool in one kernel: NCHW and NHWC paths") {
+  // As fusion forms them at inference; odd output sizes leave a row and a
+  // column outside every 2x2 window.
+  struct Case {
+    int64_t c, o, size;
+    OpKind pool;
+  };
+  for (Case c : {Case{1, 32, 13, OpKind::MaxPool}, Case{16, 32, 11, OpKind::MaxPool},
+                 Case{16, 16, 14, OpKind::AvgPool}}) {
+    CAPTURE(c.c);
+    CAPTURE(c.size);
+    Builder m;
+    ValueId x = m.input("x", f32({B, c.c, c.size, c.size}));
+    ValueId w = m.param("w", f32({c.o, c.c, 3, 3})), b = m.param("b", f32({c.o}));
+    ValueId conv = m.op(OpKind::Conv2d, {x, w, b}, Attrs{{"pad", Ints{1, 1}}});
+    ValueId relu = m.op(OpKind::Relu, {conv});
+    ValueId pool = m.op(c.pool, {relu}, Attrs{{"kernel", Ints{2, 2}}});
+    KernelSpec spec = make_kernel_spec(m.g, {conv, relu, pool});
+    CHECK(spec.outputs == std::vector<ValueId>{pool});
+    std::string notes = check_kernel(m.g, spec, {{"x", uniform(-1, 1)}, {"w", uniform(-0.3, 0.3)}},
+                                     {1e-5, 1e-5}, {.batches = {1, 3, 8}});
+    CHECK(notes.find("conv:") == 0);
+    CHECK(notes.find("generic") == std::string::npos);
+  }
 }

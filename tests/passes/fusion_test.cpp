@@ -26,11 +26,18 @@ bool is_leaf(const Graph& g, ValueId v) { return g.node(v).inputs.empty(); }
 // was written by an earlier kernel; every graph result is written.
 void check_invariants(const Graph& g, const FusionPlan& plan) {
   std::set<ValueId> computed, written;
+  std::map<ValueId, ValueId> views;
+  for (const auto& v : plan.views) {
+    CHECK(g.node(v.value).op == OpKind::Reshape);
+    views[v.value] = v.source;
+    computed.insert(v.value);
+  }
   for (const FusedKernel& k : plan.kernels) {
     for (ValueId v : k.inputs) {
       CAPTURE(k.name);
       CAPTURE(v);
-      CHECK((is_leaf(g, v) || written.count(v)));
+      ValueId buffer = views.count(v) ? views.at(v) : v;
+      CHECK((is_leaf(g, buffer) || written.count(buffer)));
     }
     for (ValueId v : k.nodes) computed.insert(v);
     for (ValueId v : k.outputs) {
@@ -68,6 +75,7 @@ TEST_CASE("every example's training and inference plans are well formed") {
         for (size_t j = i + 1; j < mem.buffers.size(); ++j) {
           const auto &a = mem.buffers[i], &b = mem.buffers[j];
           if (!a.in_place_of.empty() || !b.in_place_of.empty()) continue;
+          if (a.view_of >= 0 || b.view_of >= 0) continue; // a view shares its source's bytes
           bool same_time = a.first <= b.last && b.first <= a.last;
           bool same_place = a.offset < b.offset + b.bytes && b.offset < a.offset + a.bytes;
           CHECK_FALSE((same_time && same_place));
@@ -251,4 +259,27 @@ TEST_CASE("inference computes batch norm folded into the weights first, and keep
   PlanBundle bundle = build_plan(example("fmnist_mlp"), 64);
   CHECK(bundle.plan.infer.prepare == 2);
   CHECK(bundle.plan.train.prepare == 0); // a training step recomputes everything
+}
+
+TEST_CASE("flatten of a stored value is a view: no kernel, the source's offset") {
+  Graph g = inference_graph(example("fmnist_cnn"));
+  FusionPlan plan = fuse(g);
+  check_invariants(g, plan);
+  REQUIRE(plan.views.size() == 1);
+  ValueId view = plan.views[0].value, source = plan.views[0].source;
+  CHECK(g.node(view).op == OpKind::Reshape);
+  CHECK(g.node(source).op == OpKind::MaxPool);
+  for (const FusedKernel& k : plan.kernels)
+    CHECK(std::count(k.nodes.begin(), k.nodes.end(), view) == 0); // no kernel computes it
+  MemoryPlan mem = plan_memory(g, plan, 32);
+  const PlannedBuffer *a = nullptr, *b = nullptr;
+  for (const auto& buf : mem.buffers) {
+    if (buf.value == view) a = &buf;
+    if (buf.value == source) b = &buf;
+  }
+  REQUIRE((a && b));
+  CHECK(a->offset == b->offset);
+  CHECK(a->view_of == source);
+  // The source stays alive while the view is read (by the dense layer's matmul).
+  CHECK(b->last >= a->last);
 }
