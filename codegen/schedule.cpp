@@ -201,6 +201,22 @@ void schedule_generic(const KernelFuncs& k, std::string& notes) {
     else
       schedule_root_stage(*st);
   }
+  // Sibling reductions over the batch (fusion merges sums of the same
+  // shape): their per-image partial stages share one parallel loop over the
+  // images, so each image's inputs come from memory once, then from cache.
+  if (!row_local) {
+    std::vector<const Stage*> per_image;
+    for (const Stage* st : stages)
+      if (st->shape.rank() >= 2 && st->shape[0] == kBatch && st->f.num_update_definitions() == 1 &&
+          (per_image.empty() || st->shape == per_image[0]->shape))
+        per_image.push_back(st);
+    for (size_t i = 1; i < per_image.size(); ++i) {
+      Halide::Func f = per_image[i]->f, first = per_image[0]->f;
+      f.update(0).compute_with(first.update(0), ir_vars(1)[0]);
+    }
+    if (per_image.size() > 1)
+      notes += fmt::format("; {} reductions in one pass over the images", per_image.size());
+  }
   if (!stages.empty())
     notes +=
         fmt::format("; {} stage(s) {}", stages.size(), row_local ? "per row chunk" : "at root");

@@ -134,6 +134,7 @@ public:
         place_anchor(v);
     }
     merge_pointwise_chains();
+    merge_sibling_reductions();
     merge_update_kernels();
     return emit();
   }
@@ -482,6 +483,55 @@ private:
         }
       }
     }
+  }
+
+  // Sibling reductions: sums over the same axes of same-shaped values that
+  // do not depend on each other become one kernel, which the schedule runs
+  // in one pass over the batch (each image's data is read once from memory
+  // for all of them). Batch norm's backward pass takes three such sums of
+  // the same two tensors.
+  void merge_sibling_reductions() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (int a = 0; a < int(groups_.size()) && !changed; ++a) {
+        std::vector<ValueId> first;
+        if (!sums_of(a, first)) continue;
+        for (int b = a + 1; b < int(groups_.size()) && !changed; ++b) {
+          const Group &A = groups_[size_t(a)], &B = groups_[size_t(b)];
+          if (B.kind != "reduction" || A.ancestors.count(b) || B.ancestors.count(a)) continue;
+          std::vector<ValueId> a_sums, b_sums;
+          if (!sums_of(a, a_sums) || !sums_of(b, b_sums)) continue;
+          if (!same_reduction(a_sums[0], b_sums[0])) continue;
+          merge(a, b,
+                fmt::format("merged the sibling reduction {} (same axes over {})",
+                            describe(g_, b_sums[0]),
+                            to_string(g_.node(g_.node(b_sums[0]).inputs[0]).type.shape)));
+          changed = true;
+        }
+      }
+    }
+  }
+
+  // The sums of a reduction group (possibly merged already), if sums are
+  // all its anchors.
+  bool sums_of(int gi, std::vector<ValueId>& sums) const {
+    const Group& G = groups_[size_t(gi)];
+    if (G.kind != "reduction") return false;
+    for (ValueId m : G.nodes) {
+      OpKind op = g_.node(m).op;
+      if (role_of(op) != Role::anchor) continue;
+      if (op != OpKind::ReduceSum && op != OpKind::ReduceMean) return false;
+      sums.push_back(m);
+    }
+    return !sums.empty();
+  }
+
+  bool same_reduction(ValueId a, ValueId b) const {
+    const Node &na = g_.node(a), &nb = g_.node(b);
+    const Shape &sa = g_.node(na.inputs[0]).type.shape, &sb = g_.node(nb.inputs[0]).type.shape;
+    return sa == sb && sa.has_batch() && na.type.shape == nb.type.shape &&
+           na.attrs.get_ints("axes") == nb.attrs.get_ints("axes") &&
+           na.attrs.get_int("keepdims", 0) == nb.attrs.get_int("keepdims", 0);
   }
 
   bool feeds(int p, int c) const {

@@ -205,7 +205,14 @@ Lowered lower_maxpool_backward(const LowerCtx& ctx) {
   std::vector<Halide::Var> v = ir_vars(4); // n, c, oh, ow
   Expr h0 = v[2] * int32_t(win.stride.h) - int32_t(win.pad.h);
   Expr w0 = v[3] * int32_t(win.stride.w) - int32_t(win.pad.w);
+  // Non-overlapping windows without padding (2x2 stride 2): every tap lies
+  // inside x and every element of x in at most one window, so the taps need
+  // no clamps and dx reads its one window directly (clamped indices made
+  // the loads gathers: 1.5 ms on the CNN's first layer at batch 128).
+  bool tiled = win.pad.h == 0 && win.pad.w == 0 && win.stride.h == win.kernel.h &&
+               win.stride.w == win.kernel.w;
   auto x_at = [&](Expr h, Expr w) {
+    if (tiled) return at(ctx.in[0], {v[0], v[1], h, w});
     return at(ctx.in[0], {v[0], v[1], Halide::clamp(h, 0, H - 1), Halide::clamp(w, 0, W - 1)});
   };
   // Unrolled, the arg max is one int expression; with an RDom it is a
@@ -221,7 +228,7 @@ Lowered lower_maxpool_backward(const LowerCtx& ctx) {
   // nothing else is taken.
   auto visit = [&](Expr h, Expr w) {
     Expr x = x_at(h, w);
-    Expr inside = h >= 0 && h < H && w >= 0 && w < W;
+    Expr inside = tiled ? Halide::Internal::const_true() : h >= 0 && h < H && w >= 0 && w < W;
     Expr take = inside && !best_nan && (Halide::is_nan(x) || x > best_v);
     best_i = Halide::select(take, h * W + w, best_i);
     best_v = Halide::select(take, x, best_v);
@@ -249,6 +256,18 @@ Lowered lower_maxpool_backward(const LowerCtx& ctx) {
     std::vector<Expr> args(o.rbegin(), o.rend());
     return unrolled ? Expr(argmax(args)) : Expr(argmax(args)[1]);
   };
+  if (tiled && unrolled) {
+    auto KH = int32_t(win.kernel.h), KW = int32_t(win.kernel.w);
+    auto OH = int32_t(dys[2]), OW = int32_t(dys[3]);
+    out.value = pure_func(ctx.name(), 4, [&](const Index& i) {
+      // Rows and columns past the last window (H not a multiple of the
+      // kernel) get no gradient.
+      Expr oh = Halide::min(i[2] / KH, OH - 1), ow = Halide::min(i[3] / KW, OW - 1);
+      Expr hit = i[2] < OH * KH && i[3] < OW * KW && index({i[0], i[1], oh, ow}) == i[2] * W + i[3];
+      return Halide::select(hit, at(ctx.in[1], {i[0], i[1], oh, ow}), constant(t, 0));
+    });
+    return out;
+  }
   Halide::Func dy_pad = padded_input(ctx.in[1], dys, constant(t, 0), ctx.name("dy"));
   Halide::Func dx = sum_taps(
       ctx, win,

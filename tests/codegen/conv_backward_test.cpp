@@ -80,6 +80,10 @@ TEST_CASE("conv2d_backward_input and conv2d_backward_weight") {
 
 TEST_CASE("maxpool_backward and avgpool_backward") {
   pool_backward({B, 3, 8, 8}, Attrs{{"kernel", Ints{2, 2}}});
+  // Non-overlapping windows that leave a row and a column out (the direct
+  // one-window path) and a 3x2 window.
+  pool_backward({B, 3, 9, 11}, Attrs{{"kernel", Ints{2, 2}}});
+  pool_backward({B, 2, 7, 8}, Attrs{{"kernel", Ints{3, 2}}});
   pool_backward({B, 2, 9, 7},
                 Attrs{{"kernel", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}});
   pool_backward({B, 2, 6, 6}, Attrs{{"kernel", Ints{3, 2}}, {"stride", Ints{1, 1}}});   // overlaps
