@@ -283,3 +283,21 @@ TEST_CASE("flatten of a stored value is a view: no kernel, the source's offset")
   // The source stays alive while the view is read (by the dense layer's matmul).
   CHECK(b->last >= a->last);
 }
+
+TEST_CASE("sibling sums over the same axes share one kernel") {
+  // Batch norm's backward takes the sums of dy, dy * xhat and dy * (x - mean)
+  // over (N, H, W): one kernel, one pass over the images.
+  Graph g = training_step(example("fmnist_cnn"));
+  FusionPlan plan = fuse(g);
+  check_invariants(g, plan);
+  int most = 0;
+  for (const FusedKernel& k : plan.kernels) {
+    int sums = 0;
+    for (ValueId v : k.nodes)
+      sums += g.node(v).op == OpKind::ReduceSum &&
+              g.node(g.node(v).inputs[0]).type.shape == Shape({kBatch, 32, 28, 28});
+    most = std::max(most, sums);
+    if (sums > 1) CHECK(k.outputs.size() == size_t(sums));
+  }
+  CHECK(most == 3);
+}
