@@ -76,6 +76,14 @@ struct Lowered {
   Halide::Func nhwc_acc;     // conv/dx: (co, x, y, n); dW: (co, ci, kx, ky)
   Halide::Func nhwc_dy;      // dW: (co, x, y, n), dy channels innermost
   Halide::Func nhwc_part;    // dW: (co, ci, kx, ky, n), one image's sums
+  // conv2d on the Winograd F(2x2, 3x3) path (codegen/ops/winograd.h), in
+  // Halide order (innermost first); all of them are also in `stages`.
+  Halide::Func wino_input; // (c, x, y, n): the padded input, channels innermost
+  Halide::Func wino_u;     // (o, c, xi, nu): the transformed kernel G g G^T
+  Halide::Func wino_bias;  // (o): the bias, if any
+  Halide::Func wino_v;     // (c, tx, ty, xi, nu, n): the transformed patches B^T d B
+  Halide::Func wino_m;     // (o, tx, ty, xi, nu, n): sum_c U V, an update over c
+  Halide::Func wino_y;     // (o, dx, dy, tx, ty, n): bias + A^T M A, the 2x2 outputs
 };
 
 using LowerRule = Lowered (*)(const LowerCtx& ctx);

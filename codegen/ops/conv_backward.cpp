@@ -8,6 +8,7 @@
 // outside [0, OH). Sums run over the taps in an order that may differ from
 // the reference's scatter, so the same terms add up in another order.
 #include "codegen/ops/window.h"
+#include "codegen/ops/winograd.h"
 
 #include <fmt/format.h>
 
@@ -44,6 +45,25 @@ Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
   Halide::Type t = ctx.type();
   Lowered out;
   out.padded = padded_input(ctx.in[0], dys, constant(t, 0), ctx.name("pad"));
+  // The same choice as the forward conv (conv.cpp): Winograd F(2x2, 3x3)
+  // for 3x3 stride-1 layers with enough channels, else the direct NHWC kernel.
+  if (winograd_conv_ok(win, ws[0], ws[1], ctx.out().shape, ctx.in_types[0].dtype)) {
+    auto KH = int32_t(ws[2]), KW = int32_t(ws[3]);
+    WinogradSpec spec{out.padded,
+                      ws[0],
+                      ws[1],
+                      ctx.out().shape,
+                      KH - 1 - int32_t(win.pad.h),
+                      KW - 1 - int32_t(win.pad.w)};
+    out.padded = Halide::Func();
+    winograd_conv(
+        ctx, spec,
+        [&](Expr c, Expr o, Expr kh, Expr kw) {
+          return at(ctx.in[1], {o, c, (KH - 1) - kh, (KW - 1) - kw});
+        },
+        {}, out);
+    return out;
+  }
   if (nhwc_conv_ok(win, ws[0], ws[1]) && ctx.in_types[0].dtype == DType::f32) {
     // A convolution of dy with the flipped kernel: dx row ih reads dy row
     // ih + ph - kh = ih - (KH - 1 - ph) + kh', kh' = KH - 1 - kh.

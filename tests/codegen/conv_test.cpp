@@ -5,6 +5,8 @@
 // averages to rounding.
 #include "cg_test_helpers.h"
 
+#include "codegen/kernel.h"
+
 using namespace netc;
 using namespace netc::cg_test;
 
@@ -42,18 +44,127 @@ TEST_CASE("conv2d") {
     conv({B, 5, 7, 9}, {5, 1, 3, 3}, Attrs{{"groups", int64_t(5)}, {"pad", Ints{1, 1}}});
   }
   SUBCASE("NHWC path: channel and pixel tiles that do not divide the image") {
-    // 2 zmm x 7 pixels on a 14-wide row (the cnn's conv2 tile).
-    CHECK(conv({B, 16, 14, 14}, {32, 16, 3, 3}, Attrs{{"pad", Ints{1, 1}}}, true)
+    // (3x3 kernels with outputs >= 4x4 take the Winograd path below.)
+    // 2 zmm x 7 pixels on a 14-wide row (the cnn's conv2 tile), 5x5 kernel.
+    CHECK(conv({B, 16, 14, 14}, {32, 16, 5, 5}, Attrs{{"pad", Ints{2, 2}}}, true)
               .find("conv: NHWC") == 0);
     // 20 channels: one zmm block shifted inwards; 11 columns: 7-pixel tiles shifted inwards.
-    CHECK(conv({B, 8, 9, 11}, {20, 8, 3, 3}, Attrs{{"pad", Ints{1, 1}}}, true).find("conv: NHWC") ==
+    CHECK(conv({B, 8, 9, 11}, {20, 8, 3, 5}, Attrs{{"pad", Ints{1, 2}}}, true).find("conv: NHWC") ==
           0);
-    // A row narrower than the pixel tile, asymmetric padding, a 1x1 kernel.
-    conv({B, 8, 5, 3}, {16, 8, 3, 3}, Attrs{{"pad", Ints{1, 0}}});
+    // A row narrower than the pixel tile (a 3x3 output), asymmetric padding, a 1x1 kernel.
+    CHECK(conv({B, 8, 5, 3}, {16, 8, 3, 3}, Attrs{{"pad", Ints{0, 1}}}).find("conv: NHWC") == 0);
     conv({B, 12, 6, 6}, {40, 12, 1, 1}, {}, true);
   }
   SUBCASE("1x1 over a 3-wide image (narrower than a vector)") {
     conv({B, 6, 3, 3}, {4, 6, 1, 1}, {});
+  }
+}
+
+// Winograd F(2x2, 3x3) (3x3, stride 1, >= 8 -> >= 16 channels, output >=
+// 4x4): odd output sizes (a tile row and column half outside), batches of 1
+// and 3 (one image: the second task has fewer tile rows), channel counts
+// that are not whole zmm vectors, padding 0 and asymmetric. The transforms
+// reorder the sum (and scale U by 1/2, 1/4): same tolerance as the direct
+// kernels, measured errors ~1e-6.
+TEST_CASE("conv2d, Winograd path") {
+  struct Case {
+    int64_t c, o, h, w;
+    Ints pad;
+    bool bias;
+  };
+  for (Case c : {Case{32, 64, 14, 14, {1, 1}, true}, Case{8, 16, 13, 13, {1, 1}, true},
+                 Case{16, 64, 11, 11, {1, 1}, false}, Case{32, 16, 5, 5, {1, 1}, true},
+                 Case{20, 20, 9, 12, {1, 1}, true}, Case{12, 40, 8, 7, {0, 0}, false},
+                 Case{16, 32, 10, 6, {0, 1}, true}}) {
+    CAPTURE(c.c);
+    CAPTURE(c.o);
+    CAPTURE(c.h);
+    CAPTURE(c.w);
+    std::vector<Operand> ops{{f32({B, c.c, c.h, c.w}), uniform(-1, 1)},
+                             {f32({c.o, c.c, 3, 3}), uniform(-1, 1)}};
+    if (c.bias) ops.push_back({f32({c.o})});
+    std::string notes =
+        check_op(OpKind::Conv2d, ops, Attrs{{"pad", c.pad}}, kDot, {.batches = {1, 3, 8}});
+    CHECK(notes.find("conv: Winograd") == 0);
+  }
+}
+
+TEST_CASE("a Winograd conv in a kernel that its schedule does not fit") {
+  // A transpose after the conv reads other tiles: the generic schedule
+  // computes the Winograd stages at root.
+  Builder m;
+  ValueId x = m.input("x", f32({B, 8, 9, 7}));
+  ValueId w = m.param("w", f32({16, 8, 3, 3}));
+  ValueId conv = m.op(OpKind::Conv2d, {x, w}, Attrs{{"pad", Ints{1, 1}}});
+  ValueId t = m.op(OpKind::Transpose, {conv}, Attrs{{"perm", Ints{0, 1, 3, 2}}});
+  std::string notes =
+      check_kernel(m.g, codegen::make_kernel_spec(m.g, {conv, t}),
+                   {{"x", uniform(-1, 1)}, {"w", uniform(-1, 1)}}, kDot, {.batches = {1, 3}});
+  CHECK(notes.find("generic") != std::string::npos);
+}
+
+TEST_CASE("conv2d_backward_input, Winograd path") {
+  // dx of a stride-1 3x3 conv is a 3x3 conv of the padded dy (dy's channels
+  // reduced, the flipped kernel): the cnn's conv2 dx (64 -> 32 channels), an
+  // odd size, and padding 0 (dx reads dy with a 2-pixel border). With 64
+  // channels a dx element sums 576 products (magnitude ~8); Winograd's
+  // rounding (~1e-5 absolute against a double-precision sum, measured) plus
+  // the reference's: atol 5e-5, as conv_backward_test.cpp allows the direct
+  // dx kernels.
+  struct Case {
+    int64_t c, o, h, w;
+    Ints pad;
+  };
+  for (Case c : {Case{32, 64, 14, 14, {1, 1}}, Case{16, 16, 13, 13, {1, 1}},
+                 Case{16, 32, 7, 9, {0, 0}}, Case{20, 8, 11, 6, {1, 0}}}) {
+    CAPTURE(c.c);
+    CAPTURE(c.o);
+    CAPTURE(c.h);
+    CAPTURE(c.w);
+    Builder m;
+    Attrs attrs{{"pad", c.pad}};
+    ValueId x = m.input("x", f32({B, c.c, c.h, c.w})), w = m.param("w", f32({c.o, c.c, 3, 3}));
+    ValueId y = m.op(OpKind::Conv2d, {x, w}, attrs);
+    ValueId dy = m.input("dy", m.g.node(y).type);
+    attrs.set("input_shape", Ints{B, c.c, c.h, c.w});
+    ValueId dx = m.op(OpKind::Conv2dBackwardInput, {dy, w}, attrs);
+    std::string notes = check_kernel(m.g, codegen::single_op_kernel(m.g, dx),
+                                     {{"dy", uniform(-1, 1)}, {"w", uniform(-1, 1)}}, {5e-5, 1e-5},
+                                     {.batches = {1, 3, 8}});
+    CHECK(notes.find("conv: Winograd") == 0);
+  }
+}
+
+TEST_CASE("conv + bias + relu + pool in one kernel: Winograd and NHWC paths") {
+  // As fusion forms them at inference (fused_test.cpp has the NCHW path);
+  // odd conv outputs leave a row and a column outside every 2x2 window.
+  struct Case {
+    int64_t c, o, size, k;
+    OpKind pool;
+    const char* path;
+  };
+  for (Case c : {Case{32, 64, 14, 3, OpKind::MaxPool, "conv: Winograd"},
+                 Case{8, 16, 13, 3, OpKind::MaxPool, "conv: Winograd"},
+                 Case{16, 64, 11, 3, OpKind::AvgPool, "conv: Winograd"},
+                 Case{32, 16, 5, 3, OpKind::MaxPool, "conv: Winograd"},
+                 Case{16, 32, 11, 5, OpKind::MaxPool, "conv: NHWC"},
+                 Case{16, 16, 14, 5, OpKind::AvgPool, "conv: NHWC"}}) {
+    CAPTURE(c.c);
+    CAPTURE(c.o);
+    CAPTURE(c.size);
+    CAPTURE(c.k);
+    Builder m;
+    ValueId x = m.input("x", f32({B, c.c, c.size, c.size}));
+    ValueId w = m.param("w", f32({c.o, c.c, c.k, c.k})), b = m.param("b", f32({c.o}));
+    ValueId conv = m.op(OpKind::Conv2d, {x, w, b}, Attrs{{"pad", Ints{c.k / 2, c.k / 2}}});
+    ValueId relu = m.op(OpKind::Relu, {conv});
+    ValueId pool = m.op(c.pool, {relu}, Attrs{{"kernel", Ints{2, 2}}});
+    codegen::KernelSpec spec = codegen::make_kernel_spec(m.g, {conv, relu, pool});
+    CHECK(spec.outputs == std::vector<ValueId>{pool});
+    std::string notes = check_kernel(m.g, spec, {{"x", uniform(-1, 1)}, {"w", uniform(-0.3, 0.3)}},
+                                     kDot, {.batches = {1, 3, 8}});
+    CHECK(notes.find(c.path) == 0);
+    CHECK(notes.find("pooled in NHWC") != std::string::npos);
   }
 }
 

@@ -162,15 +162,17 @@ train {
                         8);
 }
 
-// The CNN's kernels: conv, batch norm on batch statistics (its activations
-// recomputed by the kernels that read them), pooling and their gradients.
+// The CNN's kernels: conv (the direct kernel for 2 input channels, Winograd
+// for 8 -> 16 over 5x5, forward and input gradient), batch norm on batch
+// statistics (its activations recomputed by the kernels that read them),
+// pooling and their gradients.
 TEST_CASE("20 compiled training steps of a conv, batch-norm and pooling net follow the reference") {
   check_training_agrees("sgd_cnn", R"(model sgd_cnn
 input x : f32[batch, 2, 10, 10]
 label y : class(4)[batch]
-h = conv2d(x, 6, kernel=3, pad=1)
+h = conv2d(x, 8, kernel=3, pad=1)
 h = maxpool(relu(batchnorm(h)), 2)
-h = conv2d(h, 8, kernel=3, pad=1)
+h = conv2d(h, 16, kernel=3, pad=1)
 h = maxpool(relu(batchnorm(h)), 2)
 h = dropout(relu(dense(flatten(h), 16)), keep=0.75)
 logits = dense(h, 4)
