@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark of netc against its peers, in one run on one machine.
 
-  python3 bench/compare.py [--threads 2] [--install-peers] [--out bench/latest.md]
+  python3 bench/compare.py [--threads 2] [--rounds 3] [--install-peers] [--out bench/latest.md]
 
 Measures, with the same threads and batch (../shared/bench/README.md):
   - training images/s, mlp and cnn: the compiled binaries' `bench` (median
@@ -9,18 +9,21 @@ Measures, with the same threads and batch (../shared/bench/README.md):
   - inference images/s at batch 256 and median latency at batch 1: against
     PyTorch, and ONNX Runtime when onnxruntime-node is installed
     (--install-peers installs it with npm --ignore-scripts, and python3-onnx);
-  - compile time (cold cache), and peak resident memory while training.
-Writes a Markdown table of the figures and ratios (ours / peer: > 1 is
-better for throughput, < 1 for latency and memory) and each model's achieved
-GFLOP/s as a share of the machine's ~230 GFLOP/s FMA peak. The machines are
-noisy: run it twice and compare ratios, not absolute figures.
+  - compile time (cold cache), and peak resident memory while training;
+  - every matmul and conv kernel's GFLOP/s as a share of the machine's
+    ~230 GFLOP/s FMA peak (2 threads).
+The machines are noisy: each round runs ours and the peers back to back, and
+every figure is the median over the rounds. Ratios are ours / peer (> 1 is
+better for throughput, < 1 for latency and memory). Writes a Markdown report
+with the figures, the issue's targets (met or not) and the kernel table.
 """
-import argparse, json, os, re, subprocess, sys, tempfile, time
+import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared", "bench")
 PEAK = 230.0  # GFLOP/s, 2 threads (../shared/bench/README.md)
 PY = "/usr/bin/python3"  # Debian's, where python3-torch lives
+MODELS = ("mlp", "cnn")
 
 
 def sh(cmd, env=None, check=True):
@@ -38,54 +41,77 @@ def last_json(text):
     return None
 
 
-def peak_rss_kb(cmd, env=None):
+def peak_rss_mb(cmd, env=None):
     r = sh(f"/usr/bin/time -v {cmd}", env=env)
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
-    return int(m.group(1)) if m else None
+    return (int(m.group(1)) / 1024 if m else None), r
 
 
-def ours(kind, threads, cache):
-    env = dict(os.environ, NETC_CACHE_DIR=cache, NETC_THREADS=str(threads))
-    exe = os.path.join(cache, kind)
-    t0 = time.perf_counter()
-    sh(f"{ROOT}/build/bin/netc compile {ROOT}/examples/fmnist_{kind}.nn -o {exe}", env=env)
-    compile_s = time.perf_counter() - t0
-    train = last_json(sh(f"{exe} bench --batch 128 --iters 20 --json", env=env).stdout)
-    b256 = last_json(sh(f"{exe} bench --batch 256 --iters 20 --json", env=env).stdout)
-    b1 = last_json(sh(f"{exe} bench --batch 1 --iters 50 --json", env=env).stdout)
-    rss = peak_rss_kb(f"{exe} train --random-data --steps 100 --batch 128", env=env)
-    flops = sum(k["flops"] for k in train["train_kernels"])
-    return {"compile_s": compile_s, "train_ips": train["images_per_second"],
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+class Ours:
+    def __init__(self, kind, threads, cache):
+        self.env = dict(os.environ, NETC_CACHE_DIR=cache, NETC_THREADS=str(threads))
+        self.exe = os.path.join(cache, kind)
+        t0 = time.perf_counter()
+        sh(f"{ROOT}/build/bin/netc compile {ROOT}/examples/fmnist_{kind}.nn -o {self.exe}",
+           env=self.env)
+        self.compile_s = time.perf_counter() - t0
+        self.rss_mb, _ = peak_rss_mb(f"{self.exe} train --random-data --steps 100 --batch 128",
+                                     env=self.env)
+        self.rounds = []
+
+    def bench(self, batch, iters):
+        return last_json(sh(f"{self.exe} bench --batch {batch} --iters {iters} --json",
+                            env=self.env).stdout)
+
+    def round(self):
+        train, b256, b1 = self.bench(128, 20), self.bench(256, 20), self.bench(1, 100)
+        flops = sum(k["flops"] for k in train["train_kernels"])
+        self.rounds.append({
+            "train_ips": train["images_per_second"],
             "train_gflops": flops / (train["step_ms"] * 1e-3) / 1e9,
-            "infer_ips_b256": b256["infer_images_per_second"], "latency_ms_b1": b1["infer_ms"],
-            "rss_mb": rss / 1024 if rss else None}
+            "infer_ips_b256": b256["infer_images_per_second"],
+            "latency_ms_b1": b1["infer_ms"],
+            "kernels": {f"{k['name']} (batch 128)": k for k in train["train_kernels"] +
+                        train["infer_kernels"] if k["kind"] in ("matmul", "conv")}})
+
+    def figure(self, key):
+        return median([r[key] for r in self.rounds])
+
+    def kernel_table(self):
+        names = list(self.rounds[0]["kernels"])
+        rows = []
+        for n in names:
+            k = self.rounds[0]["kernels"][n]
+            rows.append((n, k["ops"], median([r["kernels"][n]["median_us"] for r in self.rounds]),
+                         median([r["kernels"][n]["gflops"] for r in self.rounds])))
+        return rows
 
 
-def torch_peer(kind, threads):
-    limit = "" if kind == "mlp" else "--limit 6400"
-    cmd = f"{PY} {SHARED}/ref_torch.py {kind} --epochs 1 --threads {threads} {limit}"
-    rss = None
-    r = sh(f"/usr/bin/time -v {cmd}")
-    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
-    rss = int(m.group(1)) / 1024 if m else None
+def torch_round(kind, threads):
+    limit = "" if kind == "mlp" else "--limit 12800"
+    rss, r = peak_rss_mb(f"{PY} {SHARED}/ref_torch.py {kind} --epochs 1 --threads {threads} {limit}")
     epoch = json.loads([l for l in r.stdout.splitlines() if '"epoch"' in l][0])
     final = last_json(r.stdout)
     return {"train_ips": epoch["images_per_s"], "infer_ips_b256": final["infer_images_per_s_b256"],
             "latency_ms_b1": final["infer_latency_ms_b1_median"], "rss_mb": rss}
 
 
-def ort_peer(threads):
-    nm = "/tmp/ortb/node_modules"
-    if not os.path.isdir(os.path.join(nm, "onnxruntime-node")):
-        return None
-    sh(f"{PY} {SHARED}/export_onnx.py")
-    out = sh(f"NODE_PATH={nm} node {SHARED}/ort_bench.js").stdout
-    res = {}
+def ort_available():
+    return os.path.isdir("/tmp/ortb/node_modules/onnxruntime-node")
+
+
+def ort_round():
+    out = sh(f"NODE_PATH=/tmp/ortb/node_modules node {SHARED}/ort_bench.js").stdout
+    res = {k: {} for k in MODELS}
     for line in out.splitlines():
         if line.startswith("{"):
             j = json.loads(line)
             kind = "mlp" if "mlp" in j["model"] else "cnn"
-            res.setdefault(kind, {})
             if j["batch"] == 256:
                 res[kind]["infer_ips_b256"] = j["images_per_s"]
             else:
@@ -101,41 +127,84 @@ def install_peers():
 
 
 def ratio(a, b):
-    return f"{a / b:.2f}x" if a and b else "-"
+    return a / b if a and b else None
+
+
+def fmt_ratio(r):
+    return f"{r:.2f}x" if r else "-"
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--install-peers", action="store_true")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "latest.md"))
     a = ap.parse_args()
     if a.install_peers:
         install_peers()
     cache = tempfile.mkdtemp(prefix="netc-bench-")
-    ort = ort_peer(a.threads)
-    rows = []
-    for kind in ("mlp", "cnn"):
-        o, t = ours(kind, a.threads, cache), torch_peer(kind, a.threads)
-        p = (ort or {}).get(kind, {})
-        rows.append((kind, o, t, p))
-    lines = [f"# netc vs peers ({a.threads} threads, batch 128 training; {time.strftime('%Y-%m-%d %H:%M')})", "",
-             "| model | metric | netc | PyTorch | ratio | ONNX Runtime | ratio |", "|---|---|---|---|---|---|---|"]
-    for kind, o, t, p in rows:
-        lines.append(f"| {kind} | training images/s | {o['train_ips']:,.0f} | {t['train_ips']:,.0f} | "
-                     f"{ratio(o['train_ips'], t['train_ips'])} | | |")
-        lines.append(f"| {kind} | inference images/s, batch 256 | {o['infer_ips_b256']:,.0f} | "
-                     f"{t['infer_ips_b256']:,.0f} | {ratio(o['infer_ips_b256'], t['infer_ips_b256'])} | "
-                     f"{p.get('infer_ips_b256', 0):,.0f} | {ratio(o['infer_ips_b256'], p.get('infer_ips_b256'))} |")
-        lines.append(f"| {kind} | latency ms, batch 1 (lower is better) | {o['latency_ms_b1']:.3f} | "
-                     f"{t['latency_ms_b1']:.3f} | {ratio(o['latency_ms_b1'], t['latency_ms_b1'])} | "
-                     f"{p.get('latency_ms_b1', 0):.3f} | {ratio(o['latency_ms_b1'], p.get('latency_ms_b1'))} |")
-        lines.append(f"| {kind} | peak memory MB while training (lower is better) | "
-                     f"{o['rss_mb'] or 0:.0f} | {t['rss_mb'] or 0:.0f} | {ratio(o['rss_mb'], t['rss_mb'])} | | |")
-        lines.append(f"| {kind} | compile seconds (cold cache) | {o['compile_s']:.1f} | | | | |")
-        lines.append(f"| {kind} | training GFLOP/s (share of the {PEAK:.0f} GFLOP/s peak) | "
-                     f"{o['train_gflops']:.1f} ({100 * o['train_gflops'] / PEAK:.0f}%) | | | | |")
-    if ort is None:
+    ours = {k: Ours(k, a.threads, cache) for k in MODELS}
+    if ort_available():
+        sh(f"{PY} {SHARED}/export_onnx.py")
+    torch = {k: [] for k in MODELS}
+    ort = {k: [] for k in MODELS}
+    for _ in range(a.rounds):
+        for k in MODELS:
+            ours[k].round()
+            torch[k].append(torch_round(k, a.threads))
+        if ort_available():
+            res = ort_round()
+            for k in MODELS:
+                ort[k].append(res[k])
+
+    def peer(rounds, key):
+        return median([r.get(key) for r in rounds])
+
+    lines = [f"# netc vs peers ({a.threads} threads; {time.strftime('%Y-%m-%d %H:%M')}; "
+             f"medians of {a.rounds} rounds)", "",
+             "| model | metric | netc | PyTorch | ratio | ONNX Runtime | ratio |",
+             "|---|---|---|---|---|---|---|"]
+    targets = []
+    for k in MODELS:
+        o, t, p = ours[k], torch[k], ort[k]
+        tr, ti, tl = o.figure("train_ips"), o.figure("infer_ips_b256"), o.figure("latency_ms_b1")
+        pt, pi, pl = peer(t, "train_ips"), peer(t, "infer_ips_b256"), peer(t, "latency_ms_b1")
+        oi, ol = peer(p, "infer_ips_b256"), peer(p, "latency_ms_b1")
+        rss_t = peer(t, "rss_mb")
+        lines.append(f"| {k} | training images/s, batch 128 | {tr:,.0f} | {pt:,.0f} | "
+                     f"{fmt_ratio(ratio(tr, pt))} | | |")
+        lines.append(f"| {k} | inference images/s, batch 256 | {ti:,.0f} | {pi:,.0f} | "
+                     f"{fmt_ratio(ratio(ti, pi))} | {oi or 0:,.0f} | {fmt_ratio(ratio(ti, oi))} |")
+        lines.append(f"| {k} | latency ms, batch 1 (lower is better) | {tl:.3f} | {pl:.3f} | "
+                     f"{fmt_ratio(ratio(tl, pl))} | {ol or 0:.3f} | {fmt_ratio(ratio(tl, ol))} |")
+        lines.append(f"| {k} | peak memory MB while training (lower is better) | "
+                     f"{o.rss_mb or 0:.0f} | {rss_t or 0:.0f} | {fmt_ratio(ratio(o.rss_mb, rss_t))} | | |")
+        lines.append(f"| {k} | compile seconds (cold cache) | {o.compile_s:.1f} | | | | |")
+        g = o.figure("train_gflops")
+        lines.append(f"| {k} | training GFLOP/s (share of the {PEAK:.0f} GFLOP/s peak) | "
+                     f"{g:.1f} ({100 * g / PEAK:.0f}%) | | | | |")
+        want = 5.0 if k == "mlp" else 2.5
+        targets.append((f"{k} training >= {want}x PyTorch", ratio(tr, pt), lambda r, w=want: r >= w))
+        targets.append((f"{k} inference, batch 256, >= 1.3x ONNX Runtime", ratio(ti, oi),
+                        lambda r: r >= 1.3))
+        targets.append((f"{k} latency, batch 1, <= ONNX Runtime", ratio(tl, ol), lambda r: r <= 1.0))
+        targets.append((f"{k} training peak memory < PyTorch's", ratio(o.rss_mb, rss_t),
+                        lambda r: r < 1.0))
+    lines += ["", "## Targets (performance issue)", "", "| target | ratio | met |", "|---|---|---|"]
+    for name, r, ok in targets:
+        lines.append(f"| {name} | {fmt_ratio(r)} | {'yes' if r and ok(r) else 'no'} |")
+    lines += ["", f"## Matmul and conv kernels (`OUT bench`, batch 128; 80% of peak = "
+              f"{0.8 * PEAK:.0f} GFLOP/s)", "",
+              "Winograd convolutions report the direct convolution's FLOPs, so they can exceed "
+              "the peak.", "",
+              "| model | kernel | ops | median us | GFLOP/s | share of peak | >= 80% |",
+              "|---|---|---|---|---|---|---|"]
+    for k in MODELS:
+        for name, ops, us, gf in ours[k].kernel_table():
+            lines.append(f"| {k} | {name} | {ops} | {us:.1f} | {gf:.1f} | {100 * gf / PEAK:.0f}% | "
+                         f"{'yes' if gf >= 0.8 * PEAK else 'no'} |")
+    if not ort_available():
         lines += ["", "ONNX Runtime: not installed (run with --install-peers)."]
     text = "\n".join(lines) + "\n"
     with open(a.out + ".tmp", "w") as f:
