@@ -76,6 +76,7 @@ struct Lowered {
   Halide::Func nhwc_acc;     // conv/dx: (co, x, y, n); dW: (co, ci, kx, ky)
   Halide::Func nhwc_dy;      // dW: (co, x, y, n), dy channels innermost
   Halide::Func nhwc_part;    // dW: (co, ci, kx, ky, n), one image's sums
+  Halide::Func nhwc_partial; // dW: (co, ci, kx, ky, chunk), a chunk's sums (not with few taps)
   // conv2d on the Winograd F(2x2, 3x3) path (codegen/ops/winograd.h), in
   // Halide order (innermost first); all of them are also in `stages`.
   Halide::Func wino_input; // (c, x, y, n): the padded input, channels innermost

@@ -18,6 +18,7 @@
 // dW: the sum over (n, oh, ow) is rfactored along ow, so that the partial
 // sums of one (o, cg) form a 2-vector x KH x KW register tile updated per
 // (n, oh) with the row vectors of dy and of the shifted input.
+#include "codegen/ops/window.h"
 #include "codegen/schedule.h"
 
 #include <fmt/format.h>
@@ -200,57 +201,87 @@ void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape&
 }
 
 // dW on the NHWC path (HALIDE-NOTES: part computed per (image, tap) in a
-// 4 zmm x 4 ci tile, 200-206 GFLOP/s on 2 threads at 32->64 14x14; the batch
-// loop sits outside the tiles so each image stays in L2). With few taps
-// (C KH KW <= 16, conv1's single input channel) the tile holds every tap
-// instead: 1 zmm x C KH KW accumulators per pixel.
+// 4 zmm x 4 ci tile, 200-206 GFLOP/s on 2 threads at 32->64 14x14). With
+// few taps (C KH KW <= 16, conv1's single input channel) the tile holds
+// every tap instead: 1 zmm x C KH KW accumulators per pixel, parallel over
+// output channel blocks (dW sums the images directly; bench/RESULTS.md
+// section 8: bound by reading dy). Otherwise the images are summed in kWeightGradChunks chunks, in
+// parallel: per image of a chunk, dy is transposed to channels innermost once (an L2-resident
+// scratch) and the input padded (rows innermost: it is only broadcast), and
+// every register tile of the image runs from them, adding its part to the
+// chunk's partial sums (72 KB at conv2). Measured at the cnn's conv2 (batch
+// 128): the tiles alone run at ~225 GFLOP/s; transposing dy and the input at
+// root (gathers, then 8 reads of dy's 6.4 MB copy, one per ci tile) cost
+// ~1 ms of the 5 ms.
 void schedule_weight_grad_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& shape,
                                std::string& notes) {
-  Halide::Func out = k.outputs[0], dw = l.nhwc_acc, part = l.nhwc_part, dy = l.nhwc_dy,
-               input = l.nhwc_input;
+  Halide::Func out = k.outputs[0], dw = l.nhwc_acc, partial = l.nhwc_partial, part = l.nhwc_part,
+               dy = l.nhwc_dy, input = l.nhwc_input;
   Halide::Type type = dw.output_types()[0];
   int lanes = zmm_lanes(type);
-  int64_t O = shape[0], C = shape[1], KH = shape[2], KW = shape[3];
+  int64_t O = shape[0];
   std::vector<Var> d = ir_vars(4);  // dW: ky, kx, ci, co
-  std::vector<Var> p = ir_vars(5);  // part: n, ky, kx, ci, co
+  std::vector<Var> p = ir_vars(5);  // part: n, ky, kx, ci, co; partial: chunk, ky, kx, ci, co
   std::vector<Var> i4 = ir_vars(4); // images: n, y, x, c
-  Halide::RVar rn = dw.rvars()[0];
   std::vector<Halide::RVar> rp = part.rvars();
-  bool all_taps = C % 4 != 0 || C * KH * KW <= 16;
-  int cob = all_taps ? lanes : static_cast<int>(std::min<int64_t>(O, 4 * lanes));
-  while (O % cob != 0) cob -= lanes;
   Var coo("co_tile"), coi("co_lane"), cio("ci_tile"), cii("ci_lane");
   dw.compute_root().vectorize(d[3], lanes);
-  Halide::Stage du = dw.update();
-  du.split(d[3], coo, coi, cob);
-  if (all_taps) {
-    du.reorder(coi, d[2], d[1], d[0], rn, coo).parallel(coo);
+  if (!partial.defined()) {
+    // Few taps: the tile holds every tap (1 zmm x C KH KW), parallel over
+    // output channel blocks, per image dy transposed for the block.
+    Halide::RVar rn = dw.rvars()[0];
+    dw.update()
+        .split(d[3], coo, coi, lanes)
+        .reorder(coi, d[2], d[1], d[0], rn, coo)
+        .parallel(coo)
+        .vectorize(coi, lanes)
+        .unroll(coi);
     part.compute_at(dw, rn);
     dy.compute_at(dw, rn).vectorize(i4[3], lanes, TailStrategy::GuardWithIf);
     input.compute_at(dw, rn);
-  } else {
-    du.split(d[2], cio, cii, 4)
-        .reorder(coi, cii, d[1], d[0], rn, cio, coo)
-        .unroll(cii)
-        .fuse(cio, coo, cio)
-        .parallel(cio);
-    part.compute_at(dw, d[1]);
-    dy.compute_root().parallel(i4[0]).vectorize(i4[3], lanes, TailStrategy::GuardWithIf);
-    input.compute_root().parallel(i4[0]).vectorize(i4[3], lanes, TailStrategy::GuardWithIf);
+    part.vectorize(p[4], lanes).unroll(p[4]).unroll(p[3]).unroll(p[2]).unroll(p[1]);
+    part.update()
+        .reorder(p[4], p[3], p[2], p[1], p[0], rp[0], rp[1])
+        .vectorize(p[4], lanes)
+        .unroll(p[4])
+        .unroll(p[3])
+        .unroll(p[2])
+        .unroll(p[1]);
+    out.parallel(ir_vars(4)[0]);
+    notes += "dW: NHWC two-level, 1 zmm x all taps tile, parallel over channel blocks";
+    return;
   }
-  du.vectorize(coi, lanes).unroll(coi);
-  part.vectorize(p[4], lanes).unroll(p[4]).unroll(p[3]).unroll(p[2]).unroll(p[1]).unroll(p[0]);
+  Halide::RVar rj = partial.rvars()[0];
+  dw.update().vectorize(d[3], lanes);
+  int cob = static_cast<int>(std::min<int64_t>(O, 4 * lanes));
+  while (O % cob != 0) cob -= lanes;
+  partial.compute_root().vectorize(p[4], lanes).parallel(p[0]);
+  Halide::Stage pu = partial.update();
+  pu.split(p[4], coo, coi, cob)
+      .split(p[3], cio, cii, 4)
+      .reorder(coi, cii, p[2], p[1], cio, coo, rj, p[0])
+      .unroll(cii)
+      .vectorize(coi, lanes)
+      .unroll(coi)
+      .parallel(p[0]);
+  part.compute_at(partial, p[2]);
+  dy.compute_at(partial, rj).vectorize(i4[3], lanes, TailStrategy::GuardWithIf);
+  input.compute_at(partial, rj)
+      .reorder_storage(i4[2], i4[1], i4[3], i4[0])
+      .reorder(i4[2], i4[1], i4[3], i4[0])
+      .vectorize(i4[2], lanes, TailStrategy::GuardWithIf);
+  // (part's image extent is 1 here: one image per tile.)
+  part.vectorize(p[4], lanes).unroll(p[4]).unroll(p[3]).unroll(p[2]).unroll(p[1]);
   part.update()
       .reorder(p[4], p[3], p[2], p[1], p[0], rp[0], rp[1])
       .vectorize(p[4], lanes)
       .unroll(p[4])
       .unroll(p[3])
       .unroll(p[2])
-      .unroll(p[1])
-      .unroll(p[0]);
+      .unroll(p[1]);
   out.parallel(ir_vars(4)[0]);
-  notes += fmt::format("dW: NHWC two-level, {} zmm x {} tile, parallel over channel blocks",
-                       cob / lanes, all_taps ? "all taps" : "4 ci");
+  notes += fmt::format("dW: NHWC two-level, {} zmm x 4 ci tile, parallel over {} chunks of images",
+                       cob / lanes, kWeightGradChunks);
 }
 
 // A final pool after the NHWC or Winograd kernel: pooled in NHWC too (dense

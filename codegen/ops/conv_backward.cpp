@@ -137,19 +137,48 @@ void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out
          at(part, as_index(p)) + at(out.nhwc_dy, {p[0], r.y, r.x, p[4]}) *
                                      at(out.nhwc_input, {p[0], r.y + p[1], r.x + p[2], p[3]}));
   std::vector<Halide::Var> v = ir_vars(4); // ky, kx, ci, co
-  Halide::RDom rn(0, ctx.batch(), ctx.name("rn"));
   Halide::Func dw(ctx.name("nhwc"));
   define(dw, v, constant(t, 0));
-  define(dw, v, at(dw, as_index(v)) + at(part, {rn, v[0], v[1], v[2], v[3]}));
   out.nhwc_part = part;
   out.nhwc_acc = dw;
-  out.value = pure_func(ctx.name(), 4, [&](const Index& i) {
-    return at(dw, {i[2], i[3], i[1], i[0]});
-  });
+  auto value = [&] {
+    return pure_func(ctx.name(), 4, [&](const Index& i) {
+      return at(dw, {i[2], i[3], i[1], i[0]});
+    });
+  };
   out.stages.push_back({out.nhwc_dy, Shape{kBatch, OH, OW, O}});
   out.stages.push_back({out.nhwc_input, Shape{kBatch, OH + KH - 1, OW + KW - 1, C}});
   out.stages.push_back({part, Shape{kBatch, KH, KW, C, O}});
+  if (C * KH * KW <= 16) {
+    // Few taps (conv1): dW sums the images' parts directly, parallel over
+    // output channel blocks (schedule_weight_grad_nhwc).
+    Halide::RDom rn(0, ctx.batch(), ctx.name("rn"));
+    define(dw, v, at(dw, as_index(v)) + at(part, {rn, v[0], v[1], v[2], v[3]}));
+    out.stages.push_back({dw, Shape{KH, KW, C, O}});
+    out.value = value();
+    return;
+  }
+  // The images in kWeightGradChunks chunks of ceil(batch / chunks):
+  //   partial(co, ci, kx, ky, chunk) = sum of part over the chunk's images,
+  // which the schedule computes in parallel over the chunks, each image's
+  // channels-innermost copies made once and used by every tile; then dW
+  // sums the partials.
+  auto chunks = int32_t(kWeightGradChunks);
+  Halide::Expr per = (ctx.batch() + (chunks - 1)) / chunks;
+  Halide::RDom rj(0, per, ctx.name("rj"));
+  rj.where(p[0] * per + rj.x < ctx.batch());
+  Halide::Func partial(ctx.name("partial"));
+  define(partial, p, constant(t, 0));
+  // (The clamp keeps the images that the predicate skips inside the batch
+  // for bounds inference.)
+  Halide::Expr image = Halide::min(p[0] * per + rj.x, ctx.batch() - 1);
+  define(partial, p, at(partial, as_index(p)) + at(part, {image, p[1], p[2], p[3], p[4]}));
+  Halide::RDom rc(0, chunks, ctx.name("rc"));
+  define(dw, v, at(dw, as_index(v)) + at(partial, {rc, v[0], v[1], v[2], v[3]}));
+  out.nhwc_partial = partial;
+  out.stages.push_back({partial, Shape{kWeightGradChunks, KH, KW, C, O}});
   out.stages.push_back({dw, Shape{KH, KW, C, O}});
+  out.value = value();
 }
 
 // ---- conv2d_backward_weight(x, dy) {stride, pad, dilation, groups, weight_shape} ---

@@ -53,6 +53,10 @@ struct NhwcConvSpec {
 template <class Weight, class Init>
 void nhwc_conv(const LowerCtx& ctx, const NhwcConvSpec& s, Weight weight, Init init, Lowered& out);
 
+// conv2d_backward_weight on the NHWC path sums its images in this many
+// chunks, computed in parallel (lower_weight_grad_nhwc).
+inline constexpr int64_t kWeightGradChunks = 8;
+
 // Window taps up to this many are unrolled into one expression (a pure Func
 // that vectorizes and fuses); larger windows use an RDom stage.
 inline constexpr int64_t kMaxUnrolledTaps = 64;

@@ -78,6 +78,36 @@ TEST_CASE("conv2d_backward_input and conv2d_backward_weight") {
   }
 }
 
+// dW on the NHWC path sums its images in kWeightGradChunks (8) chunks of
+// ceil(batch / 8) images, in parallel: batches of 1 (seven empty chunks), 9
+// (chunks of 2, the last ones empty or partial) and 20; odd image sizes,
+// asymmetric padding, 1 to 4 zmm of output channels. Few taps (one input
+// channel) keep the tile of all taps, parallel over channel blocks.
+TEST_CASE("conv2d_backward_weight, NHWC path: chunks of images") {
+  struct Case {
+    Shape x, w;
+    Ints pad;
+    const char* notes;
+  };
+  for (const Case& c : {Case{{B, 32, 7, 9}, {64, 32, 3, 3}, {1, 1}, "4 zmm x 4 ci tile"},
+                        Case{{B, 4, 5, 3}, {16, 4, 3, 3}, {0, 1}, "1 zmm x 4 ci tile"},
+                        Case{{B, 8, 6, 11}, {48, 8, 1, 3}, {0, 1}, "3 zmm x 4 ci tile"},
+                        Case{{B, 1, 9, 13}, {32, 1, 3, 3}, {1, 1}, "all taps"}}) {
+    CAPTURE(c.w[0]);
+    CAPTURE(c.w[1]);
+    Builder m;
+    ValueId xv = m.input("x", f32(c.x));
+    Attrs attrs{{"pad", c.pad}, {"weight_shape", c.w.dims}};
+    Shape ys{B, c.w[0], c.x[2] + 2 * c.pad[0] - c.w[2] + 1, c.x[3] + 2 * c.pad[1] - c.w[3] + 1};
+    ValueId dy = m.input("dy", f32(ys));
+    ValueId dw = m.op(OpKind::Conv2dBackwardWeight, {xv, dy}, attrs);
+    std::string notes = check_kernel(m.g, codegen::single_op_kernel(m.g, dw), {}, {1e-4, 1e-5},
+                                     {.batches = {1, 9, 20}});
+    CHECK(notes.find("dW: NHWC two-level") == 0);
+    CHECK(notes.find(c.notes) != std::string::npos);
+  }
+}
+
 TEST_CASE("maxpool_backward and avgpool_backward") {
   pool_backward({B, 3, 8, 8}, Attrs{{"kernel", Ints{2, 2}}});
   // Non-overlapping windows that leave a row and a column out (the direct
