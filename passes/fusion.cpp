@@ -1,5 +1,7 @@
 #include "passes/fusion.h"
 
+#include "passes/fusion_values.h"
+
 #include "ir/op_registry.h"
 
 #include <algorithm>
@@ -11,91 +13,11 @@ namespace netc {
 
 namespace {
 
-// Limits of recomputation: the stored sources a recomputed value may read,
-// and the ops recomputing it may take (each kernel that reads it pays them).
-constexpr size_t kMaxRecomputeSources = 2;
-constexpr int kMaxRecomputeOps = 24;
-
-enum class Role { named_leaf, inline_leaf, pointwise, anchor };
-
-// What each op is to the fusion policy. Pointwise ops compute each output
-// element from a fixed set of input elements (data movement included); an
-// anchor loops over a reduction or a window and sets its own schedule.
-Role role_of(OpKind k) {
-  switch (k) {
-  case OpKind::Input:
-  case OpKind::Param:
-  case OpKind::State:
-  case OpKind::Hyper: return Role::named_leaf;
-  case OpKind::Constant:
-  case OpKind::BatchSize: return Role::inline_leaf;
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Relu:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Sigmoid:
-  case OpKind::Tanh:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Maximum:
-  case OpKind::Minimum:
-  case OpKind::Step:
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Concat:
-  case OpKind::Slice:
-  case OpKind::Broadcast:
-  case OpKind::Pad:
-  case OpKind::Dropout:
-  case OpKind::DropoutMask:
-  case OpKind::OneHot: return Role::pointwise;
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMean:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin:
-  case OpKind::MatMul:
-  case OpKind::Conv2d:
-  case OpKind::MaxPool:
-  case OpKind::AvgPool:
-  case OpKind::GlobalAvgPool:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight:
-  case OpKind::MaxPoolBackward:
-  case OpKind::AvgPoolBackward:
-  case OpKind::BatchNorm:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-  case OpKind::SoftmaxCrossEntropy:
-  case OpKind::SigmoidCrossEntropy:
-  case OpKind::Mse: return Role::anchor;
-  }
-  internal_error("bad op kind");
-}
-
-std::string anchor_kind(OpKind k) {
-  switch (k) {
-  case OpKind::MatMul: return "matmul";
-  case OpKind::Conv2d:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight: return "conv";
-  case OpKind::MaxPool:
-  case OpKind::AvgPool:
-  case OpKind::MaxPoolBackward:
-  case OpKind::AvgPoolBackward: return "window";
-  default: return "reduction"; // reductions, softmax, losses, batch norm
-  }
-}
-
-std::string describe(const Graph& g, ValueId v) {
-  return fmt::format("{} %{}", op_name(g.node(v).op), v);
-}
+using fusion::anchor_kind;
+using fusion::describe;
+using fusion::Role;
+using fusion::role_of;
+using fusion::ValueClasses;
 
 struct Group {
   std::string kind;
@@ -108,25 +30,13 @@ struct Group {
 
 class Fuser {
 public:
-  explicit Fuser(const Graph& g)
-      : g_(g), group_(size_t(g.size()), -1), generator_(size_t(g.size())) {
-    users_.resize(size_t(g.size()));
-    for (ValueId v = 0; v < g.size(); ++v)
-      for (ValueId i : g.node(v).inputs) users_[size_t(i)].push_back(v);
-    external_.assign(size_t(g.size()), false);
-    update_only_.assign(size_t(g.size()), false);
-    for (const auto& o : g.outputs) external_[size_t(o.value)] = true;
-    if (g.loss) external_[size_t(g.loss->value)] = true;
-    for (const auto& u : g.updates) external_[size_t(u.value)] = true;
-    find_generators();
-    find_recomputed();
-    find_views();
-  }
+  explicit Fuser(const Graph& g) : g_(g), vc_(g), group_(size_t(g.size()), -1) {}
 
   FusionPlan run() {
     for (ValueId v = 0; v < g_.size(); ++v) {
       Role r = role_of(g_.node(v).op);
-      if (r == Role::named_leaf || r == Role::inline_leaf || inlined(v) || view_[size_t(v)] >= 0)
+      if (r == Role::named_leaf || r == Role::inline_leaf || vc_.inlined(v) ||
+          vc_.view_source(v) >= 0)
         continue;
       if (r == Role::pointwise)
         place_pointwise(v);
@@ -140,135 +50,10 @@ public:
   }
 
 private:
-  // Generators: pointwise values computed from leaves and other generators
-  // alone (dropout_mask reads only its input's shape), never stored unless
-  // the graph itself needs them (an output, the loss, an update). Large
-  // values derived from params alone (batch norm folded into weights) are
-  // not generators: recomputing them in a matmul's inner loop would cost
-  // more than storing them once per step.
-  void find_generators() {
-    for (ValueId v = 0; v < g_.size(); ++v) {
-      const Node& n = g_.node(v);
-      if (role_of(n.op) != Role::pointwise || external_[size_t(v)]) continue;
-      if (!n.type.shape.has_batch() && n.type.shape.static_elements() > 4096) continue;
-      bool from_leaves = true;
-      for (size_t k = 0; k < n.inputs.size(); ++k) {
-        if (n.op == OpKind::DropoutMask && k == 0) continue; // shape only
-        ValueId i = n.inputs[k];
-        Role ri = role_of(g_.node(i).op);
-        from_leaves = from_leaves &&
-                      (ri == Role::named_leaf || ri == Role::inline_leaf || generator_[size_t(i)]);
-      }
-      generator_[size_t(v)] = from_leaves;
-    }
-  }
-
-  // Recomputed activations: a cheap pointwise value over the batch that at
-  // most two stored values feed (through other recomputed values) is never
-  // stored; every kernel that reads it recomputes it from those sources.
-  // Writing such a value and reading it back costs more memory traffic than
-  // reading its sources again: batch norm's centred and normalized values,
-  // its ReLU and the ReLU's mask were five stored tensors per layer, and the
-  // CNN's batch-norm kernels moved ~400 MB per training step. Matmul and
-  // conv operands stay stored (they are read in packed tiles), as do the
-  // graph's results.
-  void find_recomputed() {
-    recomputed_.assign(size_t(g_.size()), false);
-    epilogue_.assign(size_t(g_.size()), false);
-    roots_.resize(size_t(g_.size()));
-    cone_.assign(size_t(g_.size()), 0);
-    for (ValueId v = 0; v < g_.size(); ++v) {
-      const Node& n = g_.node(v);
-      if (role_of(n.op) != Role::pointwise || generator_[size_t(v)] || external_[size_t(v)] ||
-          !n.type.shape.has_batch() || users_[size_t(v)].empty())
-        continue;
-      bool inline_everywhere = true;
-      for (ValueId u : users_[size_t(v)]) {
-        OpKind op = g_.node(u).op;
-        if (role_of(op) == Role::anchor &&
-            (anchor_kind(op) == "matmul" || anchor_kind(op) == "conv"))
-          inline_everywhere = false;
-      }
-      if (!inline_everywhere || would_be_epilogue(v)) continue;
-      std::set<ValueId> roots;
-      int cone = 1;
-      for (ValueId i : n.inputs) {
-        if (recomputed_[size_t(i)]) {
-          roots.insert(roots_[size_t(i)].begin(), roots_[size_t(i)].end());
-          cone += cone_[size_t(i)];
-        } else if (is_large(i)) {
-          roots.insert(i);
-        }
-      }
-      if (roots.size() > kMaxRecomputeSources || cone > kMaxRecomputeOps) continue;
-      recomputed_[size_t(v)] = true;
-      roots_[size_t(v)] = std::move(roots);
-      cone_[size_t(v)] = cone;
-    }
-  }
-
-  // True when v is the only use of an anchor's result (directly or through
-  // such values): it costs nothing as the anchor's epilogue (a bias add on
-  // the matmul's register tile), so it is computed there once.
-  bool would_be_epilogue(ValueId v) {
-    const Node& n = g_.node(v);
-    bool epilogue = false;
-    for (ValueId p : n.inputs) {
-      const Node& pn = g_.node(p);
-      if (pn.type.shape != n.type.shape || users_[size_t(p)].size() != 1 || external_[size_t(p)])
-        continue;
-      epilogue = epilogue || role_of(pn.op) == Role::anchor || epilogue_[size_t(p)];
-    }
-    epilogue_[size_t(v)] = epilogue;
-    return epilogue;
-  }
-
-  // Views: a reshape of a stored value is the same bytes (row-major), so it
-  // gets no kernel; its readers read the source's buffer under the new shape
-  // (memplan gives both one offset).
-  void find_views() {
-    view_.assign(size_t(g_.size()), -1);
-    for (ValueId v = 0; v < g_.size(); ++v) {
-      const Node& n = g_.node(v);
-      if (n.op != OpKind::Reshape || external_[size_t(v)] || inlined(v)) continue;
-      ValueId p = n.inputs[0];
-      OpKind op = g_.node(p).op;
-      if (inlined(p) || external_[size_t(p)] || op == OpKind::Param || op == OpKind::State ||
-          op == OpKind::Hyper || role_of(op) == Role::inline_leaf)
-        continue;
-      view_[size_t(v)] = view_[size_t(p)] >= 0 ? view_[size_t(p)] : p;
-    }
-  }
-
   // The group computing the buffer that i is read from (a view's source's).
   int group_of(ValueId i) const {
-    ValueId src = view_[size_t(i)] >= 0 ? view_[size_t(i)] : i;
+    ValueId src = (vc_.view_source(i) >= 0 ? vc_.view_source(i) : i);
     return group_[size_t(src)];
-  }
-
-  // A value worth counting as memory traffic: batch-sized or large.
-  bool is_large(ValueId v) const {
-    const Node& n = g_.node(v);
-    if (role_of(n.op) == Role::inline_leaf || generator_[size_t(v)]) return false;
-    return n.type.shape.has_batch() || n.type.shape.static_elements() > 4096;
-  }
-
-  // Computed inside every kernel that reads it, never placed in a group.
-  bool inlined(ValueId v) const { return generator_[size_t(v)] || recomputed_[size_t(v)]; }
-
-  // The values v reads from buffers or from its own kernel, looking through
-  // the inlined values it recomputes: the dependencies between kernels.
-  std::set<ValueId> stored_inputs(ValueId v) const {
-    std::set<ValueId> out;
-    for (ValueId i : g_.node(v).inputs) {
-      if (inlined(i)) {
-        std::set<ValueId> deeper = stored_inputs(i);
-        out.insert(deeper.begin(), deeper.end());
-      } else {
-        out.insert(i);
-      }
-    }
-    return out;
   }
 
   int new_group(ValueId v, std::string kind) {
@@ -280,7 +65,7 @@ private:
   void add(int gi, ValueId v) {
     group_[size_t(v)] = gi;
     groups_[size_t(gi)].nodes.push_back(v);
-    for (ValueId i : stored_inputs(v)) {
+    for (ValueId i : vc_.stored_inputs(v)) {
       int h = group_of(i);
       if (h < 0 || h == gi) continue;
       groups_[size_t(gi)].ancestors.insert(h);
@@ -292,7 +77,7 @@ private:
   // Would putting v into group gi create a cycle? Only if one of v's other
   // inputs comes from a group that depends on gi.
   bool creates_cycle(int gi, ValueId v) const {
-    for (ValueId i : stored_inputs(v)) {
+    for (ValueId i : vc_.stored_inputs(v)) {
       int h = group_of(i);
       if (h >= 0 && h != gi && groups_[size_t(h)].ancestors.count(gi)) return true;
     }
@@ -302,16 +87,16 @@ private:
   // The uses of p other than by `except`, looking through recomputed values
   // (a bias add recomputed on the way to a ReLU epilogue is not a use).
   int users_outside(ValueId p, ValueId except) const {
-    int n = external_[size_t(p)] ? 1 : 0;
-    for (ValueId u : users_[size_t(p)])
-      if (u != except) n += recomputed_[size_t(u)] ? users_outside(u, except) : 1;
+    int n = vc_.external(p) ? 1 : 0;
+    for (ValueId u : vc_.users(p))
+      if (u != except) n += vc_.recomputed(u) ? users_outside(u, except) : 1;
     return n;
   }
 
   void place_pointwise(ValueId v) {
     const Node& n = g_.node(v);
     std::string refusal;
-    std::set<ValueId> sources = stored_inputs(v);
+    std::set<ValueId> sources = vc_.stored_inputs(v);
     for (ValueId p : sources) {
       int gi = group_[size_t(p)];
       if (gi < 0) continue;
@@ -343,7 +128,7 @@ private:
     // already reads one of v's inputs (the optimizer's two moments both read
     // the gradient), so the input is read once and the results stay together.
     for (ValueId p : sources)
-      for (ValueId u : users_[size_t(p)]) {
+      for (ValueId u : vc_.users(p)) {
         int gi = u < v ? group_[size_t(u)] : -1;
         if (gi < 0 || groups_[size_t(gi)].kind != "elementwise" ||
             groups_[size_t(gi)].domain != n.type.shape || creates_cycle(gi, v))
@@ -373,7 +158,7 @@ private:
     if (kernel.size() != 2 || kernel[0] * kernel[1] > 9) return false;
     if (!stride.empty() && stride != kernel) return false;
     if (!pad.empty() && (pad[0] != 0 || pad[1] != 0)) return false;
-    std::set<ValueId> sources = stored_inputs(v);
+    std::set<ValueId> sources = vc_.stored_inputs(v);
     if (sources.size() != 1) return false;
     int h = group_[size_t(*sources.begin())];
     if (h < 0) return false;
@@ -428,9 +213,9 @@ private:
   // True if every value of group h that anything outside h uses is used only by v.
   bool only_feeds(int h, ValueId v) const {
     for (ValueId m : groups_[size_t(h)].nodes) {
-      if (external_[size_t(m)]) return false;
-      for (ValueId u : users_[size_t(m)])
-        if (group_[size_t(u)] != h && u != v && !generator_[size_t(u)]) return false;
+      if (vc_.external(m)) return false;
+      for (ValueId u : vc_.users(m))
+        if (group_[size_t(u)] != h && u != v && !vc_.generator(u)) return false;
     }
     return true;
   }
@@ -536,7 +321,7 @@ private:
 
   bool feeds(int p, int c) const {
     for (ValueId m : groups_[size_t(c)].nodes)
-      for (ValueId i : stored_inputs(m))
+      for (ValueId i : vc_.stored_inputs(m))
         if (group_of(i) == p) return true;
     return false;
   }
@@ -547,7 +332,7 @@ private:
     std::set<ValueId> updated;
     for (const auto& u : g_.updates) updated.insert(u.value);
     for (ValueId m : G.nodes) {
-      for (ValueId u : users_[size_t(m)])
+      for (ValueId u : vc_.users(m))
         if (group_[size_t(u)] != gi) return false;
       bool is_output = std::any_of(g_.outputs.begin(), g_.outputs.end(),
                                    [&](const NamedValue& o) { return o.value == m; }) ||
@@ -578,7 +363,7 @@ private:
   void pull_in(ValueId v, std::set<ValueId>& nodes, std::set<ValueId>& inputs) const {
     for (ValueId i : g_.node(v).inputs) {
       Role r = role_of(g_.node(i).op);
-      if (r == Role::inline_leaf || inlined(i)) {
+      if (r == Role::inline_leaf || vc_.inlined(i)) {
         if (nodes.insert(i).second) pull_in(i, nodes, inputs);
       } else if (group_[size_t(i)] < 0 || !nodes.count(i)) {
         inputs.insert(i);
@@ -597,7 +382,7 @@ private:
         bool only = true;
         for (ValueId m : groups_[size_t(gi)].nodes) {
           if (g_.node(m).type.shape.has_batch()) only = false;
-          for (ValueId i : stored_inputs(m)) {
+          for (ValueId i : vc_.stored_inputs(m)) {
             int h = group_of(i);
             OpKind op = g_.node(i).op;
             bool persistent = op == OpKind::Param || op == OpKind::State || op == OpKind::Hyper;
@@ -625,7 +410,7 @@ private:
     std::set<int> done;
     auto ready = [&](int gi) {
       for (ValueId m : groups_[size_t(gi)].nodes)
-        for (ValueId i : stored_inputs(m)) {
+        for (ValueId i : vc_.stored_inputs(m)) {
           int h = group_of(i);
           if (h >= 0 && h != gi && !done.count(h)) return false;
         }
@@ -661,9 +446,9 @@ private:
       std::set<ValueId> nodes(G.nodes.begin(), G.nodes.end()), inputs;
       for (ValueId m : G.nodes) pull_in(m, nodes, inputs);
       for (ValueId m : std::set<ValueId>(nodes))
-        if (inlined(m)) pull_in(m, nodes, inputs);
+        if (vc_.inlined(m)) pull_in(m, nodes, inputs);
       for (ValueId m : nodes) inputs.erase(m);
-      for (ValueId i : inputs) read.insert(view_[size_t(i)] >= 0 ? view_[size_t(i)] : i);
+      for (ValueId i : inputs) read.insert((vc_.view_source(i) >= 0 ? vc_.view_source(i) : i));
       FusedKernel k;
       k.kind = G.kind;
       k.name = fmt::format("k{}_{}", plan.kernels.size(), G.kind);
@@ -675,23 +460,15 @@ private:
     }
     for (size_t i = 0; i < order.size(); ++i)
       for (ValueId m : groups_[size_t(order[i])].nodes)
-        if (external_[size_t(m)] || read.count(m)) plan.kernels[i].outputs.push_back(m);
+        if (vc_.external(m) || read.count(m)) plan.kernels[i].outputs.push_back(m);
     for (ValueId v = 0; v < g_.size(); ++v)
-      if (view_[size_t(v)] >= 0) plan.views.push_back({v, view_[size_t(v)]});
+      if (vc_.view_source(v) >= 0) plan.views.push_back({v, vc_.view_source(v)});
     return plan;
   }
 
   const Graph& g_;
+  ValueClasses vc_;
   std::vector<int> group_;
-  std::vector<bool> generator_;
-  std::vector<std::vector<ValueId>> users_;
-  std::vector<bool> external_;
-  std::vector<bool> update_only_;
-  std::vector<bool> recomputed_;
-  std::vector<bool> epilogue_;           // would_be_epilogue's answers
-  std::vector<std::set<ValueId>> roots_; // a recomputed value's stored large sources
-  std::vector<int> cone_;                // the ops recomputing it takes
-  std::vector<ValueId> view_;            // a view's source buffer, else -1
   std::vector<Group> groups_;
   std::set<int> sink_;
 };

@@ -1,0 +1,62 @@
+// What fusion decides about single values before it forms kernels: each
+// op's role, and which values never get a buffer of their own: generators
+// and recomputed activations (computed inside every kernel that reads them)
+// and views (a reshape read as its source's buffer). Internal to
+// passes/fusion.cpp; a separate file because the policy is a unit of its own.
+#pragma once
+
+#include "ir/graph.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace netc::fusion {
+
+enum class Role { named_leaf, inline_leaf, pointwise, anchor };
+
+// What each op is to the fusion policy. Pointwise ops compute each output
+// element from a fixed set of input elements (data movement included); an
+// anchor loops over a reduction or a window and sets its own schedule.
+Role role_of(OpKind k);
+// matmul | conv | window | reduction: the kernel kind an anchor starts.
+std::string anchor_kind(OpKind k);
+// "op %id", for notes.
+std::string describe(const Graph& g, ValueId v);
+
+class ValueClasses {
+public:
+  explicit ValueClasses(const Graph& g);
+
+  const std::vector<ValueId>& users(ValueId v) const { return users_[size_t(v)]; }
+  // An output, the loss or an update: must be stored.
+  bool external(ValueId v) const { return external_[size_t(v)]; }
+  bool generator(ValueId v) const { return generator_[size_t(v)]; }
+  bool recomputed(ValueId v) const { return recomputed_[size_t(v)]; }
+  // Computed inside every kernel that reads it, never placed in a kernel.
+  bool inlined(ValueId v) const { return generator(v) || recomputed(v); }
+  // A view's source buffer, else -1.
+  ValueId view_source(ValueId v) const { return view_[size_t(v)]; }
+  // The values v reads from buffers or from its own kernel, looking through
+  // the inlined values it recomputes: the dependencies between kernels.
+  std::set<ValueId> stored_inputs(ValueId v) const;
+
+private:
+  void find_generators();
+  void find_recomputed();
+  bool would_be_epilogue(ValueId v);
+  void find_views();
+  bool is_large(ValueId v) const;
+
+  const Graph& g_;
+  std::vector<std::vector<ValueId>> users_;
+  std::vector<bool> external_;
+  std::vector<bool> generator_;
+  std::vector<bool> recomputed_;
+  std::vector<bool> epilogue_;           // would_be_epilogue's answers
+  std::vector<std::set<ValueId>> roots_; // a recomputed value's stored large sources
+  std::vector<int> cone_;                // the ops recomputing it takes
+  std::vector<ValueId> view_;            // a view's source buffer, else -1
+};
+
+} // namespace netc::fusion
