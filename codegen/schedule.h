@@ -4,6 +4,7 @@
 //   schedule_matmul.cpp  HALIDE-NOTES' register-blocked matmul recipe
 //   schedule_conv.cpp    conv2d, its dx and dW (NHWC register-blocked
 //                        kernels where the lowering chose them, else NCHW)
+//   schedule_winograd.cpp  the Winograd F(2x2,3x3) conv kernels
 // A specific schedule checks that the kernel fits its pattern and otherwise
 // says why not, in the notes, and leaves the kernel to the generic schedule.
 #pragma once
