@@ -204,6 +204,7 @@ def main():
         for name, ops, us, gf in ours[k].kernel_table():
             lines.append(f"| {k} | {name} | {ops} | {us:.1f} | {gf:.1f} | {100 * gf / PEAK:.0f}% | "
                          f"{'yes' if gf >= 0.8 * PEAK else 'no'} |")
+    lines += ["", "What limits the kernels below 80% (measured): bench/RESULTS.md, section 9."]
     if not ort_available():
         lines += ["", "ONNX Runtime: not installed (run with --install-peers)."]
     text = "\n".join(lines) + "\n"
