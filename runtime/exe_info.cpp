@@ -15,8 +15,10 @@ std::string kernel_table(const Program& p, int64_t batch) {
                                  fmt::format("FLOPs@{}", batch), "ops");
   for (size_t k = 0; k < p.kernels.size(); ++k) {
     const KernelCall& c = p.kernels[k];
-    text += fmt::format("  {:>3}  {:<24} {:<12} {:>10}  {}\n", k, c.name, c.kind,
-                        si(kernel_flops(c, batch)), summarize_ops(c.ops));
+    bool once = static_cast<int>(k) < p.prepare;
+    text += fmt::format("  {:>3}  {:<24} {:<12} {:>10}  {}{}\n", k, c.name, c.kind,
+                        si(kernel_flops(c, batch)), summarize_ops(c.ops),
+                        once ? "  (once per weights change)" : "");
   }
   return text;
 }
@@ -41,7 +43,11 @@ int exe_info(Executor& ex, std::ostream& out) {
   text += fmt::format("train step: {} kernels, {} updates\n", plan.train.kernels.size(),
                       plan.train.updates.size());
   text += kernel_table(plan.train, batch);
-  text += fmt::format("inference: {} kernels\n", plan.infer.kernels.size());
+  text += fmt::format(
+      "inference: {} kernels{}\n", plan.infer.kernels.size(),
+      plan.infer.prepare > 0
+          ? fmt::format(", the first {} only when the weights change", plan.infer.prepare)
+          : "");
   text += kernel_table(plan.infer, 1);
   out << text;
   return 0;

@@ -84,6 +84,19 @@ TEST_CASE("the compiled forward pass equals the reference interpreter's") {
   }
 }
 
+TEST_CASE("info and bench say which inference kernels run only when the weights change") {
+  // The mlp's batch norm folded into dense1's and dense2's weights.
+  setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
+  std::string exe = compiled("fmnist_mlp");
+  auto info = run_shell("'" + exe + "' info");
+  REQUIRE(info.status == 0);
+  CHECK(info.out.find("the first 2 only when the weights change") != std::string::npos);
+  auto bench = run_shell("'" + exe + "' bench --batch 4 --iters 3");
+  REQUIRE(bench.status == 0);
+  CHECK(bench.out.find("once") != std::string::npos);
+  CHECK(bench.out.find("(when the weights change)") != std::string::npos);
+}
+
 TEST_CASE("bench --json ends with one JSON object with step_ms and images_per_second") {
   setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
   std::string exe = compiled("transfer");
