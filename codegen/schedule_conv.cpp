@@ -41,14 +41,24 @@ int pixel_block(int64_t extent, int accs) {
   return pb;
 }
 
+Var split_into_tasks(Halide::Func out, int rows, TailStrategy tail) {
+  std::vector<Var> v = ir_vars(4); // n, o, oh, ow
+  Var yo("row_blk"), yi("row_in"), task("conv_task");
+  out.split(v[2], yo, yi, rows, tail)
+      .reorder(v[3], yi, v[1], yo, v[0])
+      .fuse(yo, v[0], task)
+      .parallel(task);
+  return task;
+}
+
 // A final pool after the NHWC or Winograd kernel: pooled in NHWC too (dense
 // vectors of the O channels from the tile) into a channels-innermost scratch
 // per task; the output transposes only the pooled values back to NCHW.
 void schedule_nhwc_pool(const KernelFuncs& k, ValueId pool, const Halide::Type& type, int64_t O,
-                        std::string& notes) {
+                        const Var& task, std::string& notes) {
   Halide::Func pf = k.ops.at(pool).value;
   std::vector<Var> v = ir_vars(4); // n, c, y, x
-  pf.compute_at(k.outputs[0], Var("conv_task"))
+  pf.compute_at(k.outputs[0], task)
       .reorder_storage(v[1], v[3], v[2], v[0])
       .reorder(v[1], v[3], v[2], v[0]);
   if (int w = vector_width(O, type); w > 1) pf.vectorize(v[1], w, TailStrategy::GuardWithIf);
@@ -62,6 +72,7 @@ namespace {
 using conv_detail::pixel_block;
 using conv_detail::schedule_conv_winograd;
 using conv_detail::schedule_nhwc_pool;
+using conv_detail::split_into_tasks;
 
 using Halide::TailStrategy;
 using Halide::Var;
@@ -75,7 +86,8 @@ constexpr int kMaxAccumulators = 16; // of 32 zmm registers (HALIDE-NOTES rule 2
 // computed in NHWC register tiles into a scratch (`tile`, L2-resident), and
 // the kernel's NCHW output reads it back transposed, running the epilogue.
 void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& shape,
-                        const Shape& out_shape, std::string& notes) {
+                        std::optional<ValueId> pool, std::string& notes) {
+  const Shape& out_shape = k.g.node(k.spec.outputs[0]).type.shape;
   Halide::Func out = k.outputs[0], acc = l.nhwc_acc, input = l.nhwc_input, weights = l.nhwc_weights;
   Halide::Type type = acc.output_types()[0];
   int lanes = zmm_lanes(type);
@@ -94,11 +106,7 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   // covers the conv rows they need.)
   int64_t OH = out_shape[2];
   int rows = static_cast<int>(OH >= 2 ? (OH + 1) / 2 : OH);
-  Var yo("row_blk"), yi("row_in"), task("conv_task");
-  out.split(v[2], yo, yi, rows, TailStrategy::ShiftInwards)
-      .reorder(v[3], yi, v[1], yo, n)
-      .fuse(yo, n, task)
-      .parallel(task);
+  Var task = split_into_tasks(out, rows, TailStrategy::ShiftInwards);
   if (int w = vector_width(out_shape[3], type); w > 1)
     out.vectorize(v[3], w, TailStrategy::ShiftInwards);
   Halide::Func tile = acc.in();
@@ -124,6 +132,22 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   notes += fmt::format("conv: NHWC per {}-row block, parallel over (image, block), {}x{} "
                        "register tiles ({} lanes)",
                        rows, cb, pb, lanes);
+  if (pool) schedule_nhwc_pool(k, *pool, type, O, task, notes);
+}
+
+// dW's per-(image, tap) register tile: the output-channel vectors and the
+// taps (and input channels) unrolled, the pixel sums outside them.
+void schedule_part_tile(Halide::Func part, int lanes) {
+  std::vector<Var> p = ir_vars(5); // n, ky, kx, ci, co
+  std::vector<Halide::RVar> rp = part.rvars();
+  part.vectorize(p[4], lanes).unroll(p[4]).unroll(p[3]).unroll(p[2]).unroll(p[1]);
+  part.update()
+      .reorder(p[4], p[3], p[2], p[1], p[0], rp[0], rp[1])
+      .vectorize(p[4], lanes)
+      .unroll(p[4])
+      .unroll(p[3])
+      .unroll(p[2])
+      .unroll(p[1]);
 }
 
 // dW on the NHWC path (HALIDE-NOTES: part computed per (image, tap) in a
@@ -149,7 +173,6 @@ void schedule_weight_grad_nhwc(const KernelFuncs& k, const Lowered& l, const Sha
   std::vector<Var> d = ir_vars(4);  // dW: ky, kx, ci, co
   std::vector<Var> p = ir_vars(5);  // part: n, ky, kx, ci, co; partial: chunk, ky, kx, ci, co
   std::vector<Var> i4 = ir_vars(4); // images: n, y, x, c
-  std::vector<Halide::RVar> rp = part.rvars();
   Var coo("co_tile"), coi("co_lane"), cio("ci_tile"), cii("ci_lane");
   dw.compute_root().vectorize(d[3], lanes);
   if (!partial.defined()) {
@@ -165,14 +188,7 @@ void schedule_weight_grad_nhwc(const KernelFuncs& k, const Lowered& l, const Sha
     part.compute_at(dw, rn);
     dy.compute_at(dw, rn).vectorize(i4[3], lanes, TailStrategy::GuardWithIf);
     input.compute_at(dw, rn);
-    part.vectorize(p[4], lanes).unroll(p[4]).unroll(p[3]).unroll(p[2]).unroll(p[1]);
-    part.update()
-        .reorder(p[4], p[3], p[2], p[1], p[0], rp[0], rp[1])
-        .vectorize(p[4], lanes)
-        .unroll(p[4])
-        .unroll(p[3])
-        .unroll(p[2])
-        .unroll(p[1]);
+    schedule_part_tile(part, lanes);
     out.parallel(ir_vars(4)[0]);
     notes += "dW: NHWC two-level, 1 zmm x all taps tile, parallel over channel blocks";
     return;
@@ -196,15 +212,7 @@ void schedule_weight_grad_nhwc(const KernelFuncs& k, const Lowered& l, const Sha
       .reorder_storage(i4[2], i4[1], i4[3], i4[0])
       .reorder(i4[2], i4[1], i4[3], i4[0])
       .vectorize(i4[2], lanes, TailStrategy::GuardWithIf);
-  // (part's image extent is 1 here: one image per tile.)
-  part.vectorize(p[4], lanes).unroll(p[4]).unroll(p[3]).unroll(p[2]).unroll(p[1]);
-  part.update()
-      .reorder(p[4], p[3], p[2], p[1], p[0], rp[0], rp[1])
-      .vectorize(p[4], lanes)
-      .unroll(p[4])
-      .unroll(p[3])
-      .unroll(p[2])
-      .unroll(p[1]);
+  schedule_part_tile(part, lanes); // (its image extent is 1 here: one image per tile)
   out.parallel(ir_vars(4)[0]);
   notes += fmt::format("dW: NHWC two-level, {} zmm x 4 ci tile, parallel over {} chunks of images",
                        cob / lanes, kWeightGradChunks);
@@ -230,14 +238,11 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
   std::optional<ValueId> pool = final_pool(k);
   if (l.wino_m.defined()) {
     int64_t C = k.g.node(k.g.node(*cv).inputs[0]).type.shape[1];
-    schedule_conv_winograd(k, l, shape, C, k.g.node(k.spec.outputs[0]).type.shape, pool.has_value(),
-                           notes);
-    if (pool) schedule_nhwc_pool(k, *pool, l.wino_m.output_types()[0], shape[1], notes);
+    schedule_conv_winograd(k, l, shape, C, pool, notes);
     return true;
   }
   if (l.nhwc_acc.defined()) {
-    schedule_conv_nhwc(k, l, shape, k.g.node(k.spec.outputs[0]).type.shape, notes);
-    if (pool) schedule_nhwc_pool(k, *pool, l.nhwc_acc.output_types()[0], shape[1], notes);
+    schedule_conv_nhwc(k, l, shape, pool, notes);
     return true;
   }
   // With a final pool, the register tiles below write the conv's epilogue

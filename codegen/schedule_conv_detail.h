@@ -4,6 +4,7 @@
 
 #include "codegen/schedule.h"
 
+#include <optional>
 #include <string>
 
 namespace netc::codegen::conv_detail {
@@ -12,13 +13,18 @@ namespace netc::codegen::conv_detail {
 // (or tiles) in [4, accs] if there is one, else min(extent, accs).
 int pixel_block(int64_t extent, int accs);
 
-// A final pool after the NHWC or Winograd kernel, pooled in NHWC.
+// Splits the output's rows into blocks of `rows` and fuses the blocks with
+// the images into one parallel loop of tasks; returns the task's Var, where
+// the per-task stages are computed.
+Halide::Var split_into_tasks(Halide::Func out, int rows, Halide::TailStrategy tail);
+
+// A final pool after the NHWC or Winograd kernel, pooled in NHWC per task.
 void schedule_nhwc_pool(const KernelFuncs& k, ValueId pool, const Halide::Type& type, int64_t O,
-                        std::string& notes);
+                        const Halide::Var& task, std::string& notes);
 
 // The Winograd F(2x2,3x3) kernel (codegen/ops/winograd.h) of a conv or dX
-// with C input channels; `pool`: the kernel ends with a pool.
+// with C input channels, ending with `pool` if the kernel has one.
 void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape& shape, int64_t C,
-                            const Shape& out_shape, bool pool, std::string& notes);
+                            std::optional<ValueId> pool, std::string& notes);
 
 } // namespace netc::codegen::conv_detail

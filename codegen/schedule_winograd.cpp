@@ -23,14 +23,14 @@ using Halide::Var;
 // Task rows are split with GuardWithIf, not ShiftInwards: an overlapping
 // last block would recompute a whole row of tiles (1/7 of conv2's work).
 void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape& shape, int64_t C,
-                            const Shape& out_shape, bool pool, std::string& notes) {
+                            std::optional<ValueId> pool, std::string& notes) {
+  const Shape& out_shape = k.g.node(k.spec.outputs[0]).type.shape;
   Halide::Func out = k.outputs[0], m = l.wino_m, input = l.wino_input, vt = l.wino_v, ut = l.wino_u,
                bias = l.wino_bias, yt = l.wino_y;
   Halide::Type type = m.output_types()[0];
   int lanes = zmm_lanes(type);
   std::vector<Var> v = ir_vars(4); // out: n, o, oh, ow; input: n, y, x, c
   std::vector<Var> w = ir_vars(6); // V, M: n, nu, xi, ty, tx, c|o; Y: n, ty, tx, dy, dx, o
-  Var n = v[0];
   int64_t O = shape[1], TH = (shape[2] + 1) / 2, TW = (shape[3] + 1) / 2;
   // Output rows per task: half of the tile rows (2 conv rows, or one 2x2
   // pooled row, per tile row).
@@ -38,11 +38,7 @@ void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape&
   int64_t OH = out_shape[2];
   int rows = static_cast<int>(pool ? (OH + 1) / 2 : 2 * task_tiles);
   rows = static_cast<int>(std::min<int64_t>(rows, OH));
-  Var yo("row_blk"), yi("row_in"), task("conv_task");
-  out.split(v[2], yo, yi, rows, TailStrategy::GuardWithIf)
-      .reorder(v[3], yi, v[1], yo, n)
-      .fuse(yo, n, task)
-      .parallel(task);
+  Var task = split_into_tasks(out, rows, TailStrategy::GuardWithIf);
   if (int vw = vector_width(out_shape[3], type); vw > 1)
     out.vectorize(v[3], vw, TailStrategy::ShiftInwards);
   // Channel vectors (guarded tails) of the input and V (c), U and Y (o).
@@ -105,6 +101,7 @@ void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape&
   notes += fmt::format("conv: Winograd F(2x2,3x3) per {} tile rows, parallel over (image, block), "
                        "{}x{} register tiles ({} lanes)",
                        task_tiles, cb, pb, lanes);
+  if (pool) schedule_nhwc_pool(k, *pool, type, O, task, notes);
 }
 
 } // namespace netc::codegen::conv_detail

@@ -279,14 +279,13 @@ private:
     for (bool changed = true; changed;) {
       changed = false;
       for (int a = 0; a < int(groups_.size()) && !changed; ++a) {
-        std::vector<ValueId> first;
-        if (!sums_of(a, first)) continue;
+        std::vector<ValueId> a_sums = sums_of(a);
+        if (a_sums.empty()) continue;
         for (int b = a + 1; b < int(groups_.size()) && !changed; ++b) {
           const Group &A = groups_[size_t(a)], &B = groups_[size_t(b)];
-          if (B.kind != "reduction" || A.ancestors.count(b) || B.ancestors.count(a)) continue;
-          std::vector<ValueId> a_sums, b_sums;
-          if (!sums_of(a, a_sums) || !sums_of(b, b_sums)) continue;
-          if (!same_reduction(a_sums[0], b_sums[0])) continue;
+          if (A.ancestors.count(b) || B.ancestors.count(a)) continue;
+          std::vector<ValueId> b_sums = sums_of(b);
+          if (b_sums.empty() || !same_reduction(a_sums[0], b_sums[0])) continue;
           merge(a, b,
                 fmt::format("merged the sibling reduction {} (same axes over {})",
                             describe(g_, b_sums[0]),
@@ -297,18 +296,19 @@ private:
     }
   }
 
-  // The sums of a reduction group (possibly merged already), if sums are
-  // all its anchors.
-  bool sums_of(int gi, std::vector<ValueId>& sums) const {
+  // The sums of a reduction group (possibly merged already), or none unless
+  // sums are all its anchors.
+  std::vector<ValueId> sums_of(int gi) const {
     const Group& G = groups_[size_t(gi)];
-    if (G.kind != "reduction") return false;
+    std::vector<ValueId> sums;
+    if (G.kind != "reduction") return sums;
     for (ValueId m : G.nodes) {
       OpKind op = g_.node(m).op;
       if (role_of(op) != Role::anchor) continue;
-      if (op != OpKind::ReduceSum && op != OpKind::ReduceMean) return false;
+      if (op != OpKind::ReduceSum && op != OpKind::ReduceMean) return {};
       sums.push_back(m);
     }
-    return !sums.empty();
+    return sums;
   }
 
   bool same_reduction(ValueId a, ValueId b) const {

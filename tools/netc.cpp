@@ -20,19 +20,26 @@ static bool runs_compiled(int argc, char** argv) {
   return true;
 }
 
+// Runs a command: a UserError is the user's (its located message, status
+// 1), anything else a failure of netc (status 3).
+template <class Command>
+static int exit_status(Command&& command) {
+  try {
+    return command();
+  } catch (const netc::UserError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "netc: %s\n", e.what());
+    return 3;
+  }
+}
+
 int main(int argc, char** argv) {
   using namespace netc;
-  if (runs_compiled(argc, argv)) {
-    try {
-      return run_compiled(argv[2], std::vector<std::string>(argv + 3, argv + argc));
-    } catch (const UserError& e) {
-      std::fprintf(stderr, "%s\n", e.what());
-      return 1;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "netc: %s\n", e.what());
-      return 3;
-    }
-  }
+  if (runs_compiled(argc, argv))
+    return exit_status(
+        [&] { return run_compiled(argv[2], std::vector<std::string>(argv + 3, argv + argc)); });
   CLI::App app{"netc: a static compiler for neural networks"};
   app.require_subcommand(1);
 
@@ -112,19 +119,13 @@ int main(int argc, char** argv) {
     return status == 0 ? 0 : 2; // usage errors: 2, like most Unix tools
   }
 
-  try {
+  return exit_status([&] {
     if (*check) return cmd_check(check_model);
     if (*dump_cmd) return cmd_dump(dump);
     if (*run_cmd) return cmd_run(run);
     if (*gc_cmd) return cmd_gradcheck(gc);
     if (*compile_cmd) return cmd_compile(comp);
     if (*bench_cmd) return cmd_bench(bench);
-  } catch (const UserError& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "netc: %s\n", e.what());
-    return 3;
-  }
-  return 0;
+    return 0;
+  });
 }

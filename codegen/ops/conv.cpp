@@ -31,28 +31,19 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
   // sizes, tiny outputs) keep the direct kernel.
   ConvBias bias;
   if (ctx.in.size() == 3) bias = [&](Expr co) { return at(ctx.in[2], {co}); };
-  if (winograd_conv_ok(win, ws[1], ws[0], ctx.out().shape, ctx.in_types[0].dtype)) {
+  auto weight = [&](Expr co, Expr ci, Expr kh, Expr kw) { return at(ctx.in[1], {co, ci, kh, kw}); };
+  bool winograd = winograd_conv_ok(win, ws[1], ws[0], ctx.out().shape, ctx.in_types[0].dtype);
+  if (winograd || (nhwc_conv_ok(win, ws[1], ws[0]) && ctx.in_types[0].dtype == DType::f32)) {
     Halide::Func src = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"));
-    WinogradSpec spec{src, ws[1], ws[0], ctx.out().shape, int32_t(win.pad.h), int32_t(win.pad.w)};
-    winograd_conv(
-        ctx, spec,
-        [&](Expr co, Expr ci, Expr kh, Expr kw) {
-          return at(ctx.in[1], {co, ci, kh, kw});
-        },
-        bias, out);
-    return out;
-  }
-  if (nhwc_conv_ok(win, ws[1], ws[0]) && ctx.in_types[0].dtype == DType::f32) {
-    Halide::Func src = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"));
-    NhwcConvSpec spec{
-        src, ws[1], ws[0], ws[2], ws[3], ctx.out().shape, int32_t(win.pad.h), int32_t(win.pad.w)};
-    nhwc_conv(
-        ctx, spec,
-        [&](Expr co, Expr ci, Expr kh, Expr kw) {
-          return at(ctx.in[1], {co, ci, kh, kw});
-        },
-        [&](Expr co) { return ctx.in.size() == 3 ? at(ctx.in[2], {co}) : constant(ctx.type(), 0); },
-        out);
+    auto oy = int32_t(win.pad.h), ox = int32_t(win.pad.w);
+    if (winograd) {
+      winograd_conv(ctx, {src, ws[1], ws[0], ctx.out().shape, oy, ox}, weight, bias, out);
+    } else {
+      NhwcConvSpec spec{src, ws[1], ws[0], ws[2], ws[3], ctx.out().shape, oy, ox};
+      nhwc_conv(
+          ctx, spec, weight, [&](Expr co) { return bias ? bias(co) : constant(ctx.type(), 0); },
+          out);
+    }
     return out;
   }
   Halide::Func src = ctx.in[0];

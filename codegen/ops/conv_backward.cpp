@@ -46,43 +46,25 @@ Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
   Lowered out;
   out.padded = padded_input(ctx.in[0], dys, constant(t, 0), ctx.name("pad"));
   // The same choice as the forward conv (conv.cpp): Winograd F(2x2, 3x3)
-  // for 3x3 stride-1 layers with enough channels, else the direct NHWC kernel.
-  if (winograd_conv_ok(win, ws[0], ws[1], ctx.out().shape, ctx.in_types[0].dtype)) {
+  // for 3x3 stride-1 layers with enough channels, else the direct NHWC
+  // kernel. Either way a convolution of dy with the flipped kernel: dx row
+  // ih reads dy row ih + ph - kh = ih - (KH - 1 - ph) + kh', kh' = KH - 1 - kh.
+  bool winograd = winograd_conv_ok(win, ws[0], ws[1], ctx.out().shape, ctx.in_types[0].dtype);
+  if (winograd || (nhwc_conv_ok(win, ws[0], ws[1]) && ctx.in_types[0].dtype == DType::f32)) {
     auto KH = int32_t(ws[2]), KW = int32_t(ws[3]);
-    WinogradSpec spec{out.padded,
-                      ws[0],
-                      ws[1],
-                      ctx.out().shape,
-                      KH - 1 - int32_t(win.pad.h),
-                      KW - 1 - int32_t(win.pad.w)};
+    int32_t oy = KH - 1 - int32_t(win.pad.h), ox = KW - 1 - int32_t(win.pad.w);
+    auto flipped = [&](Expr c, Expr o, Expr kh, Expr kw) {
+      return at(ctx.in[1], {o, c, (KH - 1) - kh, (KW - 1) - kw});
+    };
+    Halide::Func dy = out.padded;
     out.padded = Halide::Func();
-    winograd_conv(
-        ctx, spec,
-        [&](Expr c, Expr o, Expr kh, Expr kw) {
-          return at(ctx.in[1], {o, c, (KH - 1) - kh, (KW - 1) - kw});
-        },
-        {}, out);
-    return out;
-  }
-  if (nhwc_conv_ok(win, ws[0], ws[1]) && ctx.in_types[0].dtype == DType::f32) {
-    // A convolution of dy with the flipped kernel: dx row ih reads dy row
-    // ih + ph - kh = ih - (KH - 1 - ph) + kh', kh' = KH - 1 - kh.
-    auto KH = int32_t(ws[2]), KW = int32_t(ws[3]);
-    NhwcConvSpec spec{out.padded,
-                      ws[0],
-                      ws[1],
-                      ws[2],
-                      ws[3],
-                      ctx.out().shape,
-                      KH - 1 - int32_t(win.pad.h),
-                      KW - 1 - int32_t(win.pad.w)};
-    out.padded = Halide::Func();
-    nhwc_conv(
-        ctx, spec,
-        [&](Expr c, Expr o, Expr kh, Expr kw) {
-          return at(ctx.in[1], {o, c, (KH - 1) - kh, (KW - 1) - kw});
-        },
-        [&](Expr) { return constant(t, 0); }, out);
+    if (winograd) {
+      winograd_conv(ctx, {dy, ws[0], ws[1], ctx.out().shape, oy, ox}, flipped, {}, out);
+    } else {
+      NhwcConvSpec spec{dy, ws[0], ws[1], ws[2], ws[3], ctx.out().shape, oy, ox};
+      nhwc_conv(
+          ctx, spec, flipped, [&](Expr) { return constant(t, 0); }, out);
+    }
     return out;
   }
   std::vector<Halide::Var> v = ir_vars(4); // n, c, ih, iw
