@@ -15,7 +15,8 @@ std::string describe_lowered_kernels(const CompiledProgram& program) {
   fs::path tmp = fs::temp_directory_path() / fmt::format("netc-lower-{}.stmt", getpid());
   std::string out;
   for (const FusedKernel& k : program.fusion.kernels) {
-    KernelSpec spec{program.prefix + "_" + k.name, k.nodes, k.inputs, k.outputs};
+    KernelSpec spec{program.prefix + "_" + k.name, k.nodes, k.inputs, k.outputs,
+                    writes_in_place(program.memory, k)};
     KernelOptions options;
     options.training = program.prefix == "train";
     LoweredKernel lk = lower_kernel(program.graph, spec, options);

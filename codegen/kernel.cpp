@@ -3,6 +3,7 @@
 #include "codegen/schedule.h"
 #include "ir/error.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
 #include <map>
@@ -86,9 +87,8 @@ LoweredKernel lower_kernel(const Graph& g, const KernelSpec& spec, const KernelO
     else
       values[v] = Halide::Func(p);
   }
-  for (ValueId v : spec.nodes) ops.emplace(v, lower_node(v, nullptr));
-
-  for (ValueId v : spec.outputs) {
+  std::map<ValueId, Halide::Func> outputs;
+  auto make_output = [&](ValueId v) {
     auto it = values.find(v);
     if (it == values.end())
       internal_error(fmt::format("kernel '{}': output %{} is not computed", spec.name, v));
@@ -97,7 +97,23 @@ LoweredKernel lower_kernel(const Graph& g, const KernelSpec& spec, const KernelO
     std::vector<Halide::Var> vars = ir_vars(t.shape.rank());
     define(out, vars, at(it->second, as_index(vars)));
     declare_shape([&](int d) { return out.output_buffer().dim(d); }, t.shape, k.scalars.batch);
-    k.outputs.push_back(out);
+    outputs.emplace(v, out);
+    return out;
+  };
+  auto is_output = [&](ValueId v) {
+    return std::find(spec.outputs.begin(), spec.outputs.end(), v) != spec.outputs.end();
+  };
+  for (ValueId v : spec.nodes) {
+    ops.emplace(v, lower_node(v, nullptr));
+    // Outputs run one after another, and an earlier one may already have
+    // overwritten the leaf it updates: later readers take the value from the
+    // output's buffer instead of recomputing it from that leaf (the memory
+    // plan allows no other read of an overwritten leaf).
+    if (spec.writes_in_place && is_output(v)) values[v] = make_output(v);
+  }
+  for (ValueId v : spec.outputs) {
+    auto it = outputs.find(v);
+    k.outputs.push_back(it != outputs.end() ? it->second : make_output(v));
   }
 
   if (options.schedule) {

@@ -18,6 +18,10 @@ struct KernelSpec {
   std::vector<ValueId> nodes;   // computed inside the kernel, in topological order
   std::vector<ValueId> inputs;  // produced outside: each becomes an ImageParam, in this order
   std::vector<ValueId> outputs; // used outside: each becomes an output Func, in this order
+  // An output shares its buffer with an input (an optimizer update written
+  // over its parameter): the schedule must compute every element once and
+  // never recompute a tail (a second pass would read the updated value).
+  bool writes_in_place = false;
 };
 
 // Which schedule a kernel got (codegen/schedule*.cpp).

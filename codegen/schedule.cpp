@@ -149,16 +149,19 @@ bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
   return true;
 }
 
-std::optional<Var> schedule_pure(Halide::Func f, const Shape& s, std::string& notes) {
+std::optional<Var> schedule_pure(Halide::Func f, const Shape& s, bool in_place,
+                                 std::string& notes) {
   int r = s.rank();
   if (r == 0) return std::nullopt;
   std::vector<Var> v = ir_vars(r);
   Halide::Type t = f.output_types()[0];
   int64_t inner = s[r - 1];
   // Outputs may shift their last vector inwards when the extent allows it
-  // (recomputing a few elements); a batch-sized innermost dimension may be 1.
-  if (inner == kBatch) {
-    f.vectorize(v[size_t(r - 1)], zmm_lanes(t), TailStrategy::GuardWithIf);
+  // (recomputing a few elements), unless the output is written over an
+  // input; a batch-sized innermost dimension may be 1.
+  if (inner == kBatch || in_place) {
+    int w = inner == kBatch ? zmm_lanes(t) : vector_width(inner, t);
+    if (w > 1) f.vectorize(v[size_t(r - 1)], w, TailStrategy::GuardWithIf);
   } else if (int w = vector_width(inner, t); w > 1) {
     f.vectorize(v[size_t(r - 1)], w, TailStrategy::ShiftInwards);
   }
@@ -186,8 +189,8 @@ void schedule_generic(const KernelFuncs& k, std::string& notes) {
     for (const Stage& st : k.ops.at(v).stages) stages.push_back(&st);
   std::optional<Var> chunk;
   for (size_t i = 0; i < k.outputs.size(); ++i) {
-    std::optional<Var> c =
-        schedule_pure(k.outputs[i], k.g.node(k.spec.outputs[i]).type.shape, notes);
+    std::optional<Var> c = schedule_pure(k.outputs[i], k.g.node(k.spec.outputs[i]).type.shape,
+                                         k.spec.writes_in_place, notes);
     if (k.outputs.size() == 1) chunk = c;
   }
   // Stages go inside the output's chunk loop only when all of them are

@@ -54,9 +54,11 @@ bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
 // small pools there at inference.
 std::optional<ValueId> final_pool(const KernelFuncs& k);
 
-// Vectorizes and parallelizes a pure output (or root) Func over IR shape s.
-// Returns the parallel loop's Var when the outer dimension was split into
-// parallel chunks (stages may be computed there), else nothing.
-std::optional<Halide::Var> schedule_pure(Halide::Func f, const Shape& s, std::string& notes);
+// Vectorizes and parallelizes a pure output (or root) Func over IR shape s;
+// `in_place`: the output is written over an input, so no element may be
+// computed twice. Returns the parallel loop's Var when the outer dimension
+// was split into parallel chunks (stages may be computed there), else nothing.
+std::optional<Halide::Var> schedule_pure(Halide::Func f, const Shape& s, bool in_place,
+                                         std::string& notes);
 
 } // namespace netc::codegen

@@ -33,6 +33,33 @@ bool is_pure_map(const Graph& g, const FusedKernel& k) {
   return true;
 }
 
+// Codegen computes an in-place kernel's outputs one after another, and its
+// later outputs read earlier ones from their buffers (codegen/kernel.cpp).
+// So the kernel may write `update` over `leaf` only if no other output reads
+// the leaf itself rather than through an output: it might run after the
+// leaf was overwritten.
+bool leaf_read_only_through(const Graph& g, const FusedKernel& kernel, ValueId update,
+                            const std::string& leaf) {
+  std::set<ValueId> inside(kernel.nodes.begin(), kernel.nodes.end());
+  std::set<ValueId> outputs(kernel.outputs.begin(), kernel.outputs.end());
+  for (ValueId o : kernel.outputs) {
+    if (o == update) continue;
+    std::vector<ValueId> todo{o};
+    std::set<ValueId> seen;
+    while (!todo.empty()) {
+      ValueId v = todo.back();
+      todo.pop_back();
+      if (!seen.insert(v).second) continue;
+      const Node& n = g.node(v);
+      if (is_persistent_leaf(n.op) && n.attrs.get_str("name", "") == leaf) return false;
+      if (v != o && outputs.count(v)) continue; // read from its buffer
+      if (!inside.count(v)) continue;
+      for (ValueId in : n.inputs) todo.push_back(in);
+    }
+  }
+  return true;
+}
+
 } // namespace
 
 MemoryPlan plan_memory(const Graph& g, const FusionPlan& fusion, int64_t max_batch) {
@@ -96,7 +123,8 @@ MemoryPlan plan_memory(const Graph& g, const FusionPlan& fusion, int64_t max_bat
       for (ValueId i : fusion.kernels[size_t(later)].inputs)
         read_elsewhere_later =
             read_elsewhere_later || g.node(i).attrs.get_str("name", "") == u.name;
-    if (sink && is_pure_map(g, kernel) && !read_elsewhere_later) {
+    if (sink && is_pure_map(g, kernel) && !read_elsewhere_later &&
+        leaf_read_only_through(g, kernel, u.value, u.name)) {
       PlannedBuffer& b = plan.buffers[index.at(u.value)];
       b.in_place_of = u.name;
       b.offset = -1;
@@ -139,6 +167,13 @@ MemoryPlan plan_memory(const Graph& g, const FusionPlan& fusion, int64_t max_bat
     plan.buffers.push_back(view);
   }
   return plan;
+}
+
+bool writes_in_place(const MemoryPlan& plan, const FusedKernel& kernel) {
+  return std::any_of(plan.buffers.begin(), plan.buffers.end(), [&](const PlannedBuffer& b) {
+    return !b.in_place_of.empty() &&
+           std::find(kernel.outputs.begin(), kernel.outputs.end(), b.value) != kernel.outputs.end();
+  });
 }
 
 std::string print_memory_plan(const Graph& g, const FusionPlan& fusion, const MemoryPlan& plan) {

@@ -33,6 +33,12 @@ struct MemoryPlan {
 // before, fusion orders those kernels last); the rest get arena offsets.
 MemoryPlan plan_memory(const Graph& g, const FusionPlan& fusion, int64_t max_batch);
 
+// True when one of the kernel's outputs is written over a persistent leaf
+// that the kernel also reads. Such a kernel must compute each element exactly
+// once: a schedule that recomputes elements (Halide's ShiftInwards tails)
+// would read values it has already updated.
+bool writes_in_place(const MemoryPlan& plan, const FusedKernel& kernel);
+
 std::string print_memory_plan(const Graph& g, const FusionPlan& fusion, const MemoryPlan& plan);
 
 } // namespace netc
