@@ -95,6 +95,17 @@ public:
     return v;
   }
 
+  // A switch: true/false (or 1/0).
+  bool flag(std::string_view name, bool fallback, std::string_view what) const {
+    const Expr* e = get(name);
+    if (!e) return fallback;
+    if (e->kind == Expr::Kind::Name && (e->text == "true" || e->text == "false"))
+      return e->text == "true";
+    if (e->kind == Expr::Kind::Number && e->is_int && (e->int_value == 0 || e->int_value == 1))
+      return e->int_value == 1;
+    r_.fail(*e, fmt::format("{} must be true or false, found {}", what, describe(*e)));
+  }
+
   int64_t integer(std::string_view name, int64_t fallback, std::string_view what,
                   int64_t min) const {
     const Expr* e = get(name);
@@ -220,12 +231,15 @@ std::vector<std::string> kinds_of(const Form (&forms)[N]) {
 }
 
 void read_optimizer(const EntryReader& r, TrainConfig& c) {
-  static constexpr ArgSpec kSgd[] = {{"lr"}};
-  static constexpr ArgSpec kMomentum[] = {{"lr"}, {"beta"}};
-  static constexpr ArgSpec kRmsprop[] = {{"lr"}, {"beta"}, {"eps"}};
-  static constexpr ArgSpec kAdam[] = {{"lr"}, {"beta1"}, {"beta2"}, {"eps"}};
-  static constexpr Form kForms[] = {
-      {"sgd", kSgd}, {"momentum", kMomentum}, {"rmsprop", kRmsprop}, {"adam", kAdam}};
+  static constexpr ArgSpec kSgd[] = {{"lr"}, {"momentum"}, {"nesterov"}, {"weight_decay"}};
+  static constexpr ArgSpec kMomentum[] = {{"lr"}, {"beta"}, {"nesterov"}, {"weight_decay"}};
+  static constexpr ArgSpec kRmsprop[] = {{"lr"}, {"beta"}, {"eps"}, {"weight_decay"}};
+  static constexpr ArgSpec kAdam[] = {{"lr"}, {"beta1"}, {"beta2"}, {"eps"}, {"weight_decay"}};
+  static constexpr Form kForms[] = {{"sgd", kSgd},
+                                    {"momentum", kMomentum},
+                                    {"rmsprop", kRmsprop},
+                                    {"adam", kAdam},
+                                    {"adamw", kAdam}};
   OptimizerConfig o;
   o.kind = r.kind("optimizer", kinds_of(kForms));
   Options a(r, spec_of(kForms, o.kind));
@@ -234,6 +248,13 @@ void read_optimizer(const EntryReader& r, TrainConfig& c) {
   o.beta1 = a.number("beta1", o.beta1, unit_open, "beta1", "in [0, 1)");
   o.beta2 = a.number("beta2", o.beta2, unit_open, "beta2", "in [0, 1)");
   o.eps = a.number("eps", o.eps, positive, "eps", "positive");
+  o.momentum = a.number("momentum", o.momentum, unit_open, "momentum", "in [0, 1)");
+  o.nesterov = a.flag("nesterov", o.nesterov, "nesterov");
+  // PyTorch's AdamW defaults to 0.01; everywhere else decay is opt-in.
+  o.weight_decay = a.number("weight_decay", o.kind == "adamw" ? 0.01 : 0.0, non_negative,
+                            "weight_decay", "at least 0");
+  if (o.kind == "sgd" && o.nesterov && o.momentum == 0)
+    r.fail(*a.get("nesterov"), "nesterov needs momentum > 0 (as in PyTorch's SGD)");
   c.optimizer = o;
 }
 

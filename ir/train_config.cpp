@@ -8,7 +8,8 @@ namespace netc {
 
 using nlohmann::json;
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerConfig, kind, lr, beta, beta1, beta2, eps)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerConfig, kind, lr, beta, beta1, beta2, eps,
+                                                momentum, nesterov, weight_decay)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LrDecayConfig, kind, rate, base, k, p, factor,
                                                 every, patience, min_lr)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SplitConfig, ratios, parts, use_test_set)

@@ -11,13 +11,27 @@
 
 namespace netc {
 
+// The update rules, per trainable param W with gradient g (docs/language.md):
+//   sgd       v = momentum v + g (PyTorch's undamped form; none when momentum = 0),
+//             W -= lr (nesterov ? g + momentum v : v)
+//   momentum  v = beta v + (1 - beta) g (the notes' averaged form),
+//             W -= lr (nesterov ? beta v + (1 - beta) g : v)
+//   rmsprop   s = beta s + (1 - beta) g^2, W -= lr g / (sqrt(s) + eps)
+//   adam      bias-corrected moments, W -= lr m^ / (sqrt(v^) + eps)
+//   adamw     adam after W -= lr weight_decay W (decoupled, PyTorch's AdamW)
+// weight_decay adds weight_decay * W to g first (PyTorch's coupled form) for
+// every optimizer but adamw, over every trainable param, as PyTorch's default
+// parameter group does.
 struct OptimizerConfig {
-  std::string kind = "adam"; // sgd | momentum | rmsprop | adam
+  std::string kind = "adam"; // sgd | momentum | rmsprop | adam | adamw
   double lr = 1e-3;
   double beta = 0.9;  // momentum and rmsprop
-  double beta1 = 0.9; // adam
+  double beta1 = 0.9; // adam and adamw
   double beta2 = 0.999;
-  double eps = 1e-8; // rmsprop and adam
+  double eps = 1e-8;     // rmsprop, adam and adamw
+  double momentum = 0.0; // sgd
+  bool nesterov = false; // sgd and momentum
+  double weight_decay = 0.0;
   friend bool operator==(const OptimizerConfig&, const OptimizerConfig&) = default;
 };
 

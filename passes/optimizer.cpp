@@ -66,8 +66,9 @@ Graph append_optimizer(const Differentiated& d, const TrainConfig& config) {
   ValueId t = u.add(step, u.c(1.0));
   u.update("step", t);
 
-  ValueId b1 = -1, b2 = -1, beta = -1, eps = -1, corr1 = -1, corr2 = -1;
-  if (opt.kind == "adam") {
+  bool adam = opt.kind == "adam" || opt.kind == "adamw";
+  ValueId b1 = -1, b2 = -1, beta = -1, eps = -1, corr1 = -1, corr2 = -1, mu = -1;
+  if (adam) {
     b1 = u.hyper("beta1", opt.beta1);
     b2 = u.hyper("beta2", opt.beta2);
     eps = u.hyper("eps", opt.eps);
@@ -77,9 +78,13 @@ Graph append_optimizer(const Differentiated& d, const TrainConfig& config) {
   } else if (opt.kind == "momentum" || opt.kind == "rmsprop") {
     beta = u.hyper("beta", opt.beta);
     if (opt.kind == "rmsprop") eps = u.hyper("eps", opt.eps);
-  } else if (opt.kind != "sgd") {
+  } else if (opt.kind == "sgd") {
+    // Whether there is a velocity at all is structural; its factor is a runtime scalar.
+    if (opt.momentum > 0) mu = u.hyper("momentum", opt.momentum);
+  } else {
     throw UserError(g.source_file, {}, fmt::format("unknown optimizer '{}'", opt.kind));
   }
+  ValueId decay = opt.weight_decay > 0 ? u.hyper("weight_decay", opt.weight_decay) : -1;
   ValueId max_norm = config.max_norm > 0 ? u.hyper("max_norm", config.max_norm) : -1;
 
   for (const NamedValue& grad : d.grads) {
@@ -87,24 +92,35 @@ Graph append_optimizer(const Differentiated& d, const TrainConfig& config) {
     const TensorType type = g.node(w).type;
     u.at(grad.loc);
     ValueId dw = grad.value, delta;
+    // Coupled weight decay joins the gradient; AdamW's shrinks W itself.
+    ValueId from = w;
+    if (decay >= 0 && opt.kind == "adamw")
+      from = u.sub(w, u.mul(u.mul(lr, decay), w));
+    else if (decay >= 0)
+      dw = u.add(dw, u.mul(decay, w));
     if (opt.kind == "sgd") {
       delta = dw;
+      if (mu >= 0) {
+        ValueId v = u.add(u.mul(mu, u.state(grad.name + ".velocity", type)), dw);
+        u.update(grad.name + ".velocity", v);
+        delta = opt.nesterov ? u.add(dw, u.mul(mu, v)) : v;
+      }
     } else if (opt.kind == "momentum") {
       ValueId v = u.ewa(beta, u.state(grad.name + ".velocity", type), dw);
       u.update(grad.name + ".velocity", v);
-      delta = v;
+      delta = opt.nesterov ? u.ewa(beta, v, dw) : v;
     } else if (opt.kind == "rmsprop") {
       ValueId s = u.ewa(beta, u.state(grad.name + ".sq_avg", type), u.mul(dw, dw));
       u.update(grad.name + ".sq_avg", s);
       delta = u.div(dw, u.add(u.op(OpKind::Sqrt, {s}), eps));
-    } else { // adam
+    } else { // adam, adamw
       ValueId v = u.ewa(b1, u.state(grad.name + ".m", type), dw);
       ValueId s = u.ewa(b2, u.state(grad.name + ".v", type), u.mul(dw, dw));
       u.update(grad.name + ".m", v);
       u.update(grad.name + ".v", s);
       delta = u.div(u.div(v, corr1), u.add(u.op(OpKind::Sqrt, {u.div(s, corr2)}), eps));
     }
-    ValueId next = u.sub(w, u.mul(lr, delta));
+    ValueId next = u.sub(from, u.mul(lr, delta));
     const Node& wn = g.node(w);
     if (max_norm >= 0 && wn.attrs.get_int("regularize", 0) && type.shape.rank() >= 2)
       next = clip_max_norm(u, next, type, max_norm);

@@ -40,11 +40,11 @@ std::map<std::string, double> sample_hypers(const Plan& plan, uint64_t& rng) {
     const std::string& n = h.name;
     if (n == "lr")
       v[n] = std::pow(10.0, uniform(rng, -4, 0));
-    else if (n == "beta1" || n == "beta")
+    else if (n == "beta1" || n == "beta" || n == "momentum")
       v[n] = 1 - std::pow(10.0, uniform(rng, -3, -1));
     else if (n == "beta2")
       v[n] = 1 - std::pow(10.0, uniform(rng, -4, -2));
-    else if (ends_with(n, ".lambda"))
+    else if (ends_with(n, ".lambda") || n == "weight_decay")
       v[n] = std::pow(10.0, uniform(rng, -4, 0));
     else if (ends_with(n, ".keep"))
       v[n] = uniform(rng, 0.5, 1);

@@ -1,6 +1,6 @@
 // `netc compile` end to end: the standalone executable it writes, what the
 // executable says, and that it computes what the reference interpreter does.
-#include "run_netc.h"
+#include "training_agreement.h"
 
 #include <doctest/doctest.h>
 
@@ -10,16 +10,6 @@
 using namespace netc::test;
 
 namespace {
-
-// Runs a shell command, capturing stdout.
-CommandResult run_shell(const std::string& cmd) {
-  auto out = scratch_dir() / "shell.out";
-  int raw = std::system((cmd + " >'" + out.string() + "' 2>&1 </dev/null").c_str());
-  CommandResult r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  r.out = read_file(out);
-  return r;
-}
 
 // The numbers printed after `marker` in `text`, up to the next blank-free
 // label line ("loss", "output"): rows of a printed tensor.
@@ -119,41 +109,6 @@ TEST_CASE("compile fails cleanly on a bad model and writes nothing") {
   CHECK(r.err.find("bad.nn:2:12: error:") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(out));
 }
-
-namespace {
-
-// Trains `source` for 20 SGD steps compiled and in the reference interpreter
-// and compares the losses.
-void check_training_agrees(const std::string& name, const std::string& source, int batch) {
-  setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
-  auto model = scratch_dir() / (name + ".nn");
-  write_file(model, source);
-  auto exe = scratch_dir() / name;
-  auto c = run_netc("compile '" + model.string() + "' -o '" + exe.string() + "'");
-  REQUIRE_MESSAGE(c.status == 0, c.err);
-  std::string args = " --steps 20 --batch " + std::to_string(batch) + " --seed 3";
-  auto ours = run_shell("'" + exe.string() + "' train --random-data" + args);
-  auto ref = run_netc("run '" + model.string() + "' train --random-init" + args);
-  REQUIRE_MESSAGE(ours.status == 0, ours.out);
-  REQUIRE(ref.status == 0);
-  std::regex loss_line("step +([0-9]+) +loss +([-0-9.e+naif]+)");
-  auto losses = [&](const std::string& text) {
-    std::vector<double> v;
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), loss_line);
-         it != std::sregex_iterator(); ++it)
-      v.push_back(std::stod((*it)[2]));
-    return v;
-  };
-  auto a = losses(ours.out), b = losses(ref.out);
-  REQUIRE(a.size() == 20);
-  REQUIRE(b.size() == 20);
-  for (size_t i = 0; i < 20; ++i) {
-    CAPTURE(i);
-    CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-4));
-  }
-}
-
-} // namespace
 
 // SGD, so that every step's update is a smooth function of the gradient
 // (Adam's first steps move by lr * sign(g), which float rounding can flip

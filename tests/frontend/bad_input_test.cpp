@@ -58,8 +58,8 @@ TEST_CASE("unknown functions, arguments and initializers get a did-you-mean") {
                    "unknown initializer 'hee'; did you mean 'he'?");
   CHECK_USER_ERROR(kX + "output h = x\ntrain {\n  epoch = 3\n}\n", 4, 3,
                    "unknown train key 'epoch'; did you mean 'epochs'?");
-  CHECK_USER_ERROR(kX + "output h = x\ntrain {\n  optimizer = adamw(lr=0.1)\n}\n", 4, 15,
-                   "unknown optimizer 'adamw'; did you mean 'adam'?");
+  CHECK_USER_ERROR(kX + "output h = x\ntrain {\n  optimizer = adamm(lr=0.1)\n}\n", 4, 15,
+                   "unknown optimizer 'adamm'; did you mean 'adam'?");
   CHECK_USER_ERROR(kX + "output h = x\ntrain {\n  lr_decay = stair(factor=0.5)\n}\n", 4, 14,
                    "unknown learning-rate schedule 'stair'");
 }

@@ -96,6 +96,29 @@ TEST_CASE("optimizers keep unspecified arguments at their defaults") {
   CHECK(train("  optimizer = sgd(0.5)").optimizer.lr == 0.5); // positional: lr first
 }
 
+TEST_CASE("PyTorch's optimizer forms: sgd momentum and nesterov, weight decay, adamw") {
+  OptimizerConfig o = train("  optimizer = sgd(lr=0.1, momentum=0.9, nesterov=true)").optimizer;
+  CHECK(o.momentum == 0.9);
+  CHECK(o.nesterov);
+  CHECK(o.weight_decay == 0);
+  CHECK(train("  optimizer = momentum(beta=0.9, nesterov=1)").optimizer.nesterov);
+  CHECK_FALSE(train("  optimizer = momentum(nesterov=false)").optimizer.nesterov);
+  CHECK(train("  optimizer = adam(weight_decay=1e-4)").optimizer.weight_decay == 1e-4);
+  o = train("  optimizer = adamw").optimizer;
+  CHECK(o.kind == "adamw");
+  CHECK(o.weight_decay == 0.01); // torch.optim.AdamW's default
+  CHECK(train("  optimizer = adamw(weight_decay=0)").optimizer.weight_decay == 0);
+  CHECK_TRAIN_ERROR("  optimizer = sgd(lr=0.1, nesterov=true)", 2, 36,
+                    "nesterov needs momentum > 0");
+  CHECK_TRAIN_ERROR("  optimizer = sgd(momentum=1)", 2, 28, "momentum must be in [0, 1)");
+  CHECK_TRAIN_ERROR("  optimizer = sgd(nesterov=yes)", 2, 28,
+                    "nesterov must be true or false, found 'yes'");
+  CHECK_TRAIN_ERROR("  optimizer = adamw(weight_decay=-1)", 2, 34,
+                    "weight_decay must be at least 0");
+  CHECK_TRAIN_ERROR("  optimizer = rmsprop(nesterov=true)", 2, 23,
+                    "rmsprop has no argument 'nesterov'");
+}
+
 TEST_CASE("learning-rate schedules") {
   CHECK(train("  lr_decay = none").lr_decay == LrDecayConfig{});
   LrDecayConfig d = train("  lr_decay = inverse_time(rate=0.5)").lr_decay;
