@@ -51,6 +51,17 @@ std::array<int64_t, 2> pair_arg(const CallArgs& a, std::string_view name,
 
 std::vector<int64_t> list(std::array<int64_t, 2> v) { return {v[0], v[1]}; }
 
+// A switch written true/false, or 1/0 as PyTorch users may write it.
+bool flag_arg(const CallArgs& a, std::string_view name, bool fallback) {
+  const Expr* e = a.get(name);
+  if (!e) return fallback;
+  if (e->kind == Expr::Kind::Number && e->is_int && (e->int_value == 0 || e->int_value == 1))
+    return e->int_value == 1;
+  if (e->kind == Expr::Kind::Name && (e->text == "true" || e->text == "false"))
+    return e->text == "true";
+  a.fail_arg(*e, name, "true, false, 1 or 0");
+}
+
 InitSpec init_arg(ModelBuilder& b, const CallArgs& a, std::string_view fallback) {
   const Expr* e = a.get("init");
   return e ? read_init(*e, b.file()) : InitSpec{std::string(fallback), std::nullopt};
@@ -142,10 +153,12 @@ ValueId pool(ModelBuilder& b, const CallArgs& a) {
   auto stride = pair_arg(a, "stride", kernel, 1);
   auto pad = pair_arg(a, "pad", {0, 0}, 0);
   bool is_max = Kind == OpKind::MaxPool;
+  Attrs attrs{{"kernel", list(kernel)}, {"stride", list(stride)}, {"pad", list(pad)}};
+  // Set only when on, so that the IR of existing models does not change.
+  if (!is_max && flag_arg(a, "count_include_pad", false))
+    attrs.set("count_include_pad", int64_t{1});
   Layer l = b.begin_layer(is_max ? "maxpool" : "avgpool", is_max ? "maxpool" : "avgpool", a);
-  return b.op(Kind, {x},
-              Attrs{{"kernel", list(kernel)}, {"stride", list(stride)}, {"pad", list(pad)}}, l.loc,
-              l.name);
+  return b.op(Kind, {x}, std::move(attrs), l.loc, l.name);
 }
 
 ValueId global_avgpool(ModelBuilder& b, const CallArgs& a) {
@@ -243,7 +256,14 @@ const Builtin kLayers[] = {
       kFrozen},
      conv2d},
     {"maxpool", {{"x", true}, {"kernel", true}, {"stride"}, {"pad"}, kName}, pool<OpKind::MaxPool>},
-    {"avgpool", {{"x", true}, {"kernel", true}, {"stride"}, {"pad"}, kName}, pool<OpKind::AvgPool>},
+    {"avgpool",
+     {{"x", true},
+      {"kernel", true},
+      {"stride"},
+      {"pad"},
+      {"count_include_pad", false, true},
+      kName},
+     pool<OpKind::AvgPool>},
     {"global_avgpool", {{"x", true}, kName}, global_avgpool},
     {"flatten", {{"x", true}, kName}, flatten},
     {"batchnorm", {{"x", true}, {"eps"}, {"momentum"}, kName, kFrozen}, batchnorm},

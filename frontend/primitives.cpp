@@ -4,6 +4,7 @@
 #include "frontend/model_builder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 
 namespace netc {
@@ -138,6 +139,50 @@ ValueId slice(ModelBuilder& b, const CallArgs& a) {
   return b.op(OpKind::Slice, {x}, std::move(attrs), a.loc());
 }
 
+// softmax_cross_entropy(logits, labels, label_smoothing=s, weights=(w0, ..., wC-1)):
+// PyTorch's CrossEntropyLoss(weight=w, label_smoothing=s) with its mean
+// (ir/ops/cross_entropy.h). Options are set only when given (s only when
+// positive), so the IR of a plain call does not change.
+ValueId softmax_cross_entropy(ModelBuilder& b, const CallArgs& a) {
+  auto [x, y] = b.eval_pair(*a.at(0), *a.at(1));
+  Attrs attrs;
+  if (const Expr* e = a.get("label_smoothing")) {
+    double s = a.read_number(*e, "label_smoothing");
+    if (!(s >= 0 && s <= 1))
+      a.fail(e->loc, fmt::format("{}: label_smoothing must be in [0, 1], found {}", a.func(),
+                                 describe(*e)));
+    if (s > 0) attrs.set("label_smoothing", s);
+  }
+  if (const Expr* e = a.get("weights")) {
+    std::vector<const Expr*> items;
+    if (e->kind == Expr::Kind::Tuple)
+      for (const auto& item : e->args) items.push_back(item.get());
+    else
+      items.push_back(e);
+    std::vector<double> weights;
+    bool any_positive = false;
+    for (const Expr* item : items) {
+      double w = a.read_number(*item, "weights");
+      if (!(w >= 0 && std::isfinite(w)))
+        a.fail(item->loc, fmt::format("{}: class weights must be finite and >= 0, found {}",
+                                      a.func(), describe(*item)));
+      any_positive |= w > 0;
+      weights.push_back(w);
+    }
+    const TensorType& xt = b.type_of(x);
+    if (xt.shape.rank() == 2 && xt.shape[1] != kBatch &&
+        static_cast<int64_t>(weights.size()) != xt.shape[1])
+      a.fail(e->loc, fmt::format("{}: 'weights' has {} value{} but the logits {} have {} classes; "
+                                 "give one weight per class",
+                                 a.func(), weights.size(), weights.size() == 1 ? "" : "s",
+                                 to_string(xt), xt.shape[1]));
+    if (!any_positive)
+      a.fail(e->loc, fmt::format("{}: at least one class weight must be positive", a.func()));
+    attrs.set("weights", std::move(weights));
+  }
+  return b.op(OpKind::SoftmaxCrossEntropy, {x, y}, std::move(attrs), a.loc());
+}
+
 const std::vector<ArgSpec> kX = {{"x", true}};
 const std::vector<ArgSpec> kAB = {{"a", true}, {"b", true}};
 
@@ -171,10 +216,13 @@ const Builtin kPrimitives[] = {
     {"tanh", kX, unary<OpKind::Tanh>},
     {"softmax", {{"x", true}, {"axis"}}, along_axis<OpKind::Softmax>},
     {"log_softmax", {{"x", true}, {"axis"}}, along_axis<OpKind::LogSoftmax>},
-    // Losses (each the mean over the batch)
+    // Losses (scalar means; docs/language.md says over what)
     {"softmax_cross_entropy",
-     {{"logits", true}, {"labels", true}},
-     binary<OpKind::SoftmaxCrossEntropy>},
+     {{"logits", true},
+      {"labels", true},
+      {"label_smoothing", false, true},
+      {"weights", false, true}},
+     softmax_cross_entropy},
     {"sigmoid_cross_entropy",
      {{"logits", true}, {"targets", true}},
      binary<OpKind::SigmoidCrossEntropy>},

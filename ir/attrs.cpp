@@ -55,6 +55,14 @@ const std::vector<int64_t>& Attrs::get_ints(const std::string& name) const {
   return get_as<std::vector<int64_t>>(*this, name, "a list of integers");
 }
 
+std::vector<double> Attrs::get_floats(const std::string& name) const {
+  const AttrValue* v = find(name);
+  if (v)
+    if (const auto* ints = std::get_if<std::vector<int64_t>>(v))
+      return std::vector<double>(ints->begin(), ints->end());
+  return get_as<std::vector<double>>(*this, name, "a list of numbers");
+}
+
 int64_t Attrs::get_int(const std::string& name, int64_t fallback) const {
   return has(name) ? get_int(name) : fallback;
 }

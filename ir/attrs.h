@@ -10,7 +10,11 @@
 
 namespace netc {
 
-using AttrValue = std::variant<int64_t, double, std::string, std::vector<int64_t>>;
+// A list of doubles (class weights) is its own alternative: a list of
+// integers stays exact, and the IR text tells them apart by their spelling
+// ([1,2] vs [1.0,2.0]; an empty list reads back as integers).
+using AttrValue =
+    std::variant<int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
 
 class Attrs {
 public:
@@ -28,6 +32,7 @@ public:
   double get_float(const std::string& name) const; // an int converts
   const std::string& get_str(const std::string& name) const;
   const std::vector<int64_t>& get_ints(const std::string& name) const;
+  std::vector<double> get_floats(const std::string& name) const; // an int list converts
 
   int64_t get_int(const std::string& name, int64_t fallback) const;
   double get_float(const std::string& name, double fallback) const;

@@ -58,6 +58,13 @@ std::string format_attr_value(const AttrValue& v) {
     std::string operator()(const std::vector<int64_t>& xs) const {
       return fmt::format("[{}]", fmt::join(xs, ","));
     }
+    // Each element spelled as a double (1.0, not 1), so the list reads back
+    // as doubles and not as integers.
+    std::string operator()(const std::vector<double>& xs) const {
+      std::string out = "[";
+      for (size_t i = 0; i < xs.size(); ++i) out += (i ? "," : "") + format_double(xs[i]);
+      return out + "]";
+    }
   };
   return std::visit(Visitor{}, v);
 }

@@ -2,6 +2,7 @@
 
 #include "ir/op_registry.h"
 
+#include <algorithm>
 #include <charconv>
 #include <fmt/format.h>
 #include <limits>
@@ -135,15 +136,37 @@ public:
     return d;
   }
 
+  // A list of integers, or of doubles when any element is spelled as one
+  // ([1.0,0.5]: class weights); the printer spells every element of a double
+  // list as a double, so each kind reads back as itself.
   AttrValue attr_value() {
     if (peek() == '"') return string_lit();
     if (!accept('[')) return number();
-    std::vector<int64_t> xs;
-    if (accept(']')) return xs;
-    do xs.push_back(integer("an integer (lists hold integers only)"));
+    std::vector<AttrValue> items;
+    if (accept(']')) return std::vector<int64_t>{};
+    do items.push_back(list_number());
     while (accept(','));
     expect(']');
+    bool all_ints = std::all_of(items.begin(), items.end(), [](const AttrValue& v) {
+      return std::holds_alternative<int64_t>(v);
+    });
+    if (all_ints) {
+      std::vector<int64_t> xs;
+      for (const AttrValue& v : items) xs.push_back(std::get<int64_t>(v));
+      return xs;
+    }
+    std::vector<double> xs;
+    for (const AttrValue& v : items)
+      xs.push_back(std::holds_alternative<int64_t>(v) ? double(std::get<int64_t>(v))
+                                                      : std::get<double>(v));
     return xs;
+  }
+
+  // A list element: a number, not a string or a nested list.
+  AttrValue list_number() {
+    skip_ws();
+    if (peek() == '"' || peek() == '[') expected("a number (lists hold numbers only)");
+    return number();
   }
 
   // %N, which must name a node already defined (of the `defined` so far).

@@ -109,8 +109,8 @@ Lowered lower_maxpool(const LowerCtx& ctx) {
   return out;
 }
 
-// avgpool: the window's sum over the elements inside x, divided by their
-// count (padding is neither read nor counted).
+// avgpool: the window's sum over the elements inside x (padding is never
+// read), divided by their count, or by the kernel area with count_include_pad.
 Lowered lower_avgpool(const LowerCtx& ctx) {
   Halide::Type t = ctx.type();
   Window win = pool_window(ctx.node.attrs);
@@ -126,9 +126,11 @@ Lowered lower_avgpool(const LowerCtx& ctx) {
     Expr end = start + int32_t(h ? k.h : k.w);
     return Halide::min(end, int32_t(size)) - Halide::max(start, 0);
   };
+  bool include_pad = count_include_pad(ctx.node.attrs);
   out.value = pure_func(ctx.name(), 4, [&](const Index& i) {
-    Expr count = inside(i[2], win.kernel, win.stride, win.pad, xs[2], true) *
-                 inside(i[3], win.kernel, win.stride, win.pad, xs[3], false);
+    Expr count = include_pad ? Expr(int32_t(win.kernel.h * win.kernel.w))
+                             : inside(i[2], win.kernel, win.stride, win.pad, xs[2], true) *
+                                   inside(i[3], win.kernel, win.stride, win.pad, xs[3], false);
     return at(sum, i) / Halide::cast(t, count);
   });
   return out;

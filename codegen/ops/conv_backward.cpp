@@ -316,12 +316,14 @@ Lowered lower_maxpool_backward(const LowerCtx& ctx) {
   return out;
 }
 
-// ---- avgpool_backward(dy) {kernel, stride, pad, input_shape} ----------------------
-//   dx[i] = sum over the windows o that contain i of dy[o] / |window o inside x|
+// ---- avgpool_backward(dy) {kernel, stride, pad, count_include_pad, input_shape} --
+//   dx[i] = sum over the windows o that contain i of dy[o] / D(o), D(o) being
+//   |window o inside x|, or the kernel area with count_include_pad
 Lowered lower_avgpool_backward(const LowerCtx& ctx) {
   const Shape& dys = ctx.in_types[0].shape;
   std::vector<int64_t> xs = shape_attr(ctx.node.attrs, "input_shape");
   Window win = pool_window(ctx.node.attrs);
+  bool include_pad = count_include_pad(ctx.node.attrs);
   Halide::Type t = ctx.type();
   Halide::Func dy_pad = padded_input(ctx.in[0], dys, constant(t, 0), ctx.name("dy"));
   Lowered out;
@@ -330,8 +332,10 @@ Lowered lower_avgpool_backward(const LowerCtx& ctx) {
       [&](const std::vector<Halide::Var>& i, Expr kh, Expr kw) {
         Source sh = tap_source(i[2], kh, win.stride.h, win.pad.h, 1);
         Source sw = tap_source(i[3], kw, win.stride.w, win.pad.w, 1);
-        Expr count = inside_count(sh.row, win.kernel.h, win.stride.h, win.pad.h, xs[2]) *
-                     inside_count(sw.row, win.kernel.w, win.stride.w, win.pad.w, xs[3]);
+        Expr count = include_pad
+                         ? Expr(int32_t(win.kernel.h * win.kernel.w))
+                         : inside_count(sh.row, win.kernel.h, win.stride.h, win.pad.h, xs[2]) *
+                               inside_count(sw.row, win.kernel.w, win.stride.w, win.pad.w, xs[3]);
         Expr share =
             at(dy_pad, {i[0], i[1], sh.row, sw.row}) / Halide::cast(t, Halide::max(count, 1));
         return Halide::select(sh.valid && sw.valid, share, constant(t, 0));

@@ -20,6 +20,9 @@ struct Window {
 Window conv_window(const Attrs& a, const Shape& weights);
 // maxpool, avgpool and their backward ops: {kernel, stride = kernel, pad = 0}.
 Window pool_window(const Attrs& a);
+// avgpool and avgpool_backward: whether the divisor is the kernel area
+// (count_include_pad=1) rather than the window's elements inside x.
+inline bool count_include_pad(const Attrs& a) { return a.get_int("count_include_pad", 0) != 0; }
 
 // x [N,C,H,W] read at any (h, w): `fill` outside [0,H) x [0,W). The inner read
 // is clamped so that bounds inference never asks x for rows it lacks.

@@ -140,7 +140,10 @@ std::vector<ValueId> grad_conv2d(GradBuilder& gb, const Node& n, ValueId, ValueI
 
 // ---- maxpool / avgpool ------------------------------------------------------
 //   maxpool: out[n,c,oh,ow] = max over the window of x (padding is -inf, never chosen)
-//   avgpool: out[n,c,oh,ow] = (sum over the window of x) / (window elements inside x)
+//   avgpool: out[n,c,oh,ow] = (sum over the window of x) / D, where D is
+//            the number of window elements inside x (the default), or the
+//            kernel area kh kw with count_include_pad=1 (PyTorch's default:
+//            padding counts as zeros).
 // Padding must be smaller than the kernel so that every window overlaps the
 // image: a window of padding only would have no maximum and nothing to average.
 
@@ -151,6 +154,18 @@ TensorType shape_pool(const Attrs& attrs, std::span<const TensorType> in) {
     throw ShapeError(fmt::format("padding [{},{}] must be smaller than the kernel [{},{}]",
                                  win.pad.h, win.pad.w, win.kernel.h, win.kernel.w));
   return {in[0].dtype, window_output(in[0].shape, in[0].shape[1], win)};
+}
+
+// A maximum ignores padding whatever is counted: the attribute is avgpool's alone.
+TensorType shape_maxpool(const Attrs& attrs, std::span<const TensorType> in) {
+  if (attrs.has("count_include_pad"))
+    throw ShapeError("attribute 'count_include_pad' applies to avgpool only");
+  return shape_pool(attrs, in);
+}
+
+TensorType shape_avgpool(const Attrs& attrs, std::span<const TensorType> in) {
+  count_include_pad(attrs); // validates it
+  return shape_pool(attrs, in);
 }
 
 // out = reduce(window rows, window cols, input plane, W) for every output element.
@@ -178,11 +193,14 @@ void ref_maxpool(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&)
 
 template <class T>
 void ref_avgpool(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
-  for_each_window(n, *in[0], out, [](Range rh, Range rw, const T* plane, int64_t W) {
+  Window win = pool_window(n.attrs);
+  bool include_pad = count_include_pad(n.attrs);
+  for_each_window(n, *in[0], out, [&](Range rh, Range rw, const T* plane, int64_t W) {
     T sum = 0;
     for (int64_t ih = rh.lo; ih < rh.hi; ++ih)
       for (int64_t iw = rw.lo; iw < rw.hi; ++iw) sum += plane[ih * W + iw];
-    return sum / static_cast<T>((rh.hi - rh.lo) * (rw.hi - rw.lo));
+    int64_t divisor = include_pad ? win.kernel.h * win.kernel.w : (rh.hi - rh.lo) * (rw.hi - rw.lo);
+    return sum / static_cast<T>(divisor);
   });
 }
 
@@ -198,8 +216,9 @@ std::vector<ValueId> grad_maxpool(GradBuilder& gb, const Node& n, ValueId, Value
   return {gb.op(OpKind::MaxPoolBackward, {n.inputs[0], dy}, n.attrs)};
 }
 
-// avgpool is linear: y[o] = sum_{i in window(o)} x[i] / |window(o) inside x|, so
-//   dx[i] = sum_{o : i in window(o)} dy[o] / |window(o) inside x|   (avgpool_backward)
+// avgpool is linear: y[o] = sum_{i in window(o)} x[i] / D(o), so
+//   dx[i] = sum_{o : i in window(o)} dy[o] / D(o)   (avgpool_backward)
+// with the same divisor D (count_include_pad travels in the attributes).
 std::vector<ValueId> grad_avgpool(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
   Attrs attrs = n.attrs;
   attrs.set("input_shape", gb.type(n.inputs[0]).shape.dims);
@@ -239,8 +258,8 @@ std::vector<ValueId> grad_global_avgpool(GradBuilder& gb, const Node& n, ValueId
 
 const OpDef kConvOps[] = {
     {OpKind::Conv2d, 2, 3, shape_conv2d, NETC_REF(ref_conv2d), flops_conv2d, grad_conv2d},
-    {OpKind::MaxPool, 1, 1, shape_pool, NETC_REF(ref_maxpool), flops_pool, grad_maxpool},
-    {OpKind::AvgPool, 1, 1, shape_pool, NETC_REF(ref_avgpool), flops_pool, grad_avgpool},
+    {OpKind::MaxPool, 1, 1, shape_maxpool, NETC_REF(ref_maxpool), flops_pool, grad_maxpool},
+    {OpKind::AvgPool, 1, 1, shape_avgpool, NETC_REF(ref_avgpool), flops_pool, grad_avgpool},
     {OpKind::GlobalAvgPool, 1, 1, shape_global_avgpool, NETC_REF(ref_global_avgpool),
      flops_global_avgpool, grad_global_avgpool},
 };

@@ -167,8 +167,10 @@ int64_t flops_maxpool_backward(const Node& n, std::span<const TensorType> in) {
   return window_reads(n.attrs, in[0].shape, in[1].shape);
 }
 
-// ---- avgpool_backward(dy) {kernel, stride, pad, input_shape} ---------------------
-//   dx[i] = sum over the windows o that contain i of dy[o] / (window o's elements inside x)
+// ---- avgpool_backward(dy) {kernel, stride, pad, count_include_pad, input_shape} --
+//   dx[i] = sum over the windows o that contain i of dy[o] / D(o), D(o) being
+//   avgpool's divisor: window o's elements inside x, or kh kw with
+//   count_include_pad=1. Padding receives nothing either way.
 TensorType shape_avgpool_backward(const Attrs& attrs, std::span<const TensorType> in) {
   const TensorType forward[] = {{in[0].dtype, shape_attr(attrs, "input_shape")}};
   check_dy(in[0], OpKind::AvgPool, attrs, forward);
@@ -179,8 +181,11 @@ template <class T>
 void ref_avgpool_backward(const Node& n, RefInputs<T> in, Tensor<T>& dx, RefContext<T>&) {
   const Tensor<T>& dy = *in[0];
   int64_t W = dx.dim(3), HW = dx.dim(2) * W;
+  Window win = pool_window(n.attrs);
+  bool include_pad = count_include_pad(n.attrs);
   visit_windows(n.attrs, dx.shape, dy.shape, [&](int64_t p, int64_t o, Range rh, Range rw) {
-    T share = dy[o] / static_cast<T>((rh.hi - rh.lo) * (rw.hi - rw.lo));
+    int64_t divisor = include_pad ? win.kernel.h * win.kernel.w : (rh.hi - rh.lo) * (rw.hi - rw.lo);
+    T share = dy[o] / static_cast<T>(divisor);
     for (int64_t ih = rh.lo; ih < rh.hi; ++ih)
       for (int64_t iw = rw.lo; iw < rw.hi; ++iw) dx[p * HW + ih * W + iw] += share;
   });

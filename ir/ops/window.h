@@ -63,6 +63,17 @@ inline Window pool_window(const Attrs& a) {
   return {kernel, pair_attr(a, "stride", kernel, 1), pair_attr(a, "pad", {0, 0}, 0), {1, 1}, 1};
 }
 
+// avgpool's count_include_pad {0 (absent), 1}: whether the divisor is the
+// whole kernel area kh kw (PyTorch's default, padding counting as zeros)
+// rather than the window's elements inside x. Without ceil mode every window
+// lies inside the padded input, so kh kw is also what PyTorch divides by.
+inline bool count_include_pad(const Attrs& a) {
+  int64_t v = a.get_int("count_include_pad", 0);
+  if (v != 0 && v != 1)
+    throw ShapeError(fmt::format("attribute 'count_include_pad' must be 0 or 1, found {}", v));
+  return v == 1;
+}
+
 // Input rows [lo, hi) read by window `o` along one axis, clipped to [0, size).
 struct Range {
   int64_t lo, hi;

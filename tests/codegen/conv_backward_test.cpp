@@ -43,7 +43,11 @@ void pool_backward(const Shape& x, const Attrs& attrs) {
   ValueId dy = m.input("dy", m.g.node(mp).type);
   ValueId dmax = m.op(OpKind::MaxPoolBackward, {xv, dy}, attrs);
   ValueId davg = m.op(OpKind::AvgPoolBackward, {dy}, with(attrs, "input_shape", x.dims));
-  for (ValueId v : {dmax, davg})
+  // PyTorch's divisor (the kernel area) as well: maxpool has no such option.
+  ValueId davg_inc =
+      m.op(OpKind::AvgPoolBackward, {dy},
+           with(with(attrs, "input_shape", x.dims), "count_include_pad", int64_t{1}));
+  for (ValueId v : {dmax, davg, davg_inc})
     check_kernel(m.g, codegen::single_op_kernel(m.g, v), {}, kSum, {.batches = kConvBatches});
 }
 
@@ -118,4 +122,10 @@ TEST_CASE("maxpool_backward and avgpool_backward") {
                 Attrs{{"kernel", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}});
   pool_backward({B, 2, 6, 6}, Attrs{{"kernel", Ints{3, 2}}, {"stride", Ints{1, 1}}});   // overlaps
   pool_backward({B, 1, 12, 12}, Attrs{{"kernel", Ints{9, 9}}, {"stride", Ints{3, 3}}}); // 81 taps
+  // Padded windows, where count_include_pad changes the divisor: odd sizes,
+  // non-square, and a large window (an RDom stage).
+  pool_backward({B, 2, 7, 9},
+                Attrs{{"kernel", Ints{3, 2}}, {"stride", Ints{2, 1}}, {"pad", Ints{1, 1}}});
+  pool_backward({B, 1, 13, 11},
+                Attrs{{"kernel", Ints{9, 9}}, {"stride", Ints{2, 3}}, {"pad", Ints{4, 2}}});
 }

@@ -177,6 +177,17 @@ TEST_CASE("pools") {
   for (const Attrs& a : {k2, k3s2p1, k3s1, big}) {
     check_op(OpKind::MaxPool, {{f32({B, 3, 14, 13})}}, a, {0, 0});
     check_op(OpKind::AvgPool, {{f32({B, 3, 14, 13})}}, a, {1e-6, 1e-5});
+    // PyTorch's divisor, the kernel area.
+    Attrs include_pad = a;
+    include_pad.set("count_include_pad", int64_t{1});
+    check_op(OpKind::AvgPool, {{f32({B, 3, 14, 13})}}, include_pad, {1e-6, 1e-5});
   }
+  // Asymmetric padding on an odd image.
+  check_op(OpKind::AvgPool, {{f32({B, 2, 9, 7})}},
+           Attrs{{"kernel", Ints{3, 2}},
+                 {"stride", Ints{2, 1}},
+                 {"pad", Ints{1, 1}},
+                 {"count_include_pad", int64_t{1}}},
+           {1e-6, 1e-5});
   check_op(OpKind::GlobalAvgPool, {{f32({B, 5, 7, 7})}}, {}, {1e-6, 1e-5});
 }

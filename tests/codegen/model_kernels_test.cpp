@@ -121,3 +121,43 @@ TEST_CASE("the fused kernels of the other examples' training steps") {
     check_plan(training_step(load_golden(model)), true, {5});
   }
 }
+
+// The loss options of issue 17 in whole training steps, so that the fused
+// forward and backward kernels (softmax cross-entropy with its smoothed,
+// weighted targets and their normalizers; avgpool with count_include_pad and
+// its backward) are compiled as fusion forms them, at odd sizes.
+TEST_CASE("the fused kernels of training steps with the loss and pool options") {
+  const std::string dense = R"(model ce_options
+%0 = input() {name="x", role="data"} : f32[batch,19]
+%1 = input() {name="y", num_classes=7, role="label"} : i32[batch]
+%2 = param() {fan_in=19, fan_out=7, frozen=0, init="he", layer="dense1", name="dense1.W", regularize=1} : f32[19,7]
+%3 = matmul(%0, %2) {layer="dense1"} : f32[batch,7]
+%4 = param() {fan_in=19, fan_out=7, frozen=0, init="zeros", layer="dense1", name="dense1.b", regularize=0} : f32[7]
+%5 = add(%3, %4) {layer="dense1"} : f32[batch,7]
+%6 = softmax_cross_entropy(%5, %1) {label_smoothing=0.15, weights=[0.5,2.0,1.0,0.0,3.0,1.5,0.75]} : f32[]
+output logits = %5
+loss loss = %6
+)";
+  const std::string pooled = R"(model pool_options
+%0 = input() {name="x", role="data"} : f32[batch,3,9,7]
+%1 = input() {name="y", num_classes=5, role="label"} : i32[batch]
+%2 = param() {fan_in=27, fan_out=36, frozen=0, init="he", layer="conv1", name="conv1.W", regularize=1} : f32[4,3,3,3]
+%3 = conv2d(%0, %2) {dilation=[1,1], groups=1, layer="conv1", pad=[1,1], stride=[1,1]} : f32[batch,4,9,7]
+%4 = avgpool(%3) {count_include_pad=1, kernel=[3,3], layer="avgpool1", pad=[1,1], stride=[2,2]} : f32[batch,4,5,4]
+%5 = avgpool(%3) {kernel=[3,2], layer="avgpool2", pad=[1,1], stride=[2,1]} : f32[batch,4,5,8]
+%6 = reshape(%4) {shape=[-1,80]} : f32[batch,80]
+%7 = reshape(%5) {shape=[-1,160]} : f32[batch,160]
+%8 = concat(%6, %7) {axis=1} : f32[batch,240]
+%9 = param() {fan_in=240, fan_out=5, frozen=0, init="he", layer="dense1", name="dense1.W", regularize=1} : f32[240,5]
+%10 = matmul(%8, %9) {layer="dense1"} : f32[batch,5]
+%11 = softmax_cross_entropy(%10, %1) {weights=[1.0,0.5,2.0,1.0,0.25]} : f32[]
+output logits = %10
+loss loss = %11
+)";
+  for (const std::string& text : {dense, pooled}) {
+    Graph parsed = parse_graph_text(text, "options.ir");
+    INFO(parsed.name);
+    check_plan(training_step(parsed), true, {1, 5, 37});
+    check_plan(inference_graph(parsed), false, {5});
+  }
+}

@@ -165,3 +165,24 @@ TEST_CASE("--emit stmt and --emit asm keep each kernel's listing") {
     html += f.path().string().ends_with(".stmt.html");
   CHECK(html > 5);
 }
+
+// The loss and pool options: the class weights are tables embedded in the
+// kernels (several kernels of one library each carry one: the loss, the
+// gradient's target rows and normalizers), smoothing adds a per-row stage,
+// and count_include_pad changes avgpool's divisor and its gradient's.
+TEST_CASE("20 compiled training steps with label smoothing, class weights and count_include_pad") {
+  check_training_agrees("sgd_options", R"(model sgd_options
+input x : f32[batch, 3, 9, 7]
+label y : class(5)[batch]
+h = relu(conv2d(x, 8, kernel=3, pad=1))
+h = avgpool(h, kernel=3, stride=2, pad=1, count_include_pad=true)
+logits = dense(flatten(h), 5)
+output probs = softmax(logits)
+loss softmax_cross_entropy(logits, y, label_smoothing=0.1, weights=(1, 0.5, 2, 0, 1.5))
+train {
+  optimizer = sgd(lr=0.1)
+  batch = 11
+}
+)",
+                        11);
+}

@@ -143,6 +143,49 @@ TEST_CASE("losses / the loss is recorded with its position") {
   CHECK(count_ops(g, OpKind::Mse) == 1);
 }
 
+TEST_CASE("softmax_cross_entropy options: label_smoothing and class weights") {
+  const std::string head = "input x : f32[batch, 3]\nlabel y : class(3)[batch]\n";
+  auto ce = [&](const std::string& args) {
+    Graph g = build(head + "loss softmax_cross_entropy(x, y" + args + ")\n");
+    return g.node(g.loss->value).attrs;
+  };
+  // Without options, no attributes: the IR of existing models is unchanged.
+  CHECK(ce("").empty());
+  CHECK(ce(", label_smoothing=0").empty());
+  Attrs a = ce(", label_smoothing=0.1, weights=(1, 2.5, 0)");
+  CHECK(a.get_float("label_smoothing") == 0.1);
+  CHECK(std::get<std::vector<double>>(*a.find("weights")) == std::vector<double>{1, 2.5, 0});
+  CHECK(ce(", weights=(0.5, 1, 1,)").get_floats("weights") == std::vector<double>{0.5, 1, 1});
+  CHECK_FALSE(ce(", weights=(1, 1, 1)").has("label_smoothing"));
+}
+
+TEST_CASE("softmax_cross_entropy options: located errors") {
+  const std::string head = "input x : f32[batch, 3]\nlabel y : class(3)[batch]\n";
+  CHECK_USER_ERROR(head + "loss softmax_cross_entropy(x, y, label_smoothing=1.5)\n", 3, 50,
+                   "softmax_cross_entropy: label_smoothing must be in [0, 1], found 1.5");
+  CHECK_USER_ERROR(head + "loss softmax_cross_entropy(x, y, label_smoothing=-0.1)\n", 3, 50,
+                   "label_smoothing must be in [0, 1], found -0.1");
+  CHECK_USER_ERROR(head + "loss softmax_cross_entropy(x, y, label_smoothing=high)\n", 3, 50,
+                   "softmax_cross_entropy: 'label_smoothing' must be a number, found 'high'");
+  CHECK_USER_ERROR(head + "loss softmax_cross_entropy(x, y, weights=(1, 2))\n", 3, 42,
+                   "softmax_cross_entropy: 'weights' has 2 values but the logits f32[batch,3] "
+                   "have 3 classes; give one weight per class");
+  CHECK_USER_ERROR(head + "loss softmax_cross_entropy(x, y, weights=2)\n", 3, 42,
+                   "'weights' has 1 value but the logits f32[batch,3] have 3 classes");
+  CHECK_USER_ERROR(head + "loss softmax_cross_entropy(x, y, weights=(1, -2, 1))\n", 3, 46,
+                   "softmax_cross_entropy: class weights must be finite and >= 0, found -2");
+  CHECK_USER_ERROR(head + "loss softmax_cross_entropy(x, y, weights=(0, 0, 0))\n", 3, 42,
+                   "softmax_cross_entropy: at least one class weight must be positive");
+  CHECK_USER_ERROR(head + "loss softmax_cross_entropy(x, y, weights=(1, w, 1))\n", 3, 46,
+                   "softmax_cross_entropy: 'weights' must be a number, found 'w'");
+  CHECK_USER_ERROR(head + "loss softmax_cross_entropy(x, y, weights=(1, (1, 2), 1))\n", 3, 46,
+                   "'weights' must be a number, found a tuple");
+  CHECK_USER_ERROR(head + "loss softmax_cross_entropy(x, y, 0.1)\n", 3, 34,
+                   "softmax_cross_entropy expects 2 arguments, found 3");
+  CHECK_USER_ERROR(head + "loss softmax_cross_entropy(x, y, smoothing=0.1)\n", 3, 34,
+                   "softmax_cross_entropy has no argument 'smoothing'");
+}
+
 TEST_CASE("a model may have a loss and no output, or outputs and no loss") {
   CHECK(build(kX + "loss mean(x)\n").outputs.empty());
   CHECK_FALSE(build(kX + "output y = x\n").loss);

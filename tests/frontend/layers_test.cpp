@@ -116,6 +116,27 @@ TEST_CASE("pooling, global average pooling and flatten") {
   CHECK(g.node(g.outputs[1].value).attrs.get_str("layer") == "flatten2");
 }
 
+TEST_CASE("avgpool count_include_pad: set only when on") {
+  auto pool = [](const std::string& args) {
+    Graph g = build(kImage + "output y = avgpool(x, 3, stride=1, pad=1" + args + ")\n");
+    return only(g, OpKind::AvgPool).attrs;
+  };
+  CHECK_FALSE(pool("").has("count_include_pad"));
+  CHECK_FALSE(pool(", count_include_pad=false").has("count_include_pad"));
+  CHECK_FALSE(pool(", count_include_pad=0").has("count_include_pad"));
+  CHECK(pool(", count_include_pad=true").get_int("count_include_pad") == 1);
+  CHECK(pool(", count_include_pad=1").get_int("count_include_pad") == 1);
+  CHECK_USER_ERROR(kImage + "output y = avgpool(x, 3, pad=1, count_include_pad=2)\n", 2, 51,
+                   "avgpool: 'count_include_pad' must be true, false, 1 or 0, found 2");
+  CHECK_USER_ERROR(kImage + "output y = avgpool(x, 3, pad=1, count_include_pad=yes)\n", 2, 51,
+                   "found 'yes'");
+  // Keyword only, and avgpool's alone.
+  CHECK_USER_ERROR(kImage + "output y = avgpool(x, 3, 1, 1, 1)\n", 2, 32,
+                   "avgpool expects at most 4 positional arguments, found 5");
+  CHECK_USER_ERROR(kImage + "output y = maxpool(x, 3, pad=1, count_include_pad=1)\n", 2, 33,
+                   "maxpool has no argument 'count_include_pad'");
+}
+
 TEST_CASE("batchnorm: gamma/beta params, running statistics as state") {
   Graph g = build(kImage + "output y = batchnorm(x, eps=1e-3, momentum=0.99)\n");
   const Node& gamma = param(g, "bn1.gamma");

@@ -175,6 +175,18 @@ TEST_CASE_TEMPLATE("maxpool_backward and avgpool_backward by hand", T, float, do
   check_values(run<T>(OpKind::AvgPoolBackward, {{{1, 1, 3, 3}, std::vector<double>(9, 1.0)}},
                       with(s1, "input_shape", {1, 1, 2, 2})),
                {1, 1, 2, 2}, {2.25, 2.25, 2.25, 2.25});
+  // With count_include_pad every window divides by 4, and padding gets
+  // nothing: each element is in 4 windows, dx = 4 / 4.
+  Attrs with_pad = s1;
+  with_pad.set("count_include_pad", int64_t{1});
+  check_values(run<T>(OpKind::AvgPoolBackward, {{{1, 1, 3, 3}, std::vector<double>(9, 1.0)}},
+                      with(with_pad, "input_shape", {1, 1, 2, 2})),
+               {1, 1, 2, 2}, {1, 1, 1, 1});
+  // The attribute is checked as the forward checks it.
+  with_pad.set("count_include_pad", int64_t{3});
+  CHECK(contains(build_error(OpKind::AvgPoolBackward, {f32({1, 1, 3, 3})},
+                             with(with_pad, "input_shape", {1, 1, 2, 2})),
+                 "attribute 'count_include_pad' must be 0 or 1, found 3"));
 }
 
 TEST_CASE("conv2d backward ops are adjoint to conv2d") {
@@ -233,6 +245,14 @@ TEST_CASE("pool backward ops are adjoint to their pools") {
     Tensor<double> davg =
         run<double>(OpKind::AvgPoolBackward, {dy}, with(a, "input_shape", xs.dims), batch);
     check_adjoint(dot(dy.data, avg.data), dot(davg.data, x.data));
+    // The kernel-area divisor, with the padded windows dividing differently.
+    Attrs inc = a;
+    inc.set("count_include_pad", int64_t{1});
+    Tensor<double> avg_inc = run<double>(OpKind::AvgPool, {x}, inc, batch);
+    Tensor<double> davg_inc =
+        run<double>(OpKind::AvgPoolBackward, {dy}, with(inc, "input_shape", xs.dims), batch);
+    check_adjoint(dot(dy.data, avg_inc.data), dot(davg_inc.data, x.data));
+    CHECK((avg_inc.data == avg.data) == !a.has("pad"));
     Tensor<double> mx = run<double>(OpKind::MaxPool, {x}, a, batch);
     Tensor<double> dmx = run<double>(OpKind::MaxPoolBackward, {x, dy}, a, batch);
     check_adjoint(dot(dy.data, mx.data), dot(dmx.data, x.data));

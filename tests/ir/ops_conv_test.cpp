@@ -297,6 +297,46 @@ TEST_CASE_TEMPLATE("maxpool and avgpool on a 4x4 image, by hand", T, float, doub
   CHECK(m[1] == T(8));
 }
 
+TEST_CASE_TEMPLATE("avgpool with count_include_pad divides by the kernel area", T, float, double) {
+  Arg<T> x{{kBatch, 1, 4, 4}, iota<T>(16)};
+  // Kernel 3, stride 2, pad 1 as above: window sums 14, 30, 57, 99, each / 9
+  // (PyTorch's default) instead of / 4, 6, 6, 9.
+  Attrs a = pair("kernel", 3, 3);
+  a.set("stride", std::vector<int64_t>{2, 2});
+  a.set("pad", std::vector<int64_t>{1, 1});
+  a.set("count_include_pad", int64_t{1});
+  check_values(run<T>(OpKind::AvgPool, {x}, a), {T(14) / 9, T(30) / 9, T(57) / 9, T(99) / 9});
+  // 0 is the default.
+  a.set("count_include_pad", int64_t{0});
+  check_values(run<T>(OpKind::AvgPool, {x}, a), {3.5, 5.0, 9.5, 11.0});
+  // Non-square, padding along the rows only: 2x3 windows at rows {-1,0},
+  // {1,2}, {3,4} and cols {0..2}, {1..3} (stride [2,1]): sums 6, 9, 48, 54,
+  // 42, 45, all divided by 6 although the first and last rows of windows
+  // hold 3 elements of x.
+  Attrs b = pair("kernel", 2, 3);
+  b.set("stride", std::vector<int64_t>{2, 1});
+  b.set("pad", std::vector<int64_t>{1, 0});
+  b.set("count_include_pad", int64_t{1});
+  check_values(run<T>(OpKind::AvgPool, {x}, b), {1, 1.5, 8, 9, 7, 7.5});
+  b.set("count_include_pad", int64_t{0});
+  check_values(run<T>(OpKind::AvgPool, {x}, b), {2, 3, 8, 9, 14, 15});
+}
+
+TEST_CASE("count_include_pad: 0 or 1, and avgpool's alone") {
+  TensorType x = f32({kBatch, 1, 4, 4});
+  Attrs a = pair("kernel", 2, 2);
+  a.set("count_include_pad", int64_t{2});
+  CHECK(contains(build_error(OpKind::AvgPool, {x}, a),
+                 "avgpool: attribute 'count_include_pad' must be 0 or 1, found 2"));
+  a.set("count_include_pad", 1.0);
+  CHECK(contains(build_error(OpKind::AvgPool, {x}, a),
+                 "attribute 'count_include_pad' must be an integer"));
+  a.set("count_include_pad", int64_t{1});
+  CHECK(out_shape(OpKind::AvgPool, {x}, a) == Shape{kBatch, 1, 2, 2});
+  CHECK(contains(build_error(OpKind::MaxPool, {x}, a),
+                 "maxpool: attribute 'count_include_pad' applies to avgpool only"));
+}
+
 TEST_CASE_TEMPLATE("pools over batch and channels", T, float, double) {
   // Two examples, two channels, 2x2 windows over 2x4 planes.
   std::vector<T> v = {1,  9,  2,  2,  3,  4,  0,  8, // n0 c0

@@ -91,6 +91,27 @@ TEST_CASE("one_hot: rejections") {
                  "one_hot: dtype must be f32 or f64, found 'i32'"));
 }
 
+TEST_CASE_TEMPLATE("one_hot with softmax_cross_entropy's options: target rows", T, float, double) {
+  // (1 - s) w[y] [j = y] + (s / C) w[j] with C = 3, s = 0.3, w = {1, 2, 0.5}.
+  Attrs a = classes(3);
+  a.set("label_smoothing", 0.3);
+  a.set("weights", std::vector<double>{1, 2, 0.5});
+  check_values(run<T>(OpKind::OneHot, {{Shape{B}, {2, 0, 1}, DType::i32}}, a, 3), {3, 3},
+               {0.1, 0.2, 0.05 + 0.35, 0.1 + 0.7, 0.2, 0.05, 0.1, 0.2 + 1.4, 0.05});
+  // Weights alone scale the one-hot entry; smoothing alone spreads s/C.
+  Attrs w = classes(3);
+  w.set("weights", std::vector<double>{1, 2, 0.5});
+  check_values(run<T>(OpKind::OneHot, {{Shape{B}, {2, 1}, DType::i32}}, w, 2), {2, 3},
+               {0, 0, 0.5, 0, 2, 0});
+  Attrs s = classes(4);
+  s.set("label_smoothing", 0.2);
+  check_values(run<T>(OpKind::OneHot, {{Shape{B}, {1}, DType::i32}}, s, 1), {1, 4},
+               {0.05, 0.85, 0.05, 0.05});
+  w.set("weights", std::vector<double>{1, 2});
+  CHECK(contains(build_error(OpKind::OneHot, {i32({B})}, w),
+                 "one_hot: attribute 'weights' has 2 values for 3 classes"));
+}
+
 TEST_CASE_TEMPLATE("one_hot: values, and labels out of range", T, float, double) {
   check_values(run<T>(OpKind::OneHot, {{Shape{B}, {2, 0, 1}, DType::i32}}, classes(3), 3), {3, 3},
                {0, 0, 1, 1, 0, 0, 0, 1, 0});

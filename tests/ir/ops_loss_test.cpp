@@ -4,6 +4,8 @@
 #include "op_test_helpers.h"
 
 #include <cmath>
+#include <limits>
+#include <optional>
 
 using namespace netc;
 using namespace netc::op_test;
@@ -71,6 +73,98 @@ TEST_CASE_TEMPLATE("softmax_cross_entropy: bad labels are run-time errors", T, f
   CHECK(contains(e, "label 2.5 at row 1 is not a class index"));
 }
 
+// ---- softmax_cross_entropy {label_smoothing, weights} ------------------------------
+
+namespace {
+
+// PyTorch's CrossEntropyLoss(weight=w, label_smoothing=s), mean reduction, as
+// its implementation computes it: (1 - s) nll + (s/C) smooth with both terms
+// normalized by sum_r w[y_r].
+double torch_ce(const std::vector<std::vector<double>>& x, const std::vector<int>& y,
+                const std::vector<double>& w, double s) {
+  double nll = 0, smooth = 0, norm = 0;
+  auto C = static_cast<int>(w.size());
+  for (size_t r = 0; r < x.size(); ++r) {
+    nll += w[size_t(y[r])] * ::nll(x[r], y[r]);
+    for (int c = 0; c < C; ++c) smooth += w[size_t(c)] * ::nll(x[r], c);
+    norm += w[size_t(y[r])];
+  }
+  return (1 - s) * nll / norm + s / C * smooth / norm;
+}
+
+Attrs ce_options(std::optional<double> smoothing, std::vector<double> weights) {
+  Attrs a;
+  if (smoothing) a.set("label_smoothing", *smoothing);
+  if (!weights.empty()) a.set("weights", std::move(weights));
+  return a;
+}
+
+} // namespace
+
+TEST_CASE_TEMPLATE("softmax_cross_entropy: label smoothing and class weights as in PyTorch", T,
+                   float, double) {
+  std::vector<std::vector<double>> rows = {{1, -2, 0.5, 3}, {0, 0, 0, 0}, {-1, 2, 2, -3}};
+  std::vector<int> y = {3, 0, 2};
+  Arg x{Shape{B, 4}, {1, -2, 0.5, 3, 0, 0, 0, 0, -1, 2, 2, -3}};
+  Arg labels_arg = labels({B}, {3, 0, 2});
+  std::vector<double> w = {0.5, 2, 1.5, 0.25}, ones = {1, 1, 1, 1};
+  auto loss = [&](const Attrs& a) {
+    return run<T>(OpKind::SoftmaxCrossEntropy, {x, labels_arg}, a, 3);
+  };
+  // Smoothing alone: the denominator stays N.
+  check_values(loss(ce_options(0.1, {})), {}, {torch_ce(rows, y, ones, 0.1)});
+  // Weights alone: a weighted mean over sum_r w[y_r] = 0.25 + 0.5 + 1.5.
+  double weighted = (0.25 * nll(rows[0], 3) + 0.5 * nll(rows[1], 0) + 1.5 * nll(rows[2], 2)) / 2.25;
+  CHECK(torch_ce(rows, y, w, 0) == doctest::Approx(weighted).epsilon(1e-14));
+  check_values(loss(ce_options(std::nullopt, w)), {}, {weighted});
+  // Both, and the extremes s = 1 (the uniform target) and s = 0 (no smoothing).
+  for (double s : {0.0, 0.3, 1.0}) {
+    INFO("label_smoothing ", s);
+    check_values(loss(ce_options(s, w)), {}, {torch_ce(rows, y, w, s)});
+  }
+  // Weights of 1 and s = 0 are the plain loss.
+  check_values(loss(ce_options(0.0, ones)), {}, {torch_ce(rows, y, ones, 0)});
+  // By hand: zero logits make every -log softmax log C. C = 2, labels
+  // {0, 1, 1}, w = {1, 3}, s = 0.5: sum_r w[y_r] = 7, and the loss is
+  // (0.5 * 7 log 2 + (0.5 / 2) * 3 rows * (1 + 3) log 2) / 7 = 6.5 log 2 / 7.
+  check_values(run<T>(OpKind::SoftmaxCrossEntropy,
+                      {Arg{Shape{B, 2}, std::vector<double>(6, 0.0)}, labels({B}, {0, 1, 1})},
+                      ce_options(0.5, {1, 3}), 3),
+               {}, {6.5 * std::log(2.0) / 7});
+  // A zero weight drops its rows from both the sum and the denominator.
+  check_values(run<T>(OpKind::SoftmaxCrossEntropy, {x, labels({B}, {3, 0, 2})},
+                      ce_options(std::nullopt, {0, 1, 1, 0}), 3),
+               {}, {nll(rows[2], 2)});
+}
+
+TEST_CASE("softmax_cross_entropy: option rejections") {
+  std::vector<TensorType> in = {f32({B, 3}), i32({B})};
+  CHECK(
+      contains(build_error(OpKind::SoftmaxCrossEntropy, in, ce_options(1.5, {})),
+               "softmax_cross_entropy: attribute 'label_smoothing' must be in [0, 1], found 1.5"));
+  CHECK(contains(build_error(OpKind::SoftmaxCrossEntropy, in, ce_options(-0.1, {})),
+                 "'label_smoothing' must be in [0, 1], found -0.1"));
+  CHECK(contains(build_error(OpKind::SoftmaxCrossEntropy, in, ce_options(std::nullopt, {1, 2})),
+                 "attribute 'weights' has 2 values for 3 classes"));
+  CHECK(contains(build_error(OpKind::SoftmaxCrossEntropy, in, ce_options(std::nullopt, {1, -2, 1})),
+                 "class weights must be finite and >= 0, found -2"));
+  double inf = std::numeric_limits<double>::infinity();
+  CHECK(
+      contains(build_error(OpKind::SoftmaxCrossEntropy, in, ce_options(std::nullopt, {1, inf, 1})),
+               "class weights must be finite and >= 0, found inf"));
+  CHECK(contains(build_error(OpKind::SoftmaxCrossEntropy, in, ce_options(std::nullopt, {0, 0, 0})),
+                 "at least one class weight must be positive"));
+  CHECK(contains(
+      build_error(OpKind::SoftmaxCrossEntropy, in, Attrs{{"weights", std::string("heavy")}}),
+      "attribute 'weights' must be a list of numbers"));
+  // An integer list is a list of numbers.
+  CHECK(out_type(OpKind::SoftmaxCrossEntropy, in,
+                 Attrs{{"weights", std::vector<int64_t>{1, 2, 3}}}) == f32({}));
+  CHECK(contains(
+      build_error(OpKind::SoftmaxCrossEntropy, {f32({4, B}), i32({4})}, ce_options(0.1, {})),
+      "class weights and label smoothing need a constant number of classes"));
+}
+
 TEST_CASE("sigmoid_cross_entropy, mse: types") {
   for (OpKind k : {OpKind::SigmoidCrossEntropy, OpKind::Mse}) {
     INFO(op_name(k));
@@ -121,6 +215,10 @@ TEST_CASE_TEMPLATE("mse: the mean of squared differences", T, float, double) {
 
 TEST_CASE("losses: FLOPs for one example") {
   CHECK(flops(OpKind::SoftmaxCrossEntropy, {f32({B, 10}), i32({B})}) == 4 * 10 + 4);
+  CHECK(flops(OpKind::SoftmaxCrossEntropy, {f32({B, 10}), i32({B})}, ce_options(0.1, {})) ==
+        8 * 10 + 6);
+  CHECK(flops(OpKind::SoftmaxCrossEntropy, {f32({B, 2}), i32({B})}, ce_options(0.1, {1, 2})) ==
+        8 * 2 + 8);
   CHECK(flops(OpKind::SigmoidCrossEntropy, {f32({B, 5}), f32({B, 5})}) == 8 * 5);
   CHECK(flops(OpKind::Mse, {f32({B, 5}), f32({B, 5})}) == 3 * 5);
 }

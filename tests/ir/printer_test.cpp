@@ -100,6 +100,8 @@ TEST_CASE("printer: attribute values") {
   CHECK(format_attr_value(Ints{1, 2, 3}) == "[1,2,3]");
   CHECK(format_attr_value(Ints{-1, 784}) == "[-1,784]");
   CHECK(format_attr_value(Ints{}) == "[]");
+  // Doubles keep their kind in a list: 1.0, not 1.
+  CHECK(format_attr_value(std::vector<double>{1.0, 0.25, 1e-20}) == "[1.0,0.25,1e-20]");
 }
 
 TEST_CASE("printer: strings are quoted with escapes") {

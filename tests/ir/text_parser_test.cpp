@@ -54,7 +54,8 @@ Graph small_cnn() {
           {"text", std::string("q\" b\\ nl\n t\t c\x01 \xc3\xa9 # not a comment")},
           {"empty", std::string()},
           {"none", Ints{}},
-          {"axes", Ints{-1, 0, 2}}});
+          {"axes", Ints{-1, 0, 2}},
+          {"weights", std::vector<double>{1.0, 0.1, -0.0, 2.5e-300}}});
   g.outputs.push_back({"logits", logits, {11, 1}});
   g.outputs.push_back({"features.v1", gap, {}});
   g.loss = NamedValue{"total", scaled, {12, 1}};
@@ -148,6 +149,13 @@ TEST_CASE("text parser: numbers read back with their kind") {
   CHECK(std::get<double>(*a.find("e")) == -std::numeric_limits<double>::infinity());
   CHECK(a.get_ints("f").empty());
   CHECK(a.get_ints("g") == Ints{-1, 2});
+  CHECK(a.get_floats("g") == std::vector<double>{-1.0, 2.0}); // an int list converts
+  // A list with any element spelled as a double is a list of doubles.
+  g = parse_graph_text("%0 = constant() {h=[1.0, 2], i=[0.5], j=[1e-3,-inf]} : f32[]\n", "t.ir");
+  const Attrs& b = g.node(0).attrs;
+  CHECK(std::get<std::vector<double>>(*b.find("h")) == std::vector<double>{1.0, 2.0});
+  CHECK(std::get<std::vector<double>>(*b.find("i")) == std::vector<double>{0.5});
+  CHECK(b.get_floats("j") == std::vector<double>{1e-3, -std::numeric_limits<double>::infinity()});
 }
 
 TEST_CASE("text parser: windows line endings are accepted") {
@@ -213,7 +221,8 @@ TEST_CASE("text parser: malformed node lines say what was expected") {
   check_error("%0 = constant() {value=1.2.3} : f32[]\n", {1, 24}, "malformed number '1.2.3'");
   check_error("%0 = constant() {value=99999999999999999999} : f32[]\n", {1, 24},
               "integer 99999999999999999999 is out of range");
-  check_error("%0 = constant() {v=[1, 2.5]} : f32[]\n", {1, 24}, "lists hold integers only");
+  check_error("%0 = constant() {v=[1, \"a\"]} : f32[]\n", {1, 24}, "lists hold numbers only");
+  check_error("%0 = constant() {v=[1, [2]]} : f32[]\n", {1, 24}, "lists hold numbers only");
 }
 
 TEST_CASE("text parser: types") {

@@ -173,6 +173,11 @@ TEST_CASE("grad: maxpool and avgpool on tiling, overlapping and padded windows")
             kTol);
       CHECK(op_gradient_error(OpKind::AvgPool, {param({B, 2, 5, 6})}, c.attrs, batch, true, seed) <
             kTol);
+      // PyTorch's divisor: the kernel area, padding counted as zeros.
+      Attrs include_pad = c.attrs;
+      include_pad.set("count_include_pad", int64_t{1});
+      CHECK(op_gradient_error(OpKind::AvgPool, {param({B, 2, 5, 6})}, include_pad, batch, true,
+                              seed) < kTol);
     }
 }
 

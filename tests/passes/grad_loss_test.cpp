@@ -35,6 +35,64 @@ TEST_CASE("grad: softmax_cross_entropy wrt the logits / none for the labels") {
   CHECK(op_gradient_error(OpKind::SoftmaxCrossEntropy, {big, labels({B}, 4)}, {}, 3) < kTol);
 }
 
+TEST_CASE("grad: softmax_cross_entropy with label smoothing and class weights") {
+  auto options = [](double smoothing, std::vector<double> weights) {
+    Attrs a;
+    if (smoothing > 0) a.set("label_smoothing", smoothing);
+    if (!weights.empty()) a.set("weights", std::move(weights));
+    return a;
+  };
+  const Attrs cases[] = {
+      options(0.1, {}),
+      options(1.0, {}),
+      options(0, {0.5, 2, 1, 0.25, 3}),
+      options(0.3, {0.5, 2, 1, 0.25, 3}),
+      options(0.3, {0, 2, 1, 0, 3}), // zero weights: rows of those labels only smooth
+  };
+  for (const Attrs& a : cases)
+    for (int64_t batch : {1, 4}) {
+      INFO(a.get_float("label_smoothing", 0), " weights ", a.has("weights"), " batch ", batch);
+      CHECK(op_gradient_error(OpKind::SoftmaxCrossEntropy, {param({B, 5}), labels({B}, 5)}, a,
+                              batch, true, 11) < kTol);
+      // Another draw of logits and labels.
+      CHECK(op_gradient_error(OpKind::SoftmaxCrossEntropy, {param({B, 5}), labels({B}, 5)}, a,
+                              batch, true, 23) < kTol);
+      // Static rows.
+      CHECK(op_gradient_error(OpKind::SoftmaxCrossEntropy, {param({3, 5}), labels({3}, 5)}, a,
+                              batch) < kTol);
+    }
+  // Large logits stay finite with both options.
+  Operand big = param({B, 5});
+  big.offset = 300;
+  CHECK(op_gradient_error(OpKind::SoftmaxCrossEntropy, {big, labels({B}, 5)},
+                          options(0.2, {1, 2, 3, 4, 5}), 3) < kTol);
+}
+
+TEST_CASE("grad: weighted, smoothed softmax_cross_entropy = (Q p - q) / W at one point") {
+  Graph g;
+  GraphBuilder b(g);
+  ValueId x = b.leaf(OpKind::Param, {DType::f32, Shape{B, 2}}, Attrs{{"name", "x"}});
+  ValueId y = b.leaf(OpKind::Input, {DType::i32, Shape{B}}, Attrs{{"name", "y"}});
+  Attrs a{{"label_smoothing", 0.5}, {"weights", std::vector<double>{1, 3}}};
+  g.loss = NamedValue{"loss", b.op(OpKind::SoftmaxCrossEntropy, {x, y}, a), {}};
+  Differentiated d = differentiate(g);
+  // Row 0: logits equal, label 1: p = (1/2, 1/2), q = (1/4, 3/4 + 3/2) and
+  // Q = 1/4 + 3/4 + 3/2 = 5/2. Row 1: logits (ln 3, 0), label 0: p = (3/4, 1/4),
+  // q = (1/4 + 1/2, 3/4), Q = 3/2. W = 3 + 1 = 4.
+  Tensor<double> xv({2, 2}), yv({2});
+  xv.data = {0, 0, std::log(3.0), 0};
+  yv.data = {1, 0};
+  std::map<std::string, Tensor<double>> values{{"x", xv}, {"y", yv}};
+  RefContext<double> ctx;
+  ctx.batch = 2;
+  ctx.values = &values;
+  std::vector<double> dx = interpret(d.graph, ctx)[size_t(d.grads[0].value)].data;
+  std::vector<double> want = {(2.5 * 0.5 - 0.25) / 4, (2.5 * 0.5 - 2.25) / 4,
+                              (1.5 * 0.75 - 0.75) / 4, (1.5 * 0.25 - 0.75) / 4};
+  REQUIRE(dx.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) CHECK(dx[i] == doctest::Approx(want[i]).epsilon(1e-14));
+}
+
 TEST_CASE("grad: softmax_cross_entropy = (softmax(x) - onehot(y)) / N at one point") {
   Graph g;
   GraphBuilder b(g);
