@@ -40,6 +40,28 @@ std::string hint(const std::string& word, const std::vector<std::string>& candid
 
 DType float_like(const TensorType& t) { return is_float(t.dtype) ? t.dtype : DType::f32; }
 
+bool is_regularization(const Expr& e) {
+  return e.kind == Expr::Kind::Call && (e.text == "l1" || e.text == "l2");
+}
+
+bool has_regularization(const Expr& e) {
+  if (is_regularization(e)) return true;
+  for (const auto& a : e.args)
+    if (has_regularization(*a)) return true;
+  for (const KeywordArg& k : e.kwargs)
+    if (has_regularization(*k.value)) return true;
+  return false;
+}
+
+// An expression that is a tensor wherever it appears: a call of a builtin, an
+// operator (not a literal number, whose dtype its context picks). Names,
+// numbers and tuples may instead be attributes (init=he, axis=1, (2, 2)).
+bool is_tensor_expression(const Expr& e) {
+  if (e.kind == Expr::Kind::Binary) return true;
+  if (e.kind == Expr::Kind::Neg) return !literal_number(e);
+  return e.kind == Expr::Kind::Call && find_builtin(e.text);
+}
+
 } // namespace
 
 // ---- initializers -----------------------------------------------------------
@@ -207,8 +229,13 @@ void ModelBuilder::statement(const LossStmt& s) {
                             loss_loc_.line));
   loss_loc_ = s.loc;
   in_loss_ = true;
+  // l1()/l2() sum the weights that exist when they are built, so the rest of
+  // the loss goes first: `loss l2(1e-4) + ce(dense(h, 10), y)` regularizes
+  // the dense layer it creates, whatever the order of the terms.
+  if (has_regularization(*s.value)) evaluate_unregularized(*s.value);
   ValueId v = eval(*s.value);
   in_loss_ = false;
+  evaluated_.clear();
   const TensorType& t = type_of(v);
   if (t.shape.rank() != 0)
     fail(s.value->loc, fmt::format("the loss must be a scalar, found {} (reduce it, e.g. with "
@@ -278,6 +305,7 @@ ValueId ModelBuilder::constant(double value, DType dtype, SourceLoc loc) {
 }
 
 ValueId ModelBuilder::eval(const Expr& e, DType like) {
+  if (auto it = evaluated_.find(&e); it != evaluated_.end()) return it->second;
   switch (e.kind) {
   case Expr::Kind::Number: return constant(e.number, like, e.loc);
   case Expr::Kind::Name: return lookup(e);
@@ -328,6 +356,24 @@ ValueId ModelBuilder::eval_call(const Expr& call) {
   return b->fn(*this, CallArgs(call, b->spec, file_, b->variadic));
 }
 
+// Evaluates, left to right, the largest parts of a loss expression that
+// contain no l1()/l2() and are tensors wherever they stand; eval() then
+// reuses their values. Nothing else changes: the same nodes, in the same
+// order relative to each other.
+void ModelBuilder::evaluate_unregularized(const Expr& e) {
+  auto visit = [&](const Expr& part) {
+    if (has_regularization(part))
+      evaluate_unregularized(part);
+    else if (is_tensor_expression(part))
+      evaluated_.emplace(&part, eval(part));
+  };
+  if (e.kind != Expr::Kind::Binary && e.kind != Expr::Kind::Neg && e.kind != Expr::Kind::Call)
+    return;
+  if (is_regularization(e)) return;
+  for (const auto& a : e.args) visit(*a);
+  for (const KeywordArg& k : e.kwargs) visit(*k.value);
+}
+
 // ---- regularization ---------------------------------------------------------------
 // SPEC section 4: L2 adds lambda/(2m) sum_l ||W_l||_F^2, L1 adds lambda/(2m)
 // sum_l |W_l|, over the trainable weights (regularize=1: not biases, not batch
@@ -351,7 +397,7 @@ ValueId ModelBuilder::regularization(const CallArgs& a, bool l1) {
   }
   if (weights.empty())
     fail(a.loc(), fmt::format("{}() has no weights to regularize: the model has no trainable "
-                              "weight matrix or kernel",
+                              "weight matrix or kernel before or in the 'loss' statement",
                               kind));
   SourceLoc loc = a.loc();
   DType dtype = type_of(weights[0]).dtype;
@@ -382,11 +428,17 @@ void ModelBuilder::check_regularized_params() const {
   for (ValueId p : g_.leaves(OpKind::Param)) {
     const Node& n = g_.node(p);
     if (n.attrs.get_int("regularize", 0) != 1 || n.attrs.get_int("frozen", 0) != 0) continue;
-    if (++seen > regularized_params_)
-      fail(n.loc, fmt::format("'{}' is created after the 'loss' statement (line {}), so the "
-                              "regularization term does not include it; move 'loss' after "
-                              "the layers",
-                              n.attrs.get_str("name"), loss_loc_.line));
+    if (++seen <= regularized_params_) continue;
+    // Inside the loss, only a layer whose input involves l1()/l2() comes after them.
+    if (g_.loss && p < g_.loss->value)
+      fail(n.loc, fmt::format("'{}' is created by a layer whose input depends on the "
+                              "regularization term, so that term cannot include it; apply "
+                              "l1()/l2() to the loss, not to a layer's input",
+                              n.attrs.get_str("name")));
+    fail(n.loc, fmt::format("'{}' is created after the 'loss' statement (line {}), so the "
+                            "regularization term does not include it; move 'loss' after "
+                            "the layers",
+                            n.attrs.get_str("name"), loss_loc_.line));
   }
 }
 

@@ -118,6 +118,7 @@ private:
   ValueId lookup(const Expr& name);
   ValueId eval_call(const Expr& call);
   ValueId eval_binary(const Expr& e);
+  void evaluate_unregularized(const Expr& loss);
   ValueId regularization(const CallArgs& a, bool l1);
   void check_regularized_params() const;
 
@@ -134,6 +135,8 @@ private:
   std::map<std::string, SourceLoc, std::less<>> regularizers_; // "l2" -> where it was used
   size_t regularized_params_ = 0;                              // params an l1/l2 term summed over
   std::optional<ValueId> batch_size_;
+  // Parts of the loss evaluated ahead of its l1()/l2() terms (evaluate_unregularized).
+  std::map<const Expr*, ValueId> evaluated_;
 };
 
 } // namespace netc

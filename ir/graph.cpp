@@ -1,5 +1,6 @@
 #include "ir/graph.h"
 
+#include "ir/class_labels.h"
 #include "ir/op_registry.h"
 
 #include <fmt/format.h>
@@ -50,6 +51,9 @@ ValueId GraphBuilder::op(OpKind kind, std::vector<ValueId> inputs, Attrs attrs, 
   } catch (const ShapeError& e) {
     throw UserError(g_.source_file, loc, fmt::format("{}: {}", op_name(kind), e.what()));
   }
+  // Types cannot carry a label's class count; the graph can (ir/class_labels.h).
+  if (auto mismatch = class_count_mismatch(g_, kind, inputs, attrs))
+    throw UserError(g_.source_file, loc, fmt::format("{}: {}", op_name(kind), *mismatch));
   g_.nodes.push_back(Node{kind, std::move(inputs), std::move(attrs), std::move(type), loc});
   return g_.size() - 1;
 }

@@ -16,10 +16,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SplitConfig, ratios, parts, use_
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EarlyStopConfig, enabled, patience, on)
 
 std::string train_config_to_json(const TrainConfig& c) {
-  json j = {{"data", c.data},           {"data_dir", c.data_dir}, {"split", c.split},
-            {"normalize", c.normalize}, {"batch", c.batch},       {"epochs", c.epochs},
-            {"optimizer", c.optimizer}, {"lr_decay", c.lr_decay}, {"early_stop", c.early_stop},
-            {"seed", c.seed},           {"max_norm", c.max_norm}};
+  json j = {{"data", c.data},         {"data_dir", c.data_dir},     {"normalize", c.normalize},
+            {"batch", c.batch},       {"epochs", c.epochs},         {"optimizer", c.optimizer},
+            {"lr_decay", c.lr_decay}, {"early_stop", c.early_stop}, {"seed", c.seed},
+            {"max_norm", c.max_norm}};
+  if (c.split) j["split"] = *c.split; // absent: the data's default
   if (c.bayes_error) j["bayes_error"] = *c.bayes_error;
   return j.dump();
 }

@@ -59,6 +59,7 @@ struct LrDecayConfig {
 
 // train / val / test. Either counts ("50000 / 10000 / test") or ratios
 // ("0.6 / 0.2 / 0.2"). `test` as the last part means the dataset's own test set.
+// The member defaults are Fashion-MNIST's default split.
 struct SplitConfig {
   bool ratios = false;
   std::vector<double> parts = {50000, 10000};
@@ -77,7 +78,9 @@ struct TrainConfig {
   std::string data =
       "fashion-mnist";  // fashion-mnist | idx:IMAGES,LABELS | csv:PATH[:label=COL] | npy:X,Y
   std::string data_dir; // where fashion-mnist lives, if not the Debian package's folder
-  SplitConfig split;
+  // Absent when the train block sets no `split`: the data decides at run time
+  // (runtime/data/split.h, default_split), since `--data` may replace it.
+  std::optional<SplitConfig> split;
   std::string normalize = "global"; // global | per_feature | per_channel | none
   int64_t batch = 128;
   int64_t epochs = 10;

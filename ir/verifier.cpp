@@ -1,5 +1,6 @@
 #include "ir/verifier.h"
 
+#include "ir/class_labels.h"
 #include "ir/op_registry.h"
 
 #include <fmt/format.h>
@@ -57,7 +58,10 @@ void check_node(const Graph& g, ValueId v, std::vector<std::string>& problems) {
                                      to_string(n.type), to_string(expected)));
   } catch (const ShapeError& e) {
     problems.push_back(fmt::format("{}: shape rule fails: {}", where(g, v), e.what()));
+    return;
   }
+  if (auto mismatch = class_count_mismatch(g, n.op, n.inputs, n.attrs))
+    problems.push_back(fmt::format("{}: {}", where(g, v), *mismatch));
 }
 
 bool is_named_leaf(OpKind k) {

@@ -16,6 +16,7 @@ namespace netc {
 // Every problem found, one line each ("%3 (matmul): ..."); empty when valid.
 //   - inputs name earlier nodes; the input count is within the op's arity
 //   - an op's type equals its shape rule's result for its input types
+//   - an op that reads class labels agrees with their declared class count
 //   - input, param, state and hyper leaves carry a non-empty string `name`;
 //     constants carry a numeric `value`
 //   - leaf names are unique per kind, and across params and state together

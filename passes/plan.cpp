@@ -98,8 +98,10 @@ public:
       int target = by_name_.at(u.name), value = slot_of.at(u.value);
       if (target != value) prog.updates.push_back({target, value});
     }
-    for (ValueId v : g.leaves(OpKind::Input))
-      prog.inputs.push_back({g.node(v).attrs.get_str("name"), slot_of.at(v)});
+    for (ValueId v : g.leaves(OpKind::Input)) {
+      const Attrs& a = g.node(v).attrs;
+      prog.inputs.push_back({a.get_str("name"), slot_of.at(v), a.get_int("num_classes", 0)});
+    }
     for (const NamedValue& o : g.outputs) prog.outputs.push_back({o.name, slot_of.at(o.value)});
     if (g.loss) prog.loss = slot_of.at(g.loss->value);
     p_.arena_bytes = std::max(p_.arena_bytes, c.memory.arena_bytes);

@@ -297,7 +297,7 @@ Normalizer stored_normalizer(const SafetensorsFile& file, const std::vector<int6
     if (!t || t->dtype != "F32")
       throw RuntimeError(fmt::format("checkpoint {} lacks the tensor {}", source, name));
     std::vector<float> v(t->data.size() / 4);
-    std::memcpy(v.data(), t->data.data(), t->data.size());
+    if (!v.empty()) std::memcpy(v.data(), t->data.data(), t->data.size()); // none: no statistics
     return v;
   };
   return Normalizer::from_statistics(parse_norm_mode(mode->second), example_shape,

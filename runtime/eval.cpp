@@ -3,6 +3,7 @@
 #include "runtime/checkpoint.h"
 #include "runtime/report.h"
 #include "runtime/train/model_io.h"
+#include "runtime/train/train.h"
 
 #include <algorithm>
 #include <cmath>
@@ -35,6 +36,11 @@ int exe_eval(Executor& ex, const EvalOptions& o, std::ostream& out) {
   Normalizer norm = stored_normalizer(ckpt, layout.example_shape, o.weights);
   TrainConfig config = plan.config;
   config.data = o.data ? *o.data : metadata(ckpt, "netc.data");
+  if (config.data == kRandomData)
+    throw RuntimeError(fmt::format("checkpoint {} was trained on random data (train "
+                                   "--random-data), so it names no data to evaluate on; pass "
+                                   "--data SPEC",
+                                   o.weights));
   config.data_dir = o.data_dir ? *o.data_dir : metadata(ckpt, "netc.data_dir");
   if (auto seed = metadata(ckpt, "netc.seed"); !seed.empty()) config.seed = std::stoull(seed);
   LoadedData loaded = load_data(config.data, config.data_dir, layout);
@@ -46,7 +52,8 @@ int exe_eval(Executor& ex, const EvalOptions& o, std::ostream& out) {
     std::iota(subset.rows.begin(), subset.rows.end(), int64_t{0});
     what = fmt::format("every example of {}", config.data);
   } else {
-    Splits splits = split_data(loaded, config.split, config.seed);
+    // The split training used: the same data gives the same default.
+    Splits splits = split_data(loaded, effective_split(config.split, loaded), config.seed);
     subset = splits.test.size() > 0 ? splits.test : splits.val;
     what = fmt::format("the {} split of {}", splits.test.size() > 0 ? "test" : "val", config.data);
   }

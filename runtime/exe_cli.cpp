@@ -82,26 +82,35 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   double lr = 0;
   bool random_data = false;
   auto* train_cmd = app.add_subcommand("train", "Train the model on its data (or on random data)");
-  train_cmd->add_option("--data", fit.data, "data spec (default: the model's train block)");
-  train_cmd->add_option("--data-dir", fit.data_dir, "where fashion-mnist's IDX files are");
-  train_cmd->add_option("--epochs", fit.epochs, "epochs")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  auto* data_opt =
+      train_cmd->add_option("--data", fit.data, "data spec (default: the model's train block)");
+  auto* data_dir_opt =
+      train_cmd->add_option("--data-dir", fit.data_dir, "where fashion-mnist's IDX files are");
+  auto* epochs_opt = train_cmd->add_option("--epochs", fit.epochs, "epochs")
+                         ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   train_cmd->add_option("--batch", train.batch, "batch extent (default: the model's)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   train_cmd->add_option("--seed", train.seed, "seed of the parameters, data order and dropout");
   auto* lr_opt =
       train_cmd->add_option("--lr", lr, "learning rate (default: the model's)")->check(positive);
-  train_cmd->add_option("--log", fit.log, "write one JSON line per epoch to FILE");
-  train_cmd->add_option("--save", fit.save, "save a checkpoint after every epoch");
+  auto* log_opt = train_cmd->add_option("--log", fit.log, "write one JSON line per epoch to FILE");
+  train_cmd->add_option("--save", fit.save,
+                        "save a checkpoint after every epoch (--random-data: after the steps)");
   train_cmd->add_option("--resume", fit.resume, "continue the run of a checkpoint");
-  train_cmd->add_option("--bayes-error", fit.bayes_error, "Bayes/human-level error estimate")
-      ->check(CLI::Range(0.0, 1.0));
-  train_cmd->add_option("--report", fit.report, "write an HTML report to DIR/report.html");
+  auto* bayes_opt =
+      train_cmd->add_option("--bayes-error", fit.bayes_error, "Bayes/human-level error estimate")
+          ->check(CLI::Range(0.0, 1.0));
+  auto* report_opt =
+      train_cmd->add_option("--report", fit.report, "write an HTML report to DIR/report.html");
   auto* random_flag = train_cmd->add_flag("--random-data", random_data,
                                           "train on random batches (tests, benchmarks)");
-  auto* steps_opt = train_cmd->add_option("--steps", train.steps, "--random-data: training steps")
-                        ->check(CLI::Range(1, 1 << 30));
+  auto* steps_opt =
+      train_cmd->add_option("--steps", train.steps, "--random-data: training steps in all")
+          ->check(CLI::Range(1, 1 << 30));
   steps_opt->needs(random_flag);
+  // Options about real data would be ignored by a random-data run: refuse them.
+  for (CLI::Option* real : {data_opt, data_dir_opt, epochs_opt, log_opt, bayes_opt, report_opt})
+    random_flag->excludes(real);
 
   EvalOptions evaluation;
   auto* eval_cmd = app.add_subcommand("eval", "Loss, accuracy and error analysis of a checkpoint");
@@ -145,6 +154,9 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   if (*lr_opt) train.lr = fit.lr = lr;
   if (train.batch > 0) fit.batch = train.batch;
   if (train_cmd->count("--seed")) fit.seed = train.seed;
+  train.seed_given = train_cmd->count("--seed") > 0;
+  train.save = fit.save;
+  train.resume = fit.resume;
   if (*tune_seed_opt) tuning.seed = tune_seed;
   // The progress bar redraws a line in place: only where a person watches.
   fit.progress = &out == &std::cout && ::isatty(STDOUT_FILENO);

@@ -23,8 +23,10 @@ struct BenchOptions {
 struct RunOptions {
   int64_t batch = 0; // 0: the command's default
   uint64_t seed = 1;
-  int64_t steps = 10;
+  bool seed_given = false; // --seed: a resumed run keeps the checkpoint's seed unless given
+  int64_t steps = 10;      // train: the steps of the whole run, resumed ones included
   std::optional<double> lr;
+  std::string save, resume; // train: checkpoints, as `train --save/--resume` on real data
 };
 
 // The model's training batch (its train block), within the compiled maximum.

@@ -1,9 +1,12 @@
 // `OUT forward` and `OUT train` on random data: the compiled counterparts of
 // `netc run MODEL forward|train --random-init`, with the same initial
 // weights, the same batches and the same printout, so that the two can be
-// compared line by line. Real data and the full training loop come next.
+// compared line by line. `train --save` and `--resume` write and continue
+// checkpoints as training on real data does (runtime/train/).
+#include "runtime/checkpoint.h"
 #include "runtime/exe_commands.h"
 #include "runtime/random_inputs.h"
+#include "runtime/train/train.h"
 
 #include <algorithm>
 #include <cmath>
@@ -75,24 +78,78 @@ int exe_forward(Executor& ex, const RunOptions& o, std::ostream& out) {
   return 0;
 }
 
+namespace {
+
+// A checkpoint of a random-data run, written by the writer of real training
+// (atomic, the same tensors and metadata): the weights can be evaluated on real
+// data with `eval --weights C --data SPEC`, and `--random-data --resume C`
+// continues the run. Its data is kRandomData and its normalization the
+// identity: the random inputs are already standard normal.
+void save_random_run(Executor& ex, const std::string& path, uint64_t seed, int64_t batch,
+                     double lr0, int64_t steps) {
+  const Plan& plan = ex.plan();
+  SafetensorsFile f;
+  add_persistent(f, ex);
+  Normalizer identity;
+  add_normalizer(f, identity);
+  f.metadata =
+      checkpoint_metadata(plan, {.step = steps,
+                                 .seed = seed,
+                                 .batch = batch,
+                                 .lr0 = lr0,
+                                 .data = kRandomData,
+                                 .normalize = identity.mode(),
+                                 .schedule = LrSchedule(plan.config.lr_decay, lr0).state()});
+  write_safetensors(path, f);
+}
+
+} // namespace
+
 int exe_train(Executor& ex, const RunOptions& o, std::ostream& out) {
   const Plan& plan = ex.plan();
   if (plan.train.loss < 0) throw RuntimeError(fmt::format("model '{}' has no loss", plan.model));
   int64_t batch = o.batch > 0 ? o.batch : default_batch(plan);
+  uint64_t seed = o.seed;
+  double lr0 = o.lr.value_or(plan.config.optimizer.lr);
+  int64_t first_step = 0;
+  std::optional<SafetensorsFile> resume;
+  if (!o.resume.empty()) {
+    // Checked before anything changes; the run's settings come from the
+    // checkpoint unless flags say otherwise, as for real data.
+    resume = read_safetensors(o.resume);
+    check_fingerprint(*resume, plan, o.resume);
+    if (checkpoint_meta(*resume, "netc.data", o.resume) != kRandomData)
+      throw RuntimeError(fmt::format("checkpoint {} holds a run on {}, not on random data; resume "
+                                     "it without --random-data",
+                                     o.resume, checkpoint_meta(*resume, "netc.data", o.resume)));
+    first_step = std::stoll(checkpoint_meta(*resume, "netc.step", o.resume));
+    if (!o.seed_given) seed = std::stoull(checkpoint_meta(*resume, "netc.seed", o.resume));
+    if (o.batch <= 0)
+      batch = std::clamp<int64_t>(std::stoll(checkpoint_meta(*resume, "netc.batch", o.resume)), 1,
+                                  plan.max_batch);
+    if (!o.lr) lr0 = std::stod(checkpoint_meta(*resume, "netc.lr0", o.resume));
+  }
   ex.set_batch(batch);
-  ex.initialize(o.seed);
+  ex.initialize(seed);
+  if (resume) restore_persistent(*resume, ex, o.resume);
   if (o.lr) ex.set_hyper("lr", *o.lr);
   int64_t classes = guess_num_classes(plan);
-  out << fmt::format("model {}: training on random data, batch {}, seed {}\n", plan.model, batch,
-                     o.seed);
-  for (int64_t k = 0; k < o.steps; ++k) {
-    fill_random_inputs(ex, plan.train, o.seed, static_cast<uint32_t>(k), classes);
+  out << fmt::format("model {}: training on random data, batch {}, seed {}{}\n", plan.model, batch,
+                     seed, resume ? fmt::format(", resumed after step {}", first_step) : "");
+  // Step k draws batch k whether or not the run was resumed in between, so
+  // k steps + save + resume + the rest give the weights of a straight run.
+  for (int64_t k = first_step; k < o.steps; ++k) {
+    fill_random_inputs(ex, plan.train, seed, static_cast<uint32_t>(k), classes);
     ex.run(plan.train);
     double loss = read_scalar(ex, plan.train.loss);
     out << fmt::format("step {:>5}  loss {:.9g}\n", k + 1, loss);
     out.flush(); // a long run shows its progress
     if (!std::isfinite(loss))
       throw RuntimeError(fmt::format("the loss is {} at step {}", loss, k + 1));
+  }
+  if (!o.save.empty()) {
+    save_random_run(ex, o.save, seed, batch, lr0, std::max(first_step, o.steps));
+    out << fmt::format("saved {}\n", o.save);
   }
   return 0;
 }

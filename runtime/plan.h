@@ -60,6 +60,9 @@ struct Update {
 struct NamedSlot {
   std::string name;
   int slot = -1;
+  // An input of class indices: the count its label declares (`label y :
+  // class(10)[batch]`), which every loaded label is checked against. 0 otherwise.
+  int64_t num_classes = 0;
 };
 
 struct Program {

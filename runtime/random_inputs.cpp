@@ -7,10 +7,12 @@ namespace netc::rt {
 
 void fill_random_inputs(Executor& ex, const Program& program, uint64_t seed, uint32_t draw,
                         int64_t num_classes) {
-  auto classes = static_cast<uint32_t>(num_classes > 0 ? num_classes : 2);
   for (const NamedSlot& in : program.inputs) {
     uint32_t stream = name_stream(in.name) ^ (draw * 0x9e3779b9U);
     if (ex.slot_info(in.slot).type == ElemType::i32) {
+      // The label's declared count when it has one (as `netc run --random-init`).
+      int64_t count = in.num_classes > 0 ? in.num_classes : num_classes;
+      auto classes = static_cast<uint32_t>(count > 0 ? count : 2);
       std::span<int32_t> labels = ex.i32(in.slot);
       for (size_t i = 0; i < labels.size(); ++i)
         labels[i] =

@@ -12,12 +12,14 @@ namespace netc::rt {
 
 // Fills the program's inputs at the executor's current batch: f32 inputs
 // with standard normal values, i32 inputs (class labels) uniformly in
-// [0, num_classes). `draw` selects another batch of the same seed.
+// [0, their declared count), or [0, num_classes) for an input that declares
+// none. `draw` selects another batch of the same seed.
 void fill_random_inputs(Executor& ex, const Program& program, uint64_t seed, uint32_t draw,
                         int64_t num_classes);
 
-// The class count of the labels, as far as a plan tells: the last dimension
-// of the first output of the train program (else of the infer program), or 2.
+// A class count for labels that declare none, as far as a plan tells: the
+// last dimension of the first output of the train program (else of the infer
+// program), or 2.
 int64_t guess_num_classes(const Plan& plan);
 
 } // namespace netc::rt

@@ -34,8 +34,10 @@ std::string label_names(const DataLayout& layout) {
   return out;
 }
 
-// Class labels must be whole numbers below the model's class count; targets finite.
-// `where(row)` says "row 37 of FILE" or "line 38 of FILE".
+// Class labels must be whole numbers in [0, the label's declared class count);
+// targets finite. Every format says which file and which example:
+// `where(row)` gives "row 37 of FILE" (rows count examples from 0), with the
+// file line for CSV: "row 37 (line 39) of FILE".
 void check_labels(const std::vector<float>& labels, int64_t rows, const DataLayout& layout,
                   const std::function<std::string(int64_t)>& where) {
   int64_t cols = layout.label_columns();
@@ -46,14 +48,17 @@ void check_labels(const std::vector<float>& labels, int64_t rows, const DataLayo
         float v = labels[static_cast<size_t>(r * cols + c)];
         if (f.classes == 0) {
           if (!std::isfinite(v))
-            throw DataError(fmt::format("target {} at {} is not a finite number", v, where(r)));
+            throw DataError(fmt::format("target {} at {} is not a finite number (the model's "
+                                        "label {})",
+                                        v, where(r), f.name));
         } else if (v != std::floor(v)) {
           throw DataError(fmt::format("label {} at {} is not a class index (a whole number in "
                                       "0..{} for the model's label {})",
                                       v, where(r), f.classes - 1, f.name));
         } else if (v < 0 || v >= static_cast<float>(f.classes)) {
-          throw DataError(fmt::format("label {} at {} is outside the model's {} classes (0..{})", v,
-                                      where(r), f.classes, f.classes - 1));
+          throw DataError(fmt::format("label {} at {} is outside the {} classes of the model's "
+                                      "label {} (0..{})",
+                                      v, where(r), f.classes, f.name, f.classes - 1));
         }
       }
     }
@@ -155,7 +160,7 @@ Dataset load_csv(const DataSpec& spec, const DataLayout& layout) {
       (c >= start && c < start + l ? d.labels : d.features).push_back(row[c]);
   }
   check_labels(d.labels, d.size, layout, [&](int64_t row) {
-    return fmt::format("line {} of {}", t.lines[static_cast<size_t>(row)], file);
+    return fmt::format("row {} (line {}) of {}", row, t.lines[static_cast<size_t>(row)], file);
   });
   return d;
 }

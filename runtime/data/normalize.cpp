@@ -120,7 +120,7 @@ Normalizer Normalizer::from_statistics(NormMode mode, const std::vector<int64_t>
   n.example_shape_ = example_shape;
   n.mean_ = std::move(mean);
   n.std_ = std::move(stddev);
-  n.expand();
+  if (mode != NormMode::none) n.expand(); // none has no statistics to expand (as in fit)
   return n;
 }
 

@@ -94,4 +94,21 @@ Splits split_data(const LoadedData& data, const SplitConfig& split, uint64_t see
   return s;
 }
 
+SplitConfig default_split(const LoadedData& data) {
+  if (data.test) return SplitConfig{}; // Fashion-MNIST's 50000 / 10000 / test
+  return SplitConfig{true, {0.8, 0.1, 0.1}, false};
+}
+
+SplitConfig effective_split(const std::optional<SplitConfig>& split, const LoadedData& data) {
+  return split ? *split : default_split(data);
+}
+
+std::string split_summary(const std::optional<SplitConfig>& split, const LoadedData& data) {
+  std::string text = "split " + split_text(effective_split(split, data));
+  if (split) return text;
+  return text + fmt::format(" (the default for data {} a test set of its own; set split in the "
+                            "train block to choose another)",
+                            data.test ? "with" : "without");
+}
+
 } // namespace netc::rt

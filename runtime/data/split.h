@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace netc::rt {
@@ -36,6 +38,18 @@ std::vector<int64_t> permutation(int64_t n, uint64_t seed, uint32_t stream, uint
 // Throws DataError when the split asks for more examples than exist (naming both
 // numbers), leaves the training set empty, or asks for `test` of data without one.
 Splits split_data(const LoadedData& data, const SplitConfig& split, uint64_t seed);
+
+// The split of a train block without `split`, for this data: 50000 / 10000 /
+// test for data with a test set of its own (Fashion-MNIST), else the ratios
+// 0.8 / 0.1 / 0.1. Counts and `test` would fail on most CSV, IDX or NPY data
+// (fewer examples than 60000, no test set).
+SplitConfig default_split(const LoadedData& data);
+// `split` if the train block sets it, else default_split(data).
+SplitConfig effective_split(const std::optional<SplitConfig>& split, const LoadedData& data);
+// For the training output: "split 0.6 / 0.2 / 0.2" as given, or with a note
+// when it is the default: "split 0.8 / 0.1 / 0.1 (the default for data without
+// a test set of its own; ...)".
+std::string split_summary(const std::optional<SplitConfig>& split, const LoadedData& data);
 
 // "50000 / 10000 / test", "0.6 / 0.2 / 0.2"
 std::string split_text(const SplitConfig& split);

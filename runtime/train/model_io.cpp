@@ -22,7 +22,9 @@ int64_t score_columns(const Plan& plan, const Program& p) {
   return s.shape[1] > 1 ? s.shape[1] : 0;
 }
 
-int64_t class_count(const Plan& plan) {
+// An i32 input without a declared class count (IR not written with `label y :
+// class(N)`): the width of the first output, the class scores, as a guess.
+int64_t guessed_class_count(const Plan& plan) {
   int64_t c = score_columns(plan, plan.infer);
   if (c == 0) c = score_columns(plan, plan.train);
   return c > 0 ? c : 2;
@@ -43,8 +45,10 @@ DataLayout model_data_layout(const Plan& plan) {
     const TensorSlot& s = plan.slots[static_cast<size_t>(p.inputs[i].slot)];
     LabelField f;
     f.name = p.inputs[i].name;
+    // The declared count: the compiler checked that the loss's logits have that
+    // width, so a label checked against it never indexes past a logits row.
     if (s.type == ElemType::i32)
-      f.classes = class_count(plan);
+      f.classes = p.inputs[i].num_classes > 0 ? p.inputs[i].num_classes : guessed_class_count(plan);
     else
       f.width = non_batch_elements(s);
     layout.labels.push_back(f);

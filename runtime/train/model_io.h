@@ -4,8 +4,9 @@
 //
 // The plan does not mark which inputs are labels, so the convention is the
 // training program's: its first input is the data, the others are labels (an
-// i32 input is a class label whose class count is that of the model's first
-// output, an f32 input holds targets).
+// i32 input is a class label with the class count its label declares, or
+// without one the width of the model's first output; an f32 input holds
+// targets).
 #pragma once
 
 #include "runtime/data/data.h"

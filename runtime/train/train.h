@@ -16,6 +16,7 @@
 
 #include "runtime/checkpoint.h"
 #include "runtime/executor.h"
+#include "runtime/schedule.h"
 #include "runtime/train/model_io.h"
 
 #include <cstdint>
@@ -82,5 +83,38 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
 
 // `OUT train`: run_training, then the summary (and the report with --report).
 int exe_train_data(Executor& ex, const TrainOptions& o, std::ostream& out);
+
+// Early stopping's state; in the checkpoint so that a resumed run stops where
+// a straight one does.
+struct EarlyStop {
+  double best = 0;
+  bool have_best = false;
+  int64_t bad_epochs = 0, best_epoch = 0;
+};
+
+// What a checkpoint records of its run besides the tensors: the metadata
+// that `train --resume` continues from and `eval` reads.
+struct RunRecord {
+  int64_t epoch = 0; // epochs done
+  int64_t step = 0;  // steps done
+  uint64_t seed = 1;
+  int64_t batch = 1;
+  double lr0 = 0;
+  std::string data, data_dir; // the data spec; kRandomData for `train --random-data`
+  NormMode normalize = NormMode::none;
+  LrSchedule::State schedule;
+  EarlyStop early;
+};
+
+// The data spec recorded by `train --random-data`: no data set at all.
+inline constexpr const char* kRandomData = "random";
+
+// A checkpoint's metadata, "netc.*" keys (and "format" for safetensors readers).
+std::map<std::string, std::string> checkpoint_metadata(const Plan& plan, const RunRecord& run);
+// The normalization statistics as the tensors __norm__.mean and __norm__.std.
+void add_normalizer(SafetensorsFile& file, const Normalizer& norm);
+// Metadata `key` of a checkpoint; throws RuntimeError naming `source` when absent.
+const std::string& checkpoint_meta(const SafetensorsFile& file, const std::string& key,
+                                   const std::string& source);
 
 } // namespace netc::rt

@@ -27,19 +27,8 @@ double seconds_since(Clock::time_point t) {
 std::string exact(double v) { return fmt::format("{}", v); }
 
 const std::string& meta(const SafetensorsFile& f, const std::string& key, const std::string& src) {
-  auto it = f.metadata.find(key);
-  if (it == f.metadata.end())
-    throw RuntimeError(fmt::format("checkpoint {} lacks the metadata {}", src, key));
-  return it->second;
+  return checkpoint_meta(f, key, src);
 }
-
-// Early stopping's state; in the checkpoint so that a resumed run stops where
-// a straight one does.
-struct EarlyStop {
-  double best = 0;
-  bool have_best = false;
-  int64_t bad_epochs = 0, best_epoch = 0;
-};
 
 // A copy of the whole persistent region, allocated once before training.
 class Snapshot {
@@ -83,6 +72,49 @@ std::string percent(std::optional<double> a) {
 
 } // namespace
 
+const std::string& checkpoint_meta(const SafetensorsFile& file, const std::string& key,
+                                   const std::string& source) {
+  auto it = file.metadata.find(key);
+  if (it == file.metadata.end())
+    throw RuntimeError(fmt::format("checkpoint {} lacks the metadata {}", source, key));
+  return it->second;
+}
+
+std::map<std::string, std::string> checkpoint_metadata(const Plan& plan, const RunRecord& run) {
+  const LrSchedule::State& s = run.schedule;
+  const EarlyStop& early = run.early;
+  return {{"format", "pt"}, // what safetensors readers expect
+          {"netc.model", plan.model},
+          {"netc.fingerprint", plan.fingerprint},
+          {"netc.epoch", std::to_string(run.epoch)},
+          {"netc.step", std::to_string(run.step)},
+          {"netc.seed", std::to_string(run.seed)},
+          {"netc.batch", std::to_string(run.batch)},
+          {"netc.lr0", exact(run.lr0)},
+          {"netc.data", run.data},
+          {"netc.data_dir", run.data_dir},
+          {"netc.normalize", norm_mode_name(run.normalize)},
+          {"netc.plateau.lr", exact(s.lr)},
+          {"netc.plateau.best", exact(s.best)},
+          {"netc.plateau.have_best", s.have_best ? "1" : "0"},
+          {"netc.plateau.bad_epochs", std::to_string(s.bad_epochs)},
+          {"netc.early.best", exact(early.best)},
+          {"netc.early.have_best", early.have_best ? "1" : "0"},
+          {"netc.early.bad_epochs", std::to_string(early.bad_epochs)},
+          {"netc.early.best_epoch", std::to_string(early.best_epoch)}};
+}
+
+void add_normalizer(SafetensorsFile& file, const Normalizer& norm) {
+  auto floats = [](const std::vector<float>& v) {
+    auto b = std::as_bytes(std::span<const float>(v));
+    return std::vector<std::byte>(b.begin(), b.end());
+  };
+  file.tensors.push_back(
+      {"__norm__.mean", "F32", {static_cast<int64_t>(norm.mean().size())}, floats(norm.mean())});
+  file.tensors.push_back(
+      {"__norm__.std", "F32", {static_cast<int64_t>(norm.stddev().size())}, floats(norm.stddev())});
+}
+
 TrainSetup prepare_training(const Plan& plan, const TrainOptions& o) {
   if (plan.train.loss < 0) throw RuntimeError(fmt::format("model '{}' has no loss", plan.model));
   TrainSetup s;
@@ -98,6 +130,12 @@ TrainSetup prepare_training(const Plan& plan, const TrainOptions& o) {
     resume = read_safetensors(o.resume);
     check_fingerprint(*resume, plan, o.resume);
     config.data = meta(*resume, "netc.data", o.resume);
+    // Its weights saw no data and no normalization; only random steps continue it.
+    if (config.data == kRandomData)
+      throw RuntimeError(fmt::format("checkpoint {} holds a run on random data (train "
+                                     "--random-data); continue it with train --random-data "
+                                     "--resume {}",
+                                     o.resume, o.resume));
     config.data_dir = meta(*resume, "netc.data_dir", o.resume);
     config.seed = std::stoull(meta(*resume, "netc.seed", o.resume));
     config.batch = std::stoll(meta(*resume, "netc.batch", o.resume));
@@ -182,36 +220,17 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
       add_persistent(f, ex, "__best__.");
       now.restore(ex);
     }
-    auto floats = [](const std::vector<float>& v) {
-      auto b = std::as_bytes(std::span<const float>(v));
-      return std::vector<std::byte>(b.begin(), b.end());
-    };
-    f.tensors.push_back(
-        {"__norm__.mean", "F32", {static_cast<int64_t>(norm.mean().size())}, floats(norm.mean())});
-    f.tensors.push_back({"__norm__.std",
-                         "F32",
-                         {static_cast<int64_t>(norm.stddev().size())},
-                         floats(norm.stddev())});
-    LrSchedule::State s = schedule.state();
-    f.metadata = {{"format", "pt"}, // what safetensors readers expect
-                  {"netc.model", plan.model},
-                  {"netc.fingerprint", plan.fingerprint},
-                  {"netc.epoch", std::to_string(epoch)},
-                  {"netc.step", std::to_string(step)},
-                  {"netc.seed", std::to_string(config.seed)},
-                  {"netc.batch", std::to_string(batch)},
-                  {"netc.lr0", exact(lr0)},
-                  {"netc.data", config.data},
-                  {"netc.data_dir", config.data_dir},
-                  {"netc.normalize", norm_mode_name(norm.mode())},
-                  {"netc.plateau.lr", exact(s.lr)},
-                  {"netc.plateau.best", exact(s.best)},
-                  {"netc.plateau.have_best", s.have_best ? "1" : "0"},
-                  {"netc.plateau.bad_epochs", std::to_string(s.bad_epochs)},
-                  {"netc.early.best", exact(early.best)},
-                  {"netc.early.have_best", early.have_best ? "1" : "0"},
-                  {"netc.early.bad_epochs", std::to_string(early.bad_epochs)},
-                  {"netc.early.best_epoch", std::to_string(early.best_epoch)}};
+    add_normalizer(f, norm);
+    f.metadata = checkpoint_metadata(plan, {.epoch = epoch,
+                                            .step = step,
+                                            .seed = config.seed,
+                                            .batch = batch,
+                                            .lr0 = lr0,
+                                            .data = config.data,
+                                            .data_dir = config.data_dir,
+                                            .normalize = norm.mode(),
+                                            .schedule = schedule.state(),
+                                            .early = early});
     write_safetensors(o.save, f);
   };
 
@@ -232,7 +251,8 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
                        "epochs, seed {}{}\n",
                        plan.model, config.data, train.size(), val.size(), td.splits.test.size(),
                        batch, config.epochs, config.seed,
-                       resume ? fmt::format(", resumed after epoch {}", first_epoch - 1) : "");
+                       resume ? fmt::format(", resumed after epoch {}", first_epoch - 1) : "")
+        << split_summary(config.split, td.loaded) << "\n";
   auto start = Clock::now();
   for (int64_t epoch = first_epoch; epoch <= config.epochs; ++epoch) {
     auto epoch_start = Clock::now();

@@ -77,3 +77,18 @@ TEST_CASE("a missing model file is named") {
   CHECK(r.out == "");
   CHECK(r.err.find("no/such/model.nn") != std::string::npos);
 }
+
+TEST_CASE("a class count other than the logits width fails check and compile at the loss") {
+  auto path = scratch_dir() / "classes.nn";
+  write_file(path, kHeader + "label y : class(10)[batch]\nlogits = dense(x, 7)\n"
+                             "output p = softmax(logits)\nloss softmax_cross_entropy(logits, y)\n");
+  const std::string what = "classes.nn:6:6: error: softmax_cross_entropy: the logits have 7 "
+                           "classes (f32[batch,7]), but label 'y' is declared class(10) (line 3)";
+  CommandResult check = run_netc("check '" + path.string() + "'");
+  expect_located_error(check, "classes.nn", what);
+  auto out = scratch_dir() / "classes_out";
+  CommandResult compile = run_netc("compile '" + path.string() + "' -o '" + out.string() + "'");
+  CHECK(compile.status == 1);
+  CHECK_MESSAGE(compile.err.find(what) != std::string::npos, compile.err);
+  CHECK_FALSE(std::filesystem::exists(out));
+}

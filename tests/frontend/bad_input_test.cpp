@@ -113,6 +113,31 @@ TEST_CASE("shape mismatches name both shapes") {
                    "groups=4 must divide both the input channels (4) and the filters (6)");
 }
 
+TEST_CASE("a class label's declared count must equal the width of the logits it is scored on") {
+  // 7 logits against class(10): at run time labels 7..9 would index past each row.
+  std::string model = kX + "label y : class(10)[batch]\nlogits = dense(x, 7)\n"
+                           "output p = softmax(logits)\n"
+                           "loss softmax_cross_entropy(logits, y)\n";
+  CHECK_USER_ERROR(model, 5, 6,
+                   "softmax_cross_entropy: the logits have 7 classes (f32[batch,7]), but label "
+                   "'y' is declared class(10) (line 2); make the logits 10 wide or declare "
+                   "class(7)");
+  // Wider logits than classes are as wrong (a class that no label names), and the
+  // loss may be any term of the sum.
+  CHECK_USER_ERROR(kX + "label y : class(3)[batch]\n"
+                        "loss mean(x) + 0.5 * softmax_cross_entropy(x, y)\n",
+                   3, 22,
+                   "the logits have 4 classes (f32[batch,4]), but label 'y' is declared "
+                   "class(3)");
+  // Through a reshape of the labels too.
+  CHECK_USER_ERROR(kX + "label y : class(3)[batch]\n"
+                        "loss softmax_cross_entropy(x, reshape(y, (batch)))\n",
+                   3, 6, "label 'y' is declared class(3)");
+  // Matching counts build.
+  Graph g = test::build(kX + "label y : class(4)[batch]\nloss softmax_cross_entropy(x, y)\n");
+  CHECK(g.loss);
+}
+
 TEST_CASE("undefined and redefined names") {
   CHECK_USER_ERROR(kX + "output h = relu(y)\n", 2, 17, "undefined name 'y'; did you mean 'x'?");
   CHECK_USER_ERROR(kX + "output h = relu(zzz)\n", 2, 17, "undefined name 'zzz'");

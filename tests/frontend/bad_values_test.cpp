@@ -54,6 +54,10 @@ TEST_CASE("invalid values in the model") {
   CHECK_USER_ERROR(kX + "loss mean(x) + l2(0.1)\n", 2, 16, "l2() has no weights to regularize");
   CHECK_USER_ERROR(kX + "z = dense(x, 2)\nloss mean(z) + l2(0.1)\noutput o = dense(z, 2)\n", 4, 12,
                    "'dense2.W' is created after the 'loss' statement");
+  // Only a layer fed by the regularization term itself comes after it in the loss.
+  CHECK_USER_ERROR(kX + "z = dense(x, 2)\nloss mean(dense(z * l2(0.1), 2))\n", 3, 11,
+                   "'dense2.W' is created by a layer whose input depends on the regularization "
+                   "term");
   CHECK_USER_ERROR(kX + "label y : class(1)[batch]\n", 2, 17,
                    "a class label needs at least 2 classes, found 1");
   CHECK_USER_ERROR(kX + "input z : f32[batch, 0]\n", 2, 22,

@@ -46,8 +46,9 @@ TEST_CASE("fmnist_mlp: the bench mlp, 235,914 trainable parameters") {
   CHECK(g.outputs.at(0).name == "probs");
   CHECK(g.node(g.loss->value).op == OpKind::SoftmaxCrossEntropy);
   CHECK(g.train.data == "fashion-mnist");
-  CHECK(g.train.split.parts == std::vector<double>{50000, 10000});
-  CHECK(g.train.split.use_test_set);
+  REQUIRE(g.train.split);
+  CHECK(g.train.split->parts == std::vector<double>{50000, 10000});
+  CHECK(g.train.split->use_test_set);
   CHECK(g.train.normalize == "global");
   CHECK(g.train.batch == 128);
   CHECK(g.train.epochs == 10);

@@ -231,6 +231,31 @@ TEST_CASE("l2(lambda) expands to lambda / (2 m) * sum of squared trainable weigh
   CHECK(g.node(den.inputs[1]).op == OpKind::BatchSize);
 }
 
+TEST_CASE("l2() written before the layers of the loss still regularizes them") {
+  // The order of the terms does not matter: both forms sum dense1.W and dense2.W.
+  std::string head = kX + "label y : class(2)[batch]\nh = dense(x, 3)\n";
+  Graph before = build(head + "loss l2(0.01) + softmax_cross_entropy(dense(h, 2), y)\n");
+  Graph after = build(head + "loss softmax_cross_entropy(dense(h, 2), y) + l2(0.01)\n");
+  for (const Graph* g : {&before, &after}) {
+    std::vector<ValueId> squared;
+    for (const Node& n : g->nodes)
+      if (n.op == OpKind::Mul && n.inputs.size() == 2 && n.inputs[0] == n.inputs[1])
+        squared.push_back(n.inputs[0]);
+    CHECK(squared == std::vector<ValueId>{*g->find_leaf(OpKind::Param, "dense1.W"),
+                                          *g->find_leaf(OpKind::Param, "dense2.W")});
+  }
+  // The terms keep their places in the sum: l2 is the first operand.
+  const Node& total = before.node(before.loss->value);
+  REQUIRE(total.op == OpKind::Add);
+  CHECK(before.node(total.inputs[0]).op == OpKind::Div);
+  CHECK(before.node(total.inputs[1]).op == OpKind::SoftmaxCrossEntropy);
+  // A loss with only its layers inside, l1 and l2 in front, and a nested term.
+  Graph nested = build(kX + "label y : class(2)[batch]\n"
+                            "loss 0.5 * (l1(0.1) + l2(0.2)) + mean(dense(relu(dense(x, 3)), 2))\n");
+  CHECK(count_ops(nested, OpKind::Abs) == 2);
+  CHECK(count_ops(nested, OpKind::ReduceSum) == 4);
+}
+
 TEST_CASE("l1(lambda) sums absolute values / l1 and l2 together share m") {
   Graph g = build(kX + "z = dense(x, 2)\nloss mean(z) + l1(0.1) + l2(0.2)\n");
   CHECK(count_ops(g, OpKind::Abs) == 1);

@@ -33,7 +33,11 @@ Diagnostic train_error(const std::string& body) {
 
 } // namespace
 
-TEST_CASE("an absent key keeps the TrainConfig default") { CHECK(train("") == TrainConfig{}); }
+TEST_CASE("an absent key keeps the TrainConfig default") {
+  CHECK(train("") == TrainConfig{});
+  // No split: the data decides at run time (runtime/data/split.h), not the compiler.
+  CHECK_FALSE(train("  epochs = 3").split.has_value());
+}
 
 TEST_CASE("data, data_dir, normalize, batch, epochs, seed, max_norm, bayes_error") {
   TrainConfig c = train("  data = fashion-mnist\n  data_dir = \"/srv/fm\"\n  normalize = "
@@ -55,22 +59,22 @@ TEST_CASE("data, data_dir, normalize, batch, epochs, seed, max_norm, bayes_error
 }
 
 TEST_CASE("split: counts, ratios, and the dataset's test set") {
-  SplitConfig s = train("  split = 50000 / 10000 / test").split;
+  SplitConfig s = *train("  split = 50000 / 10000 / test").split;
   CHECK_FALSE(s.ratios);
   CHECK(s.parts == std::vector<double>{50000, 10000});
   CHECK(s.use_test_set);
-  s = train("  split = 0.6 / 0.2 / 0.2").split;
+  s = *train("  split = 0.6 / 0.2 / 0.2").split;
   CHECK(s.ratios);
   CHECK(s.parts == std::vector<double>{0.6, 0.2, 0.2});
   CHECK_FALSE(s.use_test_set);
-  s = train("  split = 0.9 / 0.1 / test").split;
+  s = *train("  split = 0.9 / 0.1 / test").split;
   CHECK(s.ratios);
   CHECK(s.parts == std::vector<double>{0.9, 0.1});
   CHECK(s.use_test_set);
-  s = train("  split = 40000 / 10000 / 10000").split;
+  s = *train("  split = 40000 / 10000 / 10000").split;
   CHECK(s.parts.size() == 3);
   CHECK_FALSE(s.use_test_set);
-  s = train("  split = 0.8 / 0.2").split;
+  s = *train("  split = 0.8 / 0.2").split;
   CHECK(s.parts == std::vector<double>{0.8, 0.2});
 }
 

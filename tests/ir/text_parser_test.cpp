@@ -62,7 +62,7 @@ Graph small_cnn() {
   g.train.batch = 32;
   g.train.optimizer.kind = "momentum";
   g.train.optimizer.lr = 0.05;
-  g.train.split = {true, {0.6, 0.2}, false};
+  g.train.split = SplitConfig{true, {0.6, 0.2}, false};
   g.train.data_dir = "/data/\"fm\"";
   g.train.bayes_error = 0.02;
   return g;
@@ -203,6 +203,24 @@ TEST_CASE("text parser: shape rule and arity errors are located in the text") {
   check_error(kLeaf + "%1 = reshape(%0) : f32[batch,4]\n", {2, 6}, "missing attribute 'shape'");
   check_error(kLeaf + "%1 = input(%0) {name=\"z\"} : f32[2]\n", {2, 6},
               "'input' is a leaf and takes no inputs, found 1");
+}
+
+TEST_CASE("text parser: a label's class count must match the logits it is scored on") {
+  // The IR text is another frontend: GraphBuilder checks it as it does .nn models.
+  const std::string labels = "%1 = input() {name=\"y\", num_classes=10} : i32[batch]\n";
+  check_error(kLeaf + labels + "%2 = softmax_cross_entropy(%0, %1) : f32[]\n", {3, 6},
+              "softmax_cross_entropy: the logits have 4 classes (f32[batch,4]), but label 'y' is "
+              "declared class(10)");
+  // Through a reshape of the labels, and for one_hot's num_classes.
+  check_error(kLeaf + labels + "%2 = reshape(%1) {shape=[-1]} : i32[batch]\n" +
+                  "%3 = softmax_cross_entropy(%0, %2) : f32[]\n",
+              {4, 6}, "label 'y' is declared class(10)");
+  check_error(kLeaf + labels + "%2 = one_hot(%1) {num_classes=4} : f32[batch,4]\n", {3, 6},
+              "one_hot: num_classes is 4, but label 'y' is declared class(10)");
+  // Labels without a declared count (num_classes absent) are not checked.
+  CHECK_NOTHROW(parse_graph_text(kLeaf + "%1 = input() {name=\"y\"} : i32[batch]\n" +
+                                     "%2 = softmax_cross_entropy(%0, %1) : f32[]\n",
+                                 "t.ir"));
 }
 
 TEST_CASE("text parser: malformed node lines say what was expected") {

@@ -100,6 +100,15 @@ TEST_CASE("verifier: a shape rule that rejects its inputs") {
   CHECK(problems[0].starts_with("%5 (matmul): shape rule fails: "));
 }
 
+TEST_CASE("verifier: an op reading class labels agrees with their declared count") {
+  Graph g = valid_graph();
+  g.nodes[1].attrs.set("num_classes", int64_t{3});
+  CHECK(verify(g).empty()); // %7 is f32[batch,3]
+  g.nodes[1].attrs.set("num_classes", int64_t{5});
+  check_one_problem(g, "%8 (softmax_cross_entropy): the logits have 3 classes (f32[batch,3]), but "
+                       "label 'y' is declared class(5)");
+}
+
 TEST_CASE("verifier: named leaves carry a non-empty string name") {
   Graph g = valid_graph();
   g.nodes[0].attrs = {};

@@ -23,7 +23,7 @@ struct Result {
 
 inline Plan training_plan(bool early_stop = false) {
   Plan p = make_plan();
-  p.config.split = {true, {0.6, 0.2, 0.2}, false};
+  p.config.split = SplitConfig{true, {0.6, 0.2, 0.2}, false};
   p.config.epochs = 3;
   p.config.normalize = "per_feature";
   if (early_stop) p.config.early_stop = {true, 2, "val_loss"};

@@ -112,6 +112,9 @@ TEST_CASE("normalize: statistics restored from a checkpoint apply the same way")
   Normalizer f = Normalizer::fit(NormMode::per_channel, rows(d, {0, 1}));
   Normalizer g = Normalizer::from_statistics(NormMode::per_channel, {2, 2}, f.mean(), f.stddev());
   CHECK(normalized(g, *d, 2) == normalized(f, *d, 2));
+  // normalize = none stores no statistics; restored, it is the identity.
+  Normalizer none = Normalizer::from_statistics(NormMode::none, {2, 2}, {}, {});
+  CHECK(normalized(none, *d, 2) == normalized(Normalizer(), *d, 2));
   CHECK(data_error([] {
           Normalizer::from_statistics(NormMode::per_feature, {2, 2}, {1, 2}, {1, 1});
         }) == "per_feature normalization of examples of shape [2, 2] needs 4 mean and std values, "
@@ -239,9 +242,7 @@ TEST_CASE("data: prepare_training_data loads, splits and fits on the training sp
   netc::TrainConfig c;
   c.data = "csv:d.csv";
   c.data_dir = dir.str();
-  c.split.ratios = true;
-  c.split.parts = {0.5, 0.25, 0.25};
-  c.split.use_test_set = false;
+  c.split = netc::SplitConfig{true, {0.5, 0.25, 0.25}, false};
   c.normalize = "per_feature";
   c.seed = 9;
   TrainingData td = prepare_training_data(c, class_layout({2}, 3));

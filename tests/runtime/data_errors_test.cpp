@@ -103,22 +103,41 @@ TEST_CASE("data errors: csv rows with the wrong number of columns or a non-numbe
                          "columns (0..2)");
 }
 
-TEST_CASE("data errors: labels out of range, in idx, csv and npy") {
+TEST_CASE("data errors: labels out of range, in idx, csv and npy, name the file and the row") {
   TempDir dir;
   write_file(dir / "im.idx", idx_bytes({3, 2}, bytes(6)));
   write_file(dir / "lb.idx", idx_bytes({3}, {1, 12, 0}));
   CHECK(load_error("idx:im.idx,lb.idx", dir, class_layout({2}, 10)) ==
-        "label 12 at row 1 of " + dir / "lb.idx" + " is outside the model's 10 classes (0..9)");
-  write_file(dir / "c.csv", "x,y\n1,0\n2,3\n");
+        "label 12 at row 1 of " + dir / "lb.idx" +
+            " is outside the 10 classes of the model's label y (0..9)");
+  // int8 IDX labels can be negative.
+  std::string signed_labels = idx_bytes({3}, {0, 1, 0xff});
+  signed_labels[2] = 0x09;
+  write_file(dir / "neg.idx", signed_labels);
+  CHECK(load_error("idx:im.idx,neg.idx", dir, class_layout({2}, 10)) ==
+        "label -1 at row 2 of " + dir / "neg.idx" +
+            " is outside the 10 classes of the model's label y (0..9)");
+  // CSV rows count examples like the other formats; the line number is for an editor.
+  write_file(dir / "c.csv", "x,y\n1,0\n\n2,3\n");
   CHECK(load_error("csv:c.csv", dir, class_layout({1}, 3)) ==
-        "label 3 at line 3 of " + dir / "c.csv" + " is outside the model's 3 classes (0..2)");
+        "label 3 at row 1 (line 4) of " + dir / "c.csv" +
+            " is outside the 3 classes of the model's label y (0..2)");
+  write_file(dir / "c.csv", "x,y\n1,-2\n2,0\n");
+  CHECK(load_error("csv:c.csv", dir, class_layout({1}, 3)) ==
+        "label -2 at row 0 (line 2) of " + dir / "c.csv" +
+            " is outside the 3 classes of the model's label y (0..2)");
   write_npy(dir / "x.npy", {2, 1}, {1, 2});
-  write_npy(dir / "y.npy", {2}, {-1, 0});
-  CHECK(contains(load_error("npy:x.npy,y.npy", dir, class_layout({1}, 3)),
-                 "label -1 at row 0 of " + dir / "y.npy" + " is outside"));
+  write_npy(dir / "y.npy", {2}, {0, -1});
+  CHECK(load_error("npy:x.npy,y.npy", dir, class_layout({1}, 3)) ==
+        "label -1 at row 1 of " + dir / "y.npy" +
+            " is outside the 3 classes of the model's label y (0..2)");
   write_npy(dir / "y.npy", {2}, {0.5, 0});
   CHECK(contains(load_error("npy:x.npy,y.npy", dir, class_layout({1}, 3)),
                  "label 0.5 at row 0 of " + dir / "y.npy" + " is not a class index"));
+  // Every label is checked, the last one too.
+  write_npy(dir / "y.npy", {2}, {0, 3});
+  CHECK(contains(load_error("npy:x.npy,y.npy", dir, class_layout({1}, 3)),
+                 "label 3 at row 1 of " + dir / "y.npy"));
 }
 
 TEST_CASE("data errors: images and labels with different counts, or shapes that do not fit") {

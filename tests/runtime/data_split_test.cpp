@@ -133,3 +133,30 @@ TEST_CASE("split errors: too many examples, no training examples, no test set") 
                  }),
                  "the ratios sum to 1.6, above 1"));
 }
+
+TEST_CASE("split: without one in the train block, data without a test set gets 0.8 / 0.1 / 0.1") {
+  // A 1000-row CSV: the old default 50000 / 10000 / test could only fail.
+  LoadedData csv{numbered(1000, "d.csv"), nullptr};
+  SplitConfig fallback = effective_split(std::nullopt, csv);
+  CHECK(fallback == split(true, {0.8, 0.1, 0.1}, false));
+  Splits s = split_data(csv, fallback, 1);
+  CHECK(s.train.size() == 800);
+  CHECK(s.val.size() == 100);
+  CHECK(s.test.size() == 100);
+  CHECK(split_summary(std::nullopt, csv) ==
+        "split 0.8 / 0.1 / 0.1 (the default for data without a test set of its own; set split in "
+        "the train block to choose another)");
+  // Fashion-MNIST (data with its own test set) keeps 50000 / 10000 / test.
+  LoadedData fmnist{numbered(60000, "train.idx"), numbered(10, "t10k.idx")};
+  CHECK(effective_split(std::nullopt, fmnist) == split(false, {50000, 10000}, true));
+  CHECK(contains(split_summary(std::nullopt, fmnist), "split 50000 / 10000 / test (the default "
+                                                      "for data with a test set of its own"));
+  // A split the train block gives is used as it is, whatever the data.
+  SplitConfig given = split(false, {500, 500}, false);
+  CHECK(effective_split(given, csv) == given);
+  CHECK(effective_split(given, fmnist) == given);
+  CHECK(split_summary(given, csv) == "split 500 / 500");
+  CHECK(data_error([&] { split_data(csv, effective_split(SplitConfig{}, csv), 1); }) ==
+        "split 50000 / 10000 / test uses the dataset's own test set, but d.csv has none; "
+        "give three counts or ratios instead");
+}

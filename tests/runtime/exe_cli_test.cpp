@@ -100,6 +100,18 @@ TEST_CASE("train: one loss per step, with the given learning rate") {
   MESSAGE(r.out);
 }
 
+TEST_CASE("train --random-data refuses the options of training on data") {
+  for (std::vector<const char*> args : std::vector<std::vector<const char*>>{
+           {"train", "--random-data", "--epochs", "3"},
+           {"train", "--random-data", "--data", "fashion-mnist"},
+           {"train", "--random-data", "--log", "/tmp/netc-never.jsonl"},
+           {"train", "--random-data", "--report", "/tmp/netc-never"}}) {
+    Result r = run(args);
+    CHECK(r.status == 2);
+    CHECK_MESSAGE(contains(r.err, "excludes --random-data"), r.err);
+  }
+}
+
 TEST_CASE("bad arguments exit 2 with a message") {
   for (std::vector<const char*> args :
        std::vector<std::vector<const char*>>{{},

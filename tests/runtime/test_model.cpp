@@ -246,7 +246,7 @@ Plan make_plan() {
       call("train_sgd", {W, dW, b, db, lr, step}, {W2, b2, step2}, "elementwise", 17, 0)};
   p.train.kernels.back().scalars = {"step", "seed", "batch"};
   p.train.updates = {{W, W2}, {b, b2}, {step, step2}};
-  p.train.inputs = {{"x", x}, {"y", y}};
+  p.train.inputs = {{"x", x}, {"y", y, kClasses}}; // as `label y : class(2)[batch]`
   p.train.loss = loss;
 
   p.infer.kernels = {

@@ -7,6 +7,7 @@
 #include "runtime/checkpoint.h"
 #include "runtime/exe_cli.h"
 #include "runtime/test_model.h"
+#include "runtime/train/model_io.h"
 
 #include <cstdlib>
 #include <doctest/doctest.h>
@@ -23,6 +24,13 @@ using namespace netc::rt;
 namespace {
 
 using namespace netc::rt::test::cli;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
 
 std::vector<nlohmann::json> json_lines(const std::string& path) {
   std::vector<nlohmann::json> out;
@@ -157,7 +165,8 @@ TEST_CASE("bad input: a clear message, exit 1, and the checkpoint untouched") {
   fails({"train", "--data", "csv:" + f.dir / "cols.csv", "--save", a}, "cols.csv");
   test::write_file(f.dir / "labels.csv", "1,2,3,0\n1,2,3,7\n1,2,3,1\n");
   fails({"train", "--data", "csv:" + f.dir / "labels.csv", "--save", a},
-        "outside the model's 2 classes");
+        "label 7 at row 1 (line 2) of " + f.dir / "labels.csv" +
+            " is outside the 2 classes of the model's label y (0..1)");
   std::string idx = test::idx_bytes({4, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
   test::write_file(f.dir / "x.idx", idx.substr(0, idx.size() - 5));
   test::write_file(f.dir / "y.idx", test::idx_bytes({4}, {0, 1, 0, 1}));
@@ -203,4 +212,98 @@ TEST_CASE("a non-finite loss stops training, names the step, and keeps the check
   CHECK((contains(r.err, "at step") || contains(r.err, "after step")));
   CHECK(slurp(a) == good);
   MESSAGE(r.err);
+}
+
+TEST_CASE("labels are checked against the label's declared class count, not an output's width") {
+  // A model whose first output is not its class scores: its width (5 here) said
+  // nothing about the labels, and labels up to 4 reached a 2-wide loss kernel.
+  Plan plan = training_plan();
+  int wide = static_cast<int>(plan.slots.size());
+  plan.slots.push_back({"%30 matmul", {kBatchDim, 5}, ElemType::f32, Region::arena, 0});
+  plan.infer.outputs.insert(plan.infer.outputs.begin(), {"embedding", wide});
+  CHECK(model_data_layout(plan).labels.at(0).classes == 2);
+  Fixture f;
+  test::write_file(f.dir / "labels.csv", "1,2,3,0\n1,2,3,1\n1,2,3,4\n");
+  Result r = run({"train", "--data", "csv:" + f.dir / "labels.csv"}, plan);
+  CHECK(r.status == 1);
+  CHECK_MESSAGE(contains(r.err, "label 4 at row 2 (line 3) of " + f.dir / "labels.csv" +
+                                    " is outside the 2 classes of the model's label y (0..1)"),
+                r.err);
+  // Labels that declare no count (IR from elsewhere) fall back to the guess.
+  plan.train.inputs.at(1).num_classes = 0;
+  CHECK(model_data_layout(plan).labels.at(0).classes == 5);
+}
+
+TEST_CASE("a train block without split trains on CSV with 0.8 / 0.1 / 0.1, and says so") {
+  Fixture f; // 200 rows, no test set of their own
+  Plan plan = training_plan();
+  plan.config.split.reset();
+  std::string a = f.dir / "a.st";
+  Result r = run({"train", "--data", f.data, "--epochs", "1", "--save", a}, plan);
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(contains(r.out, "(160 train / 20 val / 20 test)"));
+  CHECK(contains(r.out, "\nsplit 0.8 / 0.1 / 0.1 (the default for data without a test set of its "
+                        "own; set split in the train block to choose another)\n"));
+  // eval finds the same test split.
+  Result e = run({"eval", "--weights", a}, plan);
+  REQUIRE_MESSAGE(e.status == 0, e.err);
+  CHECK(contains(e.out, "20 examples (the test split"));
+  // An explicit split is used as before, and named.
+  Result given = run({"train", "--data", f.data, "--epochs", "1"});
+  REQUIRE_MESSAGE(given.status == 0, given.err);
+  CHECK(contains(given.out, "(120 train / 40 val / 40 test)"));
+  CHECK(contains(given.out, "\nsplit 0.6 / 0.2 / 0.2\n"));
+  MESSAGE(r.out);
+}
+
+TEST_CASE("train --random-data --save writes a checkpoint that eval and --resume accept") {
+  Fixture f;
+  const test::TempDir& dir = f.dir;
+  std::string straight = dir / "straight.st", part = dir / "part.st";
+  Result r = run({"train", "--random-data", "--steps", "4", "--batch", "8", "--lr", "0.5", "--save",
+                  straight});
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(contains(r.out, "saved " + straight));
+  SafetensorsFile saved = read_safetensors(straight);
+  CHECK(saved.find("W"));
+  CHECK(saved.metadata.at("netc.data") == "random");
+  CHECK(saved.metadata.at("netc.step") == "4");
+  CHECK(saved.metadata.at("netc.normalize") == "none");
+
+  // 2 steps, save, resume to 4: the same checkpoint, the same losses.
+  REQUIRE(
+      run({"train", "--random-data", "--steps", "2", "--batch", "8", "--lr", "0.5", "--save", part})
+          .status == 0);
+  Result resumed =
+      run({"train", "--random-data", "--steps", "4", "--resume", part, "--save", part});
+  REQUIRE_MESSAGE(resumed.status == 0, resumed.err);
+  std::vector<std::string> l = lines_of(resumed.out);
+  REQUIRE(l.size() == 4);
+  CHECK(contains(l[0], "training on random data, batch 8, seed 1, resumed after step 2"));
+  CHECK(l[1] == lines_of(r.out)[3]); // step 3
+  CHECK(l[2] == lines_of(r.out)[4]); // step 4
+  SafetensorsFile g = read_safetensors(part);
+  for (const char* name : {"W", "b", "step", "lr"})
+    CHECK_MESSAGE(g.find(name)->data == saved.find(name)->data, name);
+  CHECK(g.metadata == saved.metadata);
+
+  // eval takes the weights, on data given explicitly: the run had none.
+  test::write_file(dir / "d.csv", "0.5,1,2,1\n-1,0,2,0\n2,1,-1,1\n");
+  Result e = run({"eval", "--weights", straight, "--data", "csv:" + dir / "d.csv"});
+  REQUIRE_MESSAGE(e.status == 0, e.err);
+  CHECK(contains(e.out, "3 examples (every example of csv:"));
+  Result no_data = run({"eval", "--weights", straight});
+  CHECK(no_data.status == 1);
+  CHECK(contains(no_data.err, "was trained on random data (train --random-data), so it names no "
+                              "data to evaluate on; pass --data SPEC"));
+  // Real training does not continue a random run, nor random training a real one.
+  Result real = run({"train", "--resume", straight, "--data", "csv:" + dir / "d.csv"});
+  CHECK(real.status == 1);
+  CHECK(contains(real.err, "holds a run on random data (train --random-data); continue it with "
+                           "train --random-data --resume"));
+  std::string on_data = dir / "data.st";
+  REQUIRE(run({"train", "--data", f.data, "--epochs", "1", "--save", on_data}).status == 0);
+  Result other = run({"train", "--random-data", "--resume", on_data});
+  CHECK(other.status == 1);
+  CHECK(contains(other.err, "holds a run on " + f.data + ", not on random data"));
 }
