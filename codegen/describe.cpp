@@ -15,8 +15,8 @@ std::string describe_lowered_kernels(const CompiledProgram& program) {
   fs::path tmp = fs::temp_directory_path() / fmt::format("netc-lower-{}.stmt", getpid());
   std::string out;
   for (const FusedKernel& k : program.fusion.kernels) {
-    KernelSpec spec{program.prefix + "_" + k.name, k.nodes, k.inputs, k.outputs,
-                    writes_in_place(program.memory, k)};
+    KernelSpec spec{program.prefix + "_" + k.name,      k.nodes, k.inputs, k.outputs,
+                    writes_in_place(program.memory, k), k.kind};
     KernelOptions options;
     options.training = program.prefix == "train";
     LoweredKernel lk = lower_kernel(program.graph, spec, options);
@@ -28,7 +28,7 @@ std::string describe_lowered_kernels(const CompiledProgram& program) {
     std::ifstream in(tmp);
     std::stringstream stmt;
     stmt << in.rdbuf();
-    out += fmt::format("// ---- kernel {} ({}): {}\n", spec.name, kernel_kind_name(lk.kind),
+    out += fmt::format("// ---- kernel {} ({}): {}\n", spec.name, schedule_name(lk.schedule),
                        lk.schedule_notes);
     out += stmt.str() + "\n";
   }

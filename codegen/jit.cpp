@@ -1,12 +1,12 @@
 #include "codegen/jit.h"
 
 #include "codegen/kernel.h"
+#include "ir/error.h"
 
 #include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
 #include <optional>
-#include <stdexcept>
 
 namespace netc::codegen {
 
@@ -26,8 +26,8 @@ std::vector<int> halide_sizes(const std::vector<int64_t>& shape) {
 void check_shape(const char* what, size_t i, const std::vector<int64_t>& got,
                  const std::vector<int64_t>& want) {
   if (got != want)
-    throw std::invalid_argument(fmt::format("kernel {} {}: tensor of shape {}, expected {}", what,
-                                            i, to_string(Shape(got)), to_string(Shape(want))));
+    internal_error(fmt::format("kernel {} {}: tensor of shape {}, expected {}", what, i,
+                               to_string(Shape(got)), to_string(Shape(want))));
 }
 
 } // namespace
@@ -65,13 +65,12 @@ JitKernel::JitKernel(const Graph& g, const KernelSpec& spec, const KernelOptions
   for (ValueId v : spec.outputs) {
     impl_->out_types.push_back(g.node(v).type);
     if (g.node(v).type.dtype != DType::f32)
-      throw std::invalid_argument(fmt::format("kernel '{}': the JIT returns f32 values only, "
-                                              "output %{} is {}",
-                                              spec.name, v, to_string(g.node(v).type)));
+      internal_error(fmt::format("kernel '{}': the JIT returns f32 values only, output %{} is {}",
+                                 spec.name, v, to_string(g.node(v).type)));
   }
   for (const TensorType& t : impl_->in_types)
     if (t.dtype == DType::f64)
-      throw std::invalid_argument(
+      internal_error(
           fmt::format("kernel '{}': the JIT runs f32 kernels, found an f64 input", spec.name));
   impl_->k.pipeline.compile_jit(impl_->k.target);
   impl_->compile_s = seconds_since(t0);
@@ -90,10 +89,9 @@ void JitKernel::bind(int64_t batch, std::span<const Tensor<float>* const> inputs
                      std::span<Tensor<float>* const> outputs) {
   Impl& m = *impl_;
   if (inputs.size() != m.in_types.size() || outputs.size() != m.out_types.size())
-    throw std::invalid_argument(fmt::format("kernel '{}' takes {} inputs and {} outputs, given "
-                                            "{} and {}",
-                                            m.k.spec.name, m.in_types.size(), m.out_types.size(),
-                                            inputs.size(), outputs.size()));
+    internal_error(fmt::format("kernel '{}' takes {} inputs and {} outputs, given {} and {}",
+                               m.k.spec.name, m.in_types.size(), m.out_types.size(), inputs.size(),
+                               outputs.size()));
   m.batch = batch;
   m.in_bufs.clear();
   m.staged.clear();
@@ -123,7 +121,7 @@ void JitKernel::bind(int64_t batch, std::span<const Tensor<float>* const> inputs
 
 void JitKernel::run(const StepScalars& scalars) {
   Impl& m = *impl_;
-  if (!m.realization) throw std::logic_error("JitKernel::run before bind");
+  if (!m.realization) internal_error(fmt::format("kernel '{}' runs before bind", m.k.spec.name));
   m.stage_integers();
   m.k.scalars.seed.set(scalars.seed);
   m.k.scalars.step.set(static_cast<uint32_t>(scalars.step));

@@ -41,8 +41,8 @@ public:
   double compile_seconds() const; // lowering + scheduling + JIT
 
   // Views over the tensors, in spec order, at the given batch extent. The
-  // tensors must keep their storage (no resize) until the next bind. Throws
-  // std::invalid_argument when a shape does not match.
+  // tensors must keep their storage (no resize) until the next bind. A shape
+  // that does not match is the caller's bug: an internal_error (ir/error.h).
   void bind(int64_t batch, std::span<const Tensor<float>* const> inputs,
             std::span<Tensor<float>* const> outputs);
   // Runs on the bound tensors.

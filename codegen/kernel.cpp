@@ -52,6 +52,7 @@ void declare_shape(Dims dim, const Shape& s, const Halide::Expr& batch) {
 LoweredKernel lower_kernel(const Graph& g, const KernelSpec& spec, const KernelOptions& options) {
   LoweredKernel k;
   k.spec = spec;
+  k.kind = spec.kind;
   k.target = kernel_target(options);
   LowerOptions lower_options{options.training};
   std::map<ValueId, Halide::Func> values;
@@ -118,7 +119,7 @@ LoweredKernel lower_kernel(const Graph& g, const KernelSpec& spec, const KernelO
 
   if (options.schedule) {
     KernelFuncs funcs{g, k.spec, ops, k.outputs, k.scalars};
-    k.kind = schedule_kernel(funcs, k.schedule_notes);
+    k.schedule = schedule_kernel(funcs, k.schedule_notes);
   } else {
     k.schedule_notes = "unscheduled";
   }

@@ -18,11 +18,12 @@ namespace netc::codegen {
 
 struct LoweredKernel {
   KernelSpec spec;
-  KernelKind kind = KernelKind::Generic;
-  std::string schedule_notes;             // the schedule's choices, for dumps
-  KernelScalars scalars;                  // batch, seed, step
-  std::vector<Halide::ImageParam> inputs; // one per spec.inputs
-  std::vector<Halide::Func> outputs;      // one per spec.outputs
+  KernelKind kind = KernelKind::elementwise; // spec.kind
+  Schedule schedule = Schedule::none;        // what the scheduler made of it
+  std::string schedule_notes;                // the schedule's choices, for dumps
+  KernelScalars scalars;                     // batch, seed, step
+  std::vector<Halide::ImageParam> inputs;    // one per spec.inputs
+  std::vector<Halide::Func> outputs;         // one per spec.outputs
   Halide::Pipeline pipeline;
   Halide::Target target;
 };

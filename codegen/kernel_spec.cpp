@@ -9,24 +9,34 @@
 
 namespace netc::codegen {
 
-std::string_view kernel_kind_name(KernelKind k) {
-  switch (k) {
-  case KernelKind::Elementwise: return "elementwise";
-  case KernelKind::Reduction: return "reduction";
-  case KernelKind::MatMul: return "matmul";
-  case KernelKind::Conv: return "conv";
-  case KernelKind::Generic: return "generic";
+std::string_view schedule_name(Schedule s) {
+  switch (s) {
+  case Schedule::pointwise: return "elementwise";
+  case Schedule::staged: return "reduction";
+  case Schedule::matmul: return "matmul";
+  case Schedule::conv: return "conv";
+  case Schedule::generic: return "generic";
+  case Schedule::none: return "unscheduled";
   }
-  internal_error("bad kernel kind");
+  internal_error("bad schedule");
 }
-
-bool is_inline_leaf(OpKind kind) { return kind == OpKind::Constant || kind == OpKind::BatchSize; }
 
 namespace {
 
-bool is_named_leaf(OpKind kind) {
-  return kind == OpKind::Input || kind == OpKind::Param || kind == OpKind::State ||
-         kind == OpKind::Hyper;
+bool is_named_leaf(OpKind kind) { return op_traits(kind).role == FusionRole::named_leaf; }
+
+// How strongly a kind claims a kernel: a matmul's or conv's recipe owns the
+// whole loop nest, so it wins over the generic kinds (codegen tests build
+// kernels that fusion would not, a matmul with its loss for one).
+int claim(KernelKind k) {
+  switch (k) {
+  case KernelKind::elementwise: return 0;
+  case KernelKind::reduction:
+  case KernelKind::window: return 1;
+  case KernelKind::conv: return 2;
+  case KernelKind::matmul: return 3;
+  }
+  internal_error("bad kernel kind");
 }
 
 std::string default_name(const Graph& g, const std::vector<ValueId>& nodes) {
@@ -77,6 +87,10 @@ KernelSpec make_kernel_spec(const Graph& g, std::vector<ValueId> nodes,
   }
   spec.outputs = std::move(outputs);
   spec.name = name.empty() ? default_name(g, spec.nodes) : std::move(name);
+  for (ValueId v : spec.nodes) {
+    KernelKind k = op_traits(g.node(v).op).kernel;
+    if (claim(k) > claim(spec.kind)) spec.kind = k;
+  }
   return spec;
 }
 

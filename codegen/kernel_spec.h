@@ -6,6 +6,7 @@
 #pragma once
 
 #include "ir/graph.h"
+#include "ir/op_traits.h"
 
 #include <string>
 #include <string_view>
@@ -22,17 +23,22 @@ struct KernelSpec {
   // over its parameter): the schedule must compute every element once and
   // never recompute a tail (a second pass would read the updated value).
   bool writes_in_place = false;
+  // Fusion's kind for the kernel; the scheduler picks the schedule by it.
+  KernelKind kind = KernelKind::elementwise;
 };
 
-// Which schedule a kernel got (codegen/schedule*.cpp).
-enum class KernelKind {
-  Elementwise, // pure maps, broadcasts, data movement, unrolled pools
-  Reduction,   // reductions, softmax, losses, batch norm statistics
-  MatMul,      // one matmul and an elementwise epilogue (HALIDE-NOTES recipe)
-  Conv,        // one conv2d and an elementwise epilogue
-  Generic,     // anything else: correct, reductions computed at root
+// The schedule a kernel got (codegen/schedule*.cpp): matmul and conv kernels
+// get their kind's recipe unless it refuses the kernel, every other kind the
+// generic schedule. The dumps print its name.
+enum class Schedule {
+  pointwise, // "elementwise": the generic schedule of pure outputs
+  staged,    // "reduction": the generic schedule, with stages to place
+  matmul,    // "matmul": HALIDE-NOTES' register-blocked recipe
+  conv,      // "conv": a conv2d, dx or dW recipe
+  generic,   // "generic": the recipe refused the kernel (the notes say why)
+  none,      // "unscheduled": KernelOptions::schedule was false
 };
-std::string_view kernel_kind_name(KernelKind k);
+std::string_view schedule_name(Schedule s);
 
 struct KernelOptions {
   bool training = false;   // LowerOptions::training
@@ -40,7 +46,9 @@ struct KernelOptions {
   bool no_asserts = false; // release kernels whose buffers the caller has checked
 };
 
-// The spec of a kernel that computes `nodes` (any order). Its inputs are the
+// The spec of a kernel that computes `nodes` (any order), of the kind fusion
+// gives such a kernel: its anchor's (a matmul's or a conv's when there are
+// several: their recipes own the loop nest). Its inputs are the
 // operands produced outside the set; Constant and BatchSize leaves join the
 // kernel instead (they become Exprs), and the other leaves in `nodes` (input,
 // param, state, hyper) become inputs. Its outputs are `outputs` when given,
@@ -53,7 +61,7 @@ KernelSpec make_kernel_spec(const Graph& g, std::vector<ValueId> nodes,
 KernelSpec single_op_kernel(const Graph& g, ValueId node, std::string name = "");
 
 // True for the leaves that a kernel computes itself (Constant, BatchSize).
-bool is_inline_leaf(OpKind kind);
+inline bool is_inline_leaf(OpKind kind) { return op_traits(kind).role == FusionRole::inline_leaf; }
 
 // The floating-point operations of one call at the given batch extent: each
 // node's FLOPs rule (per example) times the batch when the node touches the

@@ -225,23 +225,32 @@ void schedule_generic(const KernelFuncs& k, std::string& notes) {
         fmt::format("; {} stage(s) {}", stages.size(), row_local ? "per row chunk" : "at root");
 }
 
-KernelKind schedule_kernel(const KernelFuncs& k, std::string& notes) {
-  if (has_op(k, {OpKind::MatMul})) {
-    if (schedule_matmul(k, notes)) return KernelKind::MatMul;
-  } else if (has_op(k, {OpKind::Conv2d, OpKind::Conv2dBackwardInput})) {
-    if (schedule_conv(k, notes)) return KernelKind::Conv;
-  } else if (has_op(k, {OpKind::Conv2dBackwardWeight})) {
-    if (schedule_conv_weight_grad(k, notes)) return KernelKind::Conv;
-  } else {
+Schedule schedule_kernel(const KernelFuncs& k, std::string& notes) {
+  switch (k.spec.kind) {
+  case KernelKind::matmul:
+    if (schedule_matmul(k, notes)) return Schedule::matmul;
+    break;
+  case KernelKind::conv: {
+    bool applied = has_op(k, {OpKind::Conv2d, OpKind::Conv2dBackwardInput})
+                       ? schedule_conv(k, notes)
+                       : schedule_conv_weight_grad(k, notes);
+    if (applied) return Schedule::conv;
+    break;
+  }
+  case KernelKind::elementwise:
+  case KernelKind::reduction:
+  case KernelKind::window: {
     bool stages = false;
     for (const auto& [v, l] : k.ops) stages = stages || !l.stages.empty();
-    notes += stages ? "reduction" : "elementwise";
+    Schedule s = stages ? Schedule::staged : Schedule::pointwise;
+    notes += schedule_name(s);
     schedule_generic(k, notes);
-    return stages ? KernelKind::Reduction : KernelKind::Elementwise;
+    return s;
+  }
   }
   notes += "; generic";
   schedule_generic(k, notes);
-  return KernelKind::Generic;
+  return Schedule::generic;
 }
 
 } // namespace netc::codegen

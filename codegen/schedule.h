@@ -25,8 +25,9 @@ struct KernelFuncs {
   const KernelScalars& scalars;
 };
 
-// Picks and applies the schedule; returns the kind and the notes.
-KernelKind schedule_kernel(const KernelFuncs& k, std::string& notes);
+// Applies the schedule of the kernel's kind (k.spec.kind, fusion's) and
+// returns which one it got, with its choices (or a recipe's refusal) in notes.
+Schedule schedule_kernel(const KernelFuncs& k, std::string& notes);
 
 // Each returns false, with the reason appended to notes, when the kernel does
 // not fit its pattern (and then has changed nothing).

@@ -11,6 +11,11 @@
 // 64-72 for strided loads). A batch extent M below the 8-row tile gets its own
 // specialization with 1-row tiles: ShiftInwards needs extent >= factor
 // (pitfall 2), and batch 1 must work.
+//
+// A batched matmul (a stack of matrices, rank > 2: attention's q k^T and
+// its product with v, dense on [batch, T, F]) tiles each matrix the same way
+// and runs the fused leading axes in parallel: one task per matrix of the
+// stack, each small enough to stay in L2, vectorized over N.
 #include "codegen/schedule.h"
 
 #include "ir/ops/common.h"
@@ -68,6 +73,55 @@ void pack_b(const Lowered& l, Halide::Func out, const Tiling& t, int64_t K, std:
   notes += ", B^T packed per panel (16x16 transposes)";
 }
 
+bool schedule_batched_matmul(const KernelFuncs& k, ValueId mm, std::string& notes) {
+  const Shape& shape = k.g.node(mm).type.shape;
+  int r = shape.rank();
+  int64_t M = shape[r - 2], N = shape[r - 1];
+  if (M == kBatch || N == kBatch) {
+    notes += "batched matmul recipe: the batch is a matrix dimension";
+    return false;
+  }
+  const Lowered& l = k.ops.at(mm);
+  Halide::Func acc = l.value, out = k.outputs[0];
+  Halide::Type type = acc.output_types()[0];
+  int lanes = zmm_lanes(type);
+  int cols = N >= 2 * lanes ? 2 * lanes : vector_width(N, type);
+  int vec = std::min(cols, lanes);
+  int rows = static_cast<int>(std::min<int64_t>(M, kTileRows));
+  std::vector<Var> v = ir_vars(r);
+  Var j = v[size_t(r - 1)], i = v[size_t(r - 2)];
+  out.tile(j, i, kPanel, kRowTile, kColLane, kRowLane, cols, rows, TailStrategy::ShiftInwards);
+  if (vec > 1) out.vectorize(kColLane, vec).unroll(kColLane);
+  out.unroll(kRowLane);
+  // Tiles inside each matrix, then the leading axes fused (outermost first)
+  // into one parallel loop over the stack.
+  std::vector<Halide::VarOrRVar> order{kColLane, kRowLane, kPanel, kRowTile};
+  for (int a = r - 3; a >= 0; --a) order.emplace_back(v[size_t(a)]);
+  out.reorder(order);
+  Var stack = v[0];
+  for (int a = 1; a <= r - 3; ++a) {
+    Var fused(fmt::format("stack{}", a));
+    out.fuse(v[size_t(a)], stack, fused);
+    stack = fused;
+  }
+  out.parallel(stack);
+  acc.compute_at(out, kPanel);
+  Halide::Stage upd = acc.update();
+  std::vector<Halide::VarOrRVar> upd_order{j, i, acc.rvars()[0]};
+  for (int a = r - 3; a >= 0; --a) upd_order.emplace_back(v[size_t(a)]);
+  upd.reorder(upd_order);
+  if (vec > 1) {
+    acc.vectorize(j, vec).unroll(j);
+    upd.vectorize(j, vec).unroll(j);
+  }
+  acc.unroll(i);
+  upd.unroll(i);
+  notes += fmt::format("batched matmul: {}x{} tiles ({} lanes) per matrix, parallel over the "
+                       "stack of {} leading axes",
+                       cols, rows, vec, r - 2);
+  return true;
+}
+
 } // namespace
 
 bool schedule_matmul(const KernelFuncs& k, std::string& notes) {
@@ -83,6 +137,7 @@ bool schedule_matmul(const KernelFuncs& k, std::string& notes) {
     notes += "matmul recipe: " + why;
     return false;
   }
+  if (shape.rank() > 2) return schedule_batched_matmul(k, *mm, notes);
   int64_t M = shape[0], N = shape[1];
   if (N == kBatch) {
     notes += "matmul recipe: the batch is the column dimension";

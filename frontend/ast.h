@@ -108,8 +108,26 @@ struct TrainStmt {
   std::vector<TrainEntry> entries;
 };
 
-using Stmt =
-    std::variant<ModelStmt, InputStmt, ParamStmt, AssignStmt, OutputStmt, LossStmt, TrainStmt>;
+// One parameter of a block: `c` or, with a compile-time default, `stride=1`.
+struct DefParam {
+  std::string name;
+  SourceLoc loc;
+  ExprPtr default_value; // null when the parameter is required
+};
+
+// def NAME(PARAMS) { ASSIGNMENTS... return EXPR }: a block that calls inline
+// into the model (frontend/blocks.cpp), each call with its own parameters.
+struct DefStmt {
+  std::string name;
+  SourceLoc loc; // of the name
+  std::vector<DefParam> params;
+  std::vector<AssignStmt> body;
+  ExprPtr result;       // the returned expression
+  SourceLoc return_loc; // of the keyword
+};
+
+using Stmt = std::variant<ModelStmt, InputStmt, ParamStmt, AssignStmt, OutputStmt, LossStmt,
+                          TrainStmt, DefStmt>;
 
 struct Module {
   std::vector<Stmt> stmts;

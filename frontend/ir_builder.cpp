@@ -12,9 +12,6 @@
 
 namespace netc {
 
-namespace {
-
-// Names that mean something inside arguments (reshape's batch, bias=false).
 bool is_reserved(std::string_view name) {
   return name == "batch" || name == "true" || name == "false";
 }
@@ -25,6 +22,8 @@ const Builtin* find_builtin(std::string_view name) {
       if (b.name == name) return &b;
   return nullptr;
 }
+
+namespace {
 
 std::vector<std::string> function_names() {
   std::vector<std::string> names = {"l1", "l2"};
@@ -132,10 +131,19 @@ TensorType ModelBuilder::make_type(DType dtype, std::vector<int64_t> dims, Sourc
 void ModelBuilder::build(const Module& m) {
   if (m.stmts.empty())
     fail({1, 1}, "the model is empty: expected statements such as 'input', 'output' and 'loss'");
+  collect_defs(m);
   for (const Stmt& s : m.stmts) std::visit([&](const auto& st) { statement(st); }, s);
   if (g_.outputs.empty() && !g_.loss)
     fail(m.end, "the model has no 'output' and no 'loss', so it computes nothing");
   check_regularized_params();
+  // After every statement: the train block may come before the inputs.
+  const TrainStmt* train = nullptr;
+  const InputStmt* data = nullptr;
+  for (const Stmt& s : m.stmts) {
+    if (const auto* t = std::get_if<TrainStmt>(&s); t && !train) train = t;
+    if (const auto* in = std::get_if<InputStmt>(&s); in && !in->is_label && !data) data = in;
+  }
+  if (train && data) check_augment_input(*train, g_.train, *data, file_);
 }
 
 void ModelBuilder::statement(const ModelStmt& s) {
@@ -282,13 +290,21 @@ void ModelBuilder::check_new_leaf_name(const std::string& name, SourceLoc loc) c
 
 ValueId ModelBuilder::lookup(const Expr& e) {
   if (auto it = names_.find(e.text); it != names_.end()) return it->second.value;
-  if (auto it = leaf_names_.find(e.text); it != leaf_names_.end()) return it->second.value;
+  // A block sees only its parameters and its own values: what it reads from
+  // the model is visible at the call site.
+  if (!in_block())
+    if (auto it = leaf_names_.find(e.text); it != leaf_names_.end()) return it->second.value;
   if (is_reserved(e.text)) fail(e.loc, fmt::format("expected a tensor, found '{}'", e.text));
-  if (find_builtin(e.text) || e.text == "l1" || e.text == "l2")
+  if (find_builtin(e.text) || e.text == "l1" || e.text == "l2" || find_def(e.text))
     fail(e.loc, fmt::format("'{}' is a function; call it as {}(...)", e.text, e.text));
+  if (in_block() && (outer_names_.front().count(e.text) || leaf_names_.count(e.text)))
+    fail(e.loc, fmt::format("undefined name '{}' in block '{}': a block sees only its parameters "
+                            "and its own values; pass '{}' as an argument",
+                            e.text, running_defs_.back()->name, e.text));
   std::vector<std::string> candidates;
   for (const auto& [n, b] : names_) candidates.push_back(n);
-  for (const auto& [n, l] : leaf_names_) candidates.push_back(n);
+  if (!in_block())
+    for (const auto& [n, l] : leaf_names_) candidates.push_back(n);
   fail(e.loc, fmt::format("undefined name '{}'{}", e.text, hint(e.text, candidates)));
 }
 
@@ -340,18 +356,24 @@ ValueId ModelBuilder::eval_binary(const Expr& e) {
 
 ValueId ModelBuilder::eval_call(const Expr& call) {
   if (call.text == "l1" || call.text == "l2") {
+    if (in_block())
+      fail(call.loc,
+           fmt::format("{}() cannot appear inside a block; add it to the 'loss' statement",
+                       call.text));
     if (!in_loss_)
       fail(call.loc,
            fmt::format("{}() is a regularization term; it can only appear in 'loss'", call.text));
     static constexpr ArgSpec kLambda[] = {{"lambda", true}};
     return regularization(CallArgs(call, kLambda, file_), call.text == "l1");
   }
+  if (const DefStmt* def = find_def(call.text)) return eval_block_call(call, *def);
   const Builtin* b = find_builtin(call.text);
   if (!b) {
     if (names_.count(call.text))
       fail(call.loc, fmt::format("'{}' is a value, not a function", call.text));
-    fail(call.loc,
-         fmt::format("unknown function '{}'{}", call.text, hint(call.text, function_names())));
+    std::vector<std::string> candidates = function_names();
+    for (const auto& [name, def] : defs_) candidates.push_back(name);
+    fail(call.loc, fmt::format("unknown function '{}'{}", call.text, hint(call.text, candidates)));
   }
   return b->fn(*this, CallArgs(call, b->spec, file_, b->variadic));
 }
@@ -364,7 +386,7 @@ void ModelBuilder::evaluate_unregularized(const Expr& e) {
   auto visit = [&](const Expr& part) {
     if (has_regularization(part))
       evaluate_unregularized(part);
-    else if (is_tensor_expression(part))
+    else if (is_tensor_expression(part) || (part.kind == Expr::Kind::Call && find_def(part.text)))
       evaluated_.emplace(&part, eval(part));
   };
   if (e.kind != Expr::Kind::Binary && e.kind != Expr::Kind::Neg && e.kind != Expr::Kind::Call)
@@ -449,17 +471,18 @@ Layer ModelBuilder::begin_layer(std::string_view kind, std::string_view prefix, 
   l.kind = kind;
   l.loc = a.loc();
   const Expr* name_expr = a.declares("name") ? a.get("name") : nullptr;
+  std::string local;
   if (name_expr) {
-    l.name = a.read_name(*name_expr, "name");
-    if (l.name.find('.') != std::string::npos || is_reserved(l.name))
-      fail(name_expr->loc, fmt::format("'{}' cannot name a layer", l.name));
+    local = a.read_name(*name_expr, "name");
+    if (local.find('.') != std::string::npos || is_reserved(local))
+      fail(name_expr->loc, fmt::format("'{}' cannot name a layer", local));
+    scopes_.back().taken.insert(local);
   } else {
-    // Skip counters that a name= already took, so a default name never
-    // silently reuses an explicitly named layer.
-    do {
-      l.name = fmt::format("{}{}", prefix, ++layer_counters_[std::string(prefix)]);
-    } while (layers_.count(l.name));
+    local = next_local_name(prefix);
   }
+  // Inside a block, name= is relative to the call: it shares within a call
+  // and each call gets its own copy.
+  l.name = scoped(local);
   const Expr* frozen_expr = a.declares("frozen") ? a.get("frozen") : nullptr;
   auto it = layers_.find(l.name);
   if (it == layers_.end()) {
@@ -469,8 +492,9 @@ Layer ModelBuilder::begin_layer(std::string_view kind, std::string_view prefix, 
   }
   const LayerRecord& old = it->second;
   if (old.kind != kind)
-    fail(name_expr->loc, fmt::format("layer name '{}' is already used by a {} layer (line {})",
-                                     l.name, old.kind, old.loc.line));
+    fail(name_expr ? name_expr->loc : l.loc,
+         fmt::format("layer name '{}' is already used by a {} layer (line {})", l.name, old.kind,
+                     old.loc.line));
   l.reused = true;
   l.frozen = old.frozen;
   if (frozen_expr && a.read_bool(*frozen_expr, "frozen") != old.frozen)

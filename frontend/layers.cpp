@@ -3,6 +3,7 @@
 // attribute layer=NAME, which the summary and the dumps group by.
 #include "frontend/model_builder.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace netc {
@@ -144,6 +145,74 @@ ValueId conv2d(ModelBuilder& b, const CallArgs& a) {
   return b.op(OpKind::Conv2d, std::move(inputs), std::move(attrs), l.loc, l.name);
 }
 
+// ---- conv2d_transpose ----------------------------------------------------------
+// PyTorch's ConvTranspose2d: W [C_in, filters, KH, KW], b [filters], and
+//   OH = (H - 1) stride - 2 pad + dilation (KH - 1) + output_padding + 1
+// It is conv2d's dx (conv2d_backward_input, ir/ops/conv_backward.cpp) with W
+// in conv2d's [O, C, KH, KW] place, so it runs the same kernel as conv2d's
+// backward pass. The bias is a broadcast add of b [filters, 1, 1], which
+// fusion folds into that kernel's epilogue. The default init is he with
+// PyTorch's fans for this weight layout: fan_in = filters KH KW (dim 1 times
+// the kernel area, as torch.nn.init computes it), fan_out = C_in KH KW.
+ValueId conv2d_transpose(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  const TensorType xt = check_input(b, a, x, {4}, "[batch, channels, height, width]");
+  int64_t filters = positive_int(a, "filters", 0);
+  auto kernel = pair_arg(a, "kernel", {3, 3}, 1);
+  auto stride = pair_arg(a, "stride", {1, 1}, 1);
+  auto pad = pair_arg(a, "pad", {0, 0}, 0);
+  auto output_padding = pair_arg(a, "output_padding", {0, 0}, 0);
+  auto dilation = pair_arg(a, "dilation", {1, 1}, 1);
+  for (int i = 0; i < 2; ++i)
+    if (output_padding[i] >= std::max(stride[i], dilation[i]))
+      a.fail(a.get("output_padding")->loc,
+             fmt::format("conv2d_transpose: output_padding {} must be smaller than the stride "
+                         "({}) or the dilation ({})",
+                         output_padding[i], stride[i], dilation[i]));
+  int64_t channels = xt.shape[1];
+  TensorType wt = b.make_type(xt.dtype, {channels, filters, kernel[0], kernel[1]}, a.loc());
+  // The output size, checked here so that the message names the layer's
+  // arguments rather than the op's input_shape attribute.
+  std::array<int64_t, 2> out{};
+  for (int i = 0; i < 2; ++i) {
+    int64_t extent = xt.shape[2 + i], grown = 0, reach = 0, extra = 0, full = 0;
+    // Any argument may be huge: every step is checked.
+    if (__builtin_mul_overflow(extent - 1, stride[i], &grown) ||
+        __builtin_mul_overflow(dilation[i], kernel[i] - 1, &reach) ||
+        __builtin_add_overflow(reach, output_padding[i] + 1, &extra) ||
+        __builtin_add_overflow(grown, extra, &full) || full > kMaxElements)
+      b.fail(a.loc(), "conv2d_transpose: the output would be too large");
+    // full < 2^48, so a padding past it cannot overflow the subtraction.
+    out[i] = pad[i] >= full ? 0 : full - 2 * pad[i];
+    if (out[i] < 1)
+      b.fail(a.loc(), fmt::format("conv2d_transpose: the padding ({}) leaves no output: {} "
+                                  "rows of {} give {} at kernel {}, stride {}, dilation {}",
+                                  pad[i], i == 0 ? "height" : "width", extent, out[i], kernel[i],
+                                  stride[i], dilation[i]));
+  }
+  TensorType yt = b.make_type(xt.dtype, {xt.shape[0], filters, out[0], out[1]}, a.loc());
+  int64_t area = kernel[0] * kernel[1];
+  InitSpec init = init_arg(b, a, "he");
+  bool bias = a.get_bool("bias", true);
+  Layer l = b.begin_layer("conv2d_transpose", "deconv", a);
+  ValueId w = b.layer_leaf(l, OpKind::Param, "W", wt,
+                           param_attrs(init, filters * area, channels * area, true));
+  Attrs attrs{{"stride", list(stride)},
+              {"pad", list(pad)},
+              {"dilation", list(dilation)},
+              {"input_shape", yt.shape.dims}};
+  // Set only when used, as PyTorch's default is none.
+  if (output_padding != std::array<int64_t, 2>{0, 0})
+    attrs.set("output_padding", list(output_padding));
+  ValueId y = b.op(OpKind::Conv2dBackwardInput, {x, w}, std::move(attrs), l.loc, l.name);
+  if (!bias) return y;
+  ValueId bv = b.layer_leaf(l, OpKind::Param, "b", b.make_type(xt.dtype, {filters}, l.loc),
+                            param_attrs({"zeros", {}}, filters * area, channels * area, false));
+  ValueId column = b.op(OpKind::Reshape, {bv},
+                        Attrs{{"shape", std::vector<int64_t>{filters, 1, 1}}}, l.loc, l.name);
+  return b.op(OpKind::Add, {y, column}, {}, l.loc, l.name);
+}
+
 // ---- pooling -------------------------------------------------------------------
 template <OpKind Kind>
 ValueId pool(ModelBuilder& b, const CallArgs& a) {
@@ -214,6 +283,54 @@ ValueId batchnorm(ModelBuilder& b, const CallArgs& a) {
               Attrs{{"eps", eps}, {"momentum", momentum}, {"axis", int64_t{1}}}, l.loc, l.name);
 }
 
+// ---- layernorm -----------------------------------------------------------------
+// PyTorch's nn.LayerNorm over the trailing axes (-1, or a tuple of the last
+// axes); gamma (ones) and beta (zeros) have the normalized shape.
+ValueId layernorm(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  const TensorType xt = b.type_of(x);
+  if (!is_float(xt.dtype))
+    b.fail(a.loc(),
+           fmt::format("layernorm expects a float input (f32 or f64), found {}", to_string(xt)));
+  double eps = a.get_number("eps", 1e-5);
+  if (!(eps > 0))
+    a.fail(a.get("eps")->loc,
+           fmt::format("layernorm: eps must be positive, found {}", describe(*a.get("eps"))));
+  std::vector<int64_t> axes{-1};
+  int64_t rank = xt.shape.rank(), first = rank;
+  const Expr* ax = a.get("axes");
+  if (ax) axes = a.read_ints(*ax, "axes");
+  SourceLoc where = ax ? ax->loc : a.loc();
+  for (int64_t& v : axes) {
+    if (v < -rank || v >= rank)
+      a.fail(where, fmt::format("layernorm: axis {} is out of range for {} (expected {}..{})", v,
+                                to_string(xt), -rank, rank - 1));
+    if (v < 0) v += rank;
+    first = std::min(first, v);
+  }
+  std::vector<int64_t> sorted = axes;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i < sorted.size(); ++i)
+    if (sorted[i] != first + int64_t(i) || first + int64_t(sorted.size()) != rank)
+      a.fail(where, fmt::format("layernorm: the axes must be the last ones of {} (-1, or (-2, "
+                                "-1), ...)",
+                                to_string(xt)));
+  std::vector<int64_t> dims(xt.shape.dims.begin() + first, xt.shape.dims.end());
+  for (int64_t d : dims)
+    if (d == kBatch)
+      a.fail(where, fmt::format("layernorm: cannot normalize over the batch dimension of {}",
+                                to_string(xt)));
+  int64_t m = 1;
+  for (int64_t d : dims) m *= d;
+  Layer l = b.begin_layer("layernorm", "ln", a);
+  TensorType t = b.make_type(xt.dtype, dims, l.loc);
+  ValueId gamma =
+      b.layer_leaf(l, OpKind::Param, "gamma", t, param_attrs({"ones", {}}, m, m, false));
+  ValueId beta = b.layer_leaf(l, OpKind::Param, "beta", t, param_attrs({"zeros", {}}, m, m, false));
+  return b.op(OpKind::LayerNorm, {x, gamma, beta}, Attrs{{"axes", sorted}, {"eps", eps}}, l.loc,
+              l.name);
+}
+
 // ---- dropout -------------------------------------------------------------------
 // The keep probability is a runtime scalar (Hyper leaf LAYER.keep), so it can
 // be tuned, and set to 1 for gradient checking, without recompiling.
@@ -255,6 +372,19 @@ const Builtin kLayers[] = {
       kName,
       kFrozen},
      conv2d},
+    {"conv2d_transpose",
+     {{"x", true},
+      {"filters", true},
+      {"kernel"},
+      {"stride"},
+      {"pad"},
+      {"output_padding"},
+      {"dilation"},
+      {"init"},
+      {"bias"},
+      kName,
+      kFrozen},
+     conv2d_transpose},
     {"maxpool", {{"x", true}, {"kernel", true}, {"stride"}, {"pad"}, kName}, pool<OpKind::MaxPool>},
     {"avgpool",
      {{"x", true},
@@ -268,6 +398,38 @@ const Builtin kLayers[] = {
     {"flatten", {{"x", true}, kName}, flatten},
     {"batchnorm", {{"x", true}, {"eps"}, {"momentum"}, kName, kFrozen}, batchnorm},
     {"dropout", {{"x", true}, {"keep", true}, kName}, dropout},
+    {"layernorm", {{"x", true}, {"axes"}, {"eps"}, kName, kFrozen}, layernorm},
+    {"rnn",
+     {{"x", true},
+      {"units", true},
+      {"activation"},
+      {"return"},
+      {"reverse"},
+      {"bidirectional"},
+      {"init"},
+      kName,
+      kFrozen},
+     rnn_layer},
+    {"lstm",
+     {{"x", true},
+      {"units", true},
+      {"return"},
+      {"reverse"},
+      {"bidirectional"},
+      {"init"},
+      kName,
+      kFrozen},
+     lstm_layer},
+    {"gru",
+     {{"x", true},
+      {"units", true},
+      {"return"},
+      {"reverse"},
+      {"bidirectional"},
+      {"init"},
+      kName,
+      kFrozen},
+     gru_layer},
 };
 
 } // namespace

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,7 +39,15 @@ struct Builtin {
 };
 
 std::span<const Builtin> layer_builtins();
+// The recurrent layers (recurrent.cpp), rows of the layer table.
+ValueId rnn_layer(ModelBuilder& b, const CallArgs& a);
+ValueId lstm_layer(ModelBuilder& b, const CallArgs& a);
+ValueId gru_layer(ModelBuilder& b, const CallArgs& a);
 std::span<const Builtin> primitive_builtins();
+// The layer or function called `name`, or null (l1/l2 are the loss's own).
+const Builtin* find_builtin(std::string_view name);
+// Names that mean something inside arguments (reshape's batch, bias=false).
+bool is_reserved(std::string_view name);
 
 // A layer instance: created by its first call, reused by a later call with the
 // same name= (shared weights).
@@ -112,6 +121,30 @@ private:
   void statement(const OutputStmt& s);
   void statement(const LossStmt& s);
   void statement(const TrainStmt& s);
+  void statement(const DefStmt&) {} // collected ahead by collect_defs
+
+  // ---- blocks (blocks.cpp) -----------------------------------------------------
+  // Where layer names are made: the model's top level, or one block call
+  // whose prefix ("basic1", "stage2.block1") leads every name made inside.
+  struct Scope {
+    std::string prefix;
+    std::map<std::string, int, std::less<>> counters; // conv -> 2 after conv1, conv2
+    std::set<std::string, std::less<>> taken;         // local names used in this scope
+  };
+  // Checks every def (names, parameters, no recursion) before any statement
+  // runs, so a block may be called above its definition.
+  void collect_defs(const Module& m);
+  const DefStmt* find_def(std::string_view name) const;
+  bool in_block() const { return scopes_.size() > 1; }
+  // The next default local name KIND1, KIND2... of the current scope, skipping
+  // the ones an explicit name= took.
+  std::string next_local_name(std::string_view kind);
+  // "basic1" -> "stage1.basic1" inside a call with prefix "stage1".
+  std::string scoped(const std::string& local) const;
+  ValueId eval_block_call(const Expr& call, const DefStmt& def);
+  ValueId run_block(const DefStmt& def,
+                    const std::map<std::string, const Expr*, std::less<>>& constants);
+  bool passes_as_tensor(const Expr& arg) const;
 
   void define(const std::string& name, SourceLoc loc, ValueId v, Binding::Kind kind);
   void check_new_leaf_name(const std::string& name, SourceLoc loc) const;
@@ -128,7 +161,11 @@ private:
   std::map<std::string, Binding, std::less<>> names_;
   std::map<std::string, LeafRecord, std::less<>> leaf_names_; // params, state, hypers
   std::map<std::string, LayerRecord, std::less<>> layers_;
-  std::map<std::string, int, std::less<>> layer_counters_;
+  std::map<std::string, const DefStmt*, std::less<>> defs_;
+  std::vector<Scope> scopes_ = std::vector<Scope>(1);                    // [0] is the top level
+  std::vector<std::map<std::string, Binding, std::less<>>> outer_names_; // of enclosing scopes
+  std::vector<const DefStmt*> running_defs_; // the blocks being expanded, outermost first
+  int block_calls_ = 0;
   int dropout_streams_ = 0;
   SourceLoc model_loc_, loss_loc_, train_loc_;
   bool in_loss_ = false;

@@ -24,7 +24,25 @@ constexpr Keyword kKeywords[] = {
     {"output", "output NAME = EXPR"},
     {"loss", "loss EXPR"},
     {"train", "train { KEY = VALUE ... }"},
+    {"def", "def NAME(PARAMS) { ... return EXPR }"},
 };
+
+// A block parameter's default is fixed when the block is defined: a number,
+// a name (he, true, same), a string, or a tuple of those.
+bool is_constant(const Expr& e) {
+  switch (e.kind) {
+  case Expr::Kind::Number:
+  case Expr::Kind::Name:
+  case Expr::Kind::String: return true;
+  case Expr::Kind::Neg: return literal_number(e).has_value();
+  case Expr::Kind::Tuple:
+    return std::all_of(e.args.begin(), e.args.end(),
+                       [](const ExprPtr& a) { return is_constant(*a); });
+  case Expr::Kind::Call:
+  case Expr::Kind::Binary: return false;
+  }
+  return false;
+}
 
 const Keyword* keyword(std::string_view word) {
   for (const Keyword& k : kKeywords)
@@ -111,8 +129,10 @@ private:
     const Token& t = cur();
     if (t.kind != Tok::Ident)
       fail(t.loc, fmt::format("expected a statement (model, input, label, param, output, loss, "
-                              "train or NAME = EXPR), found {}",
+                              "train, def or NAME = EXPR), found {}",
                               describe(t)));
+    if (t.text == "return")
+      fail(t.loc, "'return' can only end a block (def NAME(PARAMS) { ... return EXPR })");
     if (const Keyword* k = keyword(t.text)) {
       if (peek().kind == Tok::Equals)
         fail(t.loc,
@@ -123,6 +143,7 @@ private:
       if (w == "param") return param_stmt();
       if (w == "output") return output_stmt();
       if (w == "loss") return loss_stmt();
+      if (w == "def") return def_stmt();
       return train_stmt();
     }
     if (peek().kind != Tok::Equals) {
@@ -218,12 +239,87 @@ private:
       advance();
       train_value_ = true;
       e.value = expression();
+      // A comma-separated value (augment = shift(2), flip) is a tuple.
+      if (at(Tok::Comma)) {
+        ExprPtr list = make(Expr::Kind::Tuple, e.value->loc);
+        list->args.push_back(std::move(e.value));
+        while (accept(Tok::Comma)) list->args.push_back(expression());
+        e.value = sealed(std::move(list));
+      }
       train_value_ = false;
       s.entries.push_back(std::move(e));
       if (at(Tok::RBrace)) break;
       if (!at(Tok::Newline)) fail_expected("end of line after the value");
       skip_newlines();
     }
+    advance(); // '}'
+    return s;
+  }
+
+  // def NAME(p1, p2=DEFAULT, ...) { NAME = EXPR ... return EXPR }
+  DefStmt def_stmt() {
+    advance();
+    DefStmt s;
+    const Token& name = expect_ident("a block name after 'def'");
+    s.name = name.text;
+    s.loc = name.loc;
+    std::string context = fmt::format("in the parameters of '{}'", s.name);
+    expect(Tok::LParen,
+           fmt::format("after the block name (write def {}(x, ...) {{ ... }})", s.name));
+    while (!accept(Tok::RParen)) {
+      const Token& p = expect_ident(fmt::format("a parameter name or ')' {}", context));
+      for (const DefParam& old : s.params)
+        if (old.name == p.text)
+          fail(p.loc, fmt::format("parameter '{}' of '{}' is given twice", p.text, s.name));
+      DefParam param{p.text, p.loc, nullptr};
+      if (accept(Tok::Equals)) {
+        param.default_value = expression();
+        if (!is_constant(*param.default_value))
+          fail(param.default_value->loc,
+               fmt::format("the default of '{}' must be a constant (a number, a name such as he, "
+                           "or a tuple), found {}",
+                           p.text, describe(*param.default_value)));
+      } else if (!s.params.empty() && s.params.back().default_value) {
+        fail(p.loc, fmt::format("parameter '{}' has no default but follows '{}', which has one; "
+                                "put the parameters with defaults last",
+                                p.text, s.params.back().name));
+      }
+      s.params.push_back(std::move(param));
+      if (accept(Tok::RParen)) break;
+      if (!at(Tok::Comma)) fail_expected(fmt::format("',' or ')' {}", context));
+      advance();
+    }
+    expect(Tok::LBrace,
+           fmt::format("after the parameters of '{}' (the body goes in {{ ... }})", s.name));
+    skip_newlines();
+    for (;;) {
+      const Token& t = cur();
+      if (t.kind == Tok::End) fail_expected(fmt::format("'}}' to close block '{}'", s.name));
+      if (t.kind == Tok::RBrace)
+        fail(t.loc, fmt::format("block '{}' has no 'return'; end it with return EXPR", s.name));
+      if (t.kind == Tok::Ident && t.text == "return") break;
+      if (t.kind == Tok::Ident && t.text == "def")
+        fail(t.loc, fmt::format("a def cannot be inside another def ('{}', line {}); define it at "
+                                "the top level",
+                                s.name, s.loc.line));
+      if (t.kind == Tok::Ident && keyword(t.text) && peek().kind != Tok::Equals)
+        fail(t.loc, fmt::format("'{}' cannot appear inside a block; a block holds assignments "
+                                "(NAME = EXPR) and ends with return EXPR",
+                                t.text));
+      s.body.push_back(std::get<AssignStmt>(statement()));
+      end_of_statement();
+      skip_newlines();
+    }
+    s.return_loc = advance().loc;
+    if (at(Tok::Newline) || at(Tok::End) || at(Tok::RBrace))
+      fail_expected("an expression after 'return'");
+    s.result = expression();
+    skip_newlines();
+    if (at(Tok::End)) fail_expected(fmt::format("'}}' to close block '{}'", s.name));
+    if (!at(Tok::RBrace))
+      fail(cur().loc, fmt::format("'return' must be the last statement of block '{}', found {} "
+                                  "after it",
+                                  s.name, describe(cur())));
     advance(); // '}'
     return s;
   }

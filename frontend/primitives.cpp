@@ -1,7 +1,11 @@
 // Primitive functions: each maps to one IR op (max and min to one of two),
 // reading its attributes from literal arguments. Shape checks beyond argument
 // syntax are the op's own shape rule, which GraphBuilder locates at the call.
+// The functions that take just the op's inputs (exp(x), matmul(a, b)) come
+// from the op table's surface column (ir/ops.def); the rows below are those
+// with attributes or arguments of their own.
 #include "frontend/model_builder.h"
+#include "ir/op_traits.h"
 
 #include <algorithm>
 #include <cmath>
@@ -21,16 +25,34 @@ int64_t axis_of(ModelBuilder& b, const CallArgs& a, const Expr& e, int64_t axis,
   return axis < 0 ? axis + rank : axis;
 }
 
-template <OpKind Kind>
-ValueId unary(ModelBuilder& b, const CallArgs& a) {
-  return b.op(Kind, {b.tensor(a, "x")}, {}, a.loc());
+// NAME(p1, ..., pn): the op named NAME on the arguments, in order. Two
+// operands are evaluated as a pair, so that a number takes the other's dtype
+// (pow(x, 2) for an f64 x).
+ValueId plain_op(ModelBuilder& b, const CallArgs& a) {
+  OpKind kind = *op_from_name(a.func());
+  std::string_view surface = op_traits(kind).surface;
+  size_t arity = 1 + size_t(std::count(surface.begin(), surface.end(), ','));
+  std::vector<ValueId> inputs;
+  if (arity == 2) {
+    auto [x, y] = b.eval_pair(*a.at(0), *a.at(1));
+    inputs = {x, y};
+  } else {
+    for (size_t i = 0; i < arity; ++i) inputs.push_back(b.eval(*a.at(i)));
+  }
+  return b.op(kind, std::move(inputs), {}, a.loc());
 }
 
-// Two required tensor parameters, whatever their names.
-template <OpKind Kind>
-ValueId binary(ModelBuilder& b, const CallArgs& a) {
-  auto [x, y] = b.eval_pair(*a.at(0), *a.at(1));
-  return b.op(Kind, {x, y}, {}, a.loc());
+// "a, b" -> {{"a", true}, {"b", true}}: every input is a required parameter.
+std::vector<ArgSpec> parameters(std::string_view surface) {
+  std::vector<ArgSpec> out;
+  for (size_t start = 0; start <= surface.size();) {
+    size_t comma = std::min(surface.find(',', start), surface.size());
+    std::string_view name = surface.substr(start, comma - start);
+    while (name.starts_with(' ')) name.remove_prefix(1);
+    out.push_back({name, true});
+    start = comma + 1;
+  }
+  return out;
 }
 
 // leaky_relu(x, alpha=0.01), elu(x, alpha=1.0)
@@ -50,6 +72,15 @@ ValueId along_axis(ModelBuilder& b, const CallArgs& a) {
   else
     axis = axis_of(b, a, a.call(), axis, b.type_of(x));
   return b.op(Kind, {x}, Attrs{{"axis", axis}}, a.loc());
+}
+
+// gelu(x, approximate=none|tanh): PyTorch's nn.GELU(approximate=...)
+ValueId gelu(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  std::string form = a.get_name("approximate", "none");
+  if (form != "none" && form != "tanh")
+    a.fail_arg(*a.get("approximate"), "approximate", "none or tanh");
+  return b.op(OpKind::Gelu, {x}, Attrs{{"approximate", form}}, a.loc());
 }
 
 // sum/mean/max/min over `axis` (an int or a tuple; absent = every axis).
@@ -183,16 +214,37 @@ ValueId softmax_cross_entropy(ModelBuilder& b, const CallArgs& a) {
   return b.op(OpKind::SoftmaxCrossEntropy, {x, y}, std::move(attrs), a.loc());
 }
 
-const std::vector<ArgSpec> kX = {{"x", true}};
-const std::vector<ArgSpec> kAB = {{"a", true}, {"b", true}};
+// upsample(x, 2, mode=nearest|bilinear), upsample(x, (2, 3)): integer factors
+// only (PyTorch's nn.Upsample(scale_factor) with align_corners=False). The
+// mode is set only when bilinear, so nearest reads as the op's default.
+ValueId upsample(ModelBuilder& b, const CallArgs& a) {
+  ValueId x = b.tensor(a, "x");
+  const Expr& scale_expr = a.required("scale");
+  std::vector<const Expr*> items = {&scale_expr};
+  if (scale_expr.kind == Expr::Kind::Tuple) {
+    items.clear();
+    for (const auto& item : scale_expr.args) items.push_back(item.get());
+  }
+  for (const Expr* item : items)
+    if (item->kind == Expr::Kind::Number && !item->is_int)
+      a.fail(item->loc, fmt::format("{}: the scale must be an integer factor, found {}", a.func(),
+                                    describe(*item)));
+  std::array<int64_t, 2> scale = a.get_pair("scale", {1, 1});
+  for (int64_t s : scale)
+    if (s < 1)
+      a.fail(scale_expr.loc,
+             fmt::format("{}: the scale must be at least 1, found {}", a.func(), s));
+  Attrs attrs{{"scale", std::vector<int64_t>{scale[0], scale[1]}}};
+  if (const Expr* e = a.get("mode")) {
+    std::string mode = a.read_name(*e, "mode");
+    if (mode != "nearest" && mode != "bilinear") a.fail_arg(*e, "mode", "nearest or bilinear");
+    if (mode == "bilinear") attrs.set("mode", mode);
+  }
+  return b.op(OpKind::Upsample, {x}, std::move(attrs), a.loc());
+}
 
 const Builtin kPrimitives[] = {
     // Elementwise math
-    {"exp", kX, unary<OpKind::Exp>},
-    {"log", kX, unary<OpKind::Log>},
-    {"sqrt", kX, unary<OpKind::Sqrt>},
-    {"abs", kX, unary<OpKind::Abs>},
-    {"pow", kAB, binary<OpKind::Pow>},
     {"max",
      {{"x", true}, {"y"}, {"axis", false, true}, {"keepdims", false, true}},
      extremum<OpKind::Maximum, OpKind::ReduceMax>},
@@ -207,13 +259,11 @@ const Builtin kPrimitives[] = {
     {"transpose", {{"x", true}, {"perm", true}}, transpose},
     {"concat", {{"x", true}, {"axis", true, true}}, concat, true},
     {"slice", {{"x", true}, {"axis", true}, {"start"}, {"end"}}, slice},
-    {"matmul", kAB, binary<OpKind::MatMul>},
+    {"upsample", {{"x", true}, {"scale", true}, {"mode"}}, upsample},
     // Activations
-    {"relu", kX, unary<OpKind::Relu>},
     {"leaky_relu", {{"x", true}, {"alpha"}}, with_alpha<OpKind::LeakyRelu>},
     {"elu", {{"x", true}, {"alpha"}}, with_alpha<OpKind::Elu>},
-    {"sigmoid", kX, unary<OpKind::Sigmoid>},
-    {"tanh", kX, unary<OpKind::Tanh>},
+    {"gelu", {{"x", true}, {"approximate"}}, gelu},
     {"softmax", {{"x", true}, {"axis"}}, along_axis<OpKind::Softmax>},
     {"log_softmax", {{"x", true}, {"axis"}}, along_axis<OpKind::LogSoftmax>},
     // Losses (scalar means; docs/language.md says over what)
@@ -223,14 +273,24 @@ const Builtin kPrimitives[] = {
       {"label_smoothing", false, true},
       {"weights", false, true}},
      softmax_cross_entropy},
-    {"sigmoid_cross_entropy",
-     {{"logits", true}, {"targets", true}},
-     binary<OpKind::SigmoidCrossEntropy>},
-    {"mse", {{"pred", true}, {"target", true}}, binary<OpKind::Mse>},
 };
+
+// The rows above, then one per op with a surface column.
+std::vector<Builtin> make_primitives() {
+  std::vector<Builtin> out(std::begin(kPrimitives), std::end(kPrimitives));
+  for (int i = 0; i < kNumOps; ++i) {
+    auto kind = static_cast<OpKind>(i);
+    std::string_view surface = op_traits(kind).surface;
+    if (!surface.empty()) out.push_back({op_name(kind), parameters(surface), plain_op});
+  }
+  return out;
+}
 
 } // namespace
 
-std::span<const Builtin> primitive_builtins() { return kPrimitives; }
+std::span<const Builtin> primitive_builtins() {
+  static const std::vector<Builtin> primitives = make_primitives();
+  return primitives;
+}
 
 } // namespace netc

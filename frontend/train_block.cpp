@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <map>
 
 namespace netc {
@@ -298,6 +299,78 @@ void read_early_stop(const EntryReader& r, TrainConfig& c) {
   c.early_stop = e;
 }
 
+// shift(2), flip, cutout(8): a comma-separated list (a Tuple from the parser),
+// or a single transform, or `none`.
+void read_augment(const EntryReader& r, TrainConfig& c) {
+  static constexpr ArgSpec kPixels[] = {{"pixels", true}};
+  static constexpr ArgSpec kPad[] = {{"pad", true}};
+  static constexpr ArgSpec kDegrees[] = {{"degrees", true}};
+  static constexpr ArgSpec kAmount[] = {{"amount", true}};
+  static constexpr ArgSpec kSize[] = {{"size", true}};
+  static constexpr Form kForms[] = {{"none", {}},     {"shift", kPixels},   {"crop", kPad},
+                                    {"flip", {}},     {"rotate", kDegrees}, {"scale", kAmount},
+                                    {"cutout", kSize}};
+  const Expr& v = r.value();
+  std::vector<const Expr*> items;
+  if (v.kind == Expr::Kind::Tuple)
+    for (const ExprPtr& a : v.args) items.push_back(a.get());
+  else
+    items.push_back(&v);
+  std::vector<AugmentStep> steps;
+  // The stored kind -> the kind and the text as written.
+  std::map<std::string, std::pair<std::string, std::string>, std::less<>> written;
+  for (const Expr* item : items) {
+    if (item->kind != Expr::Kind::Name && item->kind != Expr::Kind::Call)
+      r.fail(*item, fmt::format("augment takes transforms such as shift(2), flip, cutout(8), "
+                                "found {}",
+                                describe(*item)));
+    Expr name;
+    name.kind = Expr::Kind::Name;
+    name.text = item->text;
+    name.loc = item->loc;
+    std::string kind = r.choice(name, "augmentation", kinds_of(kForms));
+    std::span<const ArgSpec> spec = spec_of(kForms, kind);
+    if (kind == "none") {
+      if (items.size() > 1) r.fail(*item, "augment = none cannot be combined with transforms");
+      return;
+    }
+    if (item->kind == Expr::Kind::Name && !spec.empty())
+      r.fail(*item, fmt::format("{} needs its {}, e.g. {}({})", kind, spec[0].name, kind,
+                                kind == "crop"    ? "pad=4"
+                                : kind == "scale" ? "0.1"
+                                                  : "2"));
+    std::optional<CallArgs> args;
+    if (item->kind == Expr::Kind::Call) args.emplace(*item, spec, r.file());
+    AugmentStep step{kind == "crop" ? "shift" : kind, 0};
+    if (!spec.empty()) {
+      const Expr& a = args->required(spec[0].name);
+      std::string what = fmt::format("{}'s {}", kind, spec[0].name);
+      if (kind == "rotate" || kind == "scale") {
+        double x = r.number(a, what);
+        bool ok = kind == "rotate" ? x >= 0 && x <= 90 : x >= 0 && x < 1;
+        if (!ok)
+          r.fail(a, fmt::format("{} must be {}, found {}", what,
+                                kind == "rotate" ? "in [0, 90]" : "in [0, 1)", describe(a)));
+        step.amount = x;
+      } else {
+        step.amount = static_cast<double>(r.integer(a, what, 0));
+      }
+    }
+    // crop(pad=N) and shift(N) are one transform: either may appear once.
+    std::string text =
+        kind == "crop" ? fmt::format("crop(pad={:g})", step.amount) : augment_text({step});
+    auto [it, fresh] = written.emplace(step.kind, std::pair{kind, text});
+    if (!fresh && it->second.first == kind)
+      r.fail(*item, fmt::format("augment has {} twice", kind));
+    if (!fresh)
+      r.fail(*item, fmt::format("augment has {} and {}, the same transform (crop(pad=N) is "
+                                "shift(N)); keep one",
+                                it->second.second, text));
+    steps.push_back(step);
+  }
+  c.augment = steps;
+}
+
 using Reader = void (*)(const EntryReader&, TrainConfig&);
 
 struct Key {
@@ -340,6 +413,7 @@ const Key kKeys[] = {
                 fmt::format("bayes_error must be in [0, 1), found {}", describe(r.value())));
        c.bayes_error = v;
      }},
+    {"augment", read_augment},
 };
 
 } // namespace
@@ -375,6 +449,56 @@ TrainConfig build_train_config(const TrainStmt& block, const std::string& file) 
     key->read(EntryReader(e, file), c);
   }
   return c;
+}
+
+} // namespace netc
+
+namespace netc {
+
+void check_augment_input(const TrainStmt& block, const TrainConfig& config, const InputStmt& data,
+                         const std::string& file) {
+  if (config.augment.empty()) return;
+  const TrainEntry* entry = nullptr;
+  for (const TrainEntry& e : block.entries)
+    if (e.key == "augment") entry = &e;
+  if (!entry) return;
+  // The transform written as `kinds`, for the message's location.
+  auto item_of = [&](std::initializer_list<std::string_view> kinds) -> const Expr& {
+    const Expr& v = *entry->value;
+    for (const ExprPtr& a : v.args)
+      for (std::string_view k : kinds)
+        if (v.kind == Expr::Kind::Tuple && a->text == k) return *a;
+    return v;
+  };
+  const std::vector<DimSpec>& dims = data.type.dims;
+  std::vector<std::string> shape;
+  for (const DimSpec& d : dims) shape.push_back(d.is_batch ? "batch" : std::to_string(d.value));
+  std::string written = fmt::format("[{}]", fmt::join(shape, ", "));
+  if (dims.size() != 4) {
+    // A flat [batch, n*n] input reads as one n x n channel.
+    std::string image = "[batch, C, H, W]";
+    if (dims.size() == 2 && !dims[1].is_batch) {
+      auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(dims[1].value))));
+      if (side * side == dims[1].value) image = fmt::format("[batch, 1, {}, {}]", side, side);
+    }
+    throw UserError(file, entry->value->loc,
+                    fmt::format("augment shifts and flips images, but the data input '{}' (line "
+                                "{}) is {}; declare it as f32{} and flatten({}) before the dense "
+                                "layers",
+                                data.name, data.loc.line, written, image, data.name));
+  }
+  int64_t h = dims[2].value, w = dims[3].value, side = std::min(h, w);
+  for (const AugmentStep& s : config.augment) {
+    if (s.kind == "shift" && s.amount >= static_cast<double>(side))
+      throw UserError(file, item_of({"shift", "crop"}).loc,
+                      fmt::format("a shift of {} pixels leaves nothing of a {}x{} image; use "
+                                  "at most {}",
+                                  s.amount, h, w, side - 1));
+    if (s.kind == "cutout" && s.amount > static_cast<double>(side))
+      throw UserError(file, item_of({"cutout"}).loc,
+                      fmt::format("cutout({}) is larger than the {}x{} image; use at most {}",
+                                  s.amount, h, w, side));
+  }
 }
 
 } // namespace netc

@@ -18,4 +18,11 @@ const std::vector<std::string>& train_keys();
 // for an unknown or duplicate key or an invalid value.
 TrainConfig build_train_config(const TrainStmt& block, const std::string& file);
 
+// Checks the block's `augment` against the model's data input (its first
+// `input`, which training feeds with the examples): shifts and flips need
+// images [batch, C, H, W], and each transform must fit in H x W. Throws
+// UserError located at the transform.
+void check_augment_input(const TrainStmt& block, const TrainConfig& config, const InputStmt& data,
+                         const std::string& file);
+
 } // namespace netc

@@ -6,23 +6,9 @@
 
 namespace netc {
 
-std::string dot_quote(std::string_view s) {
-  // In a DOT label a backslash starts an escape (\n, \l, \N...), so a literal
-  // one is doubled; a raw newline would break the line-oriented output.
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': break;
-    default: out += c;
-    }
-  }
-  return out + "\"";
-}
-
 namespace {
+
+std::string dot_quote(std::string_view s) { return quote_string(s, QuoteFor::Dot); }
 
 // The text of a label; dot_quote escapes it, so line breaks are real '\n'.
 std::string label_of(const Node& n, ValueId v) {

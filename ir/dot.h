@@ -8,13 +8,9 @@
 #include "ir/graph.h"
 
 #include <string>
-#include <string_view>
 
 namespace netc {
 
 std::string print_dot(const Graph& g);
-
-// A DOT double-quoted string: quotes and backslashes escaped, newlines as \n.
-std::string dot_quote(std::string_view s);
 
 } // namespace netc

@@ -9,7 +9,7 @@ std::string Diagnostic::format() const {
   std::string where = file.empty() ? std::string("<input>") : file;
   if (loc.line > 0) where += fmt::format(":{}", loc.line);
   if (loc.line > 0 && loc.col > 0) where += fmt::format(":{}", loc.col);
-  return fmt::format("{}: error: {}", where, message);
+  return fmt::format("{}: {}: {}", where, is_note ? "note" : "error", message);
 }
 
 static std::string join_diagnostics(const std::vector<Diagnostic>& diags) {
@@ -27,8 +27,9 @@ UserError::UserError(std::vector<Diagnostic> diags)
 UserError::UserError(std::string file, SourceLoc loc, std::string message)
     : UserError(std::vector<Diagnostic>{{std::move(file), loc, std::move(message)}}) {}
 
-void internal_error(const std::string& message) {
-  throw std::logic_error("internal compiler error: " + message);
+void internal_error(const std::string& message, std::source_location loc) {
+  throw InternalError(
+      fmt::format("internal compiler error: {} (at {}:{})", message, loc.file_name(), loc.line()));
 }
 
 // Edit distance where swapping two neighbouring letters counts as one edit

@@ -3,6 +3,7 @@
 // command boundary; internal_error() is a compiler bug.
 #pragma once
 
+#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,7 +21,10 @@ struct Diagnostic {
   std::string file;
   SourceLoc loc;
   std::string message;
-  // "FILE:LINE:COL: error: MESSAGE" (the location parts that are known).
+  // A note adds context to the error before it ("in call to 'basic' here").
+  bool is_note = false;
+  // "FILE:LINE:COL: error: MESSAGE" or "...: note: MESSAGE" (the location
+  // parts that are known).
   std::string format() const;
 };
 
@@ -44,8 +48,18 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-// A broken invariant inside the compiler.
-[[noreturn]] void internal_error(const std::string& message);
+// A broken invariant inside the compiler: a bug of netc, not of the user's
+// model. A logic_error, so that nothing meant for the user catches it; the
+// command line prints it and exits 3.
+class InternalError : public std::logic_error {
+public:
+  using std::logic_error::logic_error;
+};
+
+// Throws "internal compiler error: MESSAGE (at FILE:LINE)", FILE:LINE being the
+// caller's, as Halide's internal_assert does: a bug report then says where.
+[[noreturn]] void internal_error(const std::string& message,
+                                 std::source_location loc = std::source_location::current());
 
 // The closest candidate by edit distance, or "" when nothing is close enough
 // to be a plausible typo. Used for "did you mean" hints.

@@ -7,13 +7,13 @@
 namespace netc {
 
 enum class OpKind {
-#define NETC_OP(name, mnemonic, family) name,
+#define NETC_OP(name, ...) name,
 #include "ir/ops.def"
 #undef NETC_OP
 };
 
 inline constexpr int kNumOps = 0
-#define NETC_OP(name, mnemonic, family) +1
+#define NETC_OP(...) +1
 #include "ir/ops.def"
 #undef NETC_OP
     ;

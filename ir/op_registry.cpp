@@ -1,5 +1,7 @@
 #include "ir/op_registry.h"
 
+#include "ir/op_traits.h"
+
 #include <array>
 #include <fmt/format.h>
 
@@ -10,10 +12,12 @@ namespace {
 struct OpInfo {
   std::string_view name;
   std::string_view family;
+  OpTraits traits;
 };
 
 constexpr std::array<OpInfo, kNumOps> kOpInfo = {{
-#define NETC_OP(name, mnemonic, family) {mnemonic, #family},
+#define NETC_OP(name, mnemonic, family, role, kernel, surface)                                     \
+  {mnemonic, #family, {FusionRole::role, KernelKind::kernel, surface}},
 #include "ir/ops.def"
 #undef NETC_OP
 }};
@@ -24,9 +28,9 @@ constexpr std::array<OpInfo, kNumOps> kOpInfo = {{
 // can be added to ops.def before all of its rules exist.
 std::array<const OpDef*, kNumOps> build_table() {
   std::array<const OpDef*, kNumOps> table{};
-  for (auto family :
-       {leaf_op_defs, elementwise_op_defs, reduce_op_defs, shape_op_defs, matmul_op_defs,
-        conv_op_defs, conv_backward_op_defs, norm_op_defs, activation_op_defs, loss_op_defs}) {
+  for (auto family : {leaf_op_defs, elementwise_op_defs, reduce_op_defs, shape_op_defs,
+                      matmul_op_defs, conv_op_defs, conv_backward_op_defs, resize_op_defs,
+                      norm_op_defs, activation_op_defs, loss_op_defs}) {
     for (const OpDef& def : family()) {
       auto i = static_cast<size_t>(def.kind);
       if (table[i]) internal_error(fmt::format("op '{}' is defined twice", kOpInfo[i].name));
@@ -40,6 +44,19 @@ std::array<const OpDef*, kNumOps> build_table() {
 
 std::string_view op_name(OpKind op) { return kOpInfo[static_cast<size_t>(op)].name; }
 std::string_view op_family(OpKind op) { return kOpInfo[static_cast<size_t>(op)].family; }
+
+const OpTraits& op_traits(OpKind op) { return kOpInfo[static_cast<size_t>(op)].traits; }
+
+std::string_view kernel_kind_name(KernelKind k) {
+  switch (k) {
+  case KernelKind::elementwise: return "elementwise";
+  case KernelKind::reduction: return "reduction";
+  case KernelKind::window: return "window";
+  case KernelKind::matmul: return "matmul";
+  case KernelKind::conv: return "conv";
+  }
+  internal_error("bad kernel kind");
+}
 
 std::optional<OpKind> op_from_name(std::string_view mnemonic) {
   for (size_t i = 0; i < kOpInfo.size(); ++i)

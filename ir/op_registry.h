@@ -11,6 +11,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace netc {
 
@@ -64,9 +65,13 @@ struct OpDef {
   RefFn<double> ref_f64;
   RefFn<long double> ref_f80; // gradient checking: differences of losses need the extra digits
   FlopsRule flops;
-  // nullptr: no rule yet, a compile error when a gradient must flow through
-  // the op. Ops that are explicitly not differentiable use no_gradient.
+  // nullptr: no rule, a compile error when a gradient must flow through the
+  // op. Ops that are explicitly not differentiable use no_gradient.
   GradRule grad = nullptr;
+  // Why the op is not differentiable, when it is not: with grad = no_gradient
+  // (its inputs get no gradient) or grad = nullptr (none may flow through it).
+  // The op table's completeness test requires a reason for both.
+  std::string_view not_differentiable = {};
 };
 
 // The instantiations of a templated reference implementation, for OpDef tables.
@@ -98,6 +103,7 @@ std::span<const OpDef> shape_op_defs();
 std::span<const OpDef> matmul_op_defs();
 std::span<const OpDef> conv_op_defs();
 std::span<const OpDef> conv_backward_op_defs(); // the conv family's backward ops
+std::span<const OpDef> resize_op_defs();
 std::span<const OpDef> norm_op_defs();
 std::span<const OpDef> activation_op_defs();
 std::span<const OpDef> loss_op_defs();

@@ -17,18 +17,21 @@ std::string format_double(double x) {
   return s;
 }
 
-std::string quote_string(std::string_view s) {
+std::string quote_string(std::string_view s, QuoteFor reader) {
+  const bool dot = reader == QuoteFor::Dot;
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
     case '"': out += "\\\""; break;
     case '\\': out += "\\\\"; break;
     case '\n': out += "\\n"; break;
-    case '\t': out += "\\t"; break;
-    case '\r': out += "\\r"; break;
+    case '\t': out += dot ? "\t" : "\\t"; break;
+    case '\r':
+      if (!dot) out += "\\r";
+      break;
     default:
       auto u = static_cast<unsigned char>(c);
-      if (u < 0x20 || u == 0x7f)
+      if (!dot && (u < 0x20 || u == 0x7f))
         out += fmt::format("\\x{:02x}", u);
       else
         out += c; // UTF-8 passes through unchanged

@@ -37,8 +37,18 @@ std::string print_node(const Graph& g, ValueId v, const PrintOptions& options = 
 // back to the same double, so they round-trip exactly and never read back as ints.
 std::string format_attr_value(const AttrValue& v);
 std::string format_double(double x);
-// A double-quoted string with \" \\ \n \t \r and \xHH escapes.
-std::string quote_string(std::string_view s);
+// Who reads a quoted string back, which decides the escapes it may use.
+enum class QuoteFor {
+  // The text form: \" \\ \n \t \r and \xHH for other control bytes, all of
+  // which parse_graph_text reads back.
+  Text,
+  // A Graphviz label: only \" \\ and \n. DOT reads \r and \l as line breaks
+  // justified right and left and has no \t or \xHH, so a carriage return is
+  // dropped and other control bytes pass through raw.
+  Dot,
+};
+// A double-quoted string; UTF-8 passes through unchanged.
+std::string quote_string(std::string_view s, QuoteFor reader = QuoteFor::Text);
 // A name as written after `model`, `output`, `loss`: bare when it is an
 // identifier ([A-Za-z_][A-Za-z0-9_]*), quoted otherwise.
 std::string format_name(std::string_view s);

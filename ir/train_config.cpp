@@ -2,6 +2,7 @@
 
 #include "ir/error.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace netc {
@@ -14,6 +15,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LrDecayConfig, kind, rate, base,
                                                 every, patience, min_lr)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SplitConfig, ratios, parts, use_test_set)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EarlyStopConfig, enabled, patience, on)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AugmentStep, kind, amount)
+
+std::string augment_text(const std::vector<AugmentStep>& steps) {
+  if (steps.empty()) return "none";
+  std::string out;
+  for (const AugmentStep& s : steps) {
+    if (!out.empty()) out += ", ";
+    out += s.kind == "flip" ? s.kind : fmt::format("{}({:g})", s.kind, s.amount);
+  }
+  return out;
+}
 
 std::string train_config_to_json(const TrainConfig& c) {
   json j = {{"data", c.data},         {"data_dir", c.data_dir},     {"normalize", c.normalize},
@@ -22,6 +34,8 @@ std::string train_config_to_json(const TrainConfig& c) {
             {"max_norm", c.max_norm}};
   if (c.split) j["split"] = *c.split; // absent: the data's default
   if (c.bayes_error) j["bayes_error"] = *c.bayes_error;
+  // Absent when empty, so that models without augmentation print as before.
+  if (!c.augment.empty()) j["augment"] = c.augment;
   return j.dump();
 }
 
@@ -41,6 +55,7 @@ TrainConfig train_config_from_json(const std::string& text) {
     c.seed = j.value("seed", c.seed);
     c.max_norm = j.value("max_norm", c.max_norm);
     if (j.contains("bayes_error")) c.bayes_error = j["bayes_error"].get<double>();
+    if (j.contains("augment")) c.augment = j["augment"].get<std::vector<AugmentStep>>();
     return c;
   } catch (const json::exception& e) {
     throw ShapeError(std::string("malformed train configuration: ") + e.what());

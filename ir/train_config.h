@@ -74,6 +74,19 @@ struct EarlyStopConfig {
   friend bool operator==(const EarlyStopConfig&, const EarlyStopConfig&) = default;
 };
 
+// One data-augmentation transform of the train block (docs/language.md), applied
+// by the compiled binary to training batches only. `amount` is the transform's
+// strength: shift and cutout in pixels, rotate in degrees, scale as a fraction
+// (factors in [1 - amount, 1 + amount]); flip has none (probability 0.5).
+struct AugmentStep {
+  std::string kind; // shift | flip | rotate | scale | cutout
+  double amount = 0;
+  friend bool operator==(const AugmentStep&, const AugmentStep&) = default;
+};
+
+// "shift(2), flip, cutout(8)"; "none" for no transform.
+std::string augment_text(const std::vector<AugmentStep>& steps);
+
 struct TrainConfig {
   std::string data =
       "fashion-mnist";  // fashion-mnist | idx:IMAGES,LABELS | csv:PATH[:label=COL] | npy:X,Y
@@ -90,6 +103,7 @@ struct TrainConfig {
   uint64_t seed = 1;
   double max_norm = 0.0;             // 0 = no max-norm constraint
   std::optional<double> bayes_error; // for the bias/variance diagnosis
+  std::vector<AugmentStep> augment;  // empty: none
   friend bool operator==(const TrainConfig&, const TrainConfig&) = default;
 };
 

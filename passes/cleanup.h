@@ -2,14 +2,9 @@
 // the new graph and whether it changed (STYLE.md #5).
 #pragma once
 
-#include "ir/graph.h"
+#include "passes/pass.h"
 
 namespace netc {
-
-struct PassResult {
-  Graph graph;
-  bool changed = false;
-};
 
 // Dead-code elimination: drops every node that no output, loss or update
 // depends on. Autodiff builds gradients for every input of an op; the ones

@@ -13,19 +13,19 @@ namespace netc {
 
 namespace {
 
-using fusion::anchor_kind;
 using fusion::describe;
 using fusion::Role;
 using fusion::role_of;
 using fusion::ValueClasses;
 
 struct Group {
-  std::string kind;
+  KernelKind kind;
   Shape domain;               // the iteration domain pointwise members share
   std::vector<ValueId> nodes; // members (generators excluded)
   std::set<int> ancestors;    // groups this one depends on, transitively
   std::vector<std::string> notes;
   bool open_epilogue = true; // an anchor accepts epilogues until one refuses
+  bool dead = false;         // merged into another group
 };
 
 class Fuser {
@@ -56,8 +56,8 @@ private:
     return group_[size_t(src)];
   }
 
-  int new_group(ValueId v, std::string kind) {
-    groups_.push_back(Group{std::move(kind), g_.node(v).type.shape, {}, {}, {}, true});
+  int new_group(ValueId v, KernelKind kind) {
+    groups_.push_back(Group{kind, g_.node(v).type.shape, {}, {}, {}, true, false});
     add(int(groups_.size()) - 1, v);
     return int(groups_.size()) - 1;
   }
@@ -101,7 +101,7 @@ private:
       int gi = group_[size_t(p)];
       if (gi < 0) continue;
       Group& G = groups_[size_t(gi)];
-      bool anchor_group = G.kind != "elementwise";
+      bool anchor_group = G.kind != KernelKind::elementwise;
       std::string why;
       if (n.type.shape != G.domain)
         why = fmt::format("the shape changes from {} to {}", to_string(G.domain),
@@ -130,7 +130,7 @@ private:
     for (ValueId p : sources)
       for (ValueId u : vc_.users(p)) {
         int gi = u < v ? group_[size_t(u)] : -1;
-        if (gi < 0 || groups_[size_t(gi)].kind != "elementwise" ||
+        if (gi < 0 || groups_[size_t(gi)].kind != KernelKind::elementwise ||
             groups_[size_t(gi)].domain != n.type.shape || creates_cycle(gi, v))
           continue;
         groups_[size_t(gi)].notes.push_back(
@@ -138,7 +138,7 @@ private:
         add(gi, v);
         return;
       }
-    int gi = new_group(v, "elementwise");
+    int gi = new_group(v, KernelKind::elementwise);
     if (!refusal.empty()) groups_[size_t(gi)].notes.push_back(refusal);
   }
 
@@ -165,7 +165,7 @@ private:
     Group& H = groups_[size_t(h)];
     bool forward_conv = std::any_of(H.nodes.begin(), H.nodes.end(),
                                     [&](ValueId m) { return g_.node(m).op == OpKind::Conv2d; });
-    if (H.kind != "conv" || !forward_conv || !H.open_epilogue || !only_feeds(h, v) ||
+    if (H.kind != KernelKind::conv || !forward_conv || !H.open_epilogue || !only_feeds(h, v) ||
         g_.node(n.inputs[0]).type.shape != H.domain)
       return false;
     H.notes.push_back(fmt::format("fused {} (the pool ends the conv's kernel)", describe(g_, v)));
@@ -177,16 +177,16 @@ private:
   void place_anchor(ValueId v) {
     const Node& n = g_.node(v);
     if (pools_conv_output(v)) return;
-    std::string kind = anchor_kind(n.op);
+    KernelKind kind = op_traits(n.op).kernel;
     int gi = new_group(v, kind);
     Group& G = groups_[size_t(gi)];
     for (ValueId p : n.inputs) {
       int h = group_[size_t(p)];
       if (h < 0 || h == gi) continue;
       Group& H = groups_[size_t(h)];
-      if (H.kind != "elementwise") continue;
+      if (H.dead || H.kind != KernelKind::elementwise) continue;
       std::string why;
-      if (kind == "matmul" || kind == "conv")
+      if (kind == KernelKind::matmul || kind == KernelKind::conv)
         why = "matmul and conv operands are read from memory in packed tiles";
       else if (!only_feeds(h, v))
         why = "its values are used elsewhere too";
@@ -201,13 +201,13 @@ private:
       G.nodes.insert(G.nodes.end(), H.nodes.begin(), H.nodes.end());
       G.ancestors.insert(H.ancestors.begin(), H.ancestors.end());
       H.nodes.clear();
-      H.kind = "dead";
+      H.dead = true;
     }
     std::sort(G.nodes.begin(), G.nodes.end());
     // Recompute the ancestors without the absorbed groups.
     G.ancestors.erase(gi);
     for (auto it = G.ancestors.begin(); it != G.ancestors.end();)
-      it = groups_[size_t(*it)].kind == "dead" ? G.ancestors.erase(it) : std::next(it);
+      it = groups_[size_t(*it)].dead ? G.ancestors.erase(it) : std::next(it);
   }
 
   // True if every value of group h that anything outside h uses is used only by v.
@@ -234,7 +234,7 @@ private:
     I.ancestors.erase(into);
     I.ancestors.erase(from);
     F.nodes.clear();
-    F.kind = "dead";
+    F.dead = true;
     for (Group& G : groups_) {
       if (!G.ancestors.count(from) && !G.ancestors.count(into)) continue;
       G.ancestors.erase(from);
@@ -251,11 +251,12 @@ private:
     for (bool changed = true; changed;) {
       changed = false;
       for (int c = 0; c < int(groups_.size()) && !changed; ++c) {
-        if (groups_[size_t(c)].kind != "elementwise") continue;
+        if (groups_[size_t(c)].dead || groups_[size_t(c)].kind != KernelKind::elementwise) continue;
         for (int p : std::set<int>(groups_[size_t(c)].ancestors)) {
           const Group& P = groups_[size_t(p)];
           const Group& C = groups_[size_t(c)];
-          if (P.kind != "elementwise" || P.domain != C.domain || !feeds(p, c)) continue;
+          if (P.dead || P.kind != KernelKind::elementwise || P.domain != C.domain || !feeds(p, c))
+            continue;
           bool between = std::any_of(C.ancestors.begin(), C.ancestors.end(), [&](int x) {
             return x != p && groups_[size_t(x)].ancestors.count(p);
           });
@@ -301,7 +302,7 @@ private:
   std::vector<ValueId> sums_of(int gi) const {
     const Group& G = groups_[size_t(gi)];
     std::vector<ValueId> sums;
-    if (G.kind != "reduction") return sums;
+    if (G.dead || G.kind != KernelKind::reduction) return sums;
     for (ValueId m : G.nodes) {
       OpKind op = g_.node(m).op;
       if (role_of(op) != Role::anchor) continue;
@@ -328,7 +329,7 @@ private:
 
   bool updates_only(int gi) const {
     const Group& G = groups_[size_t(gi)];
-    if (G.kind != "elementwise" || G.nodes.empty()) return false;
+    if (G.dead || G.kind != KernelKind::elementwise || G.nodes.empty()) return false;
     std::set<ValueId> updated;
     for (const auto& u : g_.updates) updated.insert(u.value);
     for (ValueId m : G.nodes) {
@@ -405,7 +406,7 @@ private:
     // update-only kernels last.
     std::vector<int> live;
     for (int gi = 0; gi < int(groups_.size()); ++gi)
-      if (groups_[size_t(gi)].kind != "dead") live.push_back(gi);
+      if (!groups_[size_t(gi)].dead) live.push_back(gi);
     std::vector<int> order;
     std::set<int> done;
     auto ready = [&](int gi) {
@@ -451,7 +452,7 @@ private:
       for (ValueId i : inputs) read.insert((vc_.view_source(i) >= 0 ? vc_.view_source(i) : i));
       FusedKernel k;
       k.kind = G.kind;
-      k.name = fmt::format("k{}_{}", plan.kernels.size(), G.kind);
+      k.name = fmt::format("k{}_{}", plan.kernels.size(), kernel_kind_name(G.kind));
       k.nodes.assign(nodes.begin(), nodes.end());
       k.inputs.assign(inputs.begin(), inputs.end());
       k.notes = G.notes;
@@ -494,7 +495,7 @@ std::string print_fusion(const Graph& g, const FusionPlan& plan) {
     for (ValueId v : k.inputs) ins += (ins.empty() ? "" : ", ") + value(v);
     for (ValueId v : k.outputs) outs += (outs.empty() ? "" : ", ") + value(v);
     out += fmt::format("\nkernel {} ({})\n  ops:     {}\n  reads:   {}\n  writes:  {}\n", k.name,
-                       k.kind, ops, ins, outs);
+                       kernel_kind_name(k.kind), ops, ins, outs);
     for (const auto& note : k.notes) out += "  - " + note + "\n";
   }
   for (const FusionPlan::View& v : plan.views)

@@ -27,6 +27,7 @@
 #pragma once
 
 #include "ir/graph.h"
+#include "ir/op_traits.h"
 
 #include <string>
 #include <vector>
@@ -34,8 +35,9 @@
 namespace netc {
 
 struct FusedKernel {
-  std::string name;               // k<index>_<kind>, unique in the plan
-  std::string kind;               // matmul | conv | window | reduction | elementwise
+  std::string name; // k<index>_<kind>, unique in the plan
+  KernelKind kind =
+      KernelKind::elementwise;    // its anchor's (elementwise without one); picks the schedule
   std::vector<ValueId> nodes;     // computed inside (generators included), ascending
   std::vector<ValueId> inputs;    // read from buffers, ascending
   std::vector<ValueId> outputs;   // written to buffers, ascending

@@ -1,7 +1,5 @@
 #include "passes/fusion_values.h"
 
-#include "ir/error.h"
-
 #include <fmt/format.h>
 
 namespace netc::fusion {
@@ -14,78 +12,6 @@ constexpr size_t kMaxRecomputeSources = 2;
 constexpr int kMaxRecomputeOps = 24;
 
 } // namespace
-
-Role role_of(OpKind k) {
-  switch (k) {
-  case OpKind::Input:
-  case OpKind::Param:
-  case OpKind::State:
-  case OpKind::Hyper: return Role::named_leaf;
-  case OpKind::Constant:
-  case OpKind::BatchSize: return Role::inline_leaf;
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Relu:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Sigmoid:
-  case OpKind::Tanh:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Maximum:
-  case OpKind::Minimum:
-  case OpKind::Step:
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Concat:
-  case OpKind::Slice:
-  case OpKind::Broadcast:
-  case OpKind::Pad:
-  case OpKind::Dropout:
-  case OpKind::DropoutMask:
-  case OpKind::OneHot: return Role::pointwise;
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMean:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin:
-  case OpKind::MatMul:
-  case OpKind::Conv2d:
-  case OpKind::MaxPool:
-  case OpKind::AvgPool:
-  case OpKind::GlobalAvgPool:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight:
-  case OpKind::MaxPoolBackward:
-  case OpKind::AvgPoolBackward:
-  case OpKind::BatchNorm:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-  case OpKind::SoftmaxCrossEntropy:
-  case OpKind::SigmoidCrossEntropy:
-  case OpKind::Mse: return Role::anchor;
-  }
-  internal_error("bad op kind");
-}
-
-std::string anchor_kind(OpKind k) {
-  switch (k) {
-  case OpKind::MatMul: return "matmul";
-  case OpKind::Conv2d:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight: return "conv";
-  case OpKind::MaxPool:
-  case OpKind::AvgPool:
-  case OpKind::MaxPoolBackward:
-  case OpKind::AvgPoolBackward: return "window";
-  default: return "reduction"; // reductions, softmax, losses, batch norm
-  }
-}
 
 std::string describe(const Graph& g, ValueId v) {
   return fmt::format("{} %{}", op_name(g.node(v).op), v);
@@ -150,9 +76,8 @@ void ValueClasses::find_recomputed() {
       continue;
     bool inline_everywhere = true;
     for (ValueId u : users_[size_t(v)]) {
-      OpKind op = g_.node(u).op;
-      if (role_of(op) == Role::anchor && (anchor_kind(op) == "matmul" || anchor_kind(op) == "conv"))
-        inline_everywhere = false;
+      KernelKind kind = op_traits(g_.node(u).op).kernel;
+      if (kind == KernelKind::matmul || kind == KernelKind::conv) inline_everywhere = false;
     }
     if (!inline_everywhere || would_be_epilogue(v)) continue;
     std::set<ValueId> roots;

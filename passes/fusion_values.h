@@ -6,6 +6,7 @@
 #pragma once
 
 #include "ir/graph.h"
+#include "ir/op_traits.h"
 
 #include <set>
 #include <string>
@@ -13,14 +14,10 @@
 
 namespace netc::fusion {
 
-enum class Role { named_leaf, inline_leaf, pointwise, anchor };
+using Role = FusionRole;
 
-// What each op is to the fusion policy. Pointwise ops compute each output
-// element from a fixed set of input elements (data movement included); an
-// anchor loops over a reduction or a window and sets its own schedule.
-Role role_of(OpKind k);
-// matmul | conv | window | reduction: the kernel kind an anchor starts.
-std::string anchor_kind(OpKind k);
+// What each op is to the fusion policy: its row of the op table (ir/ops.def).
+inline Role role_of(OpKind k) { return op_traits(k).role; }
 // "op %id", for notes.
 std::string describe(const Graph& g, ValueId v);
 

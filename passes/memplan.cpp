@@ -23,7 +23,7 @@ bool is_persistent_leaf(OpKind k) {
 // A kernel that reads every input at the index it writes (no data movement),
 // so writing an update over the value it reads is safe.
 bool is_pure_map(const Graph& g, const FusedKernel& k) {
-  if (k.kind != "elementwise") return false;
+  if (k.kind != KernelKind::elementwise) return false;
   for (ValueId v : k.nodes) {
     OpKind op = g.node(v).op;
     if (op == OpKind::Transpose || op == OpKind::Concat || op == OpKind::Slice ||

@@ -1,70 +1,151 @@
-// The pipeline, as straight-line code that reads like a table of contents
-// (STYLE.md #6). Each stage is verified; `run_pipeline` keeps every stage's
-// graph for `netc dump`.
+// The pipeline as data (STYLE.md #6, Glow's pipeline declared as a list):
+// one table of steps per mode, each a name and a function, read top to bottom
+// like a table of contents. The names `netc dump --after` accepts come from
+// the same tables, so a stage cannot be run without being dumpable or listed
+// without being run.
 #include "passes/pipeline.h"
 
+#include "ir/error.h"
+#include "ir/printer.h"
 #include "ir/verifier.h"
-
 #include "passes/autodiff.h"
 #include "passes/cleanup.h"
-#include "passes/fusion.h"
-#include "passes/memplan.h"
 #include "passes/optimizer.h"
 #include "passes/specialize.h"
+
 #include <algorithm>
+#include <fmt/format.h>
+#include <span>
 
 namespace netc {
 
-const std::vector<std::string>& pipeline_stages(Mode mode) {
-  static const std::vector<std::string> train = {"parse",   "specialize", "autodiff", "optimizer",
-                                                 "cleanup", "fusion",     "memplan"};
-  static const std::vector<std::string> infer = {"parse", "specialize", "cleanup", "fusion",
-                                                 "memplan"};
-  return mode == Mode::train ? train : infer;
+namespace {
+
+// What a step leaves behind: a new graph (verified by the runner) or a plan
+// for the unchanged graph (fusion, memplan: their own listings).
+enum class Produces { graph, plan };
+
+struct Step {
+  const char* name;
+  bool (*run)(PipelineState&); // returns whether it changed anything
+  Produces produces;
+  std::string (*print)(const PipelineState&);
+};
+
+bool take(PipelineState& s, PassResult r) {
+  s.graph = std::move(r.graph);
+  return r.changed;
 }
 
-std::vector<StageResult> run_pipeline(Graph parsed, Mode mode, const std::string& last) {
-  std::vector<StageResult> out;
-  auto done = [&](const std::string& name, Graph g) {
-    verify_or_throw(g, name);
-    out.push_back({name, std::move(g)});
-    return name == last;
-  };
-  if (done("parse", std::move(parsed))) return out;
-  const Graph& forward = out.back().graph;
+bool specialize_train(PipelineState& s) { return take(s, specialize_for_training(s.graph)); }
+bool specialize_infer(PipelineState& s) { return take(s, specialize_for_inference(s.graph)); }
 
-  int64_t max_batch = default_max_batch(forward);
-  // Past the IR: kernels, then their buffers.
-  auto lower = [&]() {
-    const Graph& g = out.back().graph;
-    FusionPlan fusion = fuse(g);
-    out.push_back({"fusion", g, print_fusion(g, fusion)});
-    if (last == "fusion") return;
-    MemoryPlan mem = plan_memory(g, fusion, max_batch);
-    out.push_back({"memplan", g, print_memory_plan(g, fusion, mem)});
-  };
+bool autodiff(PipelineState& s) {
+  Differentiated d = differentiate(s.graph);
+  s.graph = std::move(d.graph);
+  s.grads = std::move(d.grads);
+  return true;
+}
 
-  if (mode == Mode::infer) {
+bool optimizer(PipelineState& s) {
+  Differentiated d{std::move(s.graph), std::move(s.grads)};
+  s.grads.clear();
+  s.graph = append_optimizer(d, d.graph.train);
+  return true;
+}
+
+bool cleanup(PipelineState& s) { return take(s, clean_up(s.graph)); }
+
+bool fusion(PipelineState& s) {
+  s.fusion = fuse(s.graph);
+  return true;
+}
+
+bool memplan(PipelineState& s) {
+  s.memory = plan_memory(s.graph, *s.fusion, s.max_batch);
+  return true;
+}
+
+std::string print_ir(const PipelineState& s) { return print_graph(graph_with_grads(s)); }
+std::string print_kernels(const PipelineState& s) { return print_fusion(s.graph, *s.fusion); }
+std::string print_buffers(const PipelineState& s) {
+  return print_memory_plan(s.graph, *s.fusion, *s.memory);
+}
+
+// Fusion and memplan end both modes: kernels are chosen on the final graph,
+// and buffers are planned for the kernels' inputs and outputs.
+constexpr Step kFusion{"fusion", fusion, Produces::plan, print_kernels};
+constexpr Step kMemplan{"memplan", memplan, Produces::plan, print_buffers};
+
+constexpr Step kTrainSteps[] = {
+    // Must run before autodiff: the gradients are those of the training-mode
+    // ops (the dropout mask, batch statistics), and the running-statistics
+    // updates join the step here.
+    {"specialize", specialize_train, Produces::graph, print_ir},
+    {"autodiff", autodiff, Produces::graph, print_ir},
+    // Consumes the gradients: the update of every trainable param.
+    {"optimizer", optimizer, Produces::graph, print_ir},
+    // After the optimizer, so that one clean-up sees the whole step: gradient
+    // rules re-create constants and forward values that CSE merges, and the
+    // gradients nobody needs disappear.
+    {"cleanup", cleanup, Produces::graph, print_ir},
+    kFusion,
+    kMemplan,
+};
+
+constexpr Step kInferSteps[] = {
     // Dropout disappears and batch norm folds into the layer before it.
-    if (done("specialize", specialize_for_inference(forward).graph)) return out;
-    if (done("cleanup", clean_up(out.back().graph).graph)) return out;
-    lower();
-    return out;
-  }
+    {"specialize", specialize_infer, Produces::graph, print_ir},
+    // Each folded batch norm brings its own constants (eps), which CSE
+    // shares; without dropout or batch norm there is nothing to do.
+    {"cleanup", cleanup, Produces::graph, print_ir},
+    kFusion,
+    kMemplan,
+};
 
-  // Must run before autodiff: the gradients are those of the training-mode
-  // ops (the dropout mask, batch statistics), and the running-statistics
-  // updates join the step here.
-  if (done("specialize", specialize_for_training(forward).graph)) return out;
-  Differentiated d = differentiate(out.back().graph);
-  // The dump after autodiff shows the gradients as outputs named d/PARAM.
-  Graph with_grads = d.graph;
-  for (const auto& gv : d.grads) with_grads.outputs.push_back({"d/" + gv.name, gv.value, gv.loc});
-  if (done("autodiff", std::move(with_grads))) return out;
-  if (done("optimizer", append_optimizer(d, d.graph.train))) return out;
-  if (done("cleanup", clean_up(out.back().graph).graph)) return out;
-  lower();
-  return out;
+std::span<const Step> steps_of(Mode mode) {
+  if (mode == Mode::train) return kTrainSteps;
+  return kInferSteps;
+}
+
+} // namespace
+
+std::vector<std::string> pipeline_stages(Mode mode) {
+  std::vector<std::string> names{"parse"};
+  for (const Step& step : steps_of(mode)) names.emplace_back(step.name);
+  return names;
+}
+
+PipelineState run_pipeline(Graph parsed, Mode mode, const PipelineOptions& options) {
+  std::span<const Step> steps = steps_of(mode);
+  std::vector<std::string> names = pipeline_stages(mode);
+  if (std::find(names.begin(), names.end(), options.last) == names.end())
+    internal_error(fmt::format("the {} pipeline has no stage '{}'",
+                               mode == Mode::train ? "train" : "infer", options.last));
+  PipelineState s;
+  s.max_batch = options.max_batch > 0 ? options.max_batch : default_max_batch(parsed);
+  s.graph = std::move(parsed);
+  auto report = [&](std::string_view name, bool changed, auto print) {
+    if (options.observe) options.observe(StageView{name, changed, s, print});
+  };
+  verify_or_throw(s.graph, "parse");
+  report("parse", true, print_ir);
+  if (options.last == "parse") return s;
+  for (const Step& step : steps) {
+    bool changed = step.run(s);
+    // An unchanged graph is the previous stage's, already verified.
+    if (changed && step.produces == Produces::graph)
+      verify_or_throw(s.grads.empty() ? s.graph : graph_with_grads(s), step.name);
+    report(step.name, changed, step.print);
+    if (options.last == step.name) break;
+  }
+  return s;
+}
+
+Graph graph_with_grads(const PipelineState& s) {
+  Graph g = s.graph;
+  for (const NamedValue& gv : s.grads) g.outputs.push_back({"d/" + gv.name, gv.value, gv.loc});
+  return g;
 }
 
 int64_t default_max_batch(const Graph& parsed) {
@@ -72,11 +153,11 @@ int64_t default_max_batch(const Graph& parsed) {
 }
 
 Graph training_step(Graph parsed) {
-  return std::move(run_pipeline(std::move(parsed), Mode::train, "cleanup").back().graph);
+  return run_pipeline(std::move(parsed), Mode::train, {.last = "cleanup"}).graph;
 }
 
 Graph inference_graph(Graph parsed) {
-  return std::move(run_pipeline(std::move(parsed), Mode::infer, "cleanup").back().graph);
+  return run_pipeline(std::move(parsed), Mode::infer, {.last = "cleanup"}).graph;
 }
 
 } // namespace netc

@@ -1,7 +1,7 @@
 #include "passes/plan.h"
 
+#include "ir/error.h"
 #include "ir/op_registry.h"
-#include "passes/pipeline.h"
 
 #include <fmt/format.h>
 #include <map>
@@ -83,7 +83,7 @@ public:
       call.num_inputs = static_cast<int>(k.inputs.size());
       call.scalars = {"batch", "seed", "step"}; // codegen/aot.cpp passes all three to every kernel
       std::tie(call.flops_fixed, call.flops_per_example) = kernel_flops(g, k.nodes);
-      call.kind = k.kind;
+      call.kind = kernel_kind_name(k.kind);
       for (ValueId v : k.nodes) {
         OpKind op = g.node(v).op;
         if (op == OpKind::Constant || op == OpKind::BatchSize) continue;
@@ -119,12 +119,6 @@ private:
   std::map<std::string, int> by_name_;
 };
 
-CompiledProgram compile_program(std::string prefix, Graph g, int64_t max_batch) {
-  FusionPlan fusion = fuse(g);
-  MemoryPlan memory = plan_memory(g, fusion, max_batch);
-  return {std::move(prefix), std::move(g), std::move(fusion), std::move(memory)};
-}
-
 } // namespace
 
 std::pair<int64_t, int64_t> kernel_flops(const Graph& g, std::span<const ValueId> nodes) {
@@ -144,11 +138,20 @@ std::pair<int64_t, int64_t> kernel_flops(const Graph& g, std::span<const ValueId
   return {fixed, per_example};
 }
 
+CompiledProgram compiled_program(Mode mode, PipelineState finished) {
+  if (!finished.fusion || !finished.memory)
+    internal_error("compiled_program: the pipeline stopped before memplan");
+  return {mode == Mode::train ? "train" : "infer", std::move(finished.graph),
+          std::move(*finished.fusion), std::move(*finished.memory)};
+}
+
 PlanBundle build_plan(const Graph& parsed, int64_t max_batch) {
   if (max_batch <= 0) max_batch = default_max_batch(parsed);
   PlanBundle b;
-  b.infer = compile_program("infer", inference_graph(parsed), max_batch);
-  if (parsed.loss) b.train = compile_program("train", training_step(parsed), max_batch);
+  PipelineOptions options{.last = "memplan", .max_batch = max_batch};
+  b.infer = compiled_program(Mode::infer, run_pipeline(parsed, Mode::infer, options));
+  if (parsed.loss)
+    b.train = compiled_program(Mode::train, run_pipeline(parsed, Mode::train, options));
   rt::Plan& p = b.plan;
   p.model = parsed.name;
   p.max_batch = max_batch;

@@ -5,7 +5,8 @@
 
 #include "passes/fusion.h"
 #include "passes/memplan.h"
-#include "runtime/plan.h"
+#include "passes/pipeline.h"
+#include "plan/launch_plan.h"
 
 #include <span>
 
@@ -24,8 +25,12 @@ struct PlanBundle {
   CompiledProgram infer;
 };
 
-// max_batch <= 0: the default (passes/pipeline.h). A model without a loss has
-// no training program (its train.kernels stay empty).
+// The program a pipeline run through memplan leaves: its graph, kernels and buffers.
+CompiledProgram compiled_program(Mode mode, PipelineState finished);
+
+// Runs the pipeline of both modes once each, through memplan, and joins them
+// in one launch plan. max_batch <= 0: the default (passes/pipeline.h). A model
+// without a loss has no training program (its train.kernels stay empty).
 PlanBundle build_plan(const Graph& parsed, int64_t max_batch = 0);
 
 // FLOPs of one call of a kernel computing `nodes`: fixed + per_example * batch

@@ -1,5 +1,6 @@
 #include "passes/specialize.h"
 
+#include "passes/cleanup.h"
 #include "passes/rewrite.h"
 
 #include <numeric>

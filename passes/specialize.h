@@ -3,7 +3,7 @@
 // training and inference; after them, no op depends on a mode.
 #pragma once
 
-#include "passes/cleanup.h"
+#include "passes/pass.h"
 
 namespace netc {
 

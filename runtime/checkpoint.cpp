@@ -143,9 +143,9 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
   std::string tmp =
       (dir / fmt::format(".{}.tmp.{}", target.filename().string(), ::getpid())).string();
   auto fail = [&](int err) {
-    return RuntimeError(fmt::format("cannot save the checkpoint {}: {} (the previous checkpoint, "
-                                    "if any, is unchanged)",
-                                    path, std::strerror(err)));
+    return Error(fmt::format("cannot save the checkpoint {}: {} (the previous checkpoint, "
+                             "if any, is unchanged)",
+                             path, std::strerror(err)));
   };
   TempFile out(tmp);
   if (out.fd() < 0) throw fail(errno);
@@ -175,7 +175,7 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
 
 SafetensorsFile read_safetensors(const std::string& path) {
   auto bad = [&](const std::string& why) {
-    return RuntimeError(fmt::format("checkpoint {}: {}", path, why));
+    return Error(fmt::format("checkpoint {}: {}", path, why));
   };
   std::ifstream in(path, std::ios::binary);
   if (!in) throw bad(fmt::format("cannot open it: {}", std::strerror(errno)));
@@ -243,11 +243,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
 void check_fingerprint(const SafetensorsFile& file, const Plan& plan, const std::string& source) {
   auto it = file.metadata.find("netc.fingerprint");
   if (it == file.metadata.end())
-    throw RuntimeError(
-        fmt::format("checkpoint {}: no model fingerprint; not a netc checkpoint", source));
+    throw Error(fmt::format("checkpoint {}: no model fingerprint; not a netc checkpoint", source));
   if (it->second != plan.fingerprint) {
     auto model = file.metadata.find("netc.model");
-    throw RuntimeError(fmt::format(
+    throw Error(fmt::format(
         "checkpoint {} belongs to another model: its fingerprint is {} (model '{}'), this is {} "
         "(model '{}')",
         source, it->second, model == file.metadata.end() ? "?" : model->second, plan.fingerprint,
@@ -271,13 +270,12 @@ void restore_persistent(const SafetensorsFile& file, Executor& ex, const std::st
   for (int slot : ex.persistent_slots()) {
     const TensorSlot& s = ex.slot_info(slot);
     const StoredTensor* t = file.find(prefix + s.name);
-    if (!t)
-      throw RuntimeError(fmt::format("checkpoint {} lacks tensor {}", source, prefix + s.name));
+    if (!t) throw Error(fmt::format("checkpoint {} lacks tensor {}", source, prefix + s.name));
     std::string dtype = s.type == ElemType::f32 ? "F32" : "I32";
     if (t->dtype != dtype || t->shape != s.shape)
-      throw RuntimeError(fmt::format("checkpoint {}: tensor {} is {} {}, the model's is {} {}",
-                                     source, t->name, t->dtype, nlohmann::json(t->shape).dump(),
-                                     dtype, nlohmann::json(s.shape).dump()));
+      throw Error(fmt::format("checkpoint {}: tensor {} is {} {}, the model's is {} {}", source,
+                              t->name, t->dtype, nlohmann::json(t->shape).dump(), dtype,
+                              nlohmann::json(s.shape).dump()));
     found.push_back(t);
   }
   // Only now, with every tensor checked, is anything overwritten.
@@ -291,11 +289,11 @@ Normalizer stored_normalizer(const SafetensorsFile& file, const std::vector<int6
                              const std::string& source) {
   auto mode = file.metadata.find("netc.normalize");
   if (mode == file.metadata.end())
-    throw RuntimeError(fmt::format("checkpoint {} lacks the normalization statistics", source));
+    throw Error(fmt::format("checkpoint {} lacks the normalization statistics", source));
   auto floats = [&](const char* name) {
     const StoredTensor* t = file.find(name);
     if (!t || t->dtype != "F32")
-      throw RuntimeError(fmt::format("checkpoint {} lacks the tensor {}", source, name));
+      throw Error(fmt::format("checkpoint {} lacks the tensor {}", source, name));
     std::vector<float> v(t->data.size() / 4);
     if (!v.empty()) std::memcpy(v.data(), t->data.data(), t->data.size()); // none: no statistics
     return v;

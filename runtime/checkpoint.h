@@ -46,9 +46,9 @@ struct SafetensorsFile {
   const StoredTensor* find(const std::string& name) const;
 };
 
-// Throws RuntimeError naming the file (and the cause) on any failure.
+// Throws Error naming the file (and the cause) on any failure.
 void write_safetensors(const std::string& path, const SafetensorsFile& file);
-// Throws RuntimeError for a missing, truncated, malformed or corrupted file.
+// Throws Error for a missing, truncated, malformed or corrupted file.
 SafetensorsFile read_safetensors(const std::string& path);
 
 // FNV-1a, 64 bit.

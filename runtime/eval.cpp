@@ -37,10 +37,10 @@ int exe_eval(Executor& ex, const EvalOptions& o, std::ostream& out) {
   TrainConfig config = plan.config;
   config.data = o.data ? *o.data : metadata(ckpt, "netc.data");
   if (config.data == kRandomData)
-    throw RuntimeError(fmt::format("checkpoint {} was trained on random data (train "
-                                   "--random-data), so it names no data to evaluate on; pass "
-                                   "--data SPEC",
-                                   o.weights));
+    throw Error(fmt::format("checkpoint {} was trained on random data (train "
+                            "--random-data), so it names no data to evaluate on; pass "
+                            "--data SPEC",
+                            o.weights));
   config.data_dir = o.data_dir ? *o.data_dir : metadata(ckpt, "netc.data_dir");
   if (auto seed = metadata(ckpt, "netc.seed"); !seed.empty()) config.seed = std::stoull(seed);
   LoadedData loaded = load_data(config.data, config.data_dir, layout);

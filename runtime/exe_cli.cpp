@@ -57,7 +57,9 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
              std::ostream& out, std::ostream& err) {
   std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "model";
   CLI::App app{"A neural network compiled by netc: train, run and benchmark it", program};
-  app.require_subcommand(1);
+  // At most one subcommand, checked by hand below, so that an unknown word is
+  // reported as such ("not expected: fly") rather than as a missing subcommand.
+  app.require_subcommand(0, 1);
 
   auto* info = app.add_subcommand("info", "Parameters, FLOPs, memory and kernels of the model");
 
@@ -147,6 +149,7 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
 
   try {
     app.parse(argc, argv);
+    if (app.get_subcommands().empty()) throw CLI::RequiredError("A subcommand");
   } catch (const CLI::ParseError& e) {
     int status = app.exit(e, out, err);
     return status == 0 ? 0 : 2;

@@ -40,6 +40,10 @@ int exe_info(Executor& ex, std::ostream& out) {
   text += fmt::format("  persistent                {} (params, optimizer state, scalars)\n",
                       human_bytes(plan.persistent_bytes));
   text += fmt::format("  max batch                 {} (default batch {})\n", plan.max_batch, batch);
+  // Only when set, so that the output of models without it is unchanged.
+  if (!plan.config.augment.empty())
+    text += fmt::format("  augment                   {} (training batches only)\n",
+                        augment_text(plan.config.augment));
   text += fmt::format("train step: {} kernels, {} updates\n", plan.train.kernels.size(),
                       plan.train.updates.size());
   text += kernel_table(plan.train, batch);

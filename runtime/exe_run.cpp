@@ -107,7 +107,7 @@ void save_random_run(Executor& ex, const std::string& path, uint64_t seed, int64
 
 int exe_train(Executor& ex, const RunOptions& o, std::ostream& out) {
   const Plan& plan = ex.plan();
-  if (plan.train.loss < 0) throw RuntimeError(fmt::format("model '{}' has no loss", plan.model));
+  if (plan.train.loss < 0) throw Error(fmt::format("model '{}' has no loss", plan.model));
   int64_t batch = o.batch > 0 ? o.batch : default_batch(plan);
   uint64_t seed = o.seed;
   double lr0 = o.lr.value_or(plan.config.optimizer.lr);
@@ -119,9 +119,9 @@ int exe_train(Executor& ex, const RunOptions& o, std::ostream& out) {
     resume = read_safetensors(o.resume);
     check_fingerprint(*resume, plan, o.resume);
     if (checkpoint_meta(*resume, "netc.data", o.resume) != kRandomData)
-      throw RuntimeError(fmt::format("checkpoint {} holds a run on {}, not on random data; resume "
-                                     "it without --random-data",
-                                     o.resume, checkpoint_meta(*resume, "netc.data", o.resume)));
+      throw Error(fmt::format("checkpoint {} holds a run on {}, not on random data; resume "
+                              "it without --random-data",
+                              o.resume, checkpoint_meta(*resume, "netc.data", o.resume)));
     first_step = std::stoll(checkpoint_meta(*resume, "netc.step", o.resume));
     if (!o.seed_given) seed = std::stoull(checkpoint_meta(*resume, "netc.seed", o.resume));
     if (o.batch <= 0)
@@ -136,6 +136,11 @@ int exe_train(Executor& ex, const RunOptions& o, std::ostream& out) {
   int64_t classes = guess_num_classes(plan);
   out << fmt::format("model {}: training on random data, batch {}, seed {}{}\n", plan.model, batch,
                      seed, resume ? fmt::format(", resumed after step {}", first_step) : "");
+  // Noise has no image to shift or flip, and augmenting it would change the
+  // steps that the random-data cross-checks compare.
+  if (!plan.config.augment.empty())
+    out << fmt::format("augment {}: not applied to random data\n",
+                       augment_text(plan.config.augment));
   // Step k draws batch k whether or not the run was resumed in between, so
   // k steps + save + resume + the rest give the weights of a straight run.
   for (int64_t k = first_step; k < o.steps; ++k) {
@@ -144,8 +149,7 @@ int exe_train(Executor& ex, const RunOptions& o, std::ostream& out) {
     double loss = read_scalar(ex, plan.train.loss);
     out << fmt::format("step {:>5}  loss {:.9g}\n", k + 1, loss);
     out.flush(); // a long run shows its progress
-    if (!std::isfinite(loss))
-      throw RuntimeError(fmt::format("the loss is {} at step {}", loss, k + 1));
+    if (!std::isfinite(loss)) throw Error(fmt::format("the loss is {} at step {}", loss, k + 1));
   }
   if (!o.save.empty()) {
     save_random_run(ex, o.save, seed, batch, lr0, std::max(first_step, o.steps));

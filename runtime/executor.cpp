@@ -23,7 +23,7 @@ auto allocate_region(int64_t bytes, const char* what) {
   size_t size = std::max<size_t>(kRegionAlignment, static_cast<size_t>(bytes));
   size = (size + kRegionAlignment - 1) / kRegionAlignment * kRegionAlignment;
   auto* p = static_cast<std::byte*>(std::aligned_alloc(kRegionAlignment, size));
-  if (!p) throw RuntimeError(fmt::format("cannot allocate {} bytes for the {}", size, what));
+  if (!p) throw Error(fmt::format("cannot allocate {} bytes for the {}", size, what));
   std::memset(p, 0, size);
   return p;
 }
@@ -110,9 +110,9 @@ void Executor::prepare(const Program& program, Prepared& out, const KernelEntry*
   for (const KernelCall& k : program.kernels) {
     const KernelEntry* entry = find_kernel(kernels, k.name);
     if (!entry || !entry->fn)
-      throw RuntimeError(fmt::format("the {} program calls kernel '{}', which this executable "
-                                     "does not contain (its table has {})",
-                                     which, k.name, table_summary(kernels)));
+      throw Error(fmt::format("the {} program calls kernel '{}', which this executable "
+                              "does not contain (its table has {})",
+                              which, k.name, table_summary(kernels)));
     out.calls.push_back({entry->fn, argv_.size()});
     for (size_t i = 0; i < k.args.size(); ++i) {
       if (i == static_cast<size_t>(k.num_inputs)) add_scalars(k);
@@ -155,9 +155,9 @@ void Executor::describe(size_t i, int64_t batch) {
 
 void Executor::set_batch(int64_t batch) {
   if (batch < 1 || batch > plan_.max_batch)
-    throw RuntimeError(fmt::format("batch {} is outside 1..{}: model '{}' was compiled for at "
-                                   "most {} examples per batch",
-                                   batch, plan_.max_batch, plan_.model, plan_.max_batch));
+    throw Error(fmt::format("batch {} is outside 1..{}: model '{}' was compiled for at "
+                            "most {} examples per batch",
+                            batch, plan_.max_batch, plan_.model, plan_.max_batch));
   if (batch == batch_) return;
   batch_ = batch;
   scalars_.batch = static_cast<int32_t>(batch);
@@ -167,7 +167,7 @@ void Executor::set_batch(int64_t batch) {
 const Executor::Prepared& Executor::prepared(const Program& program) const {
   if (&program == &plan_.train) return train_;
   if (&program == &plan_.infer) return infer_;
-  throw RuntimeError("Executor::run: the program is not one of this executor's plan");
+  throw Error("Executor::run: the program is not one of this executor's plan");
 }
 
 void Executor::run(const Program& program, std::span<double> kernel_seconds) {
@@ -175,7 +175,7 @@ void Executor::run(const Program& program, std::span<double> kernel_seconds) {
   const Prepared& p = prepared(program);
   bool timed = !kernel_seconds.empty();
   if (timed && kernel_seconds.size() != p.calls.size())
-    throw RuntimeError("Executor::run: one time per kernel expected");
+    throw Error("Executor::run: one time per kernel expected");
   // The step counter counts completed steps; kernels that write it in place
   // run after every reader (passes/fusion.h), so one read per step suffices.
   if (step_slot_ >= 0) {
@@ -208,7 +208,7 @@ void Executor::kernel_failed(const Program& program, size_t kernel, int code) co
     message += ": ";
     message += detail;
   }
-  throw RuntimeError(message);
+  throw Error(message);
 }
 
 void Executor::initialize(uint64_t seed) {
@@ -222,7 +222,7 @@ void Executor::initialize(uint64_t seed) {
                      : netc::initialize(i32(init.slot), init.scheme, init.fan_in, init.fan_out,
                                         init.scale, seed, s.name);
     if (!known) // check_plan rejects these; kept for plans changed since
-      throw RuntimeError(fmt::format("'{}' has an unknown initializer '{}'", s.name, init.scheme));
+      throw Error(fmt::format("'{}' has an unknown initializer '{}'", s.name, init.scheme));
   }
   for (const Hyper& h : plan_.hypers) f32(h.slot)[0] = static_cast<float>(h.value);
   scalars_.seed = seed;
@@ -236,13 +236,13 @@ int Executor::find_slot(std::string_view name) const {
 
 int Executor::slot(std::string_view name) const {
   int id = find_slot(name);
-  if (id < 0) throw RuntimeError(fmt::format("model '{}' has no tensor '{}'", plan_.model, name));
+  if (id < 0) throw Error(fmt::format("model '{}' has no tensor '{}'", plan_.model, name));
   return id;
 }
 
 const TensorSlot& Executor::slot_info(int slot) const {
   if (slot < 0 || static_cast<size_t>(slot) >= plan_.slots.size())
-    throw RuntimeError(fmt::format("no slot {} (the plan has {})", slot, plan_.slots.size()));
+    throw Error(fmt::format("no slot {} (the plan has {})", slot, plan_.slots.size()));
   return plan_.slots[static_cast<size_t>(slot)];
 }
 
@@ -269,7 +269,7 @@ std::span<float> Executor::f32(int slot) {
 std::span<const float> Executor::f32(int slot) const {
   const TensorSlot& s = slot_info(slot);
   if (s.type != ElemType::f32)
-    throw RuntimeError(fmt::format("tensor '{}' is {}, not f32", s.name, type_name(s.type)));
+    throw Error(fmt::format("tensor '{}' is {}, not f32", s.name, type_name(s.type)));
   return {reinterpret_cast<const float*>(view(slot).data()),
           static_cast<size_t>(s.elements(batch_))};
 }
@@ -277,7 +277,7 @@ std::span<const float> Executor::f32(int slot) const {
 std::span<int32_t> Executor::i32(int slot) {
   const TensorSlot& s = slot_info(slot);
   if (s.type != ElemType::i32)
-    throw RuntimeError(fmt::format("tensor '{}' is {}, not i32", s.name, type_name(s.type)));
+    throw Error(fmt::format("tensor '{}' is {}, not i32", s.name, type_name(s.type)));
   if (s.region == Region::persistent) prepared_for_ = nullptr;
   return {reinterpret_cast<int32_t*>(view(slot).data()), static_cast<size_t>(s.elements(batch_))};
 }
@@ -290,8 +290,8 @@ const Hyper& Executor::find_hyper(std::string_view name) const {
     known += known.empty() ? "" : ", ";
     known += h.name;
   }
-  throw RuntimeError(fmt::format("model '{}' has no runtime scalar '{}' (it has: {})", plan_.model,
-                                 name, known.empty() ? "none" : known));
+  throw Error(fmt::format("model '{}' has no runtime scalar '{}' (it has: {})", plan_.model, name,
+                          known.empty() ? "none" : known));
 }
 
 void Executor::set_hyper(std::string_view name, double value) {
@@ -303,7 +303,7 @@ double Executor::hyper(std::string_view name) const { return f32(find_hyper(name
 const halide_buffer_t& Executor::buffer(const Program& program, size_t kernel, size_t arg) const {
   const Prepared& p = prepared(program);
   if (kernel >= p.calls.size() || arg >= program.kernels[kernel].args.size())
-    throw RuntimeError("Executor::buffer: no such kernel argument");
+    throw Error("Executor::buffer: no such kernel argument");
   const KernelCall& k = program.kernels[kernel];
   size_t at = arg < static_cast<size_t>(k.num_inputs) ? arg : arg + k.scalars.size();
   return *static_cast<const halide_buffer_t*>(argv_[p.calls[kernel].first_arg + at]);

@@ -1,4 +1,4 @@
-// Runs a launch plan (runtime/plan.h) with a table of compiled kernels: the
+// Runs a launch plan (plan/launch_plan.h) with a table of compiled kernels: the
 // engine of every compiled model.
 //
 // All the work that allocates happens in the constructor: kernels resolved by
@@ -15,9 +15,9 @@
 // depends on it (codegen declares the same, codegen/kernel.cpp).
 #pragma once
 
+#include "plan/launch_plan.h"
+#include "runtime/error.h"
 #include "runtime/kernel_entry.h"
-#include "runtime/plan.h"
-#include "runtime/runtime_error.h"
 
 #include <HalideRuntime.h>
 
@@ -33,7 +33,7 @@ namespace netc::rt {
 
 class Executor {
 public:
-  // `kernels` ends with {nullptr, nullptr}. Throws RuntimeError for an
+  // `kernels` ends with {nullptr, nullptr}. Throws Error for an
   // inconsistent plan or a kernel the table lacks. Installs the Halide hooks
   // (runtime/halide_hooks.h). The batch starts at max_batch.
   Executor(Plan plan, const KernelEntry* kernels);
@@ -43,11 +43,11 @@ public:
 
   const Plan& plan() const { return plan_; }
   int64_t batch() const { return batch_; }
-  // 1 <= batch <= max_batch, else RuntimeError.
+  // 1 <= batch <= max_batch, else Error.
   void set_batch(int64_t batch);
 
   // Runs plan().train or plan().infer: its kernels in order, then its
-  // updates. A kernel's non-zero return is a RuntimeError naming it (with
+  // updates. A kernel's non-zero return is an Error naming it (with
   // Halide's message). With `kernel_seconds` (one per kernel) it also times
   // each call, for `bench`; a kernel skipped gets -1.
   //
@@ -68,7 +68,7 @@ public:
   // Slots by name: params and state for checkpoints, hypers, and inputs,
   // outputs and the loss (whose names may repeat across the programs: a
   // program's NamedSlot ids are exact; by name, a persistent slot comes first,
-  // then the lowest id). slot() throws RuntimeError for an unknown name.
+  // then the lowest id). slot() throws Error for an unknown name.
   int find_slot(std::string_view name) const; // -1 when absent
   int slot(std::string_view name) const;
   const TensorSlot& slot_info(int slot) const;

@@ -1,7 +1,7 @@
 #include "runtime/plan_check.h"
 
 #include "ir/init.h"
-#include "runtime/runtime_error.h"
+#include "runtime/error.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -19,7 +19,7 @@ constexpr int64_t kMaxElements = std::numeric_limits<int32_t>::max();
 [[noreturn]] void fail(const std::string& what) {
   std::string message = "invalid launch plan: ";
   message += what;
-  throw RuntimeError(message);
+  throw Error(message);
 }
 
 void check_slot(const Plan& plan, const TensorSlot& s) {

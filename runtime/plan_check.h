@@ -4,11 +4,11 @@
 // message instead.
 #pragma once
 
-#include "runtime/plan.h"
+#include "plan/launch_plan.h"
 
 namespace netc::rt {
 
-// Throws RuntimeError naming the first inconsistency: a slot outside its
+// Throws Error naming the first inconsistency: a slot outside its
 // region, a bad slot id, an update between tensors of different sizes, an
 // unknown initializer or kernel scalar, ...
 void check_plan(const Plan& plan);

@@ -1,6 +1,6 @@
 #include "runtime/report.h"
 
-#include "runtime/runtime_error.h"
+#include "runtime/error.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -275,7 +275,7 @@ std::string write_report(const std::string& dir, const ReportData& data) {
   fs::create_directories(dir, ec);
   std::string path = (fs::path(dir) / "report.html").string();
   auto fail = [&](int err) {
-    return RuntimeError(fmt::format("cannot write the report {}: {}", path, std::strerror(err)));
+    return Error(fmt::format("cannot write the report {}: {}", path, std::strerror(err)));
   };
   if (ec) throw fail(ec.value());
   std::string page = report_html(data);
@@ -318,6 +318,7 @@ ReportData training_report(const std::string& model, const std::string& data, co
                   r.stopped_early ? fmt::format(" (stopped early, best epoch {})", r.best_epoch)
                                   : std::string(),
                   r.seconds);
+  if (!r.augment.empty()) d.subtitle += fmt::format(", augment {}", augment_text(r.augment));
   d.history = r.history;
   d.bayes_error = bayes_error;
   // The errors of the weights that training ended with: the best epoch's when

@@ -51,7 +51,7 @@ std::string report_html(const ReportData& data);
 
 // Writes DIR/report.html atomically (a temporary file in DIR, fsync, rename):
 // a reader sees the old page or the new one, never a partial page. Creates
-// DIR. Returns the page's path; throws RuntimeError naming it on failure.
+// DIR. Returns the page's path; throws Error naming it on failure.
 std::string write_report(const std::string& dir, const ReportData& data);
 
 // The page of a finished training run: its history, the diagnosis from the

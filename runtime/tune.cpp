@@ -1,6 +1,6 @@
 #include "runtime/tune.h"
 
-#include "runtime/runtime_error.h"
+#include "runtime/error.h"
 #include "runtime/train/train.h"
 
 #include <algorithm>
@@ -98,8 +98,9 @@ std::vector<Trial> run_tuning(Executor& ex, const TuneOptions& o, std::ostream& 
         trial.failure = "non-finite val loss";
         trial.val_loss = std::numeric_limits<double>::infinity();
       }
-    } catch (const RuntimeError& e) {
+    } catch (const Error& e) {
       // A diverging learning rate is an expected outcome of a search, not an error.
+      // Bad data fails before the first trial, in prepare_training above.
       trial.val_loss = std::numeric_limits<double>::infinity();
       trial.failure = e.what();
     }
@@ -154,7 +155,7 @@ int exe_tune(Executor& ex, const TuneOptions& o, std::ostream& out) {
     std::ofstream f(o.save_config, std::ios::trunc);
     f << j.dump(2) << "\n";
     f.close();
-    if (!f) throw RuntimeError(fmt::format("cannot write the configuration {}", o.save_config));
+    if (!f) throw Error(fmt::format("cannot write the configuration {}", o.save_config));
     out << fmt::format("best configuration (trial {}) saved to {}\n", best.index, o.save_config);
   }
   return 0;

@@ -4,9 +4,9 @@
 // cached by the plan's contents, so a repeated compile is a copy. OUT is
 // written atomically: a temporary file, then a rename.
 #include "codegen/aot.h"
-#include "frontend/frontend.h"
 #include "passes/plan.h"
 #include "tools/commands.h"
+#include "tools/model_file.h"
 
 #include <cerrno>
 #include <chrono>
@@ -99,7 +99,7 @@ struct Cached {
 // Builds the executable into the cache unless it is already there.
 Cached compile_to_cache(const CompileOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
-  Graph parsed = load_model(o.model);
+  Graph parsed = load_any_model(o.model);
   PlanBundle bundle = build_plan(parsed, o.max_batch);
   std::string json = rt::plan_to_json(bundle.plan);
   double t_plan = seconds_since(t0);
@@ -124,11 +124,12 @@ Cached compile_to_cache(const CompileOptions& o) {
     auto t2 = std::chrono::steady_clock::now();
     std::ofstream(work / "plan.cpp") << generated_source(bundle.plan, json);
     fs::path lib = library_dir();
-    std::string cmd = fmt::format(
-        "c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' -lfmt -lz -lpthread -ldl",
-        (work / "model").string(), (work / "plan.cpp").string(),
-        (lib / "libnetc_exe_main.a").string(), files.static_library, files.runtime_object,
-        (lib / "libnetc_runtime.a").string(), (lib / "libnetc_ir.a").string());
+    std::string cmd =
+        fmt::format("c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' -lfmt -lz -lpthread -ldl",
+                    (work / "model").string(), (work / "plan.cpp").string(),
+                    (lib / "libnetc_exe_main.a").string(), files.static_library,
+                    files.runtime_object, (lib / "libnetc_runtime.a").string(),
+                    (lib / "libnetc_plan.a").string(), (lib / "libnetc_ir.a").string());
     run_or_fail(cmd, "linking the executable");
     // The same model as a static library for embedding (--emit lib): the
     // plan, the kernels, Halide's runtime and the netc runtime in one archive.
@@ -136,9 +137,10 @@ Cached compile_to_cache(const CompileOptions& o) {
                             (work / "plan.cpp").string()),
                 "compiling the plan");
     std::ofstream(work / "ar.mri") << fmt::format(
-        "create {}\naddlib {}\naddlib {}\naddlib {}\naddmod {}\naddmod {}\nsave\nend\n",
+        "create {}\naddlib {}\naddlib {}\naddlib {}\naddlib {}\naddmod {}\naddmod {}\nsave\nend\n",
         (work / "libmodel.a").string(), files.static_library, (lib / "libnetc_runtime.a").string(),
-        (lib / "libnetc_ir.a").string(), (work / "plan.o").string(), files.runtime_object);
+        (lib / "libnetc_plan.a").string(), (lib / "libnetc_ir.a").string(),
+        (work / "plan.o").string(), files.runtime_object);
     run_or_fail(fmt::format("ar -M < '{}'", (work / "ar.mri").string()), "archiving the library");
     t_link = seconds_since(t2);
     if (aot.emit_stmt || aot.emit_asm) {

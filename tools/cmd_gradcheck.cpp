@@ -4,13 +4,11 @@
 //   error = ||d_approx - d|| / (||d_approx|| + ||d||)   per parameter
 // with dropout off (every keep probability 1), the regularization terms
 // included, and batch norm on batch statistics, as in training.
-#include "frontend/frontend.h"
 #include "ir/init.h"
 #include "ir/interpreter.h"
-#include "passes/autodiff.h"
 #include "passes/pipeline.h"
-#include "passes/specialize.h"
 #include "tools/commands.h"
+#include "tools/model_file.h"
 #include "tools/reference_session.h"
 
 #include <algorithm>
@@ -61,8 +59,18 @@ std::string verdict(double e) {
 } // namespace
 
 int cmd_gradcheck(const GradcheckOptions& o) {
-  Graph parsed = load_model(o.model);
-  Graph forward = specialize_for_training(parsed).graph;
+  Graph parsed = load_any_model(o.model);
+  // One run of the pipeline gives the specialized forward graph (whose loss
+  // the differences evaluate), its gradients and, when training steps come
+  // first, the training step.
+  Graph forward;
+  PipelineState d; // after autodiff: the forward graph's gradients
+  PipelineOptions stages{.last = o.after_steps > 0 ? "cleanup" : "autodiff"};
+  stages.observe = [&](const StageView& stage) {
+    if (stage.name == "specialize") forward = stage.state.graph;
+    if (stage.name == "autodiff") d = stage.state;
+  };
+  Graph step = run_pipeline(parsed, Mode::train, stages).graph;
   std::map<std::string, double> hypers;
   for (ValueId v : forward.leaves(OpKind::Hyper)) {
     const std::string& name = forward.node(v).attrs.get_str("name");
@@ -71,7 +79,6 @@ int cmd_gradcheck(const GradcheckOptions& o) {
   Values state = initial_values<double>(forward, o.seed, o.batch);
   std::string text;
   if (o.after_steps > 0) {
-    Graph step = training_step(parsed);
     Values s = initial_values<double>(step, o.seed, o.batch);
     for (int64_t k = 0; k < o.after_steps; ++k) {
       Values values = s;
@@ -90,7 +97,6 @@ int cmd_gradcheck(const GradcheckOptions& o) {
   std::map<std::string, Tensor<long double>> values;
   for (const auto& [name, t] : start) values.emplace(name, tensor_cast<long double>(t));
 
-  Differentiated d = differentiate(forward);
   RefContext<long double> ctx;
   ctx.training = true;
   ctx.batch = o.batch;

@@ -1,15 +1,14 @@
 // `netc run MODEL forward`: the reference interpreter on random parameters and
 // inputs, a debugging aid that shows what a model computes before it is
 // compiled. Later issues add train, eval and predict.
-#include "frontend/frontend.h"
+#include "frontend/onnx/onnx_import.h"
 #include "ir/init.h"
 #include "ir/interpreter.h"
 #include "passes/pipeline.h"
 #include "tools/commands.h"
+#include "tools/model_file.h"
 #include "tools/reference_session.h"
 
-#include "passes/autodiff.h"
-#include "passes/specialize.h"
 #include "runtime/npy.h"
 
 #include <algorithm>
@@ -75,15 +74,20 @@ void export_values(const std::string& dir, const Values& values) {
 // `netc run MODEL train`: training steps on the reference interpreter, on
 // random batches. It is the slow oracle for the compiled training step.
 int run_train(const RunOptions& o) {
-  Graph parsed = load_model(o.model);
-  Graph step = training_step(parsed);
+  Graph parsed = load_any_model(o.model);
+  PipelineState differentiated; // for --export-dir: the gradients at the first batch
+  PipelineOptions stages{.last = "cleanup"};
+  stages.observe = [&](const StageView& stage) {
+    if (stage.name == "autodiff" && !o.export_dir.empty()) differentiated = stage.state;
+  };
+  Graph step = run_pipeline(parsed, Mode::train, stages).graph;
   std::map<std::string, double> hypers = parse_overrides(o.set);
   check_overrides(step, hypers);
   Values state = initial_values<double>(step, o.seed, o.batch);
   if (!o.export_dir.empty()) {
     export_values(o.export_dir + "/init", state);
     // The gradients at the first batch, from the differentiated forward graph.
-    Differentiated d = differentiate(specialize_for_training(parsed).graph);
+    const PipelineState& d = differentiated;
     Values v = state;
     v.merge(random_batch(parsed, o.batch, o.seed, 0));
     RefContext<double> ctx;
@@ -123,15 +127,19 @@ int run_train(const RunOptions& o) {
 } // namespace
 
 int cmd_run(const RunOptions& o) {
-  if (!o.random_init)
+  // An ONNX model brings its weights: without --random-init it runs on them.
+  bool onnx = is_onnx_path(o.model);
+  if (!o.random_init && !onnx)
     throw UserError(o.model, {},
                     "run needs --random-init: loading trained weights arrives with "
                     "checkpoints");
   if (o.action == "train") return run_train(o);
-  auto stages = run_pipeline(load_model(o.model), Mode::infer, "parse");
-  const Graph& g = stages.back().graph;
+  ModelFile file = read_model_file(o.model);
+  Graph g = run_pipeline(std::move(file.graph), Mode::infer, {.last = "parse"}).graph;
 
   std::map<std::string, Tensor<double>> values = initial_values<double>(g, o.seed, o.batch);
+  if (!o.random_init)
+    for (const auto& [name, w] : file.weights) values[name] = tensor_cast<double>(w);
   values.merge(random_batch(g, o.batch, o.seed));
   RefContext<double> ctx;
   ctx.training = o.mode == "train";
@@ -142,8 +150,9 @@ int cmd_run(const RunOptions& o) {
   check_overrides(g, ctx.hypers);
   std::vector<Tensor<double>> result = interpret(g, ctx);
 
-  std::string text = fmt::format("model {}: reference forward, batch {}, seed {}, {} mode\n",
-                                 g.name, o.batch, o.seed, o.mode);
+  std::string text =
+      fmt::format("model {}: reference forward, batch {}, seed {}, {} mode{}\n", g.name, o.batch,
+                  o.seed, o.mode, o.random_init || !onnx ? "" : ", the model's weights");
   for (const auto& out : g.outputs) {
     const Tensor<double>& t = result[static_cast<size_t>(out.value)];
     text += fmt::format("output {} {}\n{}", out.name, to_string(Shape(t.shape)), format_tensor(t));

@@ -66,6 +66,22 @@ int run_compiled(const std::string& model, const std::vector<std::string>& args)
 std::string cached_executable(const CompileOptions& o, bool quiet);
 int cmd_gradcheck(const GradcheckOptions& o);
 
+// The tolerance of ONNX's backend test runner: |got - want| <= atol + rtol |want|.
+struct OnnxConformanceTolerance {
+  double rtol = 1e-3;
+  double atol = 1e-7;
+};
+
+struct OnnxTestOptions {
+  std::vector<std::string> cases; // folders with model.onnx and test_data_set_N/
+  OnnxConformanceTolerance tolerance;
+  bool batch_axis = false;     // import the inputs' first dimension as the batch
+  bool reference_only = false; // skip the compiled kernels
+};
+
+// `netc onnx-test`: runs ONNX backend test cases; exit 1 when any failed.
+int cmd_onnx_test(const OnnxTestOptions& o);
+
 // Parses NAME=VALUE runtime scalar overrides; a malformed one is a UserError.
 std::map<std::string, double> parse_overrides(const std::vector<std::string>& set);
 

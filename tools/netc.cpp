@@ -15,6 +15,8 @@
 static bool runs_compiled(int argc, char** argv) {
   if (argc < 4 || std::string(argv[1]) != "run" || std::string(argv[2]).starts_with("-"))
     return false;
+  // An ONNX model runs on the reference interpreter with its own weights.
+  if (std::string(argv[2]).ends_with(".onnx")) return false;
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--random-init") return false;
   return true;
@@ -45,11 +47,11 @@ int main(int argc, char** argv) {
 
   std::string check_model;
   auto* check = app.add_subcommand("check", "Parse and verify a model; print a summary");
-  check->add_option("MODEL", check_model, "a .nn model file")->required();
+  check->add_option("MODEL", check_model, "a .nn or .onnx model file")->required();
 
   DumpOptions dump;
   auto* dump_cmd = app.add_subcommand("dump", "Print the IR after a pipeline stage");
-  dump_cmd->add_option("MODEL", dump.model, "a .nn model file")->required();
+  dump_cmd->add_option("MODEL", dump.model, "a .nn or .onnx model file")->required();
   dump_cmd->add_option("--after", dump.after, "the stage to print after, or 'all'");
   dump_cmd->add_option("--format", dump.format, "text or dot")
       ->check(CLI::IsMember({"text", "dot"}));
@@ -61,7 +63,7 @@ int main(int argc, char** argv) {
       "run", "With --random-init: run a model on the reference interpreter. Without it: "
              "`netc run MODEL ACTION ARGS` compiles the model (cached) and runs its executable's "
              "ACTION (train, eval, predict, forward, bench, info, tune) with the same ARGS");
-  run_cmd->add_option("MODEL", run.model, "a .nn model file")->required();
+  run_cmd->add_option("MODEL", run.model, "a .nn or .onnx model file")->required();
   run_cmd->add_option("ACTION", run.action, "forward or train")
       ->required()
       ->check(CLI::IsMember({"forward", "train"}));
@@ -80,7 +82,7 @@ int main(int argc, char** argv) {
 
   CompileOptions comp;
   auto* compile_cmd = app.add_subcommand("compile", "Compile a model into a standalone executable");
-  compile_cmd->add_option("MODEL", comp.model, "a .nn model file")->required();
+  compile_cmd->add_option("MODEL", comp.model, "a .nn or .onnx model file")->required();
   compile_cmd->add_option("-o,--output", comp.output, "the executable to write")->required();
   compile_cmd
       ->add_option("--emit", comp.emit,
@@ -93,14 +95,14 @@ int main(int argc, char** argv) {
 
   BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Compile (or reuse) a model and time its kernels");
-  bench_cmd->add_option("MODEL", bench.model, "a .nn model file")->required();
+  bench_cmd->add_option("MODEL", bench.model, "a .nn or .onnx model file")->required();
   bench_cmd->add_option("--batch", bench.batch, "batch extent")->check(CLI::Range(1, 1 << 20));
   bench_cmd->add_option("--iters", bench.iters, "timed steps")->check(CLI::Range(1, 1 << 20));
   bench_cmd->add_flag("--json", bench.json, "end with one JSON line (step_ms, images_per_second)");
 
   GradcheckOptions gc;
   auto* gc_cmd = app.add_subcommand("gradcheck", "Compare symbolic and numeric gradients");
-  gc_cmd->add_option("MODEL", gc.model, "a .nn model file")->required();
+  gc_cmd->add_option("MODEL", gc.model, "a .nn or .onnx model file")->required();
   gc_cmd->add_option("--eps", gc.eps, "the step of the two-sided differences")
       ->check(CLI::PositiveNumber);
   gc_cmd->add_option("--tol", gc.tol, "the largest relative error that passes")
@@ -111,6 +113,19 @@ int main(int argc, char** argv) {
   gc_cmd->add_option("--batch", gc.batch, "batch extent")->check(CLI::Range(1, 1 << 16));
   gc_cmd->add_option("--samples", gc.samples, "entries checked per parameter")
       ->check(CLI::Range(1, 1 << 30));
+
+  OnnxTestOptions onnx_test;
+  auto* onnx_test_cmd = app.add_subcommand(
+      "onnx-test",
+      "Run ONNX backend test cases (model.onnx, test_data_set_N/) through the importer, "
+      "the reference interpreter and the compiled kernels; one JSON line per case");
+  onnx_test_cmd->add_option("CASE_DIR", onnx_test.cases, "a test case folder")->required();
+  onnx_test_cmd->add_option("--rtol", onnx_test.tolerance.rtol, "relative tolerance");
+  onnx_test_cmd->add_option("--atol", onnx_test.tolerance.atol, "absolute tolerance");
+  onnx_test_cmd->add_flag("--batch-axis", onnx_test.batch_axis,
+                          "import the inputs' first dimension as the batch dimension");
+  onnx_test_cmd->add_flag("--reference-only", onnx_test.reference_only,
+                          "compare the reference interpreter only, not the compiled kernels");
 
   try {
     app.parse(argc, argv);
@@ -126,6 +141,7 @@ int main(int argc, char** argv) {
     if (*gc_cmd) return cmd_gradcheck(gc);
     if (*compile_cmd) return cmd_compile(comp);
     if (*bench_cmd) return cmd_bench(bench);
+    if (*onnx_test_cmd) return cmd_onnx_test(onnx_test);
     return 0;
   });
 }

@@ -4,6 +4,9 @@
 // through e^-|x|, elu through an accurate expm1).
 #include "codegen/lowering.h"
 
+#include <cmath>
+#include <numbers>
+
 namespace netc::codegen {
 
 namespace {
@@ -85,6 +88,54 @@ Lowered lower_step(const LowerCtx& c) {
   });
 }
 
+// erf: Halide 14's own erf for f32 (a vectorizable polynomial, "accurate up
+// to the last three bits of the mantissa": an absolute error below 1e-6, which
+// tests/codegen/elementwise_test.cpp checks against std::erf); Halide has none
+// for f64, where libm's erf is called, as Halide's own f64 exp and log do.
+Expr erf_of(const Expr& x) {
+  if (x.type() == Halide::Float(32)) return Halide::erf(x);
+  using Halide::Internal::Call;
+  return Call::make(x.type(), "erf", {x}, Call::PureExtern);
+}
+
+Lowered lower_erf(const LowerCtx& c) {
+  return map_unary(c, [](Expr x) { return erf_of(x); });
+}
+
+// gelu: x (1 + erf(x / sqrt 2)) / 2, or x (1 + tanh u) / 2 with
+// u = sqrt(2 / pi) (x + 0.044715 x^3), as ir/ops/elementwise.cpp.
+Lowered lower_gelu(const LowerCtx& c) {
+  bool tanh_form = c.node.attrs.get_str("approximate", "none") == "tanh";
+  return map_unary(c, [tanh_form](Expr x) {
+    Halide::Type t = x.type();
+    Expr half = constant(t, 0.5), one = constant(t, 1);
+    if (tanh_form) {
+      Expr u =
+          constant(t, std::sqrt(2 / std::numbers::pi)) * (x + constant(t, 0.044715) * x * x * x);
+      return half * x * (one + Halide::tanh(u));
+    }
+    return x * half * (one + erf_of(x * constant(t, 1 / std::numbers::sqrt2)));
+  });
+}
+
+// relu6: x > 0 ? min(x, 6) : 0, the reference's selects (a NaN gives 0).
+Expr relu6(const Expr& x) {
+  Expr six = constant(x.type(), 6);
+  return Halide::select(x > zero_like(x), Halide::select(x < six, x, six), zero_like(x));
+}
+
+Lowered lower_relu6(const LowerCtx& c) {
+  return map_unary(c, [](Expr x) { return relu6(x); });
+}
+Lowered lower_hard_sigmoid(const LowerCtx& c) {
+  return map_unary(c,
+                   [](Expr x) { return relu6(x + constant(x.type(), 3)) / constant(x.type(), 6); });
+}
+Lowered lower_hard_swish(const LowerCtx& c) {
+  return map_unary(
+      c, [](Expr x) { return x * relu6(x + constant(x.type(), 3)) / constant(x.type(), 6); });
+}
+
 Lowered lower_add(const LowerCtx& c) {
   return map_binary(c, [](Expr x, Expr y) { return x + y; });
 }
@@ -119,6 +170,11 @@ const OpLowering kElementwiseLowerings[] = {
     {OpKind::Sigmoid, lower_sigmoid},
     {OpKind::Tanh, lower_tanh},
     {OpKind::Step, lower_step},
+    {OpKind::Erf, lower_erf},
+    {OpKind::Gelu, lower_gelu},
+    {OpKind::Relu6, lower_relu6},
+    {OpKind::HardSigmoid, lower_hard_sigmoid},
+    {OpKind::HardSwish, lower_hard_swish},
     {OpKind::Add, lower_add},
     {OpKind::Sub, lower_sub},
     {OpKind::Mul, lower_mul},

@@ -5,6 +5,10 @@
 // feeds scalar broadcasts); B^T goes through packed_b(j, k) = b(k, j), which
 // the matmul schedule packs per column panel (strided B^T loads ran at 64-72
 // GFLOP/s against ~217 packed) and which is otherwise inlined.
+//
+// Batched (rank > 2): acc(j, i, l...) over the output's leading axes l, each
+// operand read at its broadcast leading index; no B^T packing (the batched
+// schedule keeps whole small matrices in cache instead).
 #include "codegen/lowering.h"
 
 #include "ir/ops/common.h"
@@ -13,7 +17,34 @@ namespace netc::codegen {
 
 namespace {
 
+Lowered lower_batched_matmul(const LowerCtx& ctx) {
+  bool ta = flag_attr(ctx.node.attrs, "transpose_a"), tb = flag_attr(ctx.node.attrs, "transpose_b");
+  const Shape &as = ctx.in_types[0].shape, &bs = ctx.in_types[1].shape, &cs = ctx.out().shape;
+  int ra = as.rank(), rc = cs.rank();
+  auto lead = [](const Shape& s) {
+    return Shape(std::vector<int64_t>(s.dims.begin(), s.dims.end() - 2));
+  };
+  std::vector<Halide::Var> v = ir_vars(rc);
+  Index lc(v.begin(), v.end() - 2);
+  Halide::Expr i = v[size_t(rc - 2)], j = v[size_t(rc - 1)];
+  Halide::RDom r(0, extent(as, ta ? ra - 2 : ra - 1, ctx.batch()), ctx.name("r"));
+  Index ia = broadcast_index(lead(as), lead(cs), lc);
+  Index ib = broadcast_index(lead(bs), lead(cs), lc);
+  // A[m,k] = a[..., m, k] (a[..., k, m] when transposed); likewise B[k,n].
+  ia.insert(ia.end(), {ta ? Halide::Expr(r) : i, ta ? i : Halide::Expr(r)});
+  ib.insert(ib.end(), {tb ? j : Halide::Expr(r), tb ? Halide::Expr(r) : j});
+  Halide::Func acc(ctx.name());
+  define(acc, v, constant(ctx.type(), 0));
+  std::vector<Halide::Expr> args(v.rbegin(), v.rend());
+  acc(args) += at(ctx.in[0], ia) * at(ctx.in[1], ib);
+  Lowered out;
+  out.value = acc;
+  out.stages.push_back({acc, cs});
+  return out;
+}
+
 Lowered lower_matmul(const LowerCtx& ctx) {
+  if (ctx.out().shape.rank() > 2) return lower_batched_matmul(ctx);
   bool ta = flag_attr(ctx.node.attrs, "transpose_a"), tb = flag_attr(ctx.node.attrs, "transpose_b");
   const Shape& as = ctx.in_types[0].shape;
   int k_axis = ta ? 0 : 1;

@@ -1,7 +1,7 @@
-// Batch normalization and dropout, in both modes; LowerOptions::training picks
-// the mode at compile time (the train/test specialization later removes the
-// inference forms from the graph, but a kernel of either mode must match the
-// reference).
+// Batch normalization and dropout in both modes, and layer normalization (the
+// same in both). LowerOptions::training picks the mode at compile time (the
+// train/test specialization later removes the inference forms from the graph,
+// but a kernel of either mode must match the reference).
 #include "codegen/lowering.h"
 
 #include "ir/random.h"
@@ -69,6 +69,53 @@ Lowered lower_batchnorm(const LowerCtx& ctx) {
   return out;
 }
 
+// ---- layernorm(x, gamma, beta) {axes, eps} --------------------------------------
+//   out = (x - mu[row]) inv_std[row] gamma[j] + beta[j],  inv_std = 1 / sqrt(var + eps)
+// over rows of the leading axes; gamma has the trailing (normalized) axes, so
+// their count is its rank. mu and var in two passes accumulated in double, as
+// the reference does; mu and inv_std are stages rounded to the kernel's type,
+// computed once per row.
+Lowered lower_layernorm(const LowerCtx& ctx) {
+  const Shape& xs = ctx.in_types[0].shape;
+  int rank = xs.rank(), lead = rank - ctx.in_types[1].shape.rank();
+  double eps = ctx.node.attrs.get_float("eps", 1e-5);
+  Halide::Type t = ctx.type(), f64 = Halide::Float(64);
+  std::vector<int> axes;
+  int64_t m = 1;
+  for (int a = lead; a < rank; ++a) {
+    axes.push_back(a);
+    m *= xs[a];
+  }
+  Shape rows(std::vector<int64_t>(xs.dims.begin(), xs.dims.begin() + lead));
+  std::vector<Halide::Var> v = ir_vars(lead);
+  Index row = as_index(v);
+  auto x_at = [&](const AxisRDom& r) {
+    Index i = row;
+    i.insert(i.end(), r.vars.begin(), r.vars.end());
+    return Halide::cast(f64, at(ctx.in[0], i));
+  };
+  Halide::Func sum(ctx.name("sum")), sq(ctx.name("sq")), mean(ctx.name("mean"));
+  Halide::Func mu(ctx.name("mu")), inv_std(ctx.name("inv_std"));
+  AxisRDom r1 = axis_rdom(xs, axes, ctx.batch(), ctx.name("r1"));
+  define(sum, v, constant(f64, 0));
+  define(sum, v, at(sum, row) + x_at(r1));
+  define(mean, v, at(sum, row) / constant(f64, double(m)));
+  AxisRDom r2 = axis_rdom(xs, axes, ctx.batch(), ctx.name("r2"));
+  Expr d = x_at(r2) - at(mean, row);
+  define(sq, v, constant(f64, 0));
+  define(sq, v, at(sq, row) + d * d);
+  define(mu, v, Halide::cast(t, at(mean, row)));
+  Expr var = at(sq, row) / constant(f64, double(m));
+  define(inv_std, v, Halide::cast(t, 1 / Halide::sqrt(var + constant(f64, eps))));
+  Lowered out;
+  out.stages = {{sum, rows}, {sq, rows}, {mu, rows}, {inv_std, rows}};
+  out.value = pure_func(ctx.name(), rank, [&](const Index& i) {
+    Index r(i.begin(), i.begin() + lead), j(i.begin() + lead, i.end());
+    return (at(ctx.in[0], i) - at(mu, r)) * at(inv_std, r) * at(ctx.in[1], j) + at(ctx.in[2], j);
+  });
+  return out;
+}
+
 // ---- dropout(x, keep) {stream} and dropout_mask(x, keep) {stream} ---------------
 // ir/random.h's generator, bit for bit: 32-bit unsigned multiply, xor and
 // shift. The first four rounds depend only on (seed, stream, step), so Halide
@@ -122,6 +169,7 @@ const OpLowering kNormLowerings[] = {
     {OpKind::BatchNorm, lower_batchnorm},
     {OpKind::Dropout, lower_dropout},
     {OpKind::DropoutMask, lower_dropout_mask},
+    {OpKind::LayerNorm, lower_layernorm},
 };
 
 } // namespace

@@ -6,11 +6,18 @@
 //
 // Each shape rule checks its operands by rebuilding the forward op's input
 // types: the forward shape rule must accept them and give exactly dy's type.
-// None has a gradient rule (grad stays nullptr): second derivatives are not
-// supported, and autodiff names the op if one would be needed.
+//
+// conv2d_backward_input is also the forward op of the conv2d_transpose layer
+// (PyTorch's ConvTranspose2d: its weights [C_in, C_out/groups, KH, KW] are
+// conv2d's [O, C/groups, KH, KW] read the other way), so it has a gradient
+// rule; it takes an optional output_padding for that. The others have none
+// (grad stays nullptr): second derivatives are not supported, and autodiff
+// names the op if one would be needed.
+#include "ir/gradient.h"
 #include "ir/op_registry.h"
 #include "ir/ops/window.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -39,12 +46,37 @@ void check_dy(const TensorType& dy, OpKind forward, const Attrs& attrs,
                                  op_name(forward), to_string(y)));
 }
 
+// output_padding [oph, opw] (absent: [0,0]): rows and columns added at the
+// bottom and right of the forward input x beyond those the forward conv2d
+// reads, as PyTorch's ConvTranspose2d(output_padding) adds them to its output
+// to pick one of the input sizes that a strided conv maps to the same output
+// size. It must be smaller than the stride or the dilation of its axis
+// (PyTorch's rule). Returns x's shape with them removed: the input that the
+// forward conv2d must map exactly onto dy.
+Shape without_output_padding(const Attrs& attrs, Shape x) {
+  Pair op = pair_attr(attrs, "output_padding", {0, 0}, 0);
+  if (op.h == 0 && op.w == 0) return x;
+  Pair stride = pair_attr(attrs, "stride", {1, 1}, 1);
+  Pair dilation = pair_attr(attrs, "dilation", {1, 1}, 1);
+  if (op.h >= std::max(stride.h, dilation.h) || op.w >= std::max(stride.w, dilation.w))
+    throw ShapeError(fmt::format("output_padding [{},{}] must be smaller than the stride [{},{}] "
+                                 "or the dilation [{},{}] of its axis",
+                                 op.h, op.w, stride.h, stride.w, dilation.h, dilation.w));
+  if (x[2] <= op.h || x[3] <= op.w)
+    throw ShapeError(fmt::format("output_padding [{},{}] leaves nothing of the input {}", op.h,
+                                 op.w, to_string(x)));
+  x.dims[2] -= op.h;
+  x.dims[3] -= op.w;
+  return x;
+}
+
 // 2 per weight tap per element of the forward output y, as conv2d without bias.
 int64_t conv_taps(const Shape& y, const Shape& w) {
   return 2 * per_example(y[0]) * y[1] * y[2] * y[3] * w[1] * w[2] * w[3];
 }
 
-// ---- conv2d_backward_input(dy, w) {stride, pad, dilation, groups, input_shape} --
+// ---- conv2d_backward_input(dy, w) {stride, pad, dilation, groups, input_shape,
+//                                    output_padding} --
 // dx of conv2d gathered per input element (a transposed convolution): with
 // g = c / Cg and cg = c - g Cg,
 //   dx[n,c,ih,iw] = sum_{o in group g, kh, kw} w[o,cg,kh,kw] dy[n,o,oh,ow]
@@ -53,7 +85,7 @@ int64_t conv_taps(const Shape& y, const Shape& w) {
 TensorType shape_conv2d_backward_input(const Attrs& attrs, std::span<const TensorType> in) {
   const TensorType &dy = in[0], &w = in[1];
   TensorType x{dy.dtype, shape_attr(attrs, "input_shape")};
-  const TensorType forward[] = {x, w};
+  const TensorType forward[] = {{x.dtype, without_output_padding(attrs, x.shape)}, w};
   check_dy(dy, OpKind::Conv2d, attrs, forward);
   return x;
 }
@@ -97,14 +129,46 @@ int64_t flops_conv2d_backward_input(const Node&, std::span<const TensorType> in)
   return conv_taps(in[0].shape, in[1].shape);
 }
 
-// ---- conv2d_backward_weight(x, dy) {stride, pad, dilation, groups, weight_shape} --
+// y = conv2d_backward_input(a, w) is linear in a and in w; with the tap
+// relation ih = oh s - p + kh d (g = o / Og, c = g Cg + cg),
+//   y[n,c,ih,iw] = sum_{o in group g, kh, kw} w[o,cg,kh,kw] a[n,o,oh,ow]
+// so the adjoints are conv2d's two maps with the roles of x and y swapped:
+//   da[n,o,oh,ow] = sum_{cg,kh,kw} w[o,cg,kh,kw] dy[n, g Cg + cg, oh s - p + kh d, ...]
+//                 = conv2d(dy, w) with the same stride, padding, dilation, groups
+//   dw[o,cg,kh,kw] = sum_{n,oh,ow} a[n,o,oh,ow] dy[n, g Cg + cg, oh s - p + kh d, ...]
+//                 = conv2d_backward_weight(dy, a)
+// With an output_padding of at least the stride, conv2d(dy, w) has more rows
+// than a (the padded rows read by taps of rows past a's end): a slice keeps a's.
+std::vector<ValueId> grad_conv2d_backward_input(GradBuilder& gb, const Node& n, ValueId,
+                                                ValueId dy) {
+  ValueId a = n.inputs[0], w = n.inputs[1];
+  Attrs conv_attrs;
+  for (const char* k : {"stride", "pad", "dilation", "groups"})
+    if (const AttrValue* v = n.attrs.find(k)) conv_attrs.set(k, *v);
+  ValueId da = gb.op(OpKind::Conv2d, {dy, w}, conv_attrs);
+  const Shape a_shape = gb.type(a).shape;
+  for (int axis : {2, 3})
+    if (gb.type(da).shape[axis] != a_shape[axis])
+      da = gb.op(OpKind::Slice, {da},
+                 Attrs{{"axis", int64_t(axis)}, {"start", int64_t(0)}, {"end", a_shape[axis]}});
+  Attrs dw_attrs = conv_attrs;
+  if (const AttrValue* v = n.attrs.find("output_padding")) dw_attrs.set("output_padding", *v);
+  dw_attrs.set("weight_shape", gb.type(w).shape.dims);
+  return {da, gb.op(OpKind::Conv2dBackwardWeight, {dy, a}, dw_attrs)};
+}
+
+// ---- conv2d_backward_weight(x, dy) {stride, pad, dilation, groups, weight_shape,
+//                                     output_padding} --
 // dW of conv2d, summed over the batch: with c = (o / Og) Cg + cg,
 //   dw[o,cg,kh,kw] = sum_{n,oh,ow} dy[n,o,oh,ow] x[n, c, oh sh - ph + kh dh, ow sw - pw + kw dw]
-// over the taps inside x.
+// over the taps inside x. output_padding (conv2d_transpose's dW) lets x have
+// rows past those the taps read, as conv2d_backward_input's output does.
 TensorType shape_conv2d_backward_weight(const Attrs& attrs, std::span<const TensorType> in) {
   const TensorType &x = in[0], &dy = in[1];
   TensorType w{x.dtype, shape_attr(attrs, "weight_shape")};
-  const TensorType forward[] = {x, w};
+  if (x.shape.rank() != 4)
+    throw ShapeError(fmt::format("the input must be [N,C,H,W], found {}", to_string(x)));
+  const TensorType forward[] = {{x.dtype, without_output_padding(attrs, x.shape)}, w};
   check_dy(dy, OpKind::Conv2d, attrs, forward);
   return w;
 }
@@ -196,15 +260,19 @@ int64_t flops_avgpool_backward(const Node& n, std::span<const TensorType> in) {
   return window_reads(n.attrs, n.type.shape, in[0].shape);
 }
 
+// Autodiff emits these ops for gradients; gradients of gradients (double
+// backward) are not supported.
+constexpr std::string_view kBackwardOnly = "a backward op: second derivatives are not supported";
+
 const OpDef kConvBackwardOps[] = {
     {OpKind::Conv2dBackwardInput, 2, 2, shape_conv2d_backward_input,
-     NETC_REF(ref_conv2d_backward_input), flops_conv2d_backward_input},
+     NETC_REF(ref_conv2d_backward_input), flops_conv2d_backward_input, grad_conv2d_backward_input},
     {OpKind::Conv2dBackwardWeight, 2, 2, shape_conv2d_backward_weight,
-     NETC_REF(ref_conv2d_backward_weight), flops_conv2d_backward_weight},
+     NETC_REF(ref_conv2d_backward_weight), flops_conv2d_backward_weight, nullptr, kBackwardOnly},
     {OpKind::MaxPoolBackward, 2, 2, shape_maxpool_backward, NETC_REF(ref_maxpool_backward),
-     flops_maxpool_backward},
+     flops_maxpool_backward, nullptr, kBackwardOnly},
     {OpKind::AvgPoolBackward, 1, 1, shape_avgpool_backward, NETC_REF(ref_avgpool_backward),
-     flops_avgpool_backward},
+     flops_avgpool_backward, nullptr, kBackwardOnly},
 };
 
 } // namespace

@@ -12,6 +12,8 @@
 #include "ir/ops/common.h"
 
 #include <cmath>
+#include <numbers>
+#include <string>
 
 namespace netc {
 
@@ -206,6 +208,124 @@ void ref_step(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   map_unary(in, out, [](T x) { return x > T(0) ? T(1) : T(0); });
 }
 
+// erf: y = (2 / sqrt pi) int_0^x e^(-t^2) dt
+template <class T>
+void ref_erf(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  map_unary(in, out, [](T x) { return std::erf(x); });
+}
+
+// d erf(x)/dx = (2 / sqrt pi) e^(-x^2)
+std::vector<ValueId> grad_erf(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  ValueId x = n.inputs[0];
+  ValueId e = gb.op(OpKind::Exp, {gb.neg(gb.mul(x, x))});
+  return {gb.mul(dy, gb.mul(e, gb.constant(2 / std::sqrt(std::numbers::pi))))};
+}
+
+// gelu {approximate = "none" | "tanh"}, PyTorch's nn.GELU(approximate=...):
+//   none: y = x Phi(x),  Phi(x) = (1 + erf(x / sqrt 2)) / 2
+//   tanh: y = x (1 + tanh u) / 2,  u = sqrt(2 / pi) (x + 0.044715 x^3)
+constexpr double kGeluCubic = 0.044715;
+
+bool gelu_is_tanh(const Attrs& attrs) {
+  std::string form = attrs.get_str("approximate", "none");
+  if (form != "none" && form != "tanh")
+    throw ShapeError("approximate must be \"none\" or \"tanh\", found \"" + form + "\"");
+  return form == "tanh";
+}
+
+TensorType shape_gelu(const Attrs& attrs, std::span<const TensorType> in) {
+  gelu_is_tanh(attrs);
+  return shape_unary(attrs, in);
+}
+
+template <class T>
+void ref_gelu(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  const T half(0.5), one(1);
+  if (gelu_is_tanh(n.attrs)) {
+    const T k = std::sqrt(T(2) / std::numbers::pi_v<T>), c(kGeluCubic);
+    map_unary(in, out, [&](T x) { return half * x * (one + std::tanh(k * (x + c * x * x * x))); });
+  } else {
+    const T inv_sqrt2 = one / std::numbers::sqrt2_v<T>;
+    map_unary(in, out, [&](T x) { return x * half * (one + std::erf(x * inv_sqrt2)); });
+  }
+}
+
+// A few FLOPs per element: the polynomial, the transcendental, the products.
+int64_t flops_gelu(const Node& n, std::span<const TensorType>) {
+  return 8 * n.type.shape.static_elements();
+}
+
+// none: dy/dx = Phi(x) + x phi(x),  phi(x) = e^(-x^2 / 2) / sqrt(2 pi)
+// tanh: dy/dx = (1 + t) / 2 + x (1 - t^2) u' / 2,  t = tanh u,
+//       u' = sqrt(2 / pi) (1 + 3 * 0.044715 x^2)
+std::vector<ValueId> grad_gelu(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  ValueId x = n.inputs[0], x2 = gb.mul(x, x);
+  ValueId half = gb.constant(0.5), one = gb.constant(1);
+  if (gelu_is_tanh(n.attrs)) {
+    double k = std::sqrt(2 / std::numbers::pi);
+    ValueId u = gb.mul(gb.constant(k), gb.add(x, gb.mul(gb.constant(kGeluCubic), gb.mul(x2, x))));
+    ValueId t = gb.op(OpKind::Tanh, {u});
+    ValueId du = gb.mul(gb.constant(k), gb.add(one, gb.mul(gb.constant(3 * kGeluCubic), x2)));
+    ValueId outer = gb.mul(half, gb.add(one, t));
+    ValueId inner = gb.mul(gb.mul(half, x), gb.mul(gb.sub(one, gb.mul(t, t)), du));
+    return {gb.mul(dy, gb.add(outer, inner))};
+  }
+  ValueId erf = gb.op(OpKind::Erf, {gb.mul(x, gb.constant(1 / std::numbers::sqrt2))});
+  ValueId cdf = gb.mul(half, gb.add(one, erf));
+  ValueId pdf = gb.mul(gb.op(OpKind::Exp, {gb.mul(x2, gb.constant(-0.5))}),
+                       gb.constant(1 / std::sqrt(2 * std::numbers::pi)));
+  return {gb.mul(dy, gb.add(cdf, gb.mul(x, pdf)))};
+}
+
+// relu6: y = x > 0 ? min(x, 6) : 0 (NaN gives 0, as relu)
+template <class T>
+T relu6(T x) {
+  return x > T(0) ? (x < T(6) ? x : T(6)) : T(0);
+}
+
+template <class T>
+void ref_relu6(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  map_unary(in, out, [](T x) { return relu6(x); });
+}
+
+// dy/dx = [0 < x < 6], 0 at both kinks as PyTorch's hardtanh_backward; read
+// from y (0 < y < 6 exactly there), as relu does.
+std::vector<ValueId> grad_relu6(GradBuilder& gb, const Node&, ValueId y, ValueId dy) {
+  return {gb.mul(dy, gb.mul(step(gb, y), step(gb, gb.sub(gb.constant(6), y))))};
+}
+
+// hard_sigmoid: y = relu6(x + 3) / 6, PyTorch's Hardsigmoid (NaN gives 0)
+template <class T>
+void ref_hard_sigmoid(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  map_unary(in, out, [](T x) { return relu6(x + T(3)) / T(6); });
+}
+
+// dy/dx = [-3 < x < 3] / 6 (0 at the kinks, as PyTorch)
+std::vector<ValueId> grad_hard_sigmoid(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  ValueId x = n.inputs[0], three = gb.constant(3);
+  ValueId inside = gb.mul(step(gb, gb.add(x, three)), step(gb, gb.sub(three, x)));
+  // Divisions by 3 and 6 rather than products with 1/3 and 1/6: those constants
+  // would be rounded to f32, and the double reference would carry the error.
+  return {gb.mul(dy, gb.div(inside, gb.constant(6)))};
+}
+
+// hard_swish: y = x relu6(x + 3) / 6, PyTorch's Hardswish
+template <class T>
+void ref_hard_swish(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  map_unary(in, out, [](T x) { return x * relu6(x + T(3)) / T(6); });
+}
+
+// dy/dx = 0 for x < -3, x / 3 + 1/2 for -3 <= x <= 3, 1 for x > 3: PyTorch's
+// hardswish_backward, kinks included. [x >= -3] = 1 - step(-3 - x),
+// [x <= 3] = 1 - step(x - 3).
+std::vector<ValueId> grad_hard_swish(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  ValueId x = n.inputs[0], one = gb.constant(1), three = gb.constant(3);
+  ValueId above = step(gb, gb.sub(x, three));
+  ValueId middle = gb.mul(gb.sub(one, step(gb, gb.sub(gb.neg(three), x))), gb.sub(one, above));
+  ValueId ramp = gb.add(gb.div(x, gb.constant(3)), gb.constant(0.5));
+  return {gb.mul(dy, gb.add(gb.mul(middle, ramp), above))};
+}
+
 // ---- Binary ops (broadcasting) ------------------------------------------------
 
 // add: z = x + y
@@ -306,7 +426,15 @@ const OpDef kElementwiseOps[] = {
     {OpKind::Elu, 1, 1, shape_unary_alpha, NETC_REF(ref_elu), flops_per_output, grad_elu},
     {OpKind::Sigmoid, 1, 1, shape_unary, NETC_REF(ref_sigmoid), flops_per_output, grad_sigmoid},
     {OpKind::Tanh, 1, 1, shape_unary, NETC_REF(ref_tanh), flops_per_output, grad_tanh},
-    {OpKind::Step, 1, 1, shape_unary, NETC_REF(ref_step), flops_per_output, no_gradient},
+    {OpKind::Step, 1, 1, shape_unary, NETC_REF(ref_step), flops_per_output, no_gradient,
+     "piecewise constant: its derivative is 0 almost everywhere"},
+    {OpKind::Erf, 1, 1, shape_unary, NETC_REF(ref_erf), flops_per_output, grad_erf},
+    {OpKind::Gelu, 1, 1, shape_gelu, NETC_REF(ref_gelu), flops_gelu, grad_gelu},
+    {OpKind::Relu6, 1, 1, shape_unary, NETC_REF(ref_relu6), flops_per_output, grad_relu6},
+    {OpKind::HardSigmoid, 1, 1, shape_unary, NETC_REF(ref_hard_sigmoid), flops_per_output,
+     grad_hard_sigmoid},
+    {OpKind::HardSwish, 1, 1, shape_unary, NETC_REF(ref_hard_swish), flops_per_output,
+     grad_hard_swish},
     {OpKind::Add, 2, 2, shape_binary, NETC_REF(ref_add), flops_per_output, grad_add},
     {OpKind::Sub, 2, 2, shape_binary, NETC_REF(ref_sub), flops_per_output, grad_sub},
     {OpKind::Mul, 2, 2, shape_binary, NETC_REF(ref_mul), flops_per_output, grad_mul},

@@ -262,7 +262,8 @@ const OpDef kLossOps[] = {
     {OpKind::SigmoidCrossEntropy, 2, 2, shape_sigmoid_cross_entropy,
      NETC_REF(ref_sigmoid_cross_entropy), flops_sigmoid_cross_entropy, grad_sigmoid_cross_entropy},
     {OpKind::Mse, 2, 2, shape_mse, NETC_REF(ref_mse), flops_mse, grad_mse},
-    {OpKind::OneHot, 1, 1, shape_one_hot, NETC_REF(ref_one_hot), no_flops, no_gradient},
+    {OpKind::OneHot, 1, 1, shape_one_hot, NETC_REF(ref_one_hot), no_flops, no_gradient,
+     "its value depends on no float input: its input is integer labels"},
 };
 
 } // namespace

@@ -4,13 +4,14 @@
 // norm folded into the preceding weights, dropout removed). Each op's shape
 // rule, reference implementation, FLOPs rule and gradient rule sit together.
 // The gradient rules are the training-mode derivatives: the inference forms
-// are rewritten away (passes/specialize.h) and never differentiated.
+// are rewritten away (passes/specialize.h) and never differentiated. Layer
+// normalization, below them, is the same in both modes.
 #include "ir/gradient.h"
 #include "ir/op_registry.h"
-
+#include "ir/ops/common.h"
 #include "ir/random.h"
-#include <type_traits>
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <type_traits>
@@ -226,13 +227,119 @@ void ref_dropout_mask(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext
                         [&](int64_t e, bool kept) { out[e] = kept ? T(1) / keep : T(0); });
 }
 
+// ---- layernorm(x, gamma, beta) {axes, eps} ------------------------------------
+// PyTorch's nn.LayerNorm: over the trailing axes `axes` (k of them, M elements
+// per row; the leading axes index the rows),
+//   mu = (1/M) sum x,  var = (1/M) sum (x - mu)^2   (biased)
+//   out = (x - mu) / sqrt(var + eps) * gamma + beta
+// gamma and beta have the normalized shape (the trailing k dimensions), so
+// they broadcast onto x as they are. The same in training and inference.
+
+// The normalized axes, [rank - k, rank) in order; anything else throws.
+std::vector<int64_t> layernorm_axes(const Attrs& attrs, const TensorType& x) {
+  const std::vector<int64_t>& given = attrs.get_ints("axes");
+  int rank = x.shape.rank();
+  if (given.empty()) throw ShapeError("axes must name at least one axis");
+  std::vector<int64_t> axes;
+  for (int64_t a : given) {
+    if (a < -rank || a >= rank)
+      throw ShapeError(fmt::format("axis {} is out of range for {} (expected {}..{})", a,
+                                   to_string(x), -rank, rank - 1));
+    axes.push_back(a < 0 ? a + rank : a);
+  }
+  std::sort(axes.begin(), axes.end());
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (axes[i] != rank - int64_t(axes.size()) + int64_t(i))
+      throw ShapeError(fmt::format("axes {} of {} are not the trailing axes; layernorm "
+                                   "normalizes over the last axes (-1, or (-2, -1), ...)",
+                                   list_string(given), to_string(x)));
+  for (int64_t a : axes)
+    if (x.shape[int(a)] == kBatch)
+      throw ShapeError(fmt::format("axis {} of {} is the batch dimension; layernorm normalizes "
+                                   "over static axes",
+                                   a, to_string(x)));
+  return axes;
+}
+
+TensorType shape_layernorm(const Attrs& attrs, std::span<const TensorType> in) {
+  const TensorType& x = in[0];
+  require_float(x);
+  std::vector<int64_t> axes = layernorm_axes(attrs, x);
+  Shape normalized(std::vector<int64_t>(x.shape.dims.begin() + axes.front(), x.shape.dims.end()));
+  static const char* const kNames[] = {"", "gamma", "beta"};
+  for (size_t i = 1; i < 3; ++i)
+    if (in[i].shape != normalized || in[i].dtype != x.dtype)
+      throw ShapeError(fmt::format("{} must be {}{} for the input {} (axes {}), found {}",
+                                   kNames[i], dtype_name(x.dtype), to_string(normalized),
+                                   to_string(x), list_string(axes), to_string(in[i])));
+  double eps = attrs.get_float("eps", 1e-5);
+  if (!(eps >= 0)) throw ShapeError(fmt::format("eps must be >= 0, found {}", eps));
+  return x;
+}
+
+template <class T>
+void ref_layernorm(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  const Tensor<T>&x = *in[0], &gamma = *in[1], &beta = *in[2];
+  // Rows of `m` contiguous elements: gamma and beta index within a row.
+  int64_t m = gamma.size(), rows = x.size() / m;
+  T eps = static_cast<T>(n.attrs.get_float("eps", 1e-5));
+  // Statistics accumulate in at least double, as batchnorm's.
+  using Acc = std::conditional_t<(sizeof(T) > sizeof(double)), T, double>;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = &x[r * m];
+    Acc sum = 0, sq = 0;
+    for (int64_t j = 0; j < m; ++j) sum += static_cast<Acc>(row[j]);
+    Acc mu = sum / static_cast<Acc>(m);
+    for (int64_t j = 0; j < m; ++j) {
+      Acc d = static_cast<Acc>(row[j]) - mu;
+      sq += d * d;
+    }
+    Acc var = sq / static_cast<Acc>(m);
+    T inv_std = static_cast<T>(1 / std::sqrt(var + static_cast<Acc>(eps)));
+    for (int64_t j = 0; j < m; ++j)
+      out[r * m + j] = (row[j] - static_cast<T>(mu)) * inv_std * gamma[j] + beta[j];
+  }
+}
+
+// About 7 per element: two sums, subtract, square, scale, gamma, beta.
+int64_t flops_layernorm(const Node&, std::span<const TensorType> in) {
+  return 7 * in[0].shape.static_elements();
+}
+
+// Composed from primitives, like batchnorm's (the statistics are reduce_mean
+// over the normalized axes, which fusion turns into reduction kernels with the
+// pointwise math as their prologue and epilogue). With g = dy gamma and the
+// means over the normalized axes (M elements):
+//   xhat = (x - mu) / sqrt(var + eps)
+//   dx = (g - mean(g) - xhat mean(g xhat)) / sqrt(var + eps)
+//   dgamma = sum over the rows of dy xhat,   dbeta = sum over the rows of dy
+// (mu and var depend on x: d mu/dx = 1/M, d var/dx = 2 (x - mu)/M give the
+// two mean terms).
+std::vector<ValueId> grad_layernorm(GradBuilder& gb, const Node& n, ValueId, ValueId dy) {
+  ValueId x = n.inputs[0], gamma = n.inputs[1], beta = n.inputs[2];
+  std::vector<int64_t> axes = layernorm_axes(n.attrs, gb.type(x));
+  auto mean = [&](ValueId v) { // keepdims: broadcasts back onto x
+    return gb.op(OpKind::ReduceMean, {v}, Attrs{{"axes", axes}, {"keepdims", int64_t(1)}});
+  };
+  ValueId xc = gb.sub(x, mean(x));
+  ValueId var_eps = gb.add(mean(gb.mul(xc, xc)), gb.constant(n.attrs.get_float("eps", 1e-5)));
+  ValueId inv_std = gb.div(gb.constant(1.0), gb.op(OpKind::Sqrt, {var_eps}));
+  ValueId xhat = gb.mul(xc, inv_std);
+  ValueId g = gb.mul(dy, gamma);
+  ValueId centered = gb.sub(gb.sub(g, mean(g)), gb.mul(xhat, mean(gb.mul(g, xhat))));
+  return {gb.mul(inv_std, centered), gb.unbroadcast(gb.mul(dy, xhat), gb.type(gamma)),
+          gb.unbroadcast(dy, gb.type(beta))};
+}
+
 const OpDef kNormOps[] = {
     {OpKind::BatchNorm, 5, 5, shape_batchnorm, NETC_REF(ref_batchnorm), flops_batchnorm,
      grad_batchnorm},
     {OpKind::Dropout, 2, 2, shape_dropout, NETC_REF(ref_dropout), flops_dropout, grad_dropout},
     // One comparison per element; same operands and checks as dropout.
     {OpKind::DropoutMask, 2, 2, shape_dropout, NETC_REF(ref_dropout_mask), flops_dropout,
-     no_gradient},
+     no_gradient, "the mask reads only its input's shape, and is piecewise constant in keep"},
+    {OpKind::LayerNorm, 3, 3, shape_layernorm, NETC_REF(ref_layernorm), flops_layernorm,
+     grad_layernorm},
 };
 
 } // namespace

@@ -1,6 +1,6 @@
 #include "runtime/data/batch.h"
 
-#include "runtime/data/data_error.h"
+#include "runtime/error.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -11,10 +11,11 @@ BatchLoader::BatchLoader(Subset subset, Normalizer normalizer, int64_t batch_siz
                          bool shuffle)
     : subset_(std::move(subset)), norm_(std::move(normalizer)), batch_(batch_size), seed_(seed),
       shuffle_(shuffle), order_(subset_.rows) {
-  if (batch_ < 1) throw DataError(fmt::format("batch size {} is not positive", batch_));
+  if (batch_ < 1) throw Error(fmt::format("batch size {} is not positive", batch_));
 }
 
 void BatchLoader::start_epoch(int64_t epoch) {
+  epoch_ = epoch;
   if (!shuffle_) return;
   // Each epoch's order derives from the subset's, not from the previous epoch's,
   // so that resuming at epoch e reproduces it.
@@ -24,9 +25,9 @@ void BatchLoader::start_epoch(int64_t epoch) {
 
 std::span<const int64_t> BatchLoader::batch_rows(int64_t k) const {
   if (k < 0 || k >= num_batches())
-    throw DataError(fmt::format("batch {} does not exist: an epoch of {} examples has {} batches "
-                                "of {}",
-                                k, size(), num_batches(), batch_));
+    throw Error(fmt::format("batch {} does not exist: an epoch of {} examples has {} batches "
+                            "of {}",
+                            k, size(), num_batches(), batch_));
   int64_t begin = k * batch_, end = std::min(begin + batch_, size());
   return std::span<const int64_t>(order_).subspan(static_cast<size_t>(begin),
                                                   static_cast<size_t>(end - begin));
@@ -36,16 +37,23 @@ int64_t BatchLoader::fill(int64_t k, float* features, std::span<const LabelBuffe
   std::span<const int64_t> rows = batch_rows(k);
   const Dataset& d = *subset_.data;
   if (labels.size() > d.label_fields.size())
-    throw DataError(fmt::format("{} label buffers given, but {} has {} label field{}",
-                                labels.size(), d.source, d.label_fields.size(),
-                                d.label_fields.size() == 1 ? "" : "s"));
+    throw Error(fmt::format("{} label buffers given, but {} has {} label field{}", labels.size(),
+                            d.source, d.label_fields.size(),
+                            d.label_fields.size() == 1 ? "" : "s"));
   for (size_t f = 0; f < labels.size(); ++f)
     if (labels[f].classes && d.label_fields[f].classes == 0)
-      throw DataError(
+      throw Error(
           fmt::format("label {} holds f32 targets, not class indices", d.label_fields[f].name));
   int64_t e = d.example_elements();
   for (size_t b = 0; b < rows.size(); ++b) {
-    norm_.apply(d.example(rows[b]), features + static_cast<int64_t>(b) * e, e);
+    float* x = features + static_cast<int64_t>(b) * e;
+    // Augmented in place of the raw copy: its padding 0 is the raw background.
+    if (augment_) {
+      augment_->apply(epoch_, rows[b], d.example(rows[b]), x);
+      norm_.apply(x, x, e);
+    } else {
+      norm_.apply(d.example(rows[b]), x, e);
+    }
     const float* y = d.labels.data() + rows[b] * d.label_columns;
     for (size_t f = 0; f < labels.size(); ++f) {
       int64_t w = d.label_fields[f].columns();

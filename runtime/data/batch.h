@@ -1,14 +1,17 @@
 // Mini-batches of a subset (SPEC section 4): the order is reshuffled every
 // epoch from (seed, epoch), every example appears exactly once per epoch, and
 // the last batch may be partial. Batches are normalized copies written into
-// buffers the caller owns (the executor's input slots); after construction
+// buffers the caller owns (the executor's input slots), augmented first when
+// the loader has an augmenter (runtime/data/augment.h); after construction
 // nothing here allocates.
 #pragma once
 
+#include "runtime/data/augment.h"
 #include "runtime/data/normalize.h"
 #include "runtime/data/split.h"
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 namespace netc::rt {
@@ -33,8 +36,15 @@ public:
   const Normalizer& normalizer() const { return norm_; }
 
   // Sets the order of epoch `epoch`: a permutation drawn from (seed, epoch), the same
-  // for the same pair. Until the first call the order is the subset's own.
+  // for the same pair. Until the first call the order is the subset's own, and
+  // the epoch for augmentation 0.
   void start_epoch(int64_t epoch);
+
+  // From now on every example is augmented before normalization, with the
+  // transforms of (the augmenter's seed, this epoch, its dataset row). Only the
+  // training loader gets one: validation, test and evaluation data never do.
+  void augment_with(Augmenter augmenter) { augment_.emplace(std::move(augmenter)); }
+  const Augmenter* augmenter() const { return augment_ ? &*augment_ : nullptr; }
 
   // The dataset rows of batch k in this epoch's order (for error analysis).
   std::span<const int64_t> batch_rows(int64_t k) const;
@@ -42,7 +52,7 @@ public:
   // Writes batch k's normalized features ([B, example shape]) and labels, and
   // returns B: batch_size(), or less for the last batch. Label buffers follow the
   // dataset's label fields in order; a null pointer skips a field, and a class
-  // field may also be written as float targets. Throws DataError for k out of
+  // field may also be written as float targets. Throws Error for k out of
   // range or more buffers than fields.
   int64_t fill(int64_t k, float* features, std::span<const LabelBuffer> labels) const;
   // The common single-label cases.
@@ -56,6 +66,8 @@ private:
   uint64_t seed_;
   bool shuffle_;
   std::vector<int64_t> order_; // this epoch's dataset rows
+  int64_t epoch_ = 0;
+  std::optional<Augmenter> augment_;
 };
 
 } // namespace netc::rt

@@ -1,6 +1,6 @@
-#include "runtime/data/data_error.h"
 #include "runtime/data/file_bytes.h"
 #include "runtime/data/readers.h"
+#include "runtime/error.h"
 
 #include <charconv>
 #include <cmath>
@@ -61,8 +61,8 @@ CsvTable read_csv(const std::string& path, int64_t columns, const std::string& w
     int64_t found = count_fields(line);
     if (columns <= 0) columns = found;
     if (found != columns)
-      throw DataError(fmt::format("{}:{}: expected {} columns, found {}{}", path, line_no, columns,
-                                  found, why.empty() ? "" : " (" + why + ")"));
+      throw Error(fmt::format("{}:{}: expected {} columns, found {}{}", path, line_no, columns,
+                              found, why.empty() ? "" : " (" + why + ")"));
     if (first) {
       first = false;
       // A header row is all names; a row mixing names and numbers is a data row
@@ -83,7 +83,7 @@ CsvTable read_csv(const std::string& path, int64_t columns, const std::string& w
     for_each_field(line, [&](std::string_view f) {
       float v;
       if (!parse_number(f, v))
-        throw DataError(fmt::format(
+        throw Error(fmt::format(
             "{}:{}: column {} is {}, not a number{}", path, line_no, col,
             f.empty() ? std::string("empty") : fmt::format("\"{}\"", f),
             t.rows == 0 && t.header.empty() ? " (a header row must contain no numbers)" : ""));
@@ -93,7 +93,7 @@ CsvTable read_csv(const std::string& path, int64_t columns, const std::string& w
     t.lines.push_back(line_no);
     ++t.rows;
   }
-  if (t.rows == 0) throw DataError(fmt::format("{}: no data rows", path));
+  if (t.rows == 0) throw Error(fmt::format("{}: no data rows", path));
   t.columns = columns;
   return t;
 }

@@ -7,16 +7,16 @@
 //     for (k < train.num_batches()) { B = train.fill(k, x, y); step(B); } }
 //   BatchLoader val(td.splits.val, td.normalizer, config.batch, config.seed, false);
 //
-// Every failure is a DataError whose message is ready for the user.
+// Every failure is an rt::Error (runtime/error.h) whose message is ready for the user.
 #pragma once
 
 #include "ir/train_config.h"
 #include "runtime/data/batch.h"
-#include "runtime/data/data_error.h"
 #include "runtime/data/data_spec.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/normalize.h"
 #include "runtime/data/split.h"
+#include "runtime/error.h"
 
 namespace netc::rt {
 

@@ -1,6 +1,6 @@
 #include "runtime/data/data_spec.h"
 
-#include "runtime/data/data_error.h"
+#include "runtime/error.h"
 
 #include <filesystem>
 #include <fmt/format.h>
@@ -34,8 +34,8 @@ DataSpec parse_data_spec(const std::string& spec, const std::string& data_dir) {
     size_t comma = rest.find(',');
     if (comma == std::string::npos || comma == 0 || comma + 1 == rest.size() ||
         rest.find(',', comma + 1) != std::string::npos)
-      throw DataError(fmt::format("data spec \"{}\" needs two files separated by one ',' ({})",
-                                  spec, kind == "idx" ? "idx:IMAGES,LABELS" : "npy:X,Y"));
+      throw Error(fmt::format("data spec \"{}\" needs two files separated by one ',' ({})", spec,
+                              kind == "idx" ? "idx:IMAGES,LABELS" : "npy:X,Y"));
     s.files = {resolve(rest.substr(0, comma), data_dir), resolve(rest.substr(comma + 1), data_dir)};
     return s;
   }
@@ -48,15 +48,15 @@ DataSpec parse_data_spec(const std::string& spec, const std::string& data_dir) {
       path = rest.substr(0, opt);
       s.label_column = rest.substr(opt + 7);
       if (s.label_column.empty())
-        throw DataError(
+        throw Error(
             fmt::format("data spec \"{}\": label= needs a column (csv:PATH:label=COL)", spec));
     }
     if (path.empty())
-      throw DataError(fmt::format("data spec \"{}\" needs a file (csv:PATH[:label=COL])", spec));
+      throw Error(fmt::format("data spec \"{}\" needs a file (csv:PATH[:label=COL])", spec));
     s.files = {resolve(path, data_dir)};
     return s;
   }
-  throw DataError(fmt::format("unknown data spec \"{}\"; expected {}", spec, kForms));
+  throw Error(fmt::format("unknown data spec \"{}\"; expected {}", spec, kForms));
 }
 
 } // namespace netc::rt

@@ -26,7 +26,7 @@ struct DataSpec {
   std::string label_column; // csv only; empty = the last columns
 };
 
-// Parses a spec; throws DataError naming the spec when it is malformed. Does not
+// Parses a spec; throws Error naming the spec when it is malformed. Does not
 // touch the file system.
 DataSpec parse_data_spec(const std::string& spec, const std::string& data_dir = "");
 

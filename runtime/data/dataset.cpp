@@ -1,7 +1,7 @@
 #include "runtime/data/dataset.h"
 
-#include "runtime/data/data_error.h"
 #include "runtime/data/readers.h"
+#include "runtime/error.h"
 
 #include <algorithm>
 #include <cmath>
@@ -48,17 +48,17 @@ void check_labels(const std::vector<float>& labels, int64_t rows, const DataLayo
         float v = labels[static_cast<size_t>(r * cols + c)];
         if (f.classes == 0) {
           if (!std::isfinite(v))
-            throw DataError(fmt::format("target {} at {} is not a finite number (the model's "
-                                        "label {})",
-                                        v, where(r), f.name));
+            throw Error(fmt::format("target {} at {} is not a finite number (the model's "
+                                    "label {})",
+                                    v, where(r), f.name));
         } else if (v != std::floor(v)) {
-          throw DataError(fmt::format("label {} at {} is not a class index (a whole number in "
-                                      "0..{} for the model's label {})",
-                                      v, where(r), f.classes - 1, f.name));
+          throw Error(fmt::format("label {} at {} is not a class index (a whole number in "
+                                  "0..{} for the model's label {})",
+                                  v, where(r), f.classes - 1, f.name));
         } else if (v < 0 || v >= static_cast<float>(f.classes)) {
-          throw DataError(fmt::format("label {} at {} is outside the {} classes of the model's "
-                                      "label {} (0..{})",
-                                      v, where(r), f.classes, f.name, f.classes - 1));
+          throw Error(fmt::format("label {} at {} is outside the {} classes of the model's "
+                                  "label {} (0..{})",
+                                  v, where(r), f.classes, f.name, f.classes - 1));
         }
       }
     }
@@ -68,7 +68,7 @@ void check_labels(const std::vector<float>& labels, int64_t rows, const DataLayo
 Dataset make_features(RawArray&& x, const std::string& file, const DataLayout& layout) {
   int64_t per = product(x.shape.begin() + 1, x.shape.end());
   if (per != layout.example_elements())
-    throw DataError(fmt::format(
+    throw Error(fmt::format(
         "{}: each example has shape {} ({} value{}), but the model's input {} expects {} ({} "
         "value{})",
         file, shape_text({x.shape.begin() + 1, x.shape.end()}), per, ends_with_s(per),
@@ -86,13 +86,13 @@ Dataset make_features(RawArray&& x, const std::string& file, const DataLayout& l
 
 void attach_labels(Dataset& d, RawArray&& y, const std::string& file, const DataLayout& layout) {
   if (y.shape[0] != d.size)
-    throw DataError(fmt::format("{} has {} example{} but {} has {} label row{}", d.source, d.size,
-                                ends_with_s(d.size), file, y.shape[0], ends_with_s(y.shape[0])));
+    throw Error(fmt::format("{} has {} example{} but {} has {} label row{}", d.source, d.size,
+                            ends_with_s(d.size), file, y.shape[0], ends_with_s(y.shape[0])));
   d.source += "," + file;
   if (layout.labels.empty()) return; // a model without label inputs ignores them
   int64_t per = product(y.shape.begin() + 1, y.shape.end());
   if (per != layout.label_columns())
-    throw DataError(fmt::format(
+    throw Error(fmt::format(
         "{}: each example has {} label value{} (shape {}), but the model's labels ({}) take {}",
         file, per, ends_with_s(per), shape_text(y.shape), label_names(layout),
         layout.label_columns()));
@@ -122,7 +122,7 @@ int64_t label_start(const data_detail::CsvTable& t, const DataSpec& spec, int64_
   } else {
     auto it = std::find(t.header.begin(), t.header.end(), col);
     if (it == t.header.end())
-      throw DataError(
+      throw Error(
           t.header.empty()
               ? fmt::format("{} has no header row, so label={} names no column; give the label "
                             "column's 0-based index",
@@ -131,10 +131,10 @@ int64_t label_start(const data_detail::CsvTable& t, const DataSpec& spec, int64_
     start = it - t.header.begin();
   }
   if (start + label_cols > t.columns)
-    throw DataError(fmt::format("{}: label={} asks for {} label column{} from column {}, but the "
-                                "file has {} columns (0..{})",
-                                file, col, label_cols, ends_with_s(label_cols), start, t.columns,
-                                t.columns - 1));
+    throw Error(fmt::format("{}: label={} asks for {} label column{} from column {}, but the "
+                            "file has {} columns (0..{})",
+                            file, col, label_cols, ends_with_s(label_cols), start, t.columns,
+                            t.columns - 1));
   return start;
 }
 
@@ -175,7 +175,7 @@ LoadedData load_fashion_mnist(const DataSpec& spec, const DataLayout& layout) {
       std::error_code ec;
       if (fs::is_regular_file(p, ec)) return p.string();
     }
-    throw DataError(
+    throw Error(
         fmt::format("the Fashion-MNIST files are not in {} (no {}.gz): install the Debian package "
                     "dataset-fashion-mnist, or pass --data-dir",
                     dir, name));
@@ -225,7 +225,7 @@ LoadedData load_data(const DataSpec& spec, const DataLayout& layout) {
     return out;
   }
   }
-  throw DataError("unknown data kind");
+  throw Error("unknown data kind");
 }
 
 LoadedData load_data(const std::string& spec, const std::string& data_dir,

@@ -56,7 +56,7 @@ struct LoadedData {
   std::shared_ptr<const Dataset> test; // null when the data has no test set of its own
 };
 
-// Loads and checks a spec against the layout; throws DataError on a missing,
+// Loads and checks a spec against the layout; throws Error on a missing,
 // truncated or malformed file, a shape that does not fit the model's input,
 // labels out of range, or images and labels of different counts.
 LoadedData load_data(const DataSpec& spec, const DataLayout& layout);

@@ -1,6 +1,6 @@
 #include "runtime/data/file_bytes.h"
 
-#include "runtime/data/data_error.h"
+#include "runtime/error.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -25,7 +25,7 @@ public:
   explicit Inflater(const std::string& path) {
     // 16 + MAX_WBITS: expect a gzip wrapper (header and CRC-checked trailer).
     if (inflateInit2(&z_, 16 + MAX_WBITS) != Z_OK)
-      throw DataError(fmt::format("{}: cannot start gzip decompression", path));
+      throw Error(fmt::format("{}: cannot start gzip decompression", path));
   }
   ~Inflater() { inflateEnd(&z_); }
   Inflater(const Inflater&) = delete;
@@ -69,13 +69,13 @@ std::string gunzip(const std::string& path, const std::string& in) {
       continue;
     }
     if (rc == Z_BUF_ERROR && consumed == in.size())
-      throw DataError(fmt::format(
+      throw Error(fmt::format(
           "{}: truncated gzip file: the compressed data ends after {} bytes without its end "
           "marker ({} bytes decompressed)",
           path, in.size(), produced));
     if (rc != Z_OK && rc != Z_BUF_ERROR)
-      throw DataError(fmt::format("{}: corrupt gzip data near compressed byte {}: {}", path,
-                                  consumed, z->msg ? z->msg : "inflate failed"));
+      throw Error(fmt::format("{}: corrupt gzip data near compressed byte {}: {}", path, consumed,
+                              z->msg ? z->msg : "inflate failed"));
   }
   out.resize(produced);
   return out;
@@ -85,19 +85,19 @@ std::string gunzip(const std::string& path, const std::string& in) {
 
 void require_file(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw DataError(fmt::format("{}: no such file", path));
+  if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("{}: no such file", path));
   if (std::filesystem::is_directory(path, ec))
-    throw DataError(fmt::format("{}: is a directory, not a data file", path));
+    throw Error(fmt::format("{}: is a directory, not a data file", path));
 }
 
 std::string read_file_bytes(const std::string& path) {
   require_file(path);
   std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw DataError(fmt::format("{}: cannot open the file: {}", path, std::strerror(errno)));
+  if (!f) throw Error(fmt::format("{}: cannot open the file: {}", path, std::strerror(errno)));
   std::string bytes(static_cast<size_t>(f.tellg()), '\0');
   f.seekg(0);
   f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!f) throw DataError(fmt::format("{}: read error", path));
+  if (!f) throw Error(fmt::format("{}: read error", path));
   return is_gzip(bytes, 0) ? gunzip(path, bytes) : bytes;
 }
 

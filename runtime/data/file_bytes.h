@@ -6,11 +6,11 @@
 
 namespace netc::rt {
 
-// The file's bytes (decompressed if gzipped). Throws DataError naming the file
+// The file's bytes (decompressed if gzipped). Throws Error naming the file
 // when it is missing, unreadable, corrupt or truncated.
 std::string read_file_bytes(const std::string& path);
 
-// Throws DataError("PATH: no such file") unless the file exists and is a regular file.
+// Throws Error("PATH: no such file") unless the file exists and is a regular file.
 void require_file(const std::string& path);
 
 } // namespace netc::rt

@@ -1,8 +1,8 @@
 // IDX (the MNIST format, http://yann.lecun.com/exdb/mnist/): the magic number
 // 00 00 TYPE NDIMS, NDIMS big-endian 32-bit sizes, then the values, big-endian.
-#include "runtime/data/data_error.h"
 #include "runtime/data/file_bytes.h"
 #include "runtime/data/readers.h"
+#include "runtime/error.h"
 
 #include <bit>
 #include <cstring>
@@ -60,28 +60,28 @@ RawArray read_idx(const std::string& path) {
                 "IDX conversion assumes a little-endian host");
   std::string b = read_file_bytes(path);
   if (b.size() < 4)
-    throw DataError(fmt::format(
-        "{}: truncated IDX file: {} bytes, not even the 4-byte magic number", path, b.size()));
+    throw Error(fmt::format("{}: truncated IDX file: {} bytes, not even the 4-byte magic number",
+                            path, b.size()));
   uint32_t magic = be32(b, 0);
   uint8_t code = static_cast<uint8_t>(b[2]);
   size_t ndims = static_cast<uint8_t>(b[3]);
   IdxType type{};
   if (b[0] != 0 || b[1] != 0 || !idx_type(code, type) || ndims == 0)
-    throw DataError(fmt::format(
+    throw Error(fmt::format(
         "{}: not an IDX file: wrong magic number 0x{:08x} (expected 00 00, a type code 08, 09, 0B, "
         "0C, 0D or 0E, and the number of dimensions, as in 0x00000803 for uint8 images)",
         path, magic));
   size_t header = 4 + 4 * ndims;
   if (b.size() < header)
-    throw DataError(fmt::format("{}: truncated IDX file: the header needs {} bytes, found {}", path,
-                                header, b.size()));
+    throw Error(fmt::format("{}: truncated IDX file: the header needs {} bytes, found {}", path,
+                            header, b.size()));
   RawArray a;
   size_t count = 1;
   for (size_t d = 0; d < ndims; ++d) {
     uint32_t n = be32(b, 4 + 4 * d);
     a.shape.push_back(n);
     if (n > 0 && count > (size_t(1) << 40) / n)
-      throw DataError(
+      throw Error(
           fmt::format("{}: IDX dimensions {} are implausibly large", path, shape_text(a.shape)));
     count *= n;
   }
@@ -89,15 +89,15 @@ RawArray read_idx(const std::string& path) {
   if (found < need) {
     size_t per_example = a.shape[0] ? need / static_cast<size_t>(a.shape[0]) : 0;
     size_t complete = per_example ? found / per_example : 0;
-    throw DataError(fmt::format(
+    throw Error(fmt::format(
         "{}: truncated IDX file: the header promises {} {} values ({} bytes of data, {} "
         "examples), found {} bytes ({} complete example{})",
         path, shape_text(a.shape), type.name, need, a.shape[0], found, complete,
         complete == 1 ? "" : "s"));
   }
   if (found > need)
-    throw DataError(fmt::format("{}: {} unexpected bytes after the {} {} values of its header",
-                                path, found - need, shape_text(a.shape), type.name));
+    throw Error(fmt::format("{}: {} unexpected bytes after the {} {} values of its header", path,
+                            found - need, shape_text(a.shape), type.name));
   const char* p = b.data() + header;
   switch (code) {
   case 0x08:

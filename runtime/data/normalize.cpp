@@ -1,7 +1,7 @@
 #include "runtime/data/normalize.h"
 
-#include "runtime/data/data_error.h"
 #include "runtime/data/readers.h"
+#include "runtime/error.h"
 
 #include <algorithm>
 #include <cmath>
@@ -55,7 +55,7 @@ NormMode parse_norm_mode(const std::string& text) {
   for (NormMode m :
        {NormMode::none, NormMode::global, NormMode::per_feature, NormMode::per_channel})
     if (text == norm_mode_name(m)) return m;
-  throw DataError(fmt::format(
+  throw Error(fmt::format(
       "unknown normalization \"{}\"; expected none, global, per_feature or per_channel", text));
 }
 
@@ -74,7 +74,7 @@ Normalizer Normalizer::fit(NormMode mode, const Subset& train) {
   n.mode_ = mode;
   n.example_shape_ = train.data->example_shape;
   if (mode == NormMode::none) return n;
-  if (train.rows.empty()) throw DataError("cannot normalize with an empty training set");
+  if (train.rows.empty()) throw Error("cannot normalize with an empty training set");
   Groups g = groups(mode, n.example_shape_);
   int64_t e = product(n.example_shape_);
   std::vector<double> sum(static_cast<size_t>(g.count)), sq(static_cast<size_t>(g.count));
@@ -108,13 +108,13 @@ Normalizer Normalizer::from_statistics(NormMode mode, const std::vector<int64_t>
   Groups g = groups(mode, example_shape);
   if (static_cast<int64_t>(mean.size()) != g.count ||
       static_cast<int64_t>(stddev.size()) != g.count)
-    throw DataError(fmt::format(
+    throw Error(fmt::format(
         "{} normalization of examples of shape {} needs {} mean and std value{}, found {} and {}",
         norm_mode_name(mode), data_detail::shape_text(example_shape), g.count,
         g.count == 1 ? "" : "s", mean.size(), stddev.size()));
   for (float s : stddev)
     if (!(s > 0) || !std::isfinite(s))
-      throw DataError(fmt::format("normalization statistics: std {} is not a positive number", s));
+      throw Error(fmt::format("normalization statistics: std {} is not a positive number", s));
   Normalizer n;
   n.mode_ = mode;
   n.example_shape_ = example_shape;

@@ -14,7 +14,7 @@ namespace netc::rt {
 
 enum class NormMode { none, global, per_feature, per_channel };
 
-// "none" | "global" | "per_feature" | "per_channel"; throws DataError otherwise.
+// "none" | "global" | "per_feature" | "per_channel"; throws Error otherwise.
 NormMode parse_norm_mode(const std::string& text);
 const char* norm_mode_name(NormMode mode);
 
@@ -33,7 +33,7 @@ public:
   // all the others.
   static Normalizer fit(NormMode mode, const Subset& train);
 
-  // Restores statistics (from a checkpoint); throws DataError when their sizes do
+  // Restores statistics (from a checkpoint); throws Error when their sizes do
   // not fit the mode and the example shape.
   static Normalizer from_statistics(NormMode mode, const std::vector<int64_t>& example_shape,
                                     std::vector<float> mean, std::vector<float> stddev);

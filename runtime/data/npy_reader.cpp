@@ -1,6 +1,6 @@
-#include "runtime/data/data_error.h"
 #include "runtime/data/file_bytes.h"
 #include "runtime/data/readers.h"
+#include "runtime/error.h"
 #include "runtime/npy.h"
 
 #include <fstream>
@@ -28,10 +28,10 @@ RawArray read_npy_array(const std::string& path) {
   try {
     a = read_npy(path);
   } catch (const NpyError& e) {
-    throw DataError(e.what()); // already "PATH: what is wrong"
+    throw Error(e.what()); // already "PATH: what is wrong"
   }
   if (a.shape.empty())
-    throw DataError(path + ": holds a single number; expected an array with one row per example");
+    throw Error(path + ": holds a single number; expected an array with one row per example");
   RawArray r;
   r.shape = std::move(a.shape);
   r.values.assign(a.data.begin(), a.data.end());

@@ -1,5 +1,5 @@
 // The file-format readers behind load_data (internal to runtime/data/): each
-// returns the file's numbers as floats with their shape, and throws DataError
+// returns the file's numbers as floats with their shape, and throws Error
 // naming the file on anything malformed.
 #pragma once
 

@@ -1,7 +1,7 @@
 #include "runtime/data/split.h"
 
 #include "ir/random.h"
-#include "runtime/data/data_error.h"
+#include "runtime/error.h"
 
 #include <cmath>
 #include <fmt/format.h>
@@ -12,7 +12,7 @@ namespace netc::rt {
 
 void shuffle(std::vector<int64_t>& v, uint64_t seed, uint32_t stream, uint32_t step) {
   if (v.size() > std::numeric_limits<uint32_t>::max())
-    throw DataError(fmt::format("{} examples are more than a shuffle can index (2^32)", v.size()));
+    throw Error(fmt::format("{} examples are more than a shuffle can index (2^32)", v.size()));
   for (size_t i = v.size(); i > 1; --i) {
     // j uniform in [0, i): the high half of a 32x32-bit product (Lemire), bias < i / 2^32.
     uint32_t h = hash32(seed, stream, step, static_cast<uint32_t>(i - 1));
@@ -40,40 +40,40 @@ Splits split_data(const LoadedData& data, const SplitConfig& split, uint64_t see
   std::string text = split_text(split);
   size_t max_parts = split.use_test_set ? 2 : 3;
   if (split.parts.empty() || split.parts.size() > max_parts)
-    throw DataError(fmt::format("split {} must give train / val / test: 2 or 3 parts, the last "
-                                "of which may be `test`",
-                                text));
+    throw Error(fmt::format("split {} must give train / val / test: 2 or 3 parts, the last "
+                            "of which may be `test`",
+                            text));
   if (split.use_test_set && !data.test)
-    throw DataError(fmt::format("split {} uses the dataset's own test set, but {} has none; give "
-                                "three counts or ratios instead",
-                                text, d.source));
+    throw Error(fmt::format("split {} uses the dataset's own test set, but {} has none; give "
+                            "three counts or ratios instead",
+                            text, d.source));
   // Cut points into the permuted examples, one per part.
   std::vector<int64_t> ends;
   if (split.ratios) {
     double sum = 0;
     for (double r : split.parts) {
       if (!(r >= 0 && r <= 1))
-        throw DataError(fmt::format("split {}: ratio {:g} is not between 0 and 1", text, r));
+        throw Error(fmt::format("split {}: ratio {:g} is not between 0 and 1", text, r));
       sum += r;
       // Rounding the cumulative sum makes ratios summing to 1 use every example.
       ends.push_back(std::min<int64_t>(std::llround(sum * static_cast<double>(d.size)), d.size));
     }
     if (sum > 1 + 1e-9)
-      throw DataError(fmt::format("split {}: the ratios sum to {:g}, above 1", text, sum));
+      throw Error(fmt::format("split {}: the ratios sum to {:g}, above 1", text, sum));
   } else {
     int64_t sum = 0;
     for (double c : split.parts) {
       if (!(c >= 0 && c == std::floor(c)))
-        throw DataError(fmt::format("split {}: {:g} is not a whole count of examples", text, c));
+        throw Error(fmt::format("split {}: {:g} is not a whole count of examples", text, c));
       sum += static_cast<int64_t>(c);
       ends.push_back(sum);
     }
     if (sum > d.size)
-      throw DataError(fmt::format("split {} asks for {} examples, but {} has only {}", text, sum,
-                                  d.source, d.size));
+      throw Error(fmt::format("split {} asks for {} examples, but {} has only {}", text, sum,
+                              d.source, d.size));
   }
   if (ends[0] == 0)
-    throw DataError(
+    throw Error(
         fmt::format("split {} leaves no training examples ({} has {})", text, d.source, d.size));
   std::vector<int64_t> perm = permutation(d.size, seed, kSplitStream, 0);
   Splits s;

@@ -35,7 +35,7 @@ struct Splits {
 void shuffle(std::vector<int64_t>& v, uint64_t seed, uint32_t stream, uint32_t step);
 std::vector<int64_t> permutation(int64_t n, uint64_t seed, uint32_t stream, uint32_t step);
 
-// Throws DataError when the split asks for more examples than exist (naming both
+// Throws Error when the split asks for more examples than exist (naming both
 // numbers), leaves the training set empty, or asks for `test` of data without one.
 Splits split_data(const LoadedData& data, const SplitConfig& split, uint64_t seed);
 

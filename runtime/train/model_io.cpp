@@ -34,11 +34,11 @@ int64_t guessed_class_count(const Plan& plan) {
 
 DataLayout model_data_layout(const Plan& plan) {
   const Program& p = plan.train.inputs.empty() ? plan.infer : plan.train;
-  if (p.inputs.empty()) throw RuntimeError(fmt::format("model '{}' has no inputs", plan.model));
+  if (p.inputs.empty()) throw Error(fmt::format("model '{}' has no inputs", plan.model));
   DataLayout layout;
   const TensorSlot& x = plan.slots[static_cast<size_t>(p.inputs[0].slot)];
   if (x.type != ElemType::f32 || x.shape.empty() || x.shape[0] != kBatchDim)
-    throw RuntimeError(fmt::format("input {} is not an f32 batch of examples", x.name));
+    throw Error(fmt::format("input {} is not an f32 batch of examples", x.name));
   layout.input_name = p.inputs[0].name;
   layout.example_shape.assign(x.shape.begin() + 1, x.shape.end());
   for (size_t i = 1; i < p.inputs.size(); ++i) {
@@ -64,7 +64,7 @@ ModelIo::ModelIo(Executor& ex, const Program& program, const DataLayout& layout)
     return -1;
   };
   int x = find_input(layout.input_name);
-  if (x < 0) throw RuntimeError(fmt::format("the program has no input {}", layout.input_name));
+  if (x < 0) throw Error(fmt::format("the program has no input {}", layout.input_name));
   features_ = ex.f32(x).data();
   for (const LabelField& f : layout.labels) {
     int slot = find_input(f.name);

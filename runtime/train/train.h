@@ -56,7 +56,8 @@ struct TrainResult {
   std::optional<double> train_loss, train_accuracy;
   double seconds = 0;
   int64_t num_classes = 0;
-  std::string data; // the data spec trained on
+  std::string data;                 // the data spec trained on
+  std::vector<AugmentStep> augment; // applied to the training batches
 };
 
 // Everything a run needs before the first step: the effective configuration
@@ -74,7 +75,7 @@ struct TrainSetup {
 };
 TrainSetup prepare_training(const Plan& plan, const TrainOptions& o);
 
-// Throws DataError / RuntimeError with a message for the user.
+// Throws rt::Error with a message for the user.
 TrainResult run_training(Executor& ex, const TrainOptions& o, std::ostream& out);
 // The same from a prepared setup; initializes the executor (or restores the
 // resumed checkpoint), so repeated calls start from the same weights.
@@ -113,7 +114,7 @@ inline constexpr const char* kRandomData = "random";
 std::map<std::string, std::string> checkpoint_metadata(const Plan& plan, const RunRecord& run);
 // The normalization statistics as the tensors __norm__.mean and __norm__.std.
 void add_normalizer(SafetensorsFile& file, const Normalizer& norm);
-// Metadata `key` of a checkpoint; throws RuntimeError naming `source` when absent.
+// Metadata `key` of a checkpoint; throws Error naming `source` when absent.
 const std::string& checkpoint_meta(const SafetensorsFile& file, const std::string& key,
                                    const std::string& source);
 

@@ -76,7 +76,7 @@ const std::string& checkpoint_meta(const SafetensorsFile& file, const std::strin
                                    const std::string& source) {
   auto it = file.metadata.find(key);
   if (it == file.metadata.end())
-    throw RuntimeError(fmt::format("checkpoint {} lacks the metadata {}", source, key));
+    throw Error(fmt::format("checkpoint {} lacks the metadata {}", source, key));
   return it->second;
 }
 
@@ -116,7 +116,7 @@ void add_normalizer(SafetensorsFile& file, const Normalizer& norm) {
 }
 
 TrainSetup prepare_training(const Plan& plan, const TrainOptions& o) {
-  if (plan.train.loss < 0) throw RuntimeError(fmt::format("model '{}' has no loss", plan.model));
+  if (plan.train.loss < 0) throw Error(fmt::format("model '{}' has no loss", plan.model));
   TrainSetup s;
   TrainConfig& config = s.config;
   config = plan.config;
@@ -132,10 +132,10 @@ TrainSetup prepare_training(const Plan& plan, const TrainOptions& o) {
     config.data = meta(*resume, "netc.data", o.resume);
     // Its weights saw no data and no normalization; only random steps continue it.
     if (config.data == kRandomData)
-      throw RuntimeError(fmt::format("checkpoint {} holds a run on random data (train "
-                                     "--random-data); continue it with train --random-data "
-                                     "--resume {}",
-                                     o.resume, o.resume));
+      throw Error(fmt::format("checkpoint {} holds a run on random data (train "
+                              "--random-data); continue it with train --random-data "
+                              "--resume {}",
+                              o.resume, o.resume));
     config.data_dir = meta(*resume, "netc.data_dir", o.resume);
     config.seed = std::stoull(meta(*resume, "netc.seed", o.resume));
     config.batch = std::stoll(meta(*resume, "netc.batch", o.resume));
@@ -170,6 +170,9 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
   const TrainingData& td = setup.data;
   const Normalizer& norm = setup.norm;
   BatchLoader train(td.splits.train, norm, batch, config.seed, true);
+  // Only this loader augments: val, test and the train-accuracy sample are seen as they are.
+  if (!config.augment.empty())
+    train.augment_with(Augmenter(config.augment, layout.example_shape, config.seed));
   BatchLoader val(td.splits.val, norm, plan.max_batch, config.seed, false);
   // Train accuracy: the training program's outputs may share arena memory with
   // the backward pass (the planner does not keep them live), so the inference
@@ -237,11 +240,12 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
   std::ofstream log;
   if (!o.log.empty()) {
     log.open(o.log, resume ? std::ios::app : std::ios::trunc);
-    if (!log) throw RuntimeError(fmt::format("cannot write the log {}", o.log));
+    if (!log) throw Error(fmt::format("cannot write the log {}", o.log));
   }
 
   TrainResult result;
   result.data = config.data;
+  result.augment = config.augment;
   result.epochs_run = first_epoch - 1;
   ModelIo io(ex, plan.train, layout);
   result.num_classes = layout.labels.empty() ? 0 : layout.labels[0].classes;
@@ -252,7 +256,10 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
                        plan.model, config.data, train.size(), val.size(), td.splits.test.size(),
                        batch, config.epochs, config.seed,
                        resume ? fmt::format(", resumed after epoch {}", first_epoch - 1) : "")
-        << split_summary(config.split, td.loaded) << "\n";
+        << split_summary(config.split, td.loaded) << "\n"
+        << (config.augment.empty() ? ""
+                                   : fmt::format("augment {} (training batches only)\n",
+                                                 augment_text(config.augment)));
   auto start = Clock::now();
   for (int64_t epoch = first_epoch; epoch <= config.epochs; ++epoch) {
     auto epoch_start = Clock::now();
@@ -270,7 +277,7 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
       if (!std::isfinite(loss)) {
         progress.abort();
         std::string param = first_non_finite_param(ex);
-        throw RuntimeError(fmt::format(
+        throw Error(fmt::format(
             "training stopped: the loss is {} at step {} (epoch {}, batch {} of {}); {}; the "
             "last saved checkpoint is unchanged",
             loss, step, epoch, k + 1, train.num_batches(),
@@ -287,10 +294,9 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
     // loss would show: check before anything is evaluated or saved.
     if (std::string param = first_non_finite_param(ex); !param.empty()) {
       progress.abort();
-      throw RuntimeError(
-          fmt::format("training stopped: parameter {} is not finite after step {} "
-                      "(the end of epoch {}); the last saved checkpoint is unchanged",
-                      param, step, epoch));
+      throw Error(fmt::format("training stopped: parameter {} is not finite after step {} "
+                              "(the end of epoch {}); the last saved checkpoint is unchanged",
+                              param, step, epoch));
     }
     EpochRecord rec;
     rec.epoch = epoch;

@@ -90,7 +90,7 @@ std::string check_kernel(const Graph& g, const KernelSpec& spec,
       ValueId v = spec.outputs[i];
       compare(got[i], want[size_t(v)], tol,
               fmt::format("kernel '{}' ({}: {}), output %{} {}, batch {}", spec.name,
-                          codegen::kernel_kind_name(kernel.kind()), kernel.schedule_notes(), v,
+                          kernel_kind_name(kernel.kind()), kernel.schedule_notes(), v,
                           to_string(g.node(v).type), batch));
     }
   }

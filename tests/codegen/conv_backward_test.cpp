@@ -129,3 +129,45 @@ TEST_CASE("maxpool_backward and avgpool_backward") {
   pool_backward({B, 1, 13, 11},
                 Attrs{{"kernel", Ints{9, 9}}, {"stride", Ints{2, 3}}, {"pad", Ints{4, 2}}});
 }
+
+// conv2d_backward_input as conv2d_transpose's forward op (a [B,C_in,H,W],
+// w [C_in,F,KH,KW]), with output_padding, and the two ops of its gradient:
+// conv2d(dy, w) (sliced by the graph when output_padding reaches the
+// stride) and conv2d_backward_weight(dy, a) with the output_padding.
+void conv_transpose(const Shape& a, const Shape& w, Ints stride, Ints pad, Ints dilation,
+                    Ints output_padding, Tol tol = kSum) {
+  Ints out{B, w[1], 0, 0};
+  for (int i = 0; i < 2; ++i)
+    out[size_t(2 + i)] = (a[2 + i] - 1) * stride[size_t(i)] - 2 * pad[size_t(i)] +
+                         dilation[size_t(i)] * (w[2 + i] - 1) + output_padding[size_t(i)] + 1;
+  Attrs conv{{"stride", stride}, {"pad", pad}, {"dilation", dilation}};
+  Attrs attrs = with(with(conv, "input_shape", out), "output_padding", output_padding);
+  Builder m;
+  ValueId av = m.input("a", f32(a)), wv = m.param("w", f32(w));
+  ValueId y = m.op(OpKind::Conv2dBackwardInput, {av, wv}, attrs);
+  ValueId dy = m.input("dy", m.g.node(y).type);
+  ValueId da = m.op(OpKind::Conv2d, {dy, wv}, conv);
+  ValueId dw = m.op(OpKind::Conv2dBackwardWeight, {dy, av},
+                    with(with(conv, "weight_shape", w.dims), "output_padding", output_padding));
+  std::string notes =
+      check_kernel(m.g, codegen::single_op_kernel(m.g, y), {}, tol, {.batches = kConvBatches});
+  CHECK(notes.find("conv:") == 0);
+  check_kernel(m.g, codegen::single_op_kernel(m.g, da), {}, tol, {.batches = kConvBatches});
+  check_kernel(m.g, codegen::single_op_kernel(m.g, dw), {}, {1e-4, 1e-5},
+               {.batches = kConvBatches});
+}
+
+TEST_CASE("conv2d_transpose: conv2d_backward_input with output_padding, and its gradient") {
+  SUBCASE("stride 2, pad 1, output_padding 1") {
+    conv_transpose({B, 3, 5, 7}, {3, 4, 3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1});
+  }
+  SUBCASE("stride 3, output_padding 2, 2x3 kernel") {
+    conv_transpose({B, 2, 4, 3}, {2, 3, 2, 3}, {3, 3}, {0, 0}, {1, 1}, {2, 2});
+  }
+  SUBCASE("dilation 2 at stride 1, output_padding 1 (rows no tap reaches)") {
+    conv_transpose({B, 2, 6, 5}, {2, 3, 3, 3}, {1, 1}, {1, 1}, {2, 2}, {1, 1});
+  }
+  SUBCASE("a decoder's width: 32 -> 16 channels, stride 2") {
+    conv_transpose({B, 32, 7, 9}, {32, 16, 3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, kWideSum);
+  }
+}

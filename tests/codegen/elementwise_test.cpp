@@ -39,6 +39,17 @@ TEST_CASE("unary elementwise ops") {
   SUBCASE("sigmoid") { unary(OpKind::Sigmoid, uniform(-30, 30), kUlps); }
   SUBCASE("tanh") { unary(OpKind::Tanh, uniform(-5, 5), kUlps); }
   SUBCASE("step") { unary(OpKind::Step, any, kExact); }
+  // Halide's f32 erf against std::erf: absolute error below 1e-6.
+  SUBCASE("erf") { unary(OpKind::Erf, uniform(-4, 4), {1e-6, 0}); }
+  SUBCASE("gelu") {
+    unary(OpKind::Gelu, uniform(-5, 5), {1e-6, 2e-6});
+    unary(OpKind::Gelu, uniform(-5, 5), {1e-6, 2e-6}, Attrs{{"approximate", std::string("tanh")}});
+  }
+  SUBCASE("relu6, hard_sigmoid, hard_swish") {
+    unary(OpKind::Relu6, uniform(-3, 9), kExact);
+    unary(OpKind::HardSigmoid, uniform(-5, 5), kUlps);
+    unary(OpKind::HardSwish, uniform(-5, 5), kUlps);
+  }
 }
 
 TEST_CASE("binary elementwise ops broadcast") {

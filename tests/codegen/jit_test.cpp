@@ -4,8 +4,7 @@
 #include "cg_test_helpers.h"
 
 #include "codegen/kernel.h"
-
-#include <stdexcept>
+#include "ir/error.h"
 
 using namespace netc;
 using namespace netc::cg_test;
@@ -15,7 +14,8 @@ TEST_CASE("a bound kernel reruns on its tensors' current contents") {
   ValueId x = m.input("x", f32({B, 20})), w = m.param("w", f32({20, 3}));
   ValueId y = m.op(OpKind::MatMul, {x, w});
   codegen::JitKernel k(m.g, codegen::single_op_kernel(m.g, y), {.no_asserts = true});
-  CHECK(k.kind() == codegen::KernelKind::MatMul);
+  CHECK(k.kind() == KernelKind::matmul);
+  CHECK(k.schedule_notes().starts_with("matmul"));
   CHECK(k.compile_seconds() > 0);
   for (int64_t batch : {5, 1, 9}) {
     Tensor<float> xt({batch, 20}, 1.0f), wt({20, 3}, 0.5f), yt({batch, 3});
@@ -39,10 +39,14 @@ TEST_CASE("bind rejects tensors of the wrong shape or count") {
   const Tensor<float>* bad_in[] = {&bad};
   const Tensor<float>* good_in[] = {&good};
   Tensor<float>* outs[] = {&out};
-  CHECK_THROWS_AS(k.bind(3, bad_in, outs), std::invalid_argument);
-  CHECK_THROWS_AS(k.bind(2, good_in, outs), std::invalid_argument);
-  CHECK_THROWS_AS(k.bind(3, {}, outs), std::invalid_argument);
-  CHECK_THROWS_AS(k.run(), std::logic_error);
+  CHECK_THROWS_WITH_AS(k.bind(3, bad_in, outs),
+                       doctest::Contains("input 0: tensor of shape [3,5], expected [3,4]"),
+                       InternalError);
+  CHECK_THROWS_WITH_AS(k.bind(2, good_in, outs),
+                       doctest::Contains("input 0: tensor of shape [3,4], expected [2,4]"),
+                       InternalError);
+  CHECK_THROWS_WITH_AS(k.bind(3, {}, outs), doctest::Contains("given 0 and 1"), InternalError);
+  CHECK_THROWS_WITH_AS(k.run(), doctest::Contains("runs before bind"), InternalError);
   k.bind(3, good_in, outs);
   codegen::KernelTiming t = codegen::time_kernel(k, 5);
   CHECK(t.samples == 5);

@@ -54,3 +54,21 @@ TEST_CASE("matmul: static shapes") {
 TEST_CASE("matmul: the batch as the column dimension falls back to the generic schedule") {
   CHECK(matmul({5, 7}, {7, B}, 0, 0).find("generic") != std::string::npos);
 }
+
+TEST_CASE("matmul: batched stacks, broadcast weights, attention shapes") {
+  // q k^T over [batch, heads, T, d]: tiles per matrix, parallel over the stack.
+  CHECK(matmul({B, 2, 7, 16}, {B, 2, 16, 7}, 0, 0).find("batched matmul") == 0);
+  matmul({B, 2, 7, 16}, {B, 2, 7, 16}, 0, 1);
+  matmul({B, 3, 9, 5}, {B, 3, 9, 37}, 1, 0);
+  // dense on [batch, T, F] and its gradients.
+  matmul({B, 5, 33}, {33, 40}, 0, 0);
+  matmul({B, 5, 40}, {33, 40}, 0, 1);
+  matmul({B, 5, 33}, {B, 5, 40}, 1, 0);
+  // Static stacks with extent-1 broadcasting, and tiny matrices.
+  matmul({2, 1, 3, 4}, {3, 4, 5}, 0, 0);
+  matmul({4, 2, 3}, {1, 3, 1}, 0, 0);
+}
+
+TEST_CASE("matmul: a batched matmul with the batch as a matrix dimension is generic") {
+  CHECK(matmul({2, B, 3}, {2, 3, 4}, 0, 0).find("generic") != std::string::npos);
+}

@@ -91,7 +91,7 @@ void check_plan(const Graph& g, bool training, const std::vector<int64_t>& batch
         }
         INFO(fmt::format("kernel {} ({}; {}), output %{} {}, batch {}: {} of {} off, worst at {}: "
                          "got {} want {}",
-                         spec.name, codegen::kernel_kind_name(kernels[i].kind()),
+                         spec.name, kernel_kind_name(kernels[i].kind()),
                          kernels[i].schedule_notes(), spec.outputs[o],
                          to_string(g.node(spec.outputs[o]).type), batch, bad, w.size(), worst,
                          bad ? got[o][worst] : 0.f, bad ? w[worst] : 0.f));

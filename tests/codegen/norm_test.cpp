@@ -50,3 +50,13 @@ TEST_CASE("dropout and its mask match the reference bit for bit") {
   check_op(OpKind::Dropout, {{f32({B, 9})}, {f32({}), {}, OpKind::Hyper, 0.5}},
            Attrs{{"stream", int64_t(0)}}, {0, 0});
 }
+
+TEST_CASE("layernorm kernel matches the reference") {
+  using Axes = std::vector<int64_t>;
+  Operand gamma{f32({7}), uniform(0.5, 2), OpKind::Param}, beta{f32({7}), {}, OpKind::Param};
+  check_op(OpKind::LayerNorm, {{f32({B, 3, 7})}, gamma, beta}, Attrs{{"axes", Axes{2}}},
+           {1e-5, 1e-5});
+  Operand g2{f32({3, 7}), uniform(0.5, 2), OpKind::Param}, b2{f32({3, 7}), {}, OpKind::Param};
+  check_op(OpKind::LayerNorm, {{f32({B, 3, 7})}, g2, b2}, Attrs{{"axes", Axes{1, 2}}},
+           {1e-5, 1e-5});
+}

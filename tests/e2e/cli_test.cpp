@@ -115,6 +115,26 @@ TEST_CASE("dump shows the kernels, the memory plan and each kernel's lowered Hal
   CHECK(lower.out.find("for (") != std::string::npos);
 }
 
+TEST_CASE("dump --after all says (unchanged) for a pass that did nothing - --after STAGE shows it") {
+  // The multilabel model has neither dropout nor batch norm: specialization
+  // leaves it as parsed, in both modes.
+  auto all = run_netc("dump examples/multilabel.nn --mode infer --after all");
+  REQUIRE(all.status == 0);
+  CHECK(all.out.find("// ---- after specialize ----\n(unchanged)\n// ---- after cleanup ----\n") !=
+        std::string::npos);
+  CHECK(all.out.find("// ---- after parse ----\nmodel multilabel\n") != std::string::npos);
+  // Named explicitly, the stage prints its graph, the parsed one.
+  auto named = run_netc("dump examples/multilabel.nn --mode infer --after specialize");
+  auto parsed = run_netc("dump examples/multilabel.nn --mode infer --after parse");
+  REQUIRE(named.status == 0);
+  CHECK(named.out.rfind("model multilabel\n", 0) == 0);
+  CHECK(named.out == parsed.out);
+  // A stage that changed the graph is printed in full.
+  auto mlp = run_netc("dump examples/fmnist_mlp.nn --mode infer --after all");
+  REQUIRE(mlp.status == 0);
+  CHECK(mlp.out.find("(unchanged)") == std::string::npos);
+}
+
 TEST_CASE("run without --random-init runs the compiled binary's subcommand with the same flags") {
   setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
   auto fwd = run_netc("run examples/transfer.nn forward --batch 2 --seed 5");

@@ -1,5 +1,6 @@
 #include "ir/dot.h"
 
+#include "ir/printer.h"
 #include "ir/text_parser.h"
 
 #include <cstdlib>
@@ -145,10 +146,19 @@ TEST_CASE("dot: an unnamed, empty graph is still a valid digraph") {
 }
 
 TEST_CASE("dot: quoting") {
+  auto dot_quote = [](std::string_view s) { return quote_string(s, QuoteFor::Dot); };
   CHECK(dot_quote("a") == "\"a\"");
   CHECK(dot_quote("a\"b") == "\"a\\\"b\"");
   CHECK(dot_quote("a\\b") == "\"a\\\\b\"");
   CHECK(dot_quote("a\nb\r") == "\"a\\nb\"");
+  // DOT has no \t or \xHH (and \r is a line break): such bytes stay raw, where
+  // the text form escapes them.
+  CHECK(dot_quote("a\tb\x01"
+                  "c\x7f") == "\"a\tb\x01"
+                              "c\x7f\"");
+  CHECK(quote_string("a\tb\x01"
+                     "c\x7f") == "\"a\\tb\\x01c\\x7f\"");
+  CHECK(dot_quote("caf\xc3\xa9") == "\"caf\xc3\xa9\"");
 }
 
 TEST_CASE("dot: Graphviz accepts the output, when it is installed") {

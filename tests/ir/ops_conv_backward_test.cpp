@@ -281,3 +281,50 @@ TEST_CASE("conv2d and pool backward FLOPs") {
   CHECK(flops(OpKind::MaxPoolBackward, {px, py}, p) == pool);
   CHECK(flops(OpKind::AvgPoolBackward, {py}, with(p, "input_shape", {-1, 2, 6, 6})) == pool);
 }
+
+TEST_CASE("conv2d_backward_input as conv2d_transpose: output_padding") {
+  using Ints = std::vector<int64_t>;
+  // ConvTranspose2d(3 -> 2, k 3, stride 2, pad 1, output_padding 1) on 4x5:
+  // out = (H - 1) 2 - 2 + 2 + 1 + 1 = 2 H.
+  Attrs a{{"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}, {"output_padding", Ints{1, 1}}};
+  CHECK(out_type(OpKind::Conv2dBackwardInput, {f32({B, 3, 4, 5}), f32({3, 2, 3, 3})},
+                 with(a, "input_shape", {-1, 2, 8, 10})) == f32({B, 2, 8, 10}));
+  // Without it the forward conv2d maps 7 and 8 rows alike onto 4; with it, 8.
+  CHECK(out_type(OpKind::Conv2dBackwardInput, {f32({B, 3, 4, 5}), f32({3, 2, 3, 3})},
+                 with(with(a, "output_padding", {0, 0}), "input_shape", {-1, 2, 7, 9})) ==
+        f32({B, 2, 7, 9}));
+  // Dilation 2 allows output_padding 1 at stride 1 (PyTorch's rule): 3 rows
+  // of a 3x3 kernel give (3 - 1) + 4 + 1 + 1 = 8, the columns 7.
+  Attrs d{{"dilation", Ints{2, 2}}, {"output_padding", Ints{1, 0}}};
+  CHECK(out_type(OpKind::Conv2dBackwardInput, {f64({2, 1, 3, 3}), f64({1, 1, 3, 3})},
+                 with(d, "input_shape", {2, 1, 8, 7})) == f64({2, 1, 8, 7}));
+  // And conv2d_backward_weight takes the padded input with the same attribute.
+  CHECK(out_type(OpKind::Conv2dBackwardWeight, {f64({2, 1, 8, 7}), f64({2, 1, 3, 3})},
+                 with(d, "weight_shape", {1, 1, 3, 3})) == f64({1, 1, 3, 3}));
+
+  // Rejected: output_padding at least the stride and the dilation.
+  std::string e =
+      build_error(OpKind::Conv2dBackwardInput, {f32({B, 3, 4, 5}), f32({3, 2, 3, 3})},
+                  with(with(a, "output_padding", {2, 1}), "input_shape", {-1, 2, 9, 10}));
+  CHECK(contains(e, "output_padding [2,1] must be smaller than the stride [2,2] or the dilation "
+                    "[1,1]"));
+  e = build_error(OpKind::Conv2dBackwardWeight, {f64({2, 1, 9, 7}), f64({2, 1, 3, 3})},
+                  with(with(d, "output_padding", {2, 0}), "weight_shape", {1, 1, 3, 3}));
+  CHECK(contains(e, "output_padding [2,0] must be smaller"));
+  // An input_shape that output_padding does not explain.
+  e = build_error(OpKind::Conv2dBackwardInput, {f32({B, 3, 4, 5}), f32({3, 2, 3, 3})},
+                  with(a, "input_shape", {-1, 2, 10, 10}));
+  CHECK(contains(e, "dy is f32[batch,3,4,5] but the forward conv2d gives f32[batch,3,5,5]"));
+}
+
+TEST_CASE_TEMPLATE("conv2d_transpose by hand: output_padding rows get what the taps give", T, float,
+                   double) {
+  // A 1x1 input [5] and a 1x2 kernel [1 2] at stride 2 with output_padding
+  // 1: the output has 1 + 1 + 1 = 3 columns, [5 10 0]; the padded column
+  // is read by no tap.
+  check_values(run<T>(OpKind::Conv2dBackwardInput, {{{1, 1, 1, 1}, {5}}, {{1, 1, 1, 2}, {1, 2}}},
+                      Attrs{{"stride", std::vector<int64_t>{1, 2}},
+                            {"output_padding", std::vector<int64_t>{0, 1}},
+                            {"input_shape", std::vector<int64_t>{1, 1, 1, 3}}}),
+               {1, 1, 1, 3}, {5, 10, 0});
+}

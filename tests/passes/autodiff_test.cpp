@@ -82,11 +82,11 @@ TEST_CASE("frozen parameters and integer inputs get no gradient") {
 
 TEST_CASE("ops without a gradient rule are all reported, each at its line") {
   Graph g = parse_graph_text(R"(
-%0 = param() {name="dy"} : f32[1,2,4,4]
-%1 = param() {name="w"} : f32[2,3,3,3]
-%2 = conv2d_backward_input(%0, %1) {dilation=[1,1], groups=1, input_shape=[1,3,6,6], pad=[0,0], stride=[1,1]} : f32[1,3,6,6] @3:7
-%3 = conv2d_backward_input(%0, %1) {dilation=[1,1], groups=1, input_shape=[1,3,6,6], pad=[0,0], stride=[1,1]} : f32[1,3,6,6] @4:9
-%4 = add(%2, %3) : f32[1,3,6,6]
+%0 = param() {name="x"} : f32[1,3,6,6]
+%1 = param() {name="dy"} : f32[1,2,4,4]
+%2 = conv2d_backward_weight(%0, %1) {dilation=[1,1], groups=1, pad=[0,0], stride=[1,1], weight_shape=[2,3,3,3]} : f32[2,3,3,3] @3:7
+%3 = conv2d_backward_weight(%0, %1) {dilation=[1,1], groups=1, pad=[0,0], stride=[1,1], weight_shape=[2,3,3,3]} : f32[2,3,3,3] @4:9
+%4 = add(%2, %3) : f32[2,3,3,3]
 %5 = reduce_sum(%4) {axes=[0,1,2,3]} : f32[]
 loss loss = %5
 )",
@@ -100,7 +100,7 @@ loss loss = %5
     CHECK(e.diagnostics()[0].loc == SourceLoc{3, 7});
     CHECK(e.diagnostics()[1].loc == SourceLoc{4, 9});
     CHECK(std::string(e.what()).find("model.nn:3:7: error: cannot differentiate "
-                                     "'conv2d_backward_input'") != std::string::npos);
+                                     "'conv2d_backward_weight'") != std::string::npos);
   }
 }
 

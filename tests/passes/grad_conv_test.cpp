@@ -2,9 +2,11 @@
 // (relative error < 1e-6): conv2d over every combination of stride, padding,
 // dilation, groups (1, 2, depthwise), bias and batch (1, 3) with a non-square
 // kernel and image, plus asymmetric windows; maxpool and avgpool with tiling,
-// overlapping and padded windows; global_avgpool. Also: every op of the family
-// has a rule except the backward ops, and autodiff names a backward op when a
-// second derivative would be needed.
+// overlapping and padded windows; global_avgpool; conv2d_backward_input as
+// the forward op of conv2d_transpose (stride 2 and 3, output_padding, the
+// dilation case that needs a slice, groups). Also: autodiff names a
+// backward op when a second derivative would be needed (that every op has a
+// rule or a reason is tests/codegen/op_table_test.cpp's).
 #include "grad_check.h"
 
 #include "ir/gradient.h"
@@ -20,17 +22,13 @@ namespace {
 constexpr int64_t B = kBatch;
 constexpr double kTol = 1e-6;
 
-std::vector<int64_t> hw(int64_t h, int64_t w) { return {h, w}; }
+using Ints = std::vector<int64_t>;
+Ints hw(int64_t h, int64_t w) { return {h, w}; }
 
 Operand input(Shape s) { return {Operand::input, std::move(s)}; }
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
-}
-
-bool is_backward_op(OpKind k) {
-  return k == OpKind::Conv2dBackwardInput || k == OpKind::Conv2dBackwardWeight ||
-         k == OpKind::MaxPoolBackward || k == OpKind::AvgPoolBackward;
 }
 
 // The smallest gap between two values of one H x W plane of the operand that
@@ -67,23 +65,6 @@ const PoolCase kPools[] = {
 };
 
 } // namespace
-
-TEST_CASE("autodiff: every conv op has a gradient rule, except the backward ops") {
-  int checked = 0;
-  for (int i = 0; i < kNumOps; ++i) {
-    auto k = static_cast<OpKind>(i);
-    if (op_family(k) != "conv") continue;
-    INFO(op_name(k));
-    REQUIRE(op_is_defined(k));
-    const OpDef& def = op_def(k);
-    // (Parenthesized: doctest cannot print function pointers.)
-    CHECK(((def.grad == nullptr) == is_backward_op(k)));
-    CHECK((def.grad != &no_gradient));
-    CHECK((def.shape && def.ref_f32 && def.ref_f64 && def.flops));
-    ++checked;
-  }
-  CHECK(checked == 8);
-}
 
 TEST_CASE("grad: conv2d over stride x padding x dilation x groups x bias x batch") {
   // x [batch,4,6,7] and a 3x2 kernel; 4 outputs for groups 1 and 2, 8 for
@@ -189,15 +170,105 @@ TEST_CASE("grad: global_avgpool") {
   }
 }
 
+// conv2d_transpose's output extent: (H - 1) s - 2 p + d (k - 1) + op + 1.
+int64_t transposed(int64_t h, int64_t k, int64_t s, int64_t p, int64_t d, int64_t op) {
+  return (h - 1) * s - 2 * p + d * (k - 1) + op + 1;
+}
+
+TEST_CASE("grad: conv2d_backward_input as conv2d_transpose, against central differences") {
+  struct Case {
+    const char* what;
+    Shape a, w; // a [batch, C_in, H, W], w [C_in, filters/groups, KH, KW]
+    Ints stride, pad, dilation, output_padding;
+    int64_t groups = 1;
+  };
+  const Case cases[] = {
+      {"stride 2, pad 1, output_padding 1",
+       {B, 3, 3, 4},
+       {3, 2, 3, 3},
+       {2, 2},
+       {1, 1},
+       {1, 1},
+       {1, 1}},
+      {"stride 3, output_padding 2, 2x3 kernel",
+       {B, 2, 3, 2},
+       {2, 3, 2, 3},
+       {3, 3},
+       {0, 0},
+       {1, 1},
+       {2, 2}},
+      {"stride [2,3], pad [0,1]", {B, 2, 3, 3}, {2, 2, 3, 3}, {2, 3}, {0, 1}, {1, 1}, {0, 1}},
+      // output_padding 1 at stride 1 is allowed by the dilation: the gradient
+      // of a is conv2d(dy, w) sliced back to a's extent.
+      {"dilation 2, stride 1, output_padding 1",
+       {B, 2, 4, 3},
+       {2, 3, 3, 2},
+       {1, 1},
+       {1, 0},
+       {2, 2},
+       {1, 1}},
+      {"dilation 2, stride 2, output_padding 1",
+       {B, 2, 3, 3},
+       {2, 2, 3, 3},
+       {2, 2},
+       {1, 1},
+       {2, 2},
+       {1, 1}},
+      {"groups 2, stride 2", {B, 4, 3, 3}, {4, 1, 3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 0}, 2},
+  };
+  for (const Case& c : cases)
+    for (int64_t batch : {1, 2}) {
+      Ints out = {
+          B, c.w[1] * c.groups,
+          transposed(c.a[2], c.w[2], c.stride[0], c.pad[0], c.dilation[0], c.output_padding[0]),
+          transposed(c.a[3], c.w[3], c.stride[1], c.pad[1], c.dilation[1], c.output_padding[1])};
+      Attrs attrs{{"stride", c.stride},
+                  {"pad", c.pad},
+                  {"dilation", c.dilation},
+                  {"groups", c.groups},
+                  {"input_shape", out}};
+      if (c.output_padding != Ints{0, 0}) attrs.set("output_padding", c.output_padding);
+      INFO(c.what, " at batch ", batch);
+      CHECK(op_gradient_error(OpKind::Conv2dBackwardInput, {param(c.a), param(c.w)}, attrs, batch) <
+            kTol);
+    }
+}
+
+TEST_CASE("grad: conv2d_backward_input's gradient is conv2d and conv2d_backward_weight") {
+  Graph g;
+  GraphBuilder b(g);
+  ValueId a = b.leaf(OpKind::Param, {DType::f32, Shape{B, 2, 3, 3}}, Attrs{{"name", "a"}});
+  ValueId w = b.leaf(OpKind::Param, {DType::f32, Shape{2, 4, 3, 3}}, Attrs{{"name", "w"}});
+  // Dilation 2 at stride 1 with output_padding 1: conv2d(dy, w) has one row
+  // and column more than a, which a slice per axis removes.
+  ValueId y = b.op(OpKind::Conv2dBackwardInput, {a, w},
+                   Attrs{{"dilation", hw(2, 2)},
+                         {"output_padding", hw(1, 1)},
+                         {"input_shape", Ints{B, 4, 8, 8}}});
+  g.loss = NamedValue{"loss", b.op(OpKind::ReduceSum, {y}), {}};
+  Differentiated d = differentiate(g);
+  REQUIRE(d.grads.size() == 2);
+  const Node& da = d.graph.node(d.grads[0].value);
+  const Node& dw = d.graph.node(d.grads[1].value);
+  REQUIRE(da.op == OpKind::Slice);
+  const Node& inner = d.graph.node(da.inputs[0]);
+  REQUIRE(inner.op == OpKind::Slice);
+  CHECK(d.graph.node(inner.inputs[0]).op == OpKind::Conv2d);
+  CHECK(da.type.shape == Shape{B, 2, 3, 3});
+  CHECK(dw.op == OpKind::Conv2dBackwardWeight);
+  CHECK(dw.attrs.get_ints("weight_shape") == Ints{2, 4, 3, 3});
+  CHECK(dw.attrs.get_ints("output_padding") == hw(1, 1));
+}
+
 TEST_CASE("autodiff names a backward op when a second derivative would be needed") {
   Graph g;
   g.source_file = "second.nn";
   GraphBuilder b(g);
+  ValueId x = b.leaf(OpKind::Param, {DType::f32, Shape{B, 1, 3, 3}}, Attrs{{"name", "x"}});
   ValueId dy = b.leaf(OpKind::Param, {DType::f32, Shape{B, 1, 2, 2}}, Attrs{{"name", "dy"}});
-  ValueId w = b.leaf(OpKind::Param, {DType::f32, Shape{1, 1, 2, 2}}, Attrs{{"name", "w"}});
-  ValueId dx = b.op(OpKind::Conv2dBackwardInput, {dy, w},
-                    Attrs{{"input_shape", std::vector<int64_t>{-1, 1, 3, 3}}}, SourceLoc{4, 7});
-  g.loss = NamedValue{"loss", b.op(OpKind::ReduceSum, {dx}), {}};
+  ValueId dw = b.op(OpKind::Conv2dBackwardWeight, {x, dy},
+                    Attrs{{"weight_shape", std::vector<int64_t>{1, 1, 2, 2}}}, SourceLoc{4, 7});
+  g.loss = NamedValue{"loss", b.op(OpKind::ReduceSum, {dw}), {}};
   std::string message;
   try {
     differentiate(g);
@@ -205,5 +276,5 @@ TEST_CASE("autodiff names a backward op when a second derivative would be needed
     message = e.what();
   }
   CHECK(contains(message, "second.nn:4:7"));
-  CHECK(contains(message, "cannot differentiate 'conv2d_backward_input'"));
+  CHECK(contains(message, "cannot differentiate 'conv2d_backward_weight'"));
 }

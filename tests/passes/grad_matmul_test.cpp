@@ -46,6 +46,32 @@ TEST_CASE("grad: matmul, every transpose flag, the batch as M, K or N") {
         }
 }
 
+TEST_CASE("grad: batched matmul, broadcast leading axes summed, odd shapes, batch 1 and 3") {
+  struct Case {
+    Shape a, b;
+  };
+  const Case cases[] = {
+      {{B, 2, 3, 5}, {B, 2, 5, 3}}, // attention-like stacks
+      {{B, 3, 5}, {5, 4}},          // dense on [batch, T, F]: dW sums over the stack
+      {{3, 5}, {B, 5, 2}},          // a broadcast instead
+      {{2, 1, 3, 4}, {3, 4, 5}},    // extent-1 and missing leading axes
+      {{1, 3, 4}, {B, 4, 2}},
+  };
+  for (const Case& c : cases)
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (int64_t batch : {1, 3}) {
+          auto swap_last = [](Shape s, bool t) {
+            if (t) std::swap(s.dims[s.dims.size() - 1], s.dims[s.dims.size() - 2]);
+            return s;
+          };
+          std::vector<Operand> ops = {param(swap_last(c.a, ta)), param(swap_last(c.b, tb))};
+          INFO("a=", to_string(c.a), " b=", to_string(c.b), " ta=", ta, " tb=", tb, " batch ",
+               batch);
+          CHECK(op_gradient_error(OpKind::MatMul, ops, flags(ta, tb), batch) < kTol);
+        }
+}
+
 TEST_CASE("grad: matmul's gradient is two matmuls, no transposes") {
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {

@@ -67,20 +67,6 @@ std::vector<double> ramp(int n) {
 
 } // namespace
 
-TEST_CASE("autodiff: every norm op has a gradient rule / dropout_mask passes none") {
-  int checked = 0;
-  for (int i = 0; i < kNumOps; ++i) {
-    auto k = static_cast<OpKind>(i);
-    if (op_family(k) != "norm") continue;
-    INFO(op_name(k));
-    REQUIRE(op_is_defined(k));
-    CHECK((op_def(k).grad != nullptr));
-    CHECK(((op_def(k).grad == &no_gradient) == (k == OpKind::DropoutMask)));
-    ++checked;
-  }
-  CHECK(checked == 3);
-}
-
 TEST_CASE("grad: batchnorm [N,C] in training mode") {
   // Not batch 2: two samples normalize to -1 and +1 whatever their values, so
   // dx is ~eps/(x1 - x2)^2, all rounding noise relative to itself.
@@ -226,4 +212,15 @@ TEST_CASE("dropout_mask: shape rule, keep checks, FLOPs, no gradient") {
   ctx.values = &bvalues;
   CHECK_THROWS_WITH_AS(interpret(bad, ctx), doctest::Contains("keep probability must be in (0,1]"),
                        UserError);
+}
+
+TEST_CASE("grad: layernorm over the last axis and the last two, batch 1 and 3") {
+  using Axes = std::vector<int64_t>;
+  for (int64_t batch : {1, 3}) {
+    INFO("batch ", batch);
+    CHECK(op_gradient_error(OpKind::LayerNorm, {param({B, 5}), param({5}), param({5})},
+                            Attrs{{"axes", Axes{1}}}, batch) < kTol);
+    CHECK(op_gradient_error(OpKind::LayerNorm, {param({B, 3, 5}), param({3, 5}), param({3, 5})},
+                            Attrs{{"axes", Axes{1, 2}}, {"eps", 1e-3}}, batch) < kTol);
+  }
 }

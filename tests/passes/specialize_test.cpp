@@ -5,6 +5,7 @@
 #include "ir/interpreter.h"
 #include "ir/text_parser.h"
 #include "ir/verifier.h"
+#include "passes/cleanup.h"
 #include "passes/pipeline.h"
 #include "passes/specialize.h"
 

@@ -1,4 +1,4 @@
-// Bad input to the data layer: every case throws DataError with a message that
+// Bad input to the data layer: every case throws Error with a message that
 // names the file and says what was expected and what was found.
 #include "runtime/data_test_util.h"
 #include "runtime/npy.h"

@@ -83,12 +83,12 @@ inline void write_npy_u8(const std::string& path, const std::vector<int64_t>& sh
   write_file(path, b);
 }
 
-// The message of the DataError that f throws ("" when it throws none).
+// The message of the Error that f throws ("" when it throws none).
 template <class F>
 std::string data_error(F&& f) {
   try {
     f();
-  } catch (const DataError& e) {
+  } catch (const Error& e) {
     return e.what();
   }
   return "";

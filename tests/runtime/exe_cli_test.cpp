@@ -112,22 +112,25 @@ TEST_CASE("train --random-data refuses the options of training on data") {
   }
 }
 
-TEST_CASE("bad arguments exit 2 with a message") {
-  for (std::vector<const char*> args :
-       std::vector<std::vector<const char*>>{{},
-                                             {"fly"},
-                                             {"bench", "--batch", "0"},
-                                             {"bench", "--iters", "many"},
-                                             {"train", "--random-data", "--steps", "-1"},
-                                             {"train", "--lr", "0"},
-                                             {"forward", "--batch", "9"},
-                                             {"bench", "--batch", "100"}}) {
-    Result r = run(args);
+TEST_CASE("bad arguments exit 2 with a message that names what is wrong") {
+  struct Case {
+    std::vector<const char*> args;
+    const char* message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{}, "A subcommand is required"},
+           {{"fly"}, "The following argument was not expected: fly"},
+           {{"bench", "--batch", "0"}, "--batch: Value 0 not in range"},
+           {{"bench", "--iters", "many"}, "--iters"},
+           {{"train", "--random-data", "--steps", "-1"}, "--steps: Value -1 not in range"},
+           {{"train", "--lr", "0"}, "--lr: expects a positive number, found '0'"},
+           {{"forward", "--batch", "9"}, "--batch 9 exceeds the compiled maximum of 8"},
+           {{"bench", "--batch", "100"}, "--batch 100 exceeds the compiled maximum of 8"}}) {
+    Result r = run(c.args);
     CHECK(r.status == 2);
-    CHECK(!r.err.empty());
+    CHECK_MESSAGE(contains(r.err, c.message),
+                  "expected \"" << std::string(c.message) << "\" in: " << r.err);
   }
-  Result r = run({"forward", "--batch", "9"});
-  CHECK(contains(r.err, "--batch 9 exceeds the compiled maximum of 8"));
   CHECK(run({"--help"}).status == 0);
 }
 

@@ -19,7 +19,7 @@ namespace {
 std::string error_of(auto&& f) {
   try {
     f();
-  } catch (const RuntimeError& e) {
+  } catch (const Error& e) {
     return e.what();
   }
   return "(no error)";

@@ -1,6 +1,6 @@
 // Inconsistent launch plans are refused with a message before anything runs.
+#include "runtime/error.h"
 #include "runtime/plan_check.h"
-#include "runtime/runtime_error.h"
 #include "runtime/test_model.h"
 
 #include <doctest/doctest.h>
@@ -13,7 +13,7 @@ namespace {
 std::string check(const Plan& p) {
   try {
     check_plan(p);
-  } catch (const RuntimeError& e) {
+  } catch (const Error& e) {
     return e.what();
   }
   return "ok";

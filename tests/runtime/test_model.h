@@ -13,8 +13,8 @@
 // infer: infer_fwd   x W b -> probs;  infer_transpose x -> xT [3, batch]
 #pragma once
 
+#include "plan/launch_plan.h"
 #include "runtime/kernel_entry.h"
-#include "runtime/plan.h"
 
 #include <cstdint>
 #include <vector>

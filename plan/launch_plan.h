@@ -1,7 +1,11 @@
 // The launch plan: everything a compiled model needs at run time besides its
 // kernels, as plain data. The compiler builds it (passes/plan.cpp) from the
 // fused, memory-planned graphs; `netc compile` embeds it in the executable as
-// JSON; the runtime reads it once at start-up and never allocates after.
+// JSON; the runtime reads it once at start-up, checks it
+// (runtime/plan_check.h) and never allocates after. It is a library of its
+// own (netc_plan) so that the compiler, which writes plans, does not link the
+// runtime, which reads them. The types keep the runtime's namespace: they are
+// the runtime's input format.
 //
 // Tensors live in two regions: `persistent` (params, optimizer state, running
 // statistics, runtime scalars: they outlive a step and are what checkpoints

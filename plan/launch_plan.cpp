@@ -1,4 +1,4 @@
-#include "runtime/plan.h"
+#include "plan/launch_plan.h"
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
