@@ -252,11 +252,19 @@ OnnxExport export_onnx(const Graph& g, const std::map<std::string, Tensor<float>
                           e.fresh(norm.input + ".normalized")));
   }
 
+  // A folded value becomes an initializer where the exported nodes read it
+  // (or it is an output); the folded values in between exist only here.
+  std::vector<bool> read(static_cast<size_t>(g.size()));
+  for (ValueId v = 0; v < g.size(); ++v)
+    if (a.live[static_cast<size_t>(v)] && !a.foldable[static_cast<size_t>(v)])
+      for (ValueId i : g.node(v).inputs) read[static_cast<size_t>(i)] = true;
+  for (const NamedValue& o : g.outputs) read[static_cast<size_t>(o.value)] = true;
   for (ValueId v = 0; v < g.size(); ++v) {
     const Node& n = g.node(v);
     if (!a.live[static_cast<size_t>(v)] || n.op == OpKind::Input) continue;
     if (a.foldable[static_cast<size_t>(v)]) {
-      e.set_name(v, e.initializer(folded_name(g, v), folded.at(v)));
+      if (read[static_cast<size_t>(v)])
+        e.set_name(v, e.initializer(folded_name(g, v), folded.at(v)));
       continue;
     }
     auto named = output_name.find(v);

@@ -22,11 +22,16 @@ using conv_geometry::Window;
 // pads as ONNX writes them: all begins, then all ends.
 std::vector<int64_t> pads_of(const Window& w) { return {w.pad.h, w.pad.w, w.pad.h, w.pad.w}; }
 
-// The dims of an IR shape for an int64 shape input: the batch dimension is
-// -1, which Reshape infers (and so only once).
-std::vector<int64_t> reshape_target(const std::vector<int64_t>& dims) {
+// The target of Reshape as ONNX reads it. The batch dimension is 0 ("copy
+// the input's extent") where the input has the batch at the same index, as
+// after a flatten; elsewhere -1, which Reshape infers (and so only once).
+std::vector<int64_t> reshape_target(const Shape& from, std::vector<int64_t> dims) {
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (dims[i] == kBatch && static_cast<int>(i) < from.rank() && from[static_cast<int>(i)] == kBatch)
+      dims[i] = 0;
   if (std::count(dims.begin(), dims.end(), kBatch) > 1)
-    throw ShapeError("a reshape with two batch dimensions has no ONNX form (-1 is inferred once)");
+    throw ShapeError("a reshape that moves two batch dimensions has no ONNX form (-1 is inferred "
+                     "once)");
   return dims;
 }
 
@@ -133,7 +138,7 @@ bool emit_op(Emitter& e, ValueId v, const std::string& out) {
   }
 
   case OpKind::Reshape:
-    e.node("Reshape", {in(0), e.int64s(reshape_target(a.get_ints("shape")))}, out);
+    e.node("Reshape", {in(0), e.int64s(reshape_target(in_type(0).shape, a.get_ints("shape")))}, out);
     return true;
   case OpKind::Transpose: {
     std::vector<int> perm = transpose_perm(a, in_type(0));
