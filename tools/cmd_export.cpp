@@ -44,9 +44,8 @@ std::optional<ValueId> data_input(const Graph& g) {
 
 // The checkpoint's normalization as (x - shift) * scale per value of one
 // example, as rt::Normalizer::apply computes it.
-std::optional<OnnxInputNormalization> checkpoint_normalization(const rt::SafetensorsFile& f,
-                                                               const Graph& g,
-                                                               const std::string& path) {
+std::optional<OnnxInputNormalization>
+checkpoint_normalization(const rt::SafetensorsFile& f, const Graph& g, const std::string& path) {
   std::optional<ValueId> x = data_input(g);
   if (!x || !f.metadata.count("netc.normalize")) return std::nullopt;
   const Shape& shape = g.node(*x).type.shape;
@@ -80,11 +79,12 @@ std::map<std::string, Tensor<float>> checkpoint_weights(const rt::SafetensorsFil
       throw UserError(path, {}, fmt::format("checkpoint {} lacks tensor {}", path, name));
     }
     if (t->dtype != "F32")
-      throw UserError(path, {}, fmt::format("checkpoint {}: tensor {} is {}, not F32", path, name,
-                                            t->dtype));
+      throw UserError(path, {},
+                      fmt::format("checkpoint {}: tensor {} is {}, not F32", path, name, t->dtype));
     Tensor<float> v(t->shape);
     if (t->data.size() != v.data.size() * 4)
-      throw UserError(path, {}, fmt::format("checkpoint {}: tensor {} has the wrong size", path, name));
+      throw UserError(path, {},
+                      fmt::format("checkpoint {}: tensor {} has the wrong size", path, name));
     std::memcpy(v.data.data(), t->data.data(), t->data.size());
     out[name] = std::move(v);
   }
@@ -100,11 +100,40 @@ void write_test_data(const ExportOptions& o, const Graph& parsed, const OnnxExpo
   Graph g = run_pipeline(parsed, Mode::infer, {.last = "parse"}).graph;
   Values values;
   for (const auto& [name, w] : weights) values[name] = tensor_cast<double>(w);
-  Values batch = random_batch(g, o.batch, o.seed);
+  // Given inputs replace the drawn ones, in the graph's input order.
+  if (o.inputs.size() > exported.inputs.size())
+    throw UserError("", {},
+                    fmt::format("--inputs: {} files for the {} inputs of the model",
+                                o.inputs.size(), exported.inputs.size()));
+  std::map<std::string, Tensor<double>> given;
+  for (size_t k = 0; k < o.inputs.size(); ++k) {
+    NpyArray a;
+    try {
+      a = read_npy(o.inputs[k]);
+    } catch (const NpyError& e) {
+      throw UserError(o.inputs[k], {}, e.what());
+    }
+    const Node& leaf = g.node(*g.find_leaf(OpKind::Input, exported.inputs[k]));
+    const Shape& want = leaf.type.shape;
+    bool fits = a.shape.size() == want.dims.size() && !a.shape.empty();
+    for (size_t i = 1; fits && i < a.shape.size(); ++i) fits = a.shape[i] == want.dims[i];
+    if (!fits)
+      throw UserError(o.inputs[k], {},
+                      fmt::format("--inputs: {} is {}, input '{}' is {}", o.inputs[k],
+                                  to_string(Shape(a.shape)), exported.inputs[k], to_string(want)));
+    Tensor<double> t(a.shape);
+    t.data = std::move(a.data);
+    given[exported.inputs[k]] = std::move(t);
+  }
+  int64_t rows = given.empty() ? o.batch : given.begin()->second.dim(0);
+  Values batch = random_batch(g, rows, o.seed);
+  for (auto& [name, t] : given) batch[name] = std::move(t);
   std::filesystem::create_directories(o.test_data);
   for (size_t k = 0; k < exported.inputs.size(); ++k) {
     const std::string& name = exported.inputs[k];
     Tensor<float> raw = tensor_cast<float>(batch.at(name));
+    if (raw.rank() == 0 || raw.dim(0) != rows)
+      throw UserError("", {}, fmt::format("--inputs: every input needs {} rows", rows));
     write_file(fmt::format("{}/input_{}.pb", o.test_data, k), onnx_tensor_bytes(name, raw));
     write_npy(fmt::format("{}/input_{}.npy", o.test_data, k), raw.shape,
               std::vector<double>(raw.data.begin(), raw.data.end()));
@@ -118,7 +147,7 @@ void write_test_data(const ExportOptions& o, const Graph& parsed, const OnnxExpo
   }
   for (auto& [name, t] : batch) values.emplace(name, t); // labels, unused by the outputs
   RefContext<double> ctx;
-  ctx.batch = o.batch;
+  ctx.batch = rows;
   ctx.seed = o.seed;
   ctx.values = &values;
   std::vector<Tensor<double>> result = interpret(g, ctx);

@@ -144,6 +144,11 @@ int main(int argc, char** argv) {
                          "(input_K.pb/.npy, output_K.pb/.npy: an ONNX test_data_set)");
   export_cmd->add_option("--batch", exp.batch, "batch extent of the test data")
       ->check(CLI::Range(1, 1 << 16));
+  export_cmd
+      ->add_option("--inputs", exp.inputs,
+                   "the test data's inputs as .npy files (raw, before normalization), one per "
+                   "model input, instead of random ones")
+      ->delimiter(',');
 
   try {
     app.parse(argc, argv);

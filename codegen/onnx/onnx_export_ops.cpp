@@ -27,7 +27,8 @@ std::vector<int64_t> pads_of(const Window& w) { return {w.pad.h, w.pad.w, w.pad.
 // after a flatten; elsewhere -1, which Reshape infers (and so only once).
 std::vector<int64_t> reshape_target(const Shape& from, std::vector<int64_t> dims) {
   for (size_t i = 0; i < dims.size(); ++i)
-    if (dims[i] == kBatch && static_cast<int>(i) < from.rank() && from[static_cast<int>(i)] == kBatch)
+    if (dims[i] == kBatch && static_cast<int>(i) < from.rank() &&
+        from[static_cast<int>(i)] == kBatch)
       dims[i] = 0;
   if (std::count(dims.begin(), dims.end(), kBatch) > 1)
     throw ShapeError("a reshape that moves two batch dimensions has no ONNX form (-1 is inferred "
@@ -106,7 +107,9 @@ bool emit_op(Emitter& e, ValueId v, const std::string& out) {
     set_attr(cast, "to", int64_t{onnx::TensorProto::FLOAT});
     return true;
   }
-  case OpKind::Gelu: emit_gelu(e, in(0), a.get_str("approximate", "none") == "tanh", out); return true;
+  case OpKind::Gelu:
+    emit_gelu(e, in(0), a.get_str("approximate", "none") == "tanh", out);
+    return true;
   case OpKind::Relu6: e.node("Clip", {in(0), e.scalar(0), e.scalar(6)}, out); return true;
   case OpKind::HardSigmoid: { // max(0, min(1, x/6 + 1/2)) = relu6(x + 3) / 6
     onnx::NodeProto& h = e.add_node("HardSigmoid", {in(0)}, out);
@@ -138,7 +141,8 @@ bool emit_op(Emitter& e, ValueId v, const std::string& out) {
   }
 
   case OpKind::Reshape:
-    e.node("Reshape", {in(0), e.int64s(reshape_target(in_type(0).shape, a.get_ints("shape")))}, out);
+    e.node("Reshape", {in(0), e.int64s(reshape_target(in_type(0).shape, a.get_ints("shape")))},
+           out);
     return true;
   case OpKind::Transpose: {
     std::vector<int> perm = transpose_perm(a, in_type(0));
