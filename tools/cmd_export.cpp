@@ -18,6 +18,7 @@
 #include "tools/model_file.h"
 #include "tools/reference_session.h"
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
@@ -31,7 +32,7 @@ void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   f.close();
-  if (!f) throw UserError(path, {}, fmt::format("cannot write {}", path));
+  if (!f) throw UserError(path, {}, fmt::format("cannot write {}: {}", path, std::strerror(errno)));
 }
 
 // The first batched f32 input: the one the compiled binary normalizes

@@ -19,7 +19,8 @@ model as parsed (batch norm on its running statistics, not folded). Then
 Weights: fmnist_mlp and fmnist_cnn from checkpoints of a few compiled
 training steps (`OUT train --random-data --steps 3 --save`), so batch norm's
 running statistics are not the identity; resnet and mobilenet drawn by their
-initializers (--random-init); tests/onnx/models/export_ops.nn (every mapped op
+initializers (--random-init), as are the other examples (ONNX Runtime
+only); tests/onnx/models/export_ops.nn (every mapped op
 family) trained for an epoch on random npy data, normalized per channel.
 
 onnxruntime-node is installed with npm into NETC_ORT_CACHE (default
@@ -124,6 +125,13 @@ def main():
         for name in ("resnet", "mobilenet"):
             model = os.path.join(source, "examples", f"{name}.nn")
             check_case(netc, source, ort, export(model, f"{name}.case", "--random-init"), name)
+
+        # The other examples (recurrent, inception, multi-output, shared
+        # weights), drawn weights, ONNX Runtime only: every example exports.
+        for name in ("lstm", "inception", "multilabel", "multitask", "siamese", "transfer"):
+            model = os.path.join(source, "examples", f"{name}.nn")
+            check_case(netc, source, ort, export(model, f"{name}.case", "--random-init"), name,
+                       importer=False)
 
         # 3. Every mapped op family, trained on data normalized per channel.
         model = os.path.join(source, "tests", "onnx", "models", "export_ops.nn")
