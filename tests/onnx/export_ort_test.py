@@ -7,6 +7,7 @@ model.onnx --test-data test_data_set_0` writes the inference graph and a
 test case: random inputs and the outputs of the reference interpreter on the
 model as parsed (batch norm on its running statistics, not folded). Then
 
+0. onnx.checker (full_check: with shape inference) accepts model.onnx;
 1. ONNX Runtime (npm onnxruntime-node, run by ort_check.js) must reproduce
    every output to RTOL relative (plus ATOL, float32 rounding of values near 0);
 2. `netc onnx-test` imports model.onnx with netc's importer and runs it on
@@ -38,8 +39,9 @@ import tempfile
 
 try:
     import numpy as np
+    import onnx
 except ImportError as e:  # pragma: no cover - depends on the machine
-    print(f"SKIPPED: needs python3-numpy ({e})")
+    print(f"SKIPPED: needs python3-numpy and python3-onnx ({e})")
     sys.exit(77)
 
 ORT_VERSION = "1.31.1"
@@ -88,6 +90,8 @@ def install_ort():
 def check_case(netc, source, ort, case, label, importer=True):
     model = os.path.join(case, "model.onnx")
     data = os.path.join(case, "test_data_set_0")
+    # ONNX's own checker, with its shape inference: types and shapes agree.
+    onnx.checker.check_model(onnx.load(model), full_check=True)
     out = run(["node", os.path.join(source, "tests", "onnx", "ort_check.js"), ort, model, data,
                str(RTOL), str(ATOL)])
     print(f"{label}: ONNX Runtime\n  " + out.strip().replace("\n", "\n  "))
