@@ -82,6 +82,20 @@ struct OnnxTestOptions {
 // `netc onnx-test`: runs ONNX backend test cases; exit 1 when any failed.
 int cmd_onnx_test(const OnnxTestOptions& o);
 
+struct ExportOptions {
+  std::string model;
+  std::string output;              // the .onnx file to write
+  std::string weights;             // a checkpoint written by the compiled model's `train --save`
+  bool random_init = false;        // or weights drawn by the params' initializers
+  uint64_t seed = 1;               // of --random-init and of the test data's inputs
+  std::string test_data;           // a folder for input_K.pb / output_K.pb (and .npy twins)
+  int64_t batch = 2;               // of the test data
+  std::vector<std::string> inputs; // .npy files for the test data instead of random inputs
+};
+
+// `netc export`: the inference graph as ONNX (codegen/onnx/onnx_export.h).
+int cmd_export(const ExportOptions& o);
+
 // Parses NAME=VALUE runtime scalar overrides; a malformed one is a UserError.
 std::map<std::string, double> parse_overrides(const std::vector<std::string>& set);
 

@@ -127,6 +127,29 @@ int main(int argc, char** argv) {
   onnx_test_cmd->add_flag("--reference-only", onnx_test.reference_only,
                           "compare the reference interpreter only, not the compiled kernels");
 
+  ExportOptions exp;
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write the inference graph as ONNX (opset 17), with a checkpoint's weights");
+  export_cmd->add_option("MODEL", exp.model, "a .nn or .onnx model file")->required();
+  export_cmd->add_option("-o,--output", exp.output, "the .onnx file to write")->required();
+  auto* weights_opt = export_cmd->add_option(
+      "--weights", exp.weights, "a checkpoint written by the compiled model's `train --save`");
+  export_cmd
+      ->add_flag("--random-init", exp.random_init,
+                 "weights drawn by the params' initializers instead")
+      ->excludes(weights_opt);
+  export_cmd->add_option("--seed", exp.seed, "seed of --random-init and of the test inputs");
+  export_cmd->add_option("--test-data", exp.test_data,
+                         "also write random inputs and the reference outputs to this folder "
+                         "(input_K.pb/.npy, output_K.pb/.npy: an ONNX test_data_set)");
+  export_cmd->add_option("--batch", exp.batch, "batch extent of the test data")
+      ->check(CLI::Range(1, 1 << 16));
+  export_cmd
+      ->add_option("--inputs", exp.inputs,
+                   "the test data's inputs as .npy files (raw, before normalization), one per "
+                   "model input, instead of random ones")
+      ->delimiter(',');
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -142,6 +165,7 @@ int main(int argc, char** argv) {
     if (*compile_cmd) return cmd_compile(comp);
     if (*bench_cmd) return cmd_bench(bench);
     if (*onnx_test_cmd) return cmd_onnx_test(onnx_test);
+    if (*export_cmd) return cmd_export(exp);
     return 0;
   });
 }
