@@ -9,7 +9,7 @@
    mapped (in_proj = q, k, v weights stacked; out_proj = the fourth dense), so
    the cross-check below compares netc with PyTorch's own attention.
 3. Float64 cross-check: netc's reference interpreter runs STEPS steps of the
-   example's own optimizer (adam, lr 1e-3) on random batches and exports the
+   example's own optimizer (adam, its lr) on random batches and exports the
    initial weights, the batches, the first gradients and the final weights
    (`netc run MODEL train --random-init ... --export DIR`, as torch_zoo.py
    does). The twin, from the same weights on the same batches, must give the
@@ -85,11 +85,14 @@ class Block(nn.Module):
 
 
 class ViT(nn.Module):
-    def __init__(self):
+    def __init__(self, blocks):
         super().__init__()
         self.pos = nn.Parameter(torch.randn(T, D) * 0.02)
         self.dense1 = nn.Linear(49, D)
-        self.block1, self.block2 = Block(), Block()
+        # as many blocks as vit.nn calls (block1, block2, ...)
+        self.blocks = [f"block{i + 1}" for i in range(blocks)]
+        for name in self.blocks:
+            setattr(self, name, Block())
         self.ln1 = nn.LayerNorm(D)
         self.dense2 = nn.Linear(D, 10)
 
@@ -97,7 +100,9 @@ class ViT(nn.Module):
         b = x.shape[0]
         # [b, 1, 28, 28] -> [b, 4, 7, 4, 7] -> [b, 4, 4, 7, 7] -> [b, 16, 49]
         p = x.reshape(b, 4, 7, 4, 7).permute(0, 1, 3, 2, 4).reshape(b, T, 49)
-        h = self.block2(self.block1(self.dense1(p) + self.pos))
+        h = self.dense1(p) + self.pos
+        for name in self.blocks:
+            h = getattr(self, name)(h)
         return self.dense2(self.ln1(h).mean(dim=1))
 
     def netc_params(self):
@@ -121,6 +126,12 @@ def rel_err(a, b):
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
 
 
+def count_blocks(model_path):
+    """The number of top-level `h = block(h)` lines of vit.nn."""
+    with open(model_path) as f:
+        return sum(1 for line in f if re.match(r"^h = block\(h\)", line))
+
+
 def check_count(netc, model_path):
     out = subprocess.run([netc, "check", model_path], check=True, capture_output=True,
                          text=True).stdout
@@ -128,8 +139,11 @@ def check_count(netc, model_path):
     if not m:
         return [f"netc check printed no parameter count:\n{out}"]
     ours = int(m.group(1).replace(",", ""))
-    theirs = sum(p.numel() for p in ViT().parameters() if p.requires_grad)
-    print(f"vit: netc check {ours:,d} parameters, torch twin {theirs:,d}")
+    blocks = count_blocks(model_path)
+    if blocks == 0:
+        return [f"{model_path} has no `h = block(h)` line: the twin cannot follow it"]
+    theirs = sum(p.numel() for p in ViT(blocks).parameters() if p.requires_grad)
+    print(f"vit ({blocks} blocks): netc check {ours:,d} parameters, torch twin {theirs:,d}")
     return [] if ours == theirs else [f"{ours} parameters in netc, {theirs} in torch"]
 
 
@@ -148,7 +162,7 @@ def crosscheck(netc, model_path, out):
                     "--batch", str(BATCH), "--seed", str(SEED), "--export", out], check=True,
                    stdout=subprocess.DEVNULL)
     load = lambda *p: np.load(os.path.join(out, *p)).astype(np.float64)
-    model = ViT().double()
+    model = ViT(count_blocks(model_path)).double()
     params = model.netc_params()
     names = sorted(f[:-4] for f in os.listdir(os.path.join(out, "grads")))
     if sorted(params) != names:
@@ -157,7 +171,11 @@ def crosscheck(netc, model_path, out):
         for n, (p, transposed) in params.items():
             v = load("init", n + ".npy")
             p.copy_(torch.from_numpy(v.T if transposed else v))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    # vit.nn's own optimizer; lr_decay is per epoch and random batches have no
+    # epochs, so the rate stays at the train block's lr.
+    with open(model_path) as f:
+        lr = float(re.search(r"optimizer\s*=\s*adam\(lr=([0-9.e-]+)\)", f.read()).group(1))
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
     losses = np.load(os.path.join(out, "losses.npy"))
     failures, worst = [], {"loss": 0.0, "gradient": 0.0, "weights": 0.0}
 
