@@ -124,22 +124,29 @@ Cached compile_to_cache(const CompileOptions& o) {
     auto t2 = std::chrono::steady_clock::now();
     std::ofstream(work / "plan.cpp") << generated_source(bundle.plan, json);
     fs::path lib = library_dir();
-    std::string cmd =
-        fmt::format("c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' -lfmt -lz -lpthread -ldl",
-                    (work / "model").string(), (work / "plan.cpp").string(),
-                    (lib / "libnetc_exe_main.a").string(), files.static_library,
-                    files.runtime_object, (lib / "libnetc_runtime.a").string(),
-                    (lib / "libnetc_plan.a").string(), (lib / "libnetc_ir.a").string());
+    // fmt and zlib are linked statically, last (they serve every archive
+    // before them): the executable needs only the C and C++ runtime, so it
+    // runs where netc's build and its libraries are not (docs/testing.md).
+    std::string cmd = fmt::format(
+        "c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' -lpthread -ldl",
+        (work / "model").string(), (work / "plan.cpp").string(),
+        (lib / "libnetc_exe_main.a").string(), files.static_library, files.runtime_object,
+        (lib / "libnetc_runtime.a").string(), (lib / "libnetc_plan.a").string(),
+        (lib / "libnetc_ir.a").string(), (lib / "libnetc_fmt_static.a").string(),
+        (lib / "libz.a").string());
     run_or_fail(cmd, "linking the executable");
     // The same model as a static library for embedding (--emit lib): the
     // plan, the kernels, Halide's runtime and the netc runtime in one archive.
     run_or_fail(fmt::format("c++ -O1 -fPIC -c -o '{}' '{}'", (work / "plan.o").string(),
                             (work / "plan.cpp").string()),
                 "compiling the plan");
+    // fmt and zlib go in too, so that it links with no -lfmt -lz.
     std::ofstream(work / "ar.mri") << fmt::format(
-        "create {}\naddlib {}\naddlib {}\naddlib {}\naddlib {}\naddmod {}\naddmod {}\nsave\nend\n",
+        "create {}\naddlib {}\naddlib {}\naddlib {}\naddlib {}\naddlib {}\naddlib {}\naddmod "
+        "{}\naddmod {}\nsave\nend\n",
         (work / "libmodel.a").string(), files.static_library, (lib / "libnetc_runtime.a").string(),
         (lib / "libnetc_plan.a").string(), (lib / "libnetc_ir.a").string(),
+        (lib / "libnetc_fmt_static.a").string(), (lib / "libz.a").string(),
         (work / "plan.o").string(), files.runtime_object);
     run_or_fail(fmt::format("ar -M < '{}'", (work / "ar.mri").string()), "archiving the library");
     t_link = seconds_since(t2);

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 #include <regex>
+#include <sys/stat.h>
 
 using namespace netc::test;
 
@@ -76,6 +77,26 @@ TEST_CASE("a missing model file is named") {
   CHECK(r.status == 1);
   CHECK(r.out == "");
   CHECK(r.err.find("no/such/model.nn") != std::string::npos);
+}
+
+TEST_CASE("a FIFO, a device or a directory given as the model is refused at once") {
+  // A FIFO with no writer used to block `netc check` forever (run_netc's
+  // timeout would report it as status 124).
+  auto fifo = scratch_dir() / "model.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto r = run_netc("check '" + fifo.string() + "'");
+  CHECK(r.status == 1);
+  CHECK(r.out == "");
+  CHECK_MESSAGE(r.err.find(fifo.string() + ": error: cannot read the model file: it is a FIFO "
+                                           "(named pipe), not a regular file") != std::string::npos,
+                r.err);
+  r = run_netc("check /dev/zero");
+  CHECK(r.status == 1);
+  CHECK_MESSAGE(r.err.find("it is a character device, not a regular file") != std::string::npos,
+                r.err);
+  r = run_netc("compile '" + scratch_dir().string() + "' -o '" + (scratch_dir() / "o").string() + "'");
+  CHECK(r.status == 1);
+  CHECK_MESSAGE(r.err.find("it is a directory, not a regular file") != std::string::npos, r.err);
 }
 
 TEST_CASE("a class count other than the logits width fails check and compile at the loss") {
