@@ -4,6 +4,7 @@
 // cached by the plan's contents, so a repeated compile is a copy. OUT is
 // written atomically: a temporary file, then a rename.
 #include "codegen/aot.h"
+#include "ir/memory_check.h"
 #include "passes/plan.h"
 #include "tools/commands.h"
 #include "tools/model_file.h"
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <limits>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,6 +103,11 @@ Cached compile_to_cache(const CompileOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
   Graph parsed = load_any_model(o.model);
   PlanBundle bundle = build_plan(parsed, o.max_batch);
+  // Halide's buffers index with 32-bit integers: a larger tensor is refused
+  // here, at its model line, not by the compiled binary at run time.
+  check_tensor_sizes(parsed, {.batch = bundle.plan.max_batch,
+                              .max_elements = std::numeric_limits<int32_t>::max(),
+                              .max_elements_why = "compiled kernels index with 32-bit integers"});
   std::string json = rt::plan_to_json(bundle.plan);
   double t_plan = seconds_since(t0);
 
