@@ -99,6 +99,22 @@ TEST_CASE("a FIFO, a device or a directory given as the model is refused at once
   CHECK_MESSAGE(r.err.find("it is a directory, not a regular file") != std::string::npos, r.err);
 }
 
+TEST_CASE("a model too large for memory or for 32-bit kernels names its size and its line") {
+  // `netc run` used to end in the bare text "std::bad_alloc"; `netc compile`
+  // produced a binary that refused its own plan at run time.
+  auto path = scratch_dir() / "big.nn";
+  write_file(path, "model big\ninput x : f32[batch, 100000]\nlabel y : class(10)[batch]\n"
+                   "h = dense(x, 1000000)\nlogits = dense(h, 10)\n"
+                   "loss softmax_cross_entropy(logits, y)\n");
+  auto r = run_netc("run '" + path.string() + "' forward --random-init");
+  expect_located_error(r, "big.nn", "big.nn:4:5: error: dense1.W f32[100000,1000000] needs 745.1 GiB");
+  CHECK(r.err.find("bad_alloc") == std::string::npos);
+  r = run_netc("compile '" + path.string() + "' -o '" + (scratch_dir() / "big").string() + "'");
+  expect_located_error(r, "big.nn",
+                       "big.nn:4:5: error: dense1.W f32[100000,1000000] has 100000000000 elements "
+                       "at batch 256, more than the 2147483647 a tensor can have");
+}
+
 TEST_CASE("a class count other than the logits width fails check and compile at the loss") {
   auto path = scratch_dir() / "classes.nn";
   write_file(path, kHeader + "label y : class(10)[batch]\nlogits = dense(x, 7)\n"
