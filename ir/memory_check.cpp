@@ -13,8 +13,8 @@ namespace {
 std::string value_text(const Graph& g, ValueId v) {
   const Node& n = g.node(v);
   std::string name = n.attrs.get_str("name", "");
-  return fmt::format("{}{} {}", name.empty() ? "a value of " : "", name.empty() ? op_name(n.op) : name,
-                     to_string(n.type));
+  return fmt::format("{}{} {}", name.empty() ? "a value of " : "",
+                     name.empty() ? op_name(n.op) : name, to_string(n.type));
 }
 
 } // namespace
@@ -44,10 +44,11 @@ void check_tensor_sizes(const Graph& g, const SizeLimits& limits) {
     }
   }
   if (limits.memory_bytes > 0 && param_bytes > limits.memory_bytes && largest >= 0)
-    g.fail(largest, fmt::format("the model's parameters and state need {} ({} alone {}), more "
-                                "than this machine's {} of memory",
-                                byte_size_text(param_bytes), value_text(g, largest),
-                                byte_size_text(largest_param), byte_size_text(limits.memory_bytes)));
+    g.fail(largest,
+           fmt::format("the model's parameters and state need {} ({} alone {}), more "
+                       "than this machine's {} of memory",
+                       byte_size_text(param_bytes), value_text(g, largest),
+                       byte_size_text(largest_param), byte_size_text(limits.memory_bytes)));
 }
 
 uint64_t physical_memory_bytes() {

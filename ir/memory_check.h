@@ -10,10 +10,10 @@
 namespace netc {
 
 struct SizeLimits {
-  int64_t batch = 1;               // the batch the tensors are sized at
-  int64_t bytes_per_element = 4;   // 4 for compiled f32 code, 8 for the interpreter's doubles
-  uint64_t memory_bytes = 0;       // this machine's memory (0: not checked)
-  int64_t max_elements = 0;        // per tensor (0: not checked); 2^31 - 1 for compiled kernels
+  int64_t batch = 1;                 // the batch the tensors are sized at
+  int64_t bytes_per_element = 4;     // 4 for compiled f32 code, 8 for the interpreter's doubles
+  uint64_t memory_bytes = 0;         // this machine's memory (0: not checked)
+  int64_t max_elements = 0;          // per tensor (0: not checked); 2^31 - 1 for compiled kernels
   const char* max_elements_why = ""; // "compiled kernels index with 32-bit integers"
 };
 

@@ -15,7 +15,8 @@ namespace {
 
 // Long garbage is cut in messages: the field may be a megabyte of junk.
 std::string quoted(std::string_view text) {
-  if (text.size() > 40) return fmt::format("\"{}...\" ({} characters)", text.substr(0, 40), text.size());
+  if (text.size() > 40)
+    return fmt::format("\"{}...\" ({} characters)", text.substr(0, 40), text.size());
   return fmt::format("\"{}\"", text);
 }
 
@@ -46,9 +47,9 @@ Parsed<int64_t> parse_integer(std::string_view text, int64_t lo, int64_t hi) {
   bool whole = !digits.empty() && end == digits.data() + digits.size();
   if (ec == std::errc::result_out_of_range && whole) {
     bool negative = digits.front() == '-';
-    return {std::nullopt, fmt::format("is {}, {} the {} {}", quoted(text),
-                                      negative ? "below" : "above", negative ? "minimum" : "maximum",
-                                      negative ? lo : hi)};
+    return {std::nullopt,
+            fmt::format("is {}, {} the {} {}", quoted(text), negative ? "below" : "above",
+                        negative ? "minimum" : "maximum", negative ? lo : hi)};
   }
   if (ec != std::errc() || !whole)
     return {std::nullopt, fmt::format("is {}, not an integer", quoted(text))};
@@ -106,8 +107,8 @@ FileRead read_regular_file(const std::string& path, uint64_t limit) {
   try {
     bytes.resize(static_cast<size_t>(size));
   } catch (const std::exception&) { // bad_alloc, length_error: their text means nothing to a user
-    return {std::nullopt,
-            fmt::format("it is {}, more than this machine can hold in memory", byte_size_text(size))};
+    return {std::nullopt, fmt::format("it is {}, more than this machine can hold in memory",
+                                      byte_size_text(size))};
   }
   size_t done = 0;
   while (done < bytes.size()) {

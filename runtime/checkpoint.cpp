@@ -271,8 +271,8 @@ SafetensorsFile read_safetensors(const std::string& path) {
     const auto& off = v["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
         !off[1].is_number_unsigned())
-      throw tensor_bad(fmt::format("data_offsets {} is not a pair of byte offsets [BEGIN, END]",
-                                   off.dump()));
+      throw tensor_bad(
+          fmt::format("data_offsets {} is not a pair of byte offsets [BEGIN, END]", off.dump()));
     auto begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
     if (begin > end || end > rest.size() || end - begin != count * es)
       throw tensor_bad(fmt::format("data_offsets [{}, {}] do not fit its shape {} of {} ({} "

@@ -13,8 +13,8 @@
 #include <exception>
 #include <filesystem>
 #include <fmt/format.h>
-#include <new>
 #include <iostream>
+#include <new>
 #include <ostream>
 #include <thread>
 #include <unistd.h>
@@ -197,8 +197,9 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
     return 2;
   } catch (const std::bad_alloc&) { // its what() is the bare "std::bad_alloc"
     out.flush();
-    err << program << ": out of memory: the model, its batch or its data needs more memory than "
-                      "this machine has\n";
+    err << program
+        << ": out of memory: the model, its batch or its data needs more memory than "
+           "this machine has\n";
     return 1;
   } catch (const std::exception& e) {
     out.flush();

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
-#include <string_view>
 #include <regex>
+#include <string_view>
 
 namespace netc {
 

@@ -134,13 +134,13 @@ Cached compile_to_cache(const CompileOptions& o) {
     // fmt and zlib are linked statically, last (they serve every archive
     // before them): the executable needs only the C and C++ runtime, so it
     // runs where netc's build and its libraries are not (docs/testing.md).
-    std::string cmd = fmt::format(
-        "c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' -lpthread -ldl",
-        (work / "model").string(), (work / "plan.cpp").string(),
-        (lib / "libnetc_exe_main.a").string(), files.static_library, files.runtime_object,
-        (lib / "libnetc_runtime.a").string(), (lib / "libnetc_plan.a").string(),
-        (lib / "libnetc_ir.a").string(), (lib / "libnetc_fmt_static.a").string(),
-        (lib / "libz.a").string());
+    std::string cmd =
+        fmt::format("c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' -lpthread -ldl",
+                    (work / "model").string(), (work / "plan.cpp").string(),
+                    (lib / "libnetc_exe_main.a").string(), files.static_library,
+                    files.runtime_object, (lib / "libnetc_runtime.a").string(),
+                    (lib / "libnetc_plan.a").string(), (lib / "libnetc_ir.a").string(),
+                    (lib / "libnetc_fmt_static.a").string(), (lib / "libz.a").string());
     run_or_fail(cmd, "linking the executable");
     // The same model as a static library for embedding (--emit lib): the
     // plan, the kernels, Halide's runtime and the netc runtime in one archive.

@@ -7,8 +7,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <new>
 #include <exception>
+#include <new>
 
 // `netc run MODEL ACTION ARGS...` without --random-init behaves exactly like
 // the compiled binary's `OUT ACTION ARGS...` (SPEC section 3): the model is

@@ -94,8 +94,8 @@ void require_file(const std::string& path) {
     throw Error(fmt::format("{}: is a directory, not a data file", path));
   // A FIFO would block the read, a device never end.
   if (!std::filesystem::is_regular_file(status))
-    throw Error(fmt::format("{}: is not a regular file (a FIFO, device or socket), not a data file",
-                            path));
+    throw Error(
+        fmt::format("{}: is not a regular file (a FIFO, device or socket), not a data file", path));
 }
 
 std::string read_file_bytes(const std::string& path) {

@@ -39,9 +39,7 @@ public:
     if (v != "0" && v != "1") throw bad(key, fmt::format("is \"{}\", not 0 or 1", v));
     return v == "1";
   }
-  const std::string& get(const std::string& key) const {
-    return checkpoint_meta(file_, key, src_);
-  }
+  const std::string& get(const std::string& key) const { return checkpoint_meta(file_, key, src_); }
   Error bad(const std::string& key, const std::string& why) const {
     return Error(fmt::format("checkpoint {}: the metadata {} {}", src_, key, why));
   }

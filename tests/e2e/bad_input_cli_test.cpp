@@ -94,7 +94,8 @@ TEST_CASE("a FIFO, a device or a directory given as the model is refused at once
   CHECK(r.status == 1);
   CHECK_MESSAGE(r.err.find("it is a character device, not a regular file") != std::string::npos,
                 r.err);
-  r = run_netc("compile '" + scratch_dir().string() + "' -o '" + (scratch_dir() / "o").string() + "'");
+  r = run_netc("compile '" + scratch_dir().string() + "' -o '" + (scratch_dir() / "o").string() +
+               "'");
   CHECK(r.status == 1);
   CHECK_MESSAGE(r.err.find("it is a directory, not a regular file") != std::string::npos, r.err);
 }
@@ -107,7 +108,8 @@ TEST_CASE("a model too large for memory or for 32-bit kernels names its size and
                    "h = dense(x, 1000000)\nlogits = dense(h, 10)\n"
                    "loss softmax_cross_entropy(logits, y)\n");
   auto r = run_netc("run '" + path.string() + "' forward --random-init");
-  expect_located_error(r, "big.nn", "big.nn:4:5: error: dense1.W f32[100000,1000000] needs 745.1 GiB");
+  expect_located_error(r, "big.nn",
+                       "big.nn:4:5: error: dense1.W f32[100000,1000000] needs 745.1 GiB");
   CHECK(r.err.find("bad_alloc") == std::string::npos);
   r = run_netc("compile '" + path.string() + "' -o '" + (scratch_dir() / "big").string() + "'");
   expect_located_error(r, "big.nn",

@@ -43,9 +43,9 @@ TEST_CASE("a compiled model runs alone in an empty folder and links only the C/C
   // Only the C and C++ runtime (libpthread and libdl where glibc still splits them).
   Shell ldd = shell("ldd '" + built.string() + "'");
   REQUIRE(ldd.status == 0);
-  const std::set<std::string> allowed = {"linux-vdso.so.1", "libstdc++.so.6", "libm.so.6",
-                                         "libgcc_s.so.1",   "libc.so.6",      "libpthread.so.0",
-                                         "libdl.so.2",      "ld-linux-x86-64.so.2"};
+  const std::set<std::string> allowed = {
+      "linux-vdso.so.1", "libstdc++.so.6",  "libm.so.6",  "libgcc_s.so.1",
+      "libc.so.6",       "libpthread.so.0", "libdl.so.2", "ld-linux-x86-64.so.2"};
   std::regex lib_name(R"(^\s*(?:\S*/)?(\S+))");
   std::istringstream lines(ldd.out);
   int count = 0;

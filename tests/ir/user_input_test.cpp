@@ -47,7 +47,8 @@ TEST_CASE("parse_unsigned and parse_real") {
 }
 
 TEST_CASE("read_regular_file refuses a FIFO, a directory and a device without blocking") {
-  auto dir = std::filesystem::temp_directory_path() / ("netc-user-input-" + std::to_string(getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("netc-user-input-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::string fifo = (dir / "fifo").string();
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
@@ -56,8 +57,7 @@ TEST_CASE("read_regular_file refuses a FIFO, a directory and a device without bl
   CHECK_FALSE(r.bytes);
   CHECK(r.why == "it is a FIFO (named pipe), not a regular file");
   CHECK(read_regular_file(dir.string(), 1000).why == "it is a directory, not a regular file");
-  CHECK(read_regular_file("/dev/zero", 1000).why ==
-        "it is a character device, not a regular file");
+  CHECK(read_regular_file("/dev/zero", 1000).why == "it is a character device, not a regular file");
   CHECK(read_regular_file((dir / "none").string(), 1000).why == "no such file");
   std::string file = (dir / "f").string();
   std::ofstream(file) << "hello";

@@ -19,8 +19,9 @@ namespace {
 // A checkpoint of one epoch of the test model.
 std::string trained(const Fixture& f, const std::string& name, bool random = false) {
   std::string path = f.dir / name;
-  Result r = random ? run({"train", "--random-data", "--steps", "2", "--batch", "4", "--save", path})
-                    : run({"train", "--data", f.data, "--epochs", "1", "--save", path});
+  Result r = random
+                 ? run({"train", "--random-data", "--steps", "2", "--batch", "4", "--save", path})
+                 : run({"train", "--data", f.data, "--epochs", "1", "--save", path});
   REQUIRE_MESSAGE(r.status == 0, r.err);
   return path;
 }
@@ -46,7 +47,8 @@ std::string raw_checkpoint(const std::string& path, nlohmann::ordered_json heade
   std::string digits = fmt::format("{:016x}", h);
   text.replace(text.find(std::string(16, '0')), 16, digits);
   std::string bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    bytes[static_cast<size_t>(i)] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
   test::write_file(path, bytes + text + data);
   return path;
 }
@@ -116,14 +118,16 @@ TEST_CASE("checkpoint metadata: a random-data run's record is checked the same w
   Fixture f;
   std::string good = trained(f, "random.st", true);
   std::string bad = f.dir / "bad.st";
-  for (auto [key, value, says] : {std::tuple{"netc.batch", "0", "netc.batch is 0, below the minimum 1"},
-                                  std::tuple{"netc.step", "99999999999999999999", "netc.step is"},
-                                  std::tuple{"netc.step", "-4", "netc.step is -4, below the minimum 0"}}) {
+  for (auto [key, value, says] :
+       {std::tuple{"netc.batch", "0", "netc.batch is 0, below the minimum 1"},
+        std::tuple{"netc.step", "99999999999999999999", "netc.step is"},
+        std::tuple{"netc.step", "-4", "netc.step is -4, below the minimum 0"}}) {
     CAPTURE(key);
     with_metadata(good, key, value, bad);
     Result r = run({"train", "--random-data", "--steps", "4", "--resume", bad});
     CHECK(r.status == 1);
-    CHECK_MESSAGE(contains(r.err, std::string("checkpoint ") + bad + ": the metadata " + says), r.err);
+    CHECK_MESSAGE(contains(r.err, std::string("checkpoint ") + bad + ": the metadata " + says),
+                  r.err);
     CHECK_FALSE(contains(r.out, "step "));
   }
 }
@@ -144,11 +148,13 @@ TEST_CASE("safetensors: data_offsets must be integers, in the file, and back to 
   // Overlapping: b reuses a's bytes.
   h["b"] = tensor({2}, {0, 8});
   CHECK(read_error(raw_checkpoint(p, h, eight + eight)) ==
-        "checkpoint " + p + ": tensor b: data_offsets [0, 8] overlap the previous tensor's end at 8");
+        "checkpoint " + p +
+            ": tensor b: data_offsets [0, 8] overlap the previous tensor's end at 8");
   // A hole between them, and bytes after the last.
   h["b"] = tensor({1}, {12, 16});
-  CHECK(contains(read_error(raw_checkpoint(p, h, eight + eight)),
-                 "tensor b: data_offsets [12, 16] leave a hole after the previous tensor's end at 8"));
+  CHECK(contains(
+      read_error(raw_checkpoint(p, h, eight + eight)),
+      "tensor b: data_offsets [12, 16] leave a hole after the previous tensor's end at 8"));
   h["b"] = tensor({1}, {8, 12});
   CHECK(read_error(raw_checkpoint(p, h, eight + eight)) ==
         "checkpoint " + p + ": 4 bytes after the last tensor's data");
@@ -164,7 +170,8 @@ TEST_CASE("safetensors: data_offsets must be integers, in the file, and back to 
   CHECK(contains(read_error(raw_checkpoint(p, h, eight + eight)),
                  "tensor b: the shape [1099511627776,1099511627776] has more than 2^40 elements"));
   h["b"] = tensor("2", {8, 16});
-  CHECK(contains(read_error(raw_checkpoint(p, h, eight + eight)), "tensor b: shape is not an array"));
+  CHECK(
+      contains(read_error(raw_checkpoint(p, h, eight + eight)), "tensor b: shape is not an array"));
   for (nlohmann::json shape : {nlohmann::json::array({-2}), nlohmann::json::array({2.5})}) {
     h["b"] = tensor(shape, {8, 16});
     std::string e = read_error(raw_checkpoint(p, h, eight + eight));
@@ -207,9 +214,9 @@ TEST_CASE("a FIFO given as a checkpoint or a data file is refused, not waited on
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   Result r = run({"eval", "--weights", fifo});
   CHECK(r.status == 1);
-  CHECK_MESSAGE(contains(r.err, "checkpoint " + fifo +
-                                    ": it is a FIFO (named pipe), not a regular file"),
-                r.err);
+  CHECK_MESSAGE(
+      contains(r.err, "checkpoint " + fifo + ": it is a FIFO (named pipe), not a regular file"),
+      r.err);
   r = run({"train", "--data", "csv:" + fifo});
   CHECK(r.status == 1);
   CHECK_MESSAGE(contains(r.err, fifo + ": is not a regular file"), r.err);

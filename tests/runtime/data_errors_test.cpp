@@ -171,8 +171,8 @@ namespace {
 // A .npy file with the header written by hand (version 1.0), for shapes and
 // dtypes that numpy itself would never write.
 std::string npy_with(const std::string& descr, const std::string& shape, size_t data_bytes) {
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape +
-                       "), }";
+  std::string header =
+      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
   header += '\n';
   std::string b = "\x93NUMPY\x01";
