@@ -69,16 +69,22 @@ InitSpec init_arg(ModelBuilder& b, const CallArgs& a, std::string_view fallback)
 }
 
 // ---- dense ---------------------------------------------------------------------
-// y = x W + b with W [F, units]: matmul then a broadcast add.
+// y = x W + b with W [F, units]: matmul then a broadcast add. On x of rank >= 3
+// ([batch, T, F], torch.nn.Linear's semantics) W applies to the last axis and
+// is shared over the leading ones: the batched matmul [batch, T, F] x [F, units]
+// broadcasts W over batch and T, and its gradient sums dW over them. A reshape
+// to [batch*T, F] would need a batch dimension times T, which shapes cannot
+// say (the batch is one symbolic axis), so the rank-2 path stays as it was
+// and the batched one is used only for rank >= 3.
 ValueId dense(ModelBuilder& b, const CallArgs& a) {
   ValueId x = b.tensor(a, "x");
-  const TensorType xt =
-      check_input(b, a, x, {2}, "[batch, features]",
-                  b.type_of(x).shape.rank() > 2 ? "; insert flatten(...) before dense" : "");
+  // Any rank from 2 up: the ranks list names the input's own rank when it is.
+  int rank = std::max(b.type_of(x).shape.rank(), 2);
+  const TensorType xt = check_input(b, a, x, {rank}, "[batch, features] or [batch, ..., features]");
   int64_t units = positive_int(a, "units", 0);
   InitSpec init = init_arg(b, a, "he");
   bool bias = a.get_bool("bias", true);
-  int64_t features = xt.shape[1];
+  int64_t features = xt.shape[xt.shape.rank() - 1];
   Layer l = b.begin_layer("dense", "dense", a);
   ValueId w = b.layer_leaf(l, OpKind::Param, "W", b.make_type(xt.dtype, {features, units}, l.loc),
                            param_attrs(init, features, units, true));

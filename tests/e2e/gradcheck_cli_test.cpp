@@ -51,3 +51,15 @@ TEST_CASE("run train prints a loss per step / --set checks its names and values"
   CHECK(unknown.status == 1);
   CHECK(unknown.err.find("did you mean 'lr'") != std::string::npos);
 }
+
+// The transformer: attention's batched matmuls, softmax over the last axis,
+// layernorm, gelu and dense over [batch, 16, 64]. About 15 s of CPU time in
+// all at batch 2 with 8 entries per parameter.
+TEST_CASE("gradcheck passes on examples/vit.nn at initialization and after 50 steps") {
+  auto init = run_netc("gradcheck examples/vit.nn --batch 2 --samples 8");
+  CHECK_MESSAGE(init.status == 0, init.out, init.err);
+  CHECK(init.out.find("parameters pass") != std::string::npos);
+  auto trained = run_netc("gradcheck examples/vit.nn --batch 2 --samples 8 --after-steps 50");
+  CHECK_MESSAGE(trained.status == 0, trained.out, trained.err);
+  CHECK(trained.out.find("after 50 training steps") != std::string::npos);
+}

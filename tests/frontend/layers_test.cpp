@@ -34,6 +34,22 @@ TEST_CASE("dense: W [F, units] and b [units], matmul then add") {
   CHECK(g.node(g.outputs[0].value).type.shape == Shape{kBatch, 4});
 }
 
+TEST_CASE("dense on [batch, T, F]: W [F, units] shared over the leading axes (nn.Linear)") {
+  Graph g = build("input x : f32[batch, 5, 6]\noutput y = dense(x, 4)\n");
+  const Node& w = param(g, "dense1.W");
+  CHECK(w.type == TensorType{DType::f32, Shape{6, 4}});
+  CHECK(w.attrs.get_int("fan_in") == 6);
+  CHECK(param(g, "dense1.b").type.shape == Shape{4});
+  const Node& mm = only(g, OpKind::MatMul);
+  CHECK(g.node(mm.inputs[0]).type.shape == Shape{kBatch, 5, 6});
+  CHECK(mm.type.shape == Shape{kBatch, 5, 4});
+  CHECK(g.node(g.outputs[0].value).type.shape == Shape{kBatch, 5, 4});
+  // rank 4 too: the last axis only, like torch.nn.Linear
+  Graph g4 = build("input x : f32[batch, 2, 3, 7]\noutput y = dense(x, 5, bias=false)\n");
+  CHECK(param(g4, "dense1.W").type.shape == Shape{7, 5});
+  CHECK(g4.node(g4.outputs[0].value).type.shape == Shape{kBatch, 2, 3, 5});
+}
+
 TEST_CASE("dense options: init, bias=false, counters, name") {
   Graph g = build(kFlat + "h = dense(x, 5, init=normal(0.05), bias=false)\n"
                           "h = dense(h, 3, init=xavier)\n"
