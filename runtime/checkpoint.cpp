@@ -1,5 +1,7 @@
 #include "runtime/checkpoint.h"
 
+#include "ir/user_input.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -7,8 +9,8 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <unistd.h>
 
 namespace netc::rt {
@@ -17,17 +19,14 @@ namespace {
 
 constexpr const char* kChecksumKey = "netc.checksum";
 constexpr size_t kChecksumDigits = 16;
+// Checkpoints are read whole; tensors are bounded as the data readers' are.
+constexpr uint64_t kMaxCheckpointBytes = uint64_t{64} << 30;
+constexpr uint64_t kMaxElements = uint64_t{1} << 40;
 
 size_t dtype_size(const std::string& dtype) {
   if (dtype == "F32" || dtype == "I32") return 4;
   if (dtype == "U8") return 1;
   return 0;
-}
-
-int64_t element_count(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
 }
 
 // The checksum's hex digits in the header text, or npos.
@@ -42,6 +41,15 @@ uint64_t file_checksum(std::string_view header, std::span<const std::byte> rest,
   std::fill_n(zeroed.begin() + static_cast<std::ptrdiff_t>(digits_at), kChecksumDigits, '0');
   uint64_t h = fnv1a64(std::as_bytes(std::span<const char>(zeroed.data(), zeroed.size())));
   return fnv1a64(rest, h);
+}
+
+std::string persistent_names(Executor& ex) {
+  std::string names;
+  for (int slot : ex.persistent_slots()) {
+    if (names.size() > 200) return names + ", ...";
+    names += (names.empty() ? "" : ", ") + ex.slot_info(slot).name;
+  }
+  return names;
 }
 
 // A file descriptor that closes itself, and a temporary file that removes
@@ -97,6 +105,23 @@ void write_all(int fd, const std::byte* data, size_t size, int64_t& budget) {
     data += n;
     size -= static_cast<size_t>(n);
   }
+}
+
+// Every tensor of a checkpoint must be one netc writes for this model: a
+// persistent slot, its early-stopping copy, or the normalization statistics.
+// An unknown tensor is a file of another writer (or a renamed parameter),
+// not something to ignore silently.
+void check_known_tensors(const SafetensorsFile& file, Executor& ex, const std::string& source) {
+  std::set<std::string> known = {"__norm__.mean", "__norm__.std"};
+  for (int slot : ex.persistent_slots()) {
+    known.insert(ex.slot_info(slot).name);
+    known.insert("__best__." + ex.slot_info(slot).name);
+  }
+  for (const StoredTensor& t : file.tensors)
+    if (!known.count(t.name))
+      throw Error(fmt::format("checkpoint {} holds a tensor {} that model '{}' does not have (its "
+                              "parameters and state are: {})",
+                              source, t.name, ex.plan().model, persistent_names(ex)));
 }
 
 } // namespace
@@ -177,23 +202,19 @@ SafetensorsFile read_safetensors(const std::string& path) {
   auto bad = [&](const std::string& why) {
     return Error(fmt::format("checkpoint {}: {}", path, why));
   };
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw bad(fmt::format("cannot open it: {}", std::strerror(errno)));
-  std::vector<std::byte> bytes;
-  in.seekg(0, std::ios::end);
-  auto size = static_cast<size_t>(in.tellg());
-  in.seekg(0);
-  bytes.resize(size);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
-  if (!in) throw bad("cannot read it");
+  // A FIFO or device is refused rather than waited on (ir/user_input.h).
+  FileRead read = read_regular_file(path, kMaxCheckpointBytes);
+  if (!read.bytes) throw bad(read.why);
+  auto bytes = std::as_bytes(std::span<const char>(read.bytes->data(), read.bytes->size()));
+  size_t size = bytes.size();
   if (size < 8) throw bad(fmt::format("truncated: {} bytes, not even a header length", size));
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(bytes[static_cast<size_t>(i)]) << (8 * i);
   if (n > size - 8)
     throw bad(fmt::format("truncated: the header says {} bytes, the file has {} after the length",
                           n, size - 8));
-  std::string_view header(reinterpret_cast<const char*>(bytes.data()) + 8, n);
-  std::span<const std::byte> rest(bytes.data() + 8 + n, size - 8 - n);
+  std::string_view header(read.bytes->data() + 8, n);
+  std::span<const std::byte> rest = bytes.subspan(8 + n);
   size_t digits_at = checksum_position(header);
   if (digits_at == std::string_view::npos || digits_at + kChecksumDigits > header.size())
     throw bad("corrupted or not a netc checkpoint: no checksum in its header");
@@ -203,40 +224,81 @@ SafetensorsFile read_safetensors(const std::string& path) {
     throw bad(fmt::format("corrupted: the checksum is {}, the contents give {} (a flipped bit or "
                           "a truncated file)",
                           stored, actual));
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(header);
-  } catch (const std::exception& e) {
-    throw bad(fmt::format("malformed header: {}", e.what()));
-  }
+  // From here on the bytes are the ones a writer wrote, but not necessarily
+  // netc's writer: every field is still checked (docs/testing.md).
+  nlohmann::json j = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw bad("malformed header: not valid JSON");
+  if (!j.is_object()) throw bad("malformed header: not a JSON object");
   SafetensorsFile file;
-  try {
-    std::vector<std::pair<size_t, StoredTensor>> found;
-    for (const auto& [name, v] : j.items()) {
-      if (name == "__metadata__") {
-        for (const auto& [k, s] : v.items()) file.metadata[k] = s.get<std::string>();
-        continue;
+  std::vector<std::pair<std::pair<uint64_t, uint64_t>, StoredTensor>> found;
+  for (const auto& [name, v] : j.items()) {
+    if (name == "__metadata__") {
+      if (!v.is_object()) throw bad("malformed header: __metadata__ is not an object");
+      for (const auto& [k, value] : v.items()) {
+        if (!value.is_string())
+          throw bad(fmt::format("malformed header: the metadata {} is not a string", k));
+        file.metadata[k] = value.get<std::string>();
       }
-      StoredTensor t;
-      t.name = name;
-      t.dtype = v.at("dtype").get<std::string>();
-      t.shape = v.at("shape").get<std::vector<int64_t>>();
-      auto off = v.at("data_offsets").get<std::vector<size_t>>();
-      size_t es = dtype_size(t.dtype);
-      if (es == 0) throw bad(fmt::format("tensor {} has unsupported dtype {}", name, t.dtype));
-      if (off.size() != 2 || off[0] > off[1] || off[1] > rest.size() ||
-          off[1] - off[0] != static_cast<size_t>(element_count(t.shape)) * es)
-        throw bad(fmt::format("tensor {}: data_offsets do not fit its shape or the file", name));
-      t.data.assign(rest.begin() + static_cast<std::ptrdiff_t>(off[0]),
-                    rest.begin() + static_cast<std::ptrdiff_t>(off[1]));
-      found.emplace_back(off[0], std::move(t));
+      continue;
     }
-    std::sort(found.begin(), found.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& f : found) file.tensors.push_back(std::move(f.second));
-  } catch (const nlohmann::json::exception& e) {
-    throw bad(fmt::format("malformed header: {}", e.what()));
+    auto tensor_bad = [&](const std::string& why) {
+      return bad(fmt::format("tensor {}: {}", name, why));
+    };
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
+        !v.contains("data_offsets"))
+      throw tensor_bad("expected an object with dtype, shape and data_offsets");
+    StoredTensor t;
+    t.name = name;
+    if (!v["dtype"].is_string()) throw tensor_bad("dtype is not a string");
+    t.dtype = v["dtype"].get<std::string>();
+    size_t es = dtype_size(t.dtype);
+    if (es == 0) throw tensor_bad(fmt::format("unsupported dtype {}", t.dtype));
+    uint64_t count = 1;
+    if (!v["shape"].is_array()) throw tensor_bad("shape is not an array");
+    for (const auto& d : v["shape"]) {
+      // is_number_unsigned: a non-negative integer, neither 2.5 nor -1.
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > kMaxElements)
+        throw tensor_bad(fmt::format("the shape {} is not a list of dimensions from 0 to 2^40",
+                                     v["shape"].dump()));
+      auto dim = d.get<uint64_t>();
+      // Checked before the product, which would otherwise overflow.
+      if (dim > 0 && count > kMaxElements / dim)
+        throw tensor_bad(
+            fmt::format("the shape {} has more than 2^40 elements", v["shape"].dump()));
+      count *= dim;
+      t.shape.push_back(static_cast<int64_t>(dim));
+    }
+    const auto& off = v["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+        !off[1].is_number_unsigned())
+      throw tensor_bad(
+          fmt::format("data_offsets {} is not a pair of byte offsets [BEGIN, END]", off.dump()));
+    auto begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
+    if (begin > end || end > rest.size() || end - begin != count * es)
+      throw tensor_bad(fmt::format("data_offsets [{}, {}] do not fit its shape {} of {} ({} "
+                                   "bytes) or the {} bytes of data in the file",
+                                   begin, end, v["shape"].dump(), t.dtype, count * es,
+                                   rest.size()));
+    auto from = rest.begin() + static_cast<std::ptrdiff_t>(begin);
+    t.data.assign(from, from + static_cast<std::ptrdiff_t>(end - begin));
+    found.emplace_back(std::pair(begin, end), std::move(t));
   }
+  // The data section is the tensors back to back, as the safetensors format
+  // requires: an overlap (two tensors sharing bytes), a hole or trailing
+  // bytes mean a file that was not written as it says.
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  uint64_t at = 0;
+  for (const auto& [range, t] : found) {
+    if (range.first != at)
+      throw bad(fmt::format("tensor {}: data_offsets [{}, {}] {} the previous tensor's end at {}",
+                            t.name, range.first, range.second,
+                            range.first < at ? "overlap" : "leave a hole after", at));
+    at = range.second;
+  }
+  if (at != rest.size())
+    throw bad(fmt::format("{} bytes after the last tensor's data", rest.size() - at));
+  for (auto& f : found) file.tensors.push_back(std::move(f.second));
   return file;
 }
 
@@ -266,6 +328,7 @@ void add_persistent(SafetensorsFile& file, Executor& ex, const std::string& pref
 void restore_persistent(const SafetensorsFile& file, Executor& ex, const std::string& source,
                         const std::string& prefix) {
   check_fingerprint(file, ex.plan(), source);
+  if (prefix.empty()) check_known_tensors(file, ex, source);
   std::vector<const StoredTensor*> found;
   for (int slot : ex.persistent_slots()) {
     const TensorSlot& s = ex.slot_info(slot);

@@ -42,7 +42,7 @@ int exe_eval(Executor& ex, const EvalOptions& o, std::ostream& out) {
                             "--data SPEC",
                             o.weights));
   config.data_dir = o.data_dir ? *o.data_dir : metadata(ckpt, "netc.data_dir");
-  if (auto seed = metadata(ckpt, "netc.seed"); !seed.empty()) config.seed = std::stoull(seed);
+  if (ckpt.metadata.count("netc.seed")) config.seed = checkpoint_seed(ckpt, o.weights);
   LoadedData loaded = load_data(config.data, config.data_dir, layout);
   Subset subset;
   std::string what;

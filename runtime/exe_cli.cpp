@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
+#include <new>
 #include <ostream>
 #include <thread>
 #include <unistd.h>
@@ -194,6 +195,12 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   } catch (const UsageError& e) {
     err << program << ": " << e.message << "\nRun with --help for more information.\n";
     return 2;
+  } catch (const std::bad_alloc&) { // its what() is the bare "std::bad_alloc"
+    out.flush();
+    err << program
+        << ": out of memory: the model, its batch or its data needs more memory than "
+           "this machine has\n";
+    return 1;
   } catch (const std::exception& e) {
     out.flush();
     err << program << ": " << e.what() << "\n";

@@ -122,12 +122,11 @@ int exe_train(Executor& ex, const RunOptions& o, std::ostream& out) {
       throw Error(fmt::format("checkpoint {} holds a run on {}, not on random data; resume "
                               "it without --random-data",
                               o.resume, checkpoint_meta(*resume, "netc.data", o.resume)));
-    first_step = std::stoll(checkpoint_meta(*resume, "netc.step", o.resume));
-    if (!o.seed_given) seed = std::stoull(checkpoint_meta(*resume, "netc.seed", o.resume));
-    if (o.batch <= 0)
-      batch = std::clamp<int64_t>(std::stoll(checkpoint_meta(*resume, "netc.batch", o.resume)), 1,
-                                  plan.max_batch);
-    if (!o.lr) lr0 = std::stod(checkpoint_meta(*resume, "netc.lr0", o.resume));
+    RunRecord run = read_run_record(*resume, o.resume); // every field range-checked
+    first_step = run.step;
+    if (!o.seed_given) seed = run.seed;
+    if (o.batch <= 0) batch = std::min<int64_t>(run.batch, plan.max_batch);
+    if (!o.lr) lr0 = run.lr0;
   }
   ex.set_batch(batch);
   ex.initialize(seed);

@@ -1,11 +1,14 @@
 #include "runtime/npy.h"
 
+#include "ir/user_input.h"
+
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <regex>
+#include <string_view>
 
 namespace netc {
 
@@ -21,12 +24,46 @@ void append_as(std::vector<double>& out, const char* bytes, size_t count) {
   }
 }
 
+// Larger arrays are refused before any allocation is tried.
+constexpr uint64_t kMaxNpyBytes = uint64_t{64} << 30;
+constexpr int64_t kMaxElements = int64_t{1} << 40;
+
+// The tuple of the header's 'shape': "(60000, 28, 28)" without the
+// parentheses; "3," for a 1-d array, "" for a scalar. Every item must be a
+// non-negative integer and the product at most kMaxElements: a "-4" is not
+// read as 4, and a dimension past 2^63 is not handed to std::stoll.
+template <class Fail>
+std::vector<int64_t> parse_shape(const std::string& tuple, const Fail& fail) {
+  std::vector<int64_t> shape;
+  std::string_view rest(tuple);
+  int64_t count = 1;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    // A trailing comma ends the tuple: "(3,)".
+    if (item.empty() && rest.find_first_not_of(' ') == std::string_view::npos) break;
+    // Python 2 files write long dimensions as "3L".
+    if (!item.empty() && item.back() == 'L') item.remove_suffix(1);
+    Parsed<int64_t> d = parse_integer(item, 0, kMaxElements);
+    if (!d.value) throw fail(fmt::format("dimension {} of the shape {}", shape.size(), d.why));
+    if (*d.value > 0 && count > kMaxElements / *d.value)
+      throw fail(fmt::format("the shape ({}) has more than 2^40 elements", tuple));
+    count *= *d.value;
+    shape.push_back(*d.value);
+  }
+  return shape;
+}
+
 } // namespace
 
 NpyArray read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw NpyError(fmt::format("{}: cannot open the file", path));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // A FIFO or device is refused, not waited on (ir/user_input.h).
+  FileRead file = read_regular_file(path, kMaxNpyBytes);
+  if (!file.bytes) throw NpyError(fmt::format("{}: {}", path, file.why));
+  const std::string& bytes = *file.bytes;
   auto fail = [&](const std::string& why) -> NpyError {
     return NpyError(fmt::format("{}: not a valid .npy file: {}", path, why));
   };
@@ -53,23 +90,19 @@ NpyArray read_npy(const std::string& path) {
   if (!std::regex_search(header, m, std::regex("'descr':\\s*'([<|>=]?)([a-z])(\\d+)'")))
     throw fail("no dtype in the header");
   std::string order = m[1], kind = m[2];
-  int size = std::stoi(m[3]);
+  Parsed<int64_t> item = parse_integer(m[3].str(), 1, 16);
+  if (!item.value) throw fail(fmt::format("the item size of the dtype {}", item.why));
+  auto size = static_cast<int>(*item.value);
   if (order == ">") throw fail("big-endian data is not supported");
   if (std::regex_search(header, std::regex("'fortran_order':\\s*True")))
     throw fail("Fortran-ordered arrays are not supported");
   if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
     throw fail("no shape in the header");
   NpyArray a;
-  std::string dims = m[1];
-  std::regex num("\\d+");
+  a.shape = parse_shape(m[1].str(), fail);
+  a.descr = kind + std::to_string(size);
   int64_t count = 1;
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator();
-       ++it) {
-    int64_t d = std::stoll(it->str());
-    if (d < 0 || (d > 0 && count > (int64_t(1) << 40) / d)) throw fail("shape too large");
-    a.shape.push_back(d);
-    count *= d;
-  }
+  for (int64_t d : a.shape) count *= d; // bounded by parse_shape
   size_t data_at = offset + header_len;
   size_t need = static_cast<size_t>(count) * static_cast<size_t>(size);
   if (bytes.size() - data_at < need)

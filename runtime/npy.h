@@ -18,6 +18,7 @@ public:
 struct NpyArray {
   std::vector<int64_t> shape;
   std::vector<double> data; // converted from the file's dtype
+  std::string descr;        // the file's dtype without byte order: "f4", "u1"
 };
 
 // Reads a whole .npy file; throws NpyError on any malformed or truncated input.

@@ -4,6 +4,7 @@
 // cached by the plan's contents, so a repeated compile is a copy. OUT is
 // written atomically: a temporary file, then a rename.
 #include "codegen/aot.h"
+#include "ir/memory_check.h"
 #include "passes/plan.h"
 #include "tools/commands.h"
 #include "tools/model_file.h"
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <limits>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,6 +103,11 @@ Cached compile_to_cache(const CompileOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
   Graph parsed = load_any_model(o.model);
   PlanBundle bundle = build_plan(parsed, o.max_batch);
+  // Halide's buffers index with 32-bit integers: a larger tensor is refused
+  // here, at its model line, not by the compiled binary at run time.
+  check_tensor_sizes(parsed, {.batch = bundle.plan.max_batch,
+                              .max_elements = std::numeric_limits<int32_t>::max(),
+                              .max_elements_why = "compiled kernels index with 32-bit integers"});
   std::string json = rt::plan_to_json(bundle.plan);
   double t_plan = seconds_since(t0);
 
@@ -124,22 +131,29 @@ Cached compile_to_cache(const CompileOptions& o) {
     auto t2 = std::chrono::steady_clock::now();
     std::ofstream(work / "plan.cpp") << generated_source(bundle.plan, json);
     fs::path lib = library_dir();
+    // fmt and zlib are linked statically, last (they serve every archive
+    // before them): the executable needs only the C and C++ runtime, so it
+    // runs where netc's build and its libraries are not (docs/testing.md).
     std::string cmd =
-        fmt::format("c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' -lfmt -lz -lpthread -ldl",
+        fmt::format("c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' -lpthread -ldl",
                     (work / "model").string(), (work / "plan.cpp").string(),
                     (lib / "libnetc_exe_main.a").string(), files.static_library,
                     files.runtime_object, (lib / "libnetc_runtime.a").string(),
-                    (lib / "libnetc_plan.a").string(), (lib / "libnetc_ir.a").string());
+                    (lib / "libnetc_plan.a").string(), (lib / "libnetc_ir.a").string(),
+                    (lib / "libnetc_fmt_static.a").string(), (lib / "libz.a").string());
     run_or_fail(cmd, "linking the executable");
     // The same model as a static library for embedding (--emit lib): the
     // plan, the kernels, Halide's runtime and the netc runtime in one archive.
     run_or_fail(fmt::format("c++ -O1 -fPIC -c -o '{}' '{}'", (work / "plan.o").string(),
                             (work / "plan.cpp").string()),
                 "compiling the plan");
+    // fmt and zlib go in too, so that it links with no -lfmt -lz.
     std::ofstream(work / "ar.mri") << fmt::format(
-        "create {}\naddlib {}\naddlib {}\naddlib {}\naddlib {}\naddmod {}\naddmod {}\nsave\nend\n",
+        "create {}\naddlib {}\naddlib {}\naddlib {}\naddlib {}\naddlib {}\naddlib {}\naddmod "
+        "{}\naddmod {}\nsave\nend\n",
         (work / "libmodel.a").string(), files.static_library, (lib / "libnetc_runtime.a").string(),
         (lib / "libnetc_plan.a").string(), (lib / "libnetc_ir.a").string(),
+        (lib / "libnetc_fmt_static.a").string(), (lib / "libz.a").string(),
         (work / "plan.o").string(), files.runtime_object);
     run_or_fail(fmt::format("ar -M < '{}'", (work / "ar.mri").string()), "archiving the library");
     t_link = seconds_since(t2);

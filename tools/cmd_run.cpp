@@ -4,6 +4,7 @@
 #include "frontend/onnx/onnx_import.h"
 #include "ir/init.h"
 #include "ir/interpreter.h"
+#include "ir/memory_check.h"
 #include "passes/pipeline.h"
 #include "tools/commands.h"
 #include "tools/model_file.h"
@@ -71,10 +72,17 @@ void export_values(const std::string& dir, const Values& values) {
   for (const auto& [name, t] : values) write_npy(dir + "/" + name + ".npy", t.shape, t.data, true);
 }
 
+// The interpreter holds every tensor in double: a model larger than memory is
+// refused at its model line instead of ending in std::bad_alloc.
+SizeLimits interpreter_limits(int64_t batch) {
+  return {.batch = batch, .bytes_per_element = 8, .memory_bytes = physical_memory_bytes()};
+}
+
 // `netc run MODEL train`: training steps on the reference interpreter, on
 // random batches. It is the slow oracle for the compiled training step.
 int run_train(const RunOptions& o) {
   Graph parsed = load_any_model(o.model);
+  check_tensor_sizes(parsed, interpreter_limits(o.batch));
   PipelineState differentiated; // for --export-dir: the gradients at the first batch
   PipelineOptions stages{.last = "cleanup"};
   stages.observe = [&](const StageView& stage) {
@@ -136,6 +144,7 @@ int cmd_run(const RunOptions& o) {
   if (o.action == "train") return run_train(o);
   ModelFile file = read_model_file(o.model);
   Graph g = run_pipeline(std::move(file.graph), Mode::infer, {.last = "parse"}).graph;
+  check_tensor_sizes(g, interpreter_limits(o.batch));
 
   std::map<std::string, Tensor<double>> values = initial_values<double>(g, o.seed, o.batch);
   if (!o.random_init)

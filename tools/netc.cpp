@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <new>
 
 // `netc run MODEL ACTION ARGS...` without --random-init behaves exactly like
 // the compiled binary's `OUT ACTION ARGS...` (SPEC section 3): the model is
@@ -30,6 +31,10 @@ static int exit_status(Command&& command) {
     return command();
   } catch (const netc::UserError& e) {
     std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) { // its what() is the bare "std::bad_alloc"
+    std::fprintf(stderr, "netc: out of memory: the model, its batch or its data needs more "
+                         "memory than this machine has\n");
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "netc: %s\n", e.what());

@@ -1,6 +1,7 @@
 #include "frontend/onnx/onnx_import.h"
 
 #include "frontend/onnx/import_context.h"
+#include "ir/user_input.h"
 
 #include <algorithm>
 #include <cctype>
@@ -19,23 +20,10 @@ namespace {
 constexpr uintmax_t kMaxModelBytes = (uintmax_t{1} << 31) - 1;
 
 std::string read_file(const std::string& path, const char* what) {
-  std::error_code ec;
-  auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status))
-    throw UserError(path, {}, fmt::format("cannot open the {}: no such file", what));
-  if (std::filesystem::is_directory(status))
-    throw UserError(path, {}, fmt::format("cannot open the {}: it is a directory", what));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path, {}, fmt::format("cannot open the {}", what));
-  std::string bytes;
-  char chunk[1 << 16];
-  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
-    bytes.append(chunk, static_cast<size_t>(in.gcount()));
-    if (bytes.size() > kMaxModelBytes)
-      throw UserError(path, {}, fmt::format("the {} is larger than protobuf's 2 GiB limit", what));
-  }
-  if (in.bad()) throw UserError(path, {}, fmt::format("cannot read the {}", what));
-  return bytes;
+  // Refuses a FIFO or a device instead of blocking on it (ir/user_input.h).
+  FileRead r = read_regular_file(path, kMaxModelBytes);
+  if (!r.bytes) throw UserError(path, {}, fmt::format("cannot open the {}: {}", what, r.why));
+  return std::move(*r.bytes);
 }
 
 bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }

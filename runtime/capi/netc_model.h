@@ -1,6 +1,6 @@
 /* netc_model.h: the C interface of a model compiled with
  *   netc compile MODEL.nn -o libmodel.a --emit lib
- * Link: libmodel.a -lfmt -lz -lpthread -ldl (a C++ runtime: link with c++,
+ * Link: libmodel.a -lpthread -ldl (fmt and zlib are inside; a C++ runtime: link with c++,
  * or add -lstdc++). Threads: NETC_THREADS or HL_NUM_THREADS (default: all).
  *
  * Every function that can fail returns 0 on success and -1 on failure;

@@ -27,6 +27,19 @@ bool parse_number(std::string_view s, float& out) {
   return ec == std::errc() && end == s.data() + s.size() && std::isfinite(out);
 }
 
+// Why a field that parse_number refused is not an f32: a finite number
+// beyond float's range (1e39) is not "not a number".
+std::string why_not_f32(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  double d = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+  bool whole = !s.empty() && end == s.data() + s.size();
+  if (whole && (ec == std::errc::result_out_of_range || (ec == std::errc() && std::isfinite(d))))
+    return "out of the range of a 32-bit float (about +-3.4e38)";
+  if (whole && ec == std::errc()) return "not a finite number";
+  return "not a number";
+}
+
 // Calls f(field) for each ','-separated field of the line.
 template <class F>
 void for_each_field(std::string_view line, F&& f) {
@@ -84,8 +97,8 @@ CsvTable read_csv(const std::string& path, int64_t columns, const std::string& w
       float v;
       if (!parse_number(f, v))
         throw Error(fmt::format(
-            "{}:{}: column {} is {}, not a number{}", path, line_no, col,
-            f.empty() ? std::string("empty") : fmt::format("\"{}\"", f),
+            "{}:{}: column {} is {}, {}{}", path, line_no, col,
+            f.empty() ? std::string("empty") : fmt::format("\"{}\"", f), why_not_f32(f),
             t.rows == 0 && t.header.empty() ? " (a header row must contain no numbers)" : ""));
       t.values.push_back(v);
       ++col;

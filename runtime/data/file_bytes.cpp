@@ -1,18 +1,21 @@
 #include "runtime/data/file_bytes.h"
 
+#include "ir/user_input.h"
 #include "runtime/error.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
+#include <new>
+#include <stdexcept>
 #include <zlib.h>
 
 namespace netc::rt {
 
 namespace {
+
+// Data sets are read whole; past this, a path is more likely a mistake.
+constexpr uint64_t kMaxDataFileBytes = uint64_t{64} << 30;
 
 bool is_gzip(const std::string& bytes, size_t at) {
   return bytes.size() >= at + 2 && static_cast<uint8_t>(bytes[at]) == 0x1f &&
@@ -85,20 +88,28 @@ std::string gunzip(const std::string& path, const std::string& in) {
 
 void require_file(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("{}: no such file", path));
-  if (std::filesystem::is_directory(path, ec))
+  auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) throw Error(fmt::format("{}: no such file", path));
+  if (std::filesystem::is_directory(status))
     throw Error(fmt::format("{}: is a directory, not a data file", path));
+  // A FIFO would block the read, a device never end.
+  if (!std::filesystem::is_regular_file(status))
+    throw Error(
+        fmt::format("{}: is not a regular file (a FIFO, device or socket), not a data file", path));
 }
 
 std::string read_file_bytes(const std::string& path) {
   require_file(path);
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw Error(fmt::format("{}: cannot open the file: {}", path, std::strerror(errno)));
-  std::string bytes(static_cast<size_t>(f.tellg()), '\0');
-  f.seekg(0);
-  f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!f) throw Error(fmt::format("{}: read error", path));
-  return is_gzip(bytes, 0) ? gunzip(path, bytes) : bytes;
+  FileRead r = read_regular_file(path, kMaxDataFileBytes);
+  if (!r.bytes) throw Error(fmt::format("{}: {}", path, r.why));
+  if (!is_gzip(*r.bytes, 0)) return std::move(*r.bytes);
+  try {
+    return gunzip(path, *r.bytes);
+  } catch (const std::length_error&) { // a gzip bomb, or a data set larger than memory
+    throw Error(fmt::format("{}: decompresses to more than this machine can hold in memory", path));
+  } catch (const std::bad_alloc&) {
+    throw Error(fmt::format("{}: decompresses to more than this machine can hold in memory", path));
+  }
 }
 
 } // namespace netc::rt

@@ -79,15 +79,20 @@ RawArray read_idx(const std::string& path) {
   size_t count = 1;
   for (size_t d = 0; d < ndims; ++d) {
     uint32_t n = be32(b, 4 + 4 * d);
+    // An empty dimension is a broken header, not a data set: say which one.
+    if (n == 0)
+      throw Error(fmt::format("{}: IDX header: dimension {} (bytes {}..{}) is 0; every dimension "
+                              "of a data set must be at least 1",
+                              path, d, 4 + 4 * d, 7 + 4 * d));
     a.shape.push_back(n);
-    if (n > 0 && count > (size_t(1) << 40) / n)
+    if (count > (size_t(1) << 40) / n)
       throw Error(
           fmt::format("{}: IDX dimensions {} are implausibly large", path, shape_text(a.shape)));
     count *= n;
   }
   size_t need = count * type.size, found = b.size() - header;
   if (found < need) {
-    size_t per_example = a.shape[0] ? need / static_cast<size_t>(a.shape[0]) : 0;
+    size_t per_example = need / static_cast<size_t>(a.shape[0]);
     size_t complete = per_example ? found / per_example : 0;
     throw Error(fmt::format(
         "{}: truncated IDX file: the header promises {} {} values ({} bytes of data, {} "

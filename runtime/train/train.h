@@ -60,31 +60,6 @@ struct TrainResult {
   std::vector<AugmentStep> augment; // applied to the training batches
 };
 
-// Everything a run needs before the first step: the effective configuration
-// (train block, checkpoint, flags), the loaded and split data and its
-// normalization. Loading is the slow part, so `tune` prepares once and trains
-// many times from the same setup.
-struct TrainSetup {
-  TrainConfig config;
-  double lr0 = 0;
-  int64_t batch = 1;
-  std::optional<SafetensorsFile> resume;
-  DataLayout layout;
-  TrainingData data;
-  Normalizer norm;
-};
-TrainSetup prepare_training(const Plan& plan, const TrainOptions& o);
-
-// Throws rt::Error with a message for the user.
-TrainResult run_training(Executor& ex, const TrainOptions& o, std::ostream& out);
-// The same from a prepared setup; initializes the executor (or restores the
-// resumed checkpoint), so repeated calls start from the same weights.
-TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& setup,
-                         std::ostream& out);
-
-// `OUT train`: run_training, then the summary (and the report with --report).
-int exe_train_data(Executor& ex, const TrainOptions& o, std::ostream& out);
-
 // Early stopping's state; in the checkpoint so that a resumed run stops where
 // a straight one does.
 struct EarlyStop {
@@ -107,6 +82,32 @@ struct RunRecord {
   EarlyStop early;
 };
 
+// Everything a run needs before the first step: the effective configuration
+// (train block, checkpoint, flags), the loaded and split data and its
+// normalization. Loading is the slow part, so `tune` prepares once and trains
+// many times from the same setup.
+struct TrainSetup {
+  TrainConfig config;
+  double lr0 = 0;
+  int64_t batch = 1;
+  std::optional<SafetensorsFile> resume;
+  RunRecord resumed; // the checkpoint's record, when resume is set
+  DataLayout layout;
+  TrainingData data;
+  Normalizer norm;
+};
+TrainSetup prepare_training(const Plan& plan, const TrainOptions& o);
+
+// Throws rt::Error with a message for the user.
+TrainResult run_training(Executor& ex, const TrainOptions& o, std::ostream& out);
+// The same from a prepared setup; initializes the executor (or restores the
+// resumed checkpoint), so repeated calls start from the same weights.
+TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& setup,
+                         std::ostream& out);
+
+// `OUT train`: run_training, then the summary (and the report with --report).
+int exe_train_data(Executor& ex, const TrainOptions& o, std::ostream& out);
+
 // The data spec recorded by `train --random-data`: no data set at all.
 inline constexpr const char* kRandomData = "random";
 
@@ -114,6 +115,11 @@ inline constexpr const char* kRandomData = "random";
 std::map<std::string, std::string> checkpoint_metadata(const Plan& plan, const RunRecord& run);
 // The normalization statistics as the tensors __norm__.mean and __norm__.std.
 void add_normalizer(SafetensorsFile& file, const Normalizer& norm);
+// The run record of a checkpoint (runtime/train/run_record.cpp): every field
+// present and in range, else Error naming `source` and the field.
+RunRecord read_run_record(const SafetensorsFile& file, const std::string& source);
+// Its "netc.seed" alone (eval needs no more).
+uint64_t checkpoint_seed(const SafetensorsFile& file, const std::string& source);
 // Metadata `key` of a checkpoint; throws Error naming `source` when absent.
 const std::string& checkpoint_meta(const SafetensorsFile& file, const std::string& key,
                                    const std::string& source);

@@ -136,10 +136,12 @@ TrainSetup prepare_training(const Plan& plan, const TrainOptions& o) {
                               "--random-data); continue it with train --random-data "
                               "--resume {}",
                               o.resume, o.resume));
-    config.data_dir = meta(*resume, "netc.data_dir", o.resume);
-    config.seed = std::stoull(meta(*resume, "netc.seed", o.resume));
-    config.batch = std::stoll(meta(*resume, "netc.batch", o.resume));
-    if (!o.lr) lr0 = std::stod(meta(*resume, "netc.lr0", o.resume));
+    // Every field is checked here, before the data load, not where it is used.
+    s.resumed = read_run_record(*resume, o.resume);
+    config.data_dir = s.resumed.data_dir;
+    config.seed = s.resumed.seed;
+    config.batch = s.resumed.batch;
+    if (!o.lr) lr0 = s.resumed.lr0;
   }
   if (o.data) config.data = *o.data;
   if (o.data_dir) config.data_dir = *o.data_dir;
@@ -194,16 +196,11 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
   if (resume) {
     const std::string& src = o.resume;
     restore_persistent(*resume, ex, src);
-    first_epoch = std::stoll(meta(*resume, "netc.epoch", src)) + 1;
-    step = std::stoll(meta(*resume, "netc.step", src));
-    schedule.restore({std::stod(meta(*resume, "netc.plateau.lr", src)),
-                      std::stod(meta(*resume, "netc.plateau.best", src)),
-                      meta(*resume, "netc.plateau.have_best", src) == "1",
-                      std::stoll(meta(*resume, "netc.plateau.bad_epochs", src))});
-    early.best = std::stod(meta(*resume, "netc.early.best", src));
-    early.have_best = meta(*resume, "netc.early.have_best", src) == "1";
-    early.bad_epochs = std::stoll(meta(*resume, "netc.early.bad_epochs", src));
-    early.best_epoch = std::stoll(meta(*resume, "netc.early.best_epoch", src));
+    const RunRecord& run = setup.resumed; // range-checked by prepare_training
+    first_epoch = run.epoch + 1;
+    step = run.step;
+    schedule.restore(run.schedule);
+    early = run.early;
     if (early.have_best && config.early_stop.enabled) {
       restore_persistent(*resume, ex, src, "__best__.");
       best.take(ex);

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 #include <regex>
+#include <sys/stat.h>
 
 using namespace netc::test;
 
@@ -76,6 +77,44 @@ TEST_CASE("a missing model file is named") {
   CHECK(r.status == 1);
   CHECK(r.out == "");
   CHECK(r.err.find("no/such/model.nn") != std::string::npos);
+}
+
+TEST_CASE("a FIFO, a device or a directory given as the model is refused at once") {
+  // A FIFO with no writer used to block `netc check` forever (run_netc's
+  // timeout would report it as status 124).
+  auto fifo = scratch_dir() / "model.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto r = run_netc("check '" + fifo.string() + "'");
+  CHECK(r.status == 1);
+  CHECK(r.out == "");
+  CHECK_MESSAGE(r.err.find(fifo.string() + ": error: cannot read the model file: it is a FIFO "
+                                           "(named pipe), not a regular file") != std::string::npos,
+                r.err);
+  r = run_netc("check /dev/zero");
+  CHECK(r.status == 1);
+  CHECK_MESSAGE(r.err.find("it is a character device, not a regular file") != std::string::npos,
+                r.err);
+  r = run_netc("compile '" + scratch_dir().string() + "' -o '" + (scratch_dir() / "o").string() +
+               "'");
+  CHECK(r.status == 1);
+  CHECK_MESSAGE(r.err.find("it is a directory, not a regular file") != std::string::npos, r.err);
+}
+
+TEST_CASE("a model too large for memory or for 32-bit kernels names its size and its line") {
+  // `netc run` used to end in the bare text "std::bad_alloc"; `netc compile`
+  // produced a binary that refused its own plan at run time.
+  auto path = scratch_dir() / "big.nn";
+  write_file(path, "model big\ninput x : f32[batch, 100000]\nlabel y : class(10)[batch]\n"
+                   "h = dense(x, 1000000)\nlogits = dense(h, 10)\n"
+                   "loss softmax_cross_entropy(logits, y)\n");
+  auto r = run_netc("run '" + path.string() + "' forward --random-init");
+  expect_located_error(r, "big.nn",
+                       "big.nn:4:5: error: dense1.W f32[100000,1000000] needs 745.1 GiB");
+  CHECK(r.err.find("bad_alloc") == std::string::npos);
+  r = run_netc("compile '" + path.string() + "' -o '" + (scratch_dir() / "big").string() + "'");
+  expect_located_error(r, "big.nn",
+                       "big.nn:4:5: error: dense1.W f32[100000,1000000] has 100000000000 elements "
+                       "at batch 256, more than the 2147483647 a tensor can have");
 }
 
 TEST_CASE("a class count other than the logits width fails check and compile at the loss") {

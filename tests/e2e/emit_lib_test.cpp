@@ -53,7 +53,7 @@ int main(void) {
   std::string d = dir.string();
   std::string build =
       "cd '" + d +
-      "' && cc -O1 main.c libmlp.a -lstdc++ -lfmt -lz -lpthread -ldl -lm -o main >build.log 2>&1";
+      "' && cc -O1 main.c libmlp.a -lstdc++ -lpthread -ldl -lm -o main >build.log 2>&1";
   REQUIRE(std::system(build.c_str()) == 0);
   std::string run = "cd '" + d + "' && ./main > out.txt 2>&1";
   CHECK(std::system(run.c_str()) == 0);

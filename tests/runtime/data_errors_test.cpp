@@ -165,3 +165,69 @@ TEST_CASE("data errors: the Fashion-MNIST files' absence names the Debian packag
                  " (no train-images-idx3-ubyte.gz): install the Debian package "
                  "dataset-fashion-mnist, or pass --data-dir");
 }
+
+namespace {
+
+// A .npy file with the header written by hand (version 1.0), for shapes and
+// dtypes that numpy itself would never write.
+std::string npy_with(const std::string& descr, const std::string& shape, size_t data_bytes) {
+  std::string header =
+      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string b = "\x93NUMPY\x01";
+  b += '\0';
+  b += static_cast<char>(header.size() & 0xff);
+  b += static_cast<char>(header.size() >> 8);
+  return b + header + std::string(data_bytes, '\0');
+}
+
+} // namespace
+
+TEST_CASE("data errors: npy header dimensions are range-checked, not read past a sign") {
+  // Issue 13: "(40, -4)" was read as (40, 4) and training went on; a dimension
+  // past 2^64 ended in the bare text "stoll".
+  TempDir dir;
+  write_npy(dir / "y.npy", {4}, {0, 1, 0, 1});
+  write_file(dir / "neg.npy", npy_with("<f4", "4, -3", 48));
+  CHECK(load_error("npy:neg.npy,y.npy", dir, class_layout({3}, 2)) ==
+        dir / "neg.npy" +
+            ": not a valid .npy file: dimension 1 of the shape is -3, below the minimum 0");
+  write_file(dir / "huge.npy", npy_with("<f4", "4, 99999999999999999999", 48));
+  CHECK(load_error("npy:huge.npy,y.npy", dir, class_layout({3}, 2)) ==
+        dir / "huge.npy" + ": not a valid .npy file: dimension 1 of the shape is "
+                           "\"99999999999999999999\", above the maximum 1099511627776");
+  write_file(dir / "big.npy", npy_with("<f4", "1048576, 1048576, 4", 48));
+  CHECK(contains(load_error("npy:big.npy,y.npy", dir, class_layout({3}, 2)),
+                 "the shape (1048576, 1048576, 4) has more than 2^40 elements"));
+  write_file(dir / "junk.npy", npy_with("<f4", "4, three", 48));
+  CHECK(contains(load_error("npy:junk.npy,y.npy", dir, class_layout({3}, 2)),
+                 "dimension 1 of the shape is \"three\", not an integer"));
+  write_file(dir / "item.npy", npy_with("<f99999999999", "4, 3", 48));
+  CHECK(contains(load_error("npy:item.npy,y.npy", dir, class_layout({3}, 2)),
+                 "the item size of the dtype is 99999999999, above the maximum 16"));
+  // The forms numpy writes are still read: "(4, 3)", "(4,)", Python 2's "4L".
+  write_file(dir / "ok.npy", npy_with("<f4", "4L, 3", 48));
+  CHECK(load_error("npy:ok.npy,y.npy", dir, class_layout({3}, 2)) == "");
+  write_file(dir / "y1.npy", npy_with("<i4", "4,", 16));
+  CHECK(load_error("npy:ok.npy,y1.npy", dir, class_layout({3}, 2)) == "");
+}
+
+TEST_CASE("data errors: an idx dimension of 0 and a csv number beyond f32 are named") {
+  TempDir dir;
+  write_file(dir / "lb.idx", idx_bytes({2}, {0, 1}));
+  write_file(dir / "zero.idx", idx_bytes({2, 0, 3}, {}));
+  CHECK(load_error("idx:zero.idx,lb.idx", dir, class_layout({3}, 2)) ==
+        dir / "zero.idx" + ": IDX header: dimension 1 (bytes 8..11) is 0; every dimension of a "
+                           "data set must be at least 1");
+  write_file(dir / "huge.idx", idx_bytes({0xffffffffu, 0xffffffffu, 3}, {}));
+  CHECK(contains(load_error("idx:huge.idx,lb.idx", dir, class_layout({3}, 2)),
+                 "IDX dimensions [4294967295, 4294967295] are implausibly large"));
+  write_file(dir / "big.csv", "1,2,0\n1e39,2,1\n");
+  CHECK(load_error("csv:big.csv", dir, class_layout({2}, 2)) ==
+        dir / "big.csv" +
+            ":2: column 0 is \"1e39\", out of the range of a 32-bit float (about +-3.4e38)");
+  write_file(dir / "inf.csv", "1,2,0\ninf,2,1\n");
+  CHECK(load_error("csv:inf.csv", dir, class_layout({2}, 2)) ==
+        dir / "inf.csv" + ":2: column 0 is \"inf\", not a finite number");
+}

@@ -187,7 +187,7 @@ TEST_CASE("bad input: a clear message, exit 1, and the checkpoint untouched") {
     fails({"train", "--resume", flipped, "--save", a}, "corrupted");
     fails({"eval", "--weights", flipped}, "corrupted");
   }
-  fails({"eval", "--weights", f.dir / "nothing.st"}, "cannot open");
+  fails({"eval", "--weights", f.dir / "nothing.st"}, "nothing.st: no such file");
   Plan other = training_plan();
   other.fingerprint = "fedcba9876543210";
   other.model = "other_model";
