@@ -17,7 +17,7 @@ std::array<LowerRule, kNumOps> build_table() {
   std::array<LowerRule, kNumOps> table{};
   for (auto family : {leaf_lowerings, elementwise_lowerings, reduce_lowerings, shape_lowerings,
                       matmul_lowerings, conv_lowerings, conv_backward_lowerings, resize_lowerings,
-                      norm_lowerings, activation_lowerings, loss_lowerings}) {
+                      gather_lowerings, norm_lowerings, activation_lowerings, loss_lowerings}) {
     for (const OpLowering& l : family()) {
       auto i = static_cast<size_t>(l.kind);
       if (table[i]) internal_error(fmt::format("op '{}' has two lowerings", op_name(l.kind)));

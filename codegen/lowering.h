@@ -106,6 +106,7 @@ std::span<const OpLowering> matmul_lowerings();
 std::span<const OpLowering> conv_lowerings();
 std::span<const OpLowering> conv_backward_lowerings(); // the conv family's backward ops
 std::span<const OpLowering> resize_lowerings();
+std::span<const OpLowering> gather_lowerings();
 std::span<const OpLowering> norm_lowerings();
 std::span<const OpLowering> activation_lowerings();
 std::span<const OpLowering> loss_lowerings();

@@ -37,6 +37,17 @@ void vectorize_inner(S stage, const Var& inner, int64_t e, const Halide::Type& t
   if (w > 1) stage.vectorize(inner, w, TailStrategy::GuardWithIf);
 }
 
+// Whether pure Var v is a dimension of update u of f: a scatter's update
+// (gather_backward: dtable(d, ids(p)) += ...) writes at a computed index
+// along some axes, which then have no loop of their own to reorder or
+// parallelize, only the RDom's.
+bool update_has_var(const Halide::Func& f, int u, const Var& v) {
+  for (const Halide::Expr& e : f.update_args(u))
+    if (const auto* var = e.as<Halide::Internal::Variable>(); var && var->name == v.name())
+      return true;
+  return false;
+}
+
 // Places one stage computed at root: vectorized over its innermost pure
 // dimension, with the reduction loops outside it (lanes walk independent
 // outputs), parallel over its outermost pure dimension when there are two.
@@ -53,10 +64,13 @@ void schedule_root_stage(const Stage& st) {
     Halide::Stage s = f.update(u);
     std::vector<Halide::VarOrRVar> order{v[size_t(r - 1)]};
     for (const Halide::RVar& rv : f.rvars(u)) order.emplace_back(rv);
-    for (int a = r - 2; a >= 0; --a) order.emplace_back(v[size_t(a)]);
+    for (int a = r - 2; a >= 0; --a)
+      if (update_has_var(f, u, v[size_t(a)])) order.emplace_back(v[size_t(a)]);
     s.reorder(order);
     vectorize_inner(s, v[size_t(r - 1)], st.shape[r - 1], t);
-    if (r >= 2) s.parallel(v[0]);
+    // Without v[0] the update's outer loops are its RDom's, which may write
+    // one element twice (repeated ids): they stay serial.
+    if (r >= 2 && update_has_var(f, u, v[0])) s.parallel(v[0]);
   }
 }
 

@@ -2,6 +2,7 @@
 // expand into primitive ops. Every node and leaf a layer makes carries the
 // attribute layer=NAME, which the summary and the dumps group by.
 #include "frontend/model_builder.h"
+#include "ir/class_labels.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -360,6 +361,46 @@ ValueId dropout(ModelBuilder& b, const CallArgs& a) {
   return b.op(OpKind::Dropout, {x, k}, Attrs{{"stream", b.next_dropout_stream()}}, l.loc, l.name);
 }
 
+// ---- embedding -------------------------------------------------------------------
+// torch.nn.Embedding(vocab, dim): E [vocab, dim], initialized normal(1) as
+// torch does; y[s..., :] = E[ids[s...], :] for integer ids of any shape
+// (`input ids : class(vocab)[batch, T]` -> [batch, T, dim]). The ids must be
+// declared with their count, which must be the vocabulary: the compiled
+// binary checks every id it is given against it before any kernel runs.
+ValueId embedding(ModelBuilder& b, const CallArgs& a) {
+  ValueId ids = b.tensor(a, "ids");
+  const TensorType it = b.type_of(ids);
+  int64_t vocab = positive_int(a, "vocab", 0), dim = positive_int(a, "dim", 0);
+  if (it.dtype != DType::i32 && it.dtype != DType::i64)
+    b.fail(a.loc(), fmt::format("embedding expects integer ids, found {}; declare them as "
+                                "`input ids : class({})[batch, ...]`",
+                                to_string(it), vocab));
+  if (it.shape.rank() == 0)
+    b.fail(a.loc(),
+           fmt::format("embedding expects ids with at least one axis, found {}", to_string(it)));
+  std::optional<DeclaredClasses> declared = declared_classes(b.graph(), ids);
+  const Expr* vocab_arg = a.get("vocab");
+  SourceLoc where = vocab_arg ? vocab_arg->loc : a.loc();
+  if (!declared)
+    a.fail(where, fmt::format("embedding: the ids {} have no declared count; declare them as "
+                              "`input ids : class({})[batch, ...]` so that every id is checked "
+                              "against the vocabulary",
+                              to_string(it), vocab));
+  if (declared->count != vocab) {
+    const Node& leaf = b.graph().node(declared->leaf);
+    a.fail(where, fmt::format("embedding: vocab is {}, but the ids '{}' are declared class({}) "
+                              "(line {}); ids up to {} would index outside the table",
+                              vocab, leaf.attrs.get_str("name", "?"), declared->count,
+                              leaf.loc.line, declared->count - 1));
+  }
+  InitSpec init = init_arg(b, a, "normal");
+  if (init.scheme == "normal" && !a.get("init")) init.scale = 1.0;
+  Layer l = b.begin_layer("embedding", "emb", a);
+  ValueId table = b.layer_leaf(l, OpKind::Param, "E", b.make_type(DType::f32, {vocab, dim}, l.loc),
+                               param_attrs(init, vocab, dim, true));
+  return b.op(OpKind::Gather, {table, ids}, {}, l.loc, l.name);
+}
+
 constexpr ArgSpec kName{"name", false, true};
 constexpr ArgSpec kFrozen{"frozen", false, true};
 
@@ -405,6 +446,9 @@ const Builtin kLayers[] = {
     {"batchnorm", {{"x", true}, {"eps"}, {"momentum"}, kName, kFrozen}, batchnorm},
     {"dropout", {{"x", true}, {"keep", true}, kName}, dropout},
     {"layernorm", {{"x", true}, {"axes"}, {"eps"}, kName, kFrozen}, layernorm},
+    {"embedding",
+     {{"ids", true}, {"vocab", true}, {"dim", true}, {"init"}, kName, kFrozen},
+     embedding},
     {"rnn",
      {{"x", true},
       {"units", true},

@@ -331,7 +331,8 @@ private:
                                             : "a type such as f32[batch, 784]");
     t.dtype = dt.text;
     t.loc = dt.loc;
-    if (is_label && dt.text == "class") {
+    // class(N) also declares integer inputs such as embedding ids.
+    if (dt.text == "class") {
       expect(Tok::LParen, "after 'class' (write class(N)[batch])");
       if (!at(Tok::Int)) fail_expected("the number of classes");
       const Token& n = advance();
@@ -341,10 +342,10 @@ private:
       expect(Tok::RParen, "after the number of classes");
     } else if (!dtype_from_name(dt.text)) {
       std::vector<std::string> names = {"f32", "f64", "i32", "i64"};
-      if (is_label) names.emplace_back("class");
+      names.emplace_back("class");
       std::string hint = suggest(dt.text, names);
       fail(dt.loc, fmt::format("unknown element type '{}'; expected f32, f64, i32 or i64{}{}",
-                               dt.text, is_label ? " (or class(N) for labels)" : "",
+                               dt.text, " (or class(N) for class indices)",
                                hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
     }
     expect(Tok::LBracket, "after the element type (write a shape such as [batch, 10])");

@@ -104,6 +104,7 @@ std::span<const OpDef> matmul_op_defs();
 std::span<const OpDef> conv_op_defs();
 std::span<const OpDef> conv_backward_op_defs(); // the conv family's backward ops
 std::span<const OpDef> resize_op_defs();
+std::span<const OpDef> gather_op_defs();
 std::span<const OpDef> norm_op_defs();
 std::span<const OpDef> activation_op_defs();
 std::span<const OpDef> loss_op_defs();

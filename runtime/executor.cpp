@@ -182,6 +182,7 @@ void Executor::run(const Program& program, std::span<double> kernel_seconds) {
     float step = reinterpret_cast<const float*>(view(step_slot_).data())[0];
     scalars_.step = step > 0 ? static_cast<uint32_t>(step) : 0;
   }
+  check_class_inputs(program);
   size_t first = prepared_for_ == &program ? static_cast<size_t>(program.prepare) : 0;
   prepared_for_ = nullptr; // until every kernel has run
   if (timed) std::fill(kernel_seconds.begin(), kernel_seconds.begin() + first, -1.0);
@@ -197,6 +198,29 @@ void Executor::run(const Program& program, std::span<double> kernel_seconds) {
     std::memmove(base(t) + t.offset, base(v) + v.offset, static_cast<size_t>(t.bytes(batch_)));
   }
   if (program.updates.empty()) prepared_for_ = &program;
+}
+
+void Executor::check_class_inputs(const Program& program) {
+  for (const NamedSlot& in : program.inputs) {
+    if (in.num_classes <= 0 || slot_info(in.slot).type != ElemType::i32) continue;
+    std::span<const int32_t> v = i32(in.slot);
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] >= 0 && v[i] < in.num_classes) continue;
+      // The position in the input's shape at the current batch.
+      const TensorSlot& s = plan_.slots[static_cast<size_t>(in.slot)];
+      std::vector<int64_t> at(s.shape.size());
+      auto rest = static_cast<int64_t>(i);
+      for (size_t a = s.shape.size(); a-- > 0;) {
+        int64_t d = s.shape[a] == kBatchDim ? batch_ : s.shape[a];
+        at[a] = rest % d;
+        rest /= d;
+      }
+      throw Error(fmt::format("input '{}' holds {} at position [{}], outside the 0..{} of its "
+                              "class({})",
+                              in.name, v[i], fmt::join(at, ","), in.num_classes - 1,
+                              in.num_classes));
+    }
+  }
 }
 
 void Executor::kernel_failed(const Program& program, size_t kernel, int code) const {

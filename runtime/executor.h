@@ -121,6 +121,10 @@ private:
   void add_scalars(const KernelCall& k);
   void describe(size_t buffer, int64_t batch);
   [[noreturn]] void kernel_failed(const Program& program, size_t kernel, int code) const;
+  // Throws unless every input that declares class(N) (labels, embedding
+  // ids) holds indices in 0..N-1: the kernels clamp such indices to stay in
+  // bounds, and this says which value was wrong and where.
+  void check_class_inputs(const Program& program);
 
   Plan plan_;
   Memory persistent_memory_, arena_memory_;
