@@ -33,7 +33,7 @@ TEST_CASE("gradcheck passes on the embedding model") {
 }
 
 TEST_CASE("the compiled embedding model trains like the reference for 20 steps") {
-  check_training_agrees("embedding", read_file(kModel), 8);
+  check_training_agrees("embedding", read_file(std::string(NETC_SOURCE_DIR "/") + kModel), 8);
 }
 
 TEST_CASE("embedding: malformed uses are located errors") {

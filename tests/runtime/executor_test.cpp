@@ -233,3 +233,23 @@ TEST_CASE("a plan whose prepare count exceeds its kernels is refused") {
   std::vector<KernelEntry> table = test::kernel_table();
   CHECK(contains(error_of([&] { Executor ex(plan, table.data()); }), "prepares with 3 of its 2"));
 }
+
+TEST_CASE("an input outside its declared class count stops the step before any kernel runs") {
+  Fixture f;
+  f.ex.set_batch(3);
+  f.ex.initialize(3);
+  fill_random_inputs(f.ex, f.train, 3, 0, 2);
+  std::span<float> W = f.ex.f32("W");
+  std::vector<float> W0(W.begin(), W.end());
+  std::span<int32_t> y = f.ex.i32(f.train.inputs[1].slot);
+  y[2] = 7; // `y` is declared class(2)
+  test::seen = {};
+  CHECK(error_of([&] { f.ex.run(f.train); }) ==
+        "input 'y' holds 7 at position [2], outside the 0..1 of its class(2)");
+  CHECK(test::seen.calls == 0);
+  CHECK(std::vector<float>(W.begin(), W.end()) == W0); // no update either
+  y[2] = -1;
+  CHECK(contains(error_of([&] { f.ex.run(f.train); }), "holds -1 at position [2]"));
+  y[2] = 1;
+  CHECK(error_of([&] { f.ex.run(f.train); }) == "(no error)");
+}
