@@ -182,7 +182,7 @@ void Executor::run(const Program& program, std::span<double> kernel_seconds) {
     float step = reinterpret_cast<const float*>(view(step_slot_).data())[0];
     scalars_.step = step > 0 ? static_cast<uint32_t>(step) : 0;
   }
-  check_class_inputs(program);
+  if (check_inputs_) check_class_inputs(program);
   size_t first = prepared_for_ == &program ? static_cast<size_t>(program.prepare) : 0;
   prepared_for_ = nullptr; // until every kernel has run
   if (timed) std::fill(kernel_seconds.begin(), kernel_seconds.begin() + first, -1.0);
