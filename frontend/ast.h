@@ -126,8 +126,17 @@ struct DefStmt {
   SourceLoc return_loc; // of the keyword
 };
 
+// import "model.onnx" as NAME: an ONNX network called as NAME(x, ...) inside
+// the model (frontend/imports.cpp), its initializers the starting weights.
+struct ImportStmt {
+  std::string path;
+  SourceLoc path_loc;
+  std::string name;
+  SourceLoc loc; // of the name
+};
+
 using Stmt = std::variant<ModelStmt, InputStmt, ParamStmt, AssignStmt, OutputStmt, LossStmt,
-                          TrainStmt, DefStmt>;
+                          TrainStmt, DefStmt, ImportStmt>;
 
 struct Module {
   std::vector<Stmt> stmts;

@@ -18,19 +18,20 @@ constexpr uint64_t kMaxFileBytes = uint64_t{64} << 20;
 
 } // namespace
 
-Graph load_model(const std::string& path) {
+Graph load_model(const std::string& path, ImportedWeights* imported_weights) {
   // A FIFO or a device is refused rather than read: a FIFO with no writer
   // would block `netc check` forever, and /dev/zero never ends.
   FileRead r = read_regular_file(path, kMaxFileBytes);
   if (!r.bytes) throw UserError(path, {}, fmt::format("cannot read the model file: {}", r.why));
   const std::string& text = *r.bytes;
-  return parse_model(text, path);
+  return parse_model(text, path, imported_weights);
 }
 
-Graph parse_model(std::string_view text, const std::string& filename) {
+Graph parse_model(std::string_view text, const std::string& filename,
+                  ImportedWeights* imported_weights) {
   std::string stem = std::filesystem::path(filename).stem().string();
   Module m = parse(text, filename);
-  return build_graph(m, filename, stem.empty() ? "model" : stem);
+  return build_graph(m, filename, stem.empty() ? "model" : stem, imported_weights);
 }
 
 } // namespace netc

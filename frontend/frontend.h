@@ -4,7 +4,9 @@
 #pragma once
 
 #include "ir/graph.h"
+#include "ir/tensor.h"
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -12,10 +14,14 @@ namespace netc {
 
 // Reads and builds the model file at `path`. Throws UserError for a missing
 // or unreadable file and for any error in the model, located in the file.
-Graph load_model(const std::string& path);
+// The starting values of the parameters of imported ONNX networks (`import
+// "model.onnx" as net`) go to `imported_weights` when given.
+using ImportedWeights = std::map<std::string, Tensor<float>>;
+Graph load_model(const std::string& path, ImportedWeights* imported_weights = nullptr);
 
 // Builds a model from text; `filename` names it in errors and, without a
 // `model NAME` statement, gives the model its name (the file's stem).
-Graph parse_model(std::string_view text, const std::string& filename);
+Graph parse_model(std::string_view text, const std::string& filename,
+                  ImportedWeights* imported_weights = nullptr);
 
 } // namespace netc

@@ -295,7 +295,8 @@ ValueId ModelBuilder::lookup(const Expr& e) {
   if (!in_block())
     if (auto it = leaf_names_.find(e.text); it != leaf_names_.end()) return it->second.value;
   if (is_reserved(e.text)) fail(e.loc, fmt::format("expected a tensor, found '{}'", e.text));
-  if (find_builtin(e.text) || e.text == "l1" || e.text == "l2" || find_def(e.text))
+  if (find_builtin(e.text) || e.text == "l1" || e.text == "l2" || find_def(e.text) ||
+      find_import(e.text))
     fail(e.loc, fmt::format("'{}' is a function; call it as {}(...)", e.text, e.text));
   if (in_block() && (outer_names_.front().count(e.text) || leaf_names_.count(e.text)))
     fail(e.loc, fmt::format("undefined name '{}' in block '{}': a block sees only its parameters "
@@ -367,6 +368,8 @@ ValueId ModelBuilder::eval_call(const Expr& call) {
     return regularization(CallArgs(call, kLambda, file_), call.text == "l1");
   }
   if (const DefStmt* def = find_def(call.text)) return eval_block_call(call, *def);
+  if (auto it = imports_.find(call.text); it != imports_.end())
+    return eval_import_call(call, it->second);
   const Builtin* b = find_builtin(call.text);
   if (!b) {
     if (names_.count(call.text))
@@ -530,11 +533,14 @@ ValueId ModelBuilder::layer_leaf(const Layer& layer, OpKind kind, const std::str
   return v;
 }
 
-Graph build_graph(const Module& m, const std::string& file, const std::string& default_name) {
+Graph build_graph(const Module& m, const std::string& file, const std::string& default_name,
+                  std::map<std::string, Tensor<float>>* imported_weights) {
   Graph g;
   g.name = default_name;
   g.source_file = file;
-  ModelBuilder(g, file).build(m);
+  ModelBuilder builder(g, file);
+  builder.build(m);
+  if (imported_weights) *imported_weights = std::move(builder.imported_weights());
   return g;
 }
 

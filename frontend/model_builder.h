@@ -6,6 +6,7 @@
 
 #include "frontend/ast.h"
 #include "frontend/call_args.h"
+#include "frontend/onnx/onnx_import.h"
 #include "ir/graph.h"
 
 #include <map>
@@ -65,6 +66,8 @@ public:
 
   // Runs every statement; throws UserError at the first problem.
   void build(const Module& m);
+  // The starting values of the parameters that imports brought, by name.
+  std::map<std::string, Tensor<float>>& imported_weights() { return imported_weights_; }
 
   // ---- for the builtin tables ----------------------------------------------
   [[noreturn]] void fail(SourceLoc loc, const std::string& message) const;
@@ -122,6 +125,16 @@ private:
   void statement(const LossStmt& s);
   void statement(const TrainStmt& s);
   void statement(const DefStmt&) {} // collected ahead by collect_defs
+  void statement(const ImportStmt& s);
+
+  // ---- imports (imports.cpp) ---------------------------------------------------
+  struct Import {
+    ImportedModel model;
+    SourceLoc loc;
+    std::map<std::string, ValueId, std::less<>> leaves; // its params, made by the first call
+  };
+  const Import* find_import(std::string_view name) const;
+  ValueId eval_import_call(const Expr& call, Import& imp);
 
   // ---- blocks (blocks.cpp) -----------------------------------------------------
   // Where layer names are made: the model's top level, or one block call
@@ -162,6 +175,8 @@ private:
   std::map<std::string, LeafRecord, std::less<>> leaf_names_; // params, state, hypers
   std::map<std::string, LayerRecord, std::less<>> layers_;
   std::map<std::string, const DefStmt*, std::less<>> defs_;
+  std::map<std::string, Import, std::less<>> imports_;
+  std::map<std::string, Tensor<float>> imported_weights_;
   std::vector<Scope> scopes_ = std::vector<Scope>(1);                    // [0] is the top level
   std::vector<std::map<std::string, Binding, std::less<>>> outer_names_; // of enclosing scopes
   std::vector<const DefStmt*> running_defs_; // the blocks being expanded, outermost first

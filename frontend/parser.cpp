@@ -25,6 +25,7 @@ constexpr Keyword kKeywords[] = {
     {"loss", "loss EXPR"},
     {"train", "train { KEY = VALUE ... }"},
     {"def", "def NAME(PARAMS) { ... return EXPR }"},
+    {"import", "import \"FILE.onnx\" as NAME"},
 };
 
 // A block parameter's default is fixed when the block is defined: a number,
@@ -129,7 +130,7 @@ private:
     const Token& t = cur();
     if (t.kind != Tok::Ident)
       fail(t.loc, fmt::format("expected a statement (model, input, label, param, output, loss, "
-                              "train, def or NAME = EXPR), found {}",
+                              "train, def, import or NAME = EXPR), found {}",
                               describe(t)));
     if (t.text == "return")
       fail(t.loc, "'return' can only end a block (def NAME(PARAMS) { ... return EXPR })");
@@ -144,6 +145,7 @@ private:
       if (w == "output") return output_stmt();
       if (w == "loss") return loss_stmt();
       if (w == "def") return def_stmt();
+      if (w == "import") return import_stmt();
       return train_stmt();
     }
     if (peek().kind != Tok::Equals) {
@@ -163,6 +165,22 @@ private:
     advance();
     advance(); // '='
     s.value = expression();
+    return s;
+  }
+
+  ImportStmt import_stmt() {
+    advance();
+    ImportStmt s;
+    if (!at(Tok::String)) fail_expected("a file name in quotes after 'import' (import \"model.onnx\" as net)");
+    s.path = cur().text;
+    s.path_loc = cur().loc;
+    advance();
+    if (!at(Tok::Ident) || cur().text != "as")
+      fail_expected(fmt::format("'as NAME' after the file name (import \"{}\" as net)", s.path));
+    advance();
+    const Token& name = expect_ident("a name after 'as'");
+    s.name = name.text;
+    s.loc = name.loc;
     return s;
   }
 

@@ -83,6 +83,18 @@ ValueId gelu(ModelBuilder& b, const CallArgs& a) {
   return b.op(OpKind::Gelu, {x}, Attrs{{"approximate", form}}, a.loc());
 }
 
+// one_hot(y, classes): integer labels of any shape to float rows [..., classes].
+// The count is a literal so the shape is static; class_labels checks it
+// against the label's declared class(N).
+ValueId one_hot(ModelBuilder& b, const CallArgs& a) {
+  ValueId y = b.tensor(a, "y");
+  const Expr& c = a.required("classes");
+  int64_t classes = a.read_int(c, "classes");
+  if (classes < 1)
+    b.fail(c.loc, fmt::format("{}: classes must be at least 1, found {}", a.func(), classes));
+  return b.op(OpKind::OneHot, {y}, Attrs{{"num_classes", classes}}, a.loc());
+}
+
 // sum/mean/max/min over `axis` (an int or a tuple; absent = every axis).
 ValueId reduce(ModelBuilder& b, const CallArgs& a, OpKind kind, ValueId x) {
   const TensorType& t = b.type_of(x);
@@ -130,10 +142,16 @@ ValueId reshape(ModelBuilder& b, const CallArgs& a) {
   else
     items.push_back(&s);
   std::vector<int64_t> dims;
+  // A pairwise [batch, batch] matrix (distances within a batch) has two batch
+  // dimensions, and so may its reshapes; any other value has at most one.
+  const auto& in_dims = b.type_of(x).shape.dims;
+  auto batch_dims = std::count(in_dims.begin(), in_dims.end(), kBatch);
   for (const Expr* item : items) {
     if (item->kind == Expr::Kind::Name && item->text == "batch") {
-      if (std::find(dims.begin(), dims.end(), kBatch) != dims.end())
-        b.fail(item->loc, "reshape: 'batch' can appear only once in a shape");
+      if (std::count(dims.begin(), dims.end(), kBatch) >= std::max<decltype(batch_dims)>(batch_dims, 1))
+        b.fail(item->loc, fmt::format("reshape: 'batch' can appear only as often as in the input "
+                                      "({}), which is {}",
+                                      batch_dims, to_string(b.type_of(x))));
       dims.push_back(kBatch);
       continue;
     }
@@ -265,6 +283,7 @@ const Builtin kPrimitives[] = {
     {"elu", {{"x", true}, {"alpha"}}, with_alpha<OpKind::Elu>},
     {"gelu", {{"x", true}, {"approximate"}}, gelu},
     {"softmax", {{"x", true}, {"axis"}}, along_axis<OpKind::Softmax>},
+    {"one_hot", {{"y", true}, {"classes", true}}, one_hot},
     {"log_softmax", {{"x", true}, {"axis"}}, along_axis<OpKind::LogSoftmax>},
     // Losses (scalar means; docs/language.md says over what)
     {"softmax_cross_entropy",

@@ -145,7 +145,27 @@ CompiledProgram compiled_program(Mode mode, PipelineState finished) {
           std::move(*finished.fusion), std::move(*finished.memory)};
 }
 
-PlanBundle build_plan(const Graph& parsed, int64_t max_batch) {
+// The plan's Init of each persistent tensor that has a start value points at
+// its copy in plan.initial_values; a start value of another size is a bug of
+// whoever made it (the importer checks initializers against their shapes).
+void attach_start_values(rt::Plan& p, const std::map<std::string, Tensor<float>>& values) {
+  for (rt::Init& init : p.inits) {
+    const rt::TensorSlot& slot = p.slots.at(static_cast<size_t>(init.slot));
+    auto it = values.find(slot.name);
+    if (it == values.end()) continue;
+    if (it->second.size() != slot.elements(1))
+      internal_error(fmt::format("the start value of '{}' has {} elements, its tensor {}",
+                                 slot.name, it->second.size(), slot.elements(1)));
+    init.values_offset = static_cast<int64_t>(p.initial_values.size());
+    p.initial_values.insert(p.initial_values.end(), it->second.data.begin(),
+                            it->second.data.end());
+  }
+  p.initial_values_count = static_cast<int64_t>(p.initial_values.size());
+  if (!p.initial_values.empty()) p.initial_values_hash = rt::hash_values(p.initial_values);
+}
+
+PlanBundle build_plan(const Graph& parsed, int64_t max_batch,
+                      const std::map<std::string, Tensor<float>>& start_values) {
   if (max_batch <= 0) max_batch = default_max_batch(parsed);
   PlanBundle b;
   PipelineOptions options{.last = "memplan", .max_batch = max_batch};
@@ -162,6 +182,7 @@ PlanBundle build_plan(const Graph& parsed, int64_t max_batch) {
   if (parsed.loss) p.train = builder.program(b.train);
   p.infer = builder.program(b.infer);
   p.fingerprint = fingerprint(parsed.loss ? b.train.graph : b.infer.graph);
+  attach_start_values(p, start_values);
   return b;
 }
 

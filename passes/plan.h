@@ -7,6 +7,9 @@
 #include "passes/memplan.h"
 #include "passes/pipeline.h"
 #include "plan/launch_plan.h"
+#include "ir/tensor.h"
+
+#include <map>
 
 #include <span>
 
@@ -31,7 +34,10 @@ CompiledProgram compiled_program(Mode mode, PipelineState finished);
 // Runs the pipeline of both modes once each, through memplan, and joins them
 // in one launch plan. max_batch <= 0: the default (passes/pipeline.h). A model
 // without a loss has no training program (its train.kernels stay empty).
-PlanBundle build_plan(const Graph& parsed, int64_t max_batch = 0);
+// `start_values`: params and state that start from given values (an imported
+// ONNX network's weights) rather than their initializers.
+PlanBundle build_plan(const Graph& parsed, int64_t max_batch = 0,
+                      const std::map<std::string, Tensor<float>>& start_values = {});
 
 // FLOPs of one call of a kernel computing `nodes`: fixed + per_example * batch
 // (each node's FLOPs rule, per example when it touches the batch dimension).

@@ -1,5 +1,6 @@
 #include "plan/launch_plan.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -21,8 +22,16 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(KernelCall, name, args, num_inputs, scalars, 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Update, target, value)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NamedSlot, name, slot, num_classes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Program, kernels, prepare, updates, inputs, outputs, loss)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Init, slot, scheme, fan_in, fan_out, scale, trainable, is_state)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Init, slot, scheme, fan_in, fan_out, scale,
+                                                trainable, is_state, values_offset)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Hyper, name, slot, value)
+
+std::string hash_values(const std::vector<float>& values) {
+  uint64_t h = 14695981039346656037ull;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(values.data());
+  for (size_t i = 0; i < values.size() * sizeof(float); ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+  return fmt::format("{:016x}", h);
+}
 
 std::string plan_to_json(const Plan& p) {
   nlohmann::json j = {{"model", p.model},
@@ -37,7 +46,9 @@ std::string plan_to_json(const Plan& p) {
                       {"train", p.train},
                       {"infer", p.infer},
                       {"config", nlohmann::json::parse(train_config_to_json(p.config))},
-                      {"trainable_parameters", p.trainable_parameters}};
+                      {"trainable_parameters", p.trainable_parameters},
+                      {"initial_values_count", p.initial_values_count},
+                      {"initial_values_hash", p.initial_values_hash}};
   return j.dump();
 }
 
@@ -58,10 +69,25 @@ Plan plan_from_json(const std::string& text) {
     p.infer = j.at("infer").get<Program>();
     p.config = train_config_from_json(j.at("config").dump());
     p.trainable_parameters = j.at("trainable_parameters").get<int64_t>();
+    p.initial_values_count = j.value("initial_values_count", int64_t{0});
+    p.initial_values_hash = j.value("initial_values_hash", std::string());
     return p;
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("malformed launch plan: ") + e.what());
   }
+}
+
+Plan plan_with_values(const std::string& json, const float* values, int64_t count) {
+  Plan p = plan_from_json(json);
+  if (count != p.initial_values_count)
+    throw std::runtime_error(fmt::format("the plan expects {} start values, the binary holds {}",
+                                         p.initial_values_count, count));
+  if (count > 0) {
+    p.initial_values.assign(values, values + count);
+    if (hash_values(p.initial_values) != p.initial_values_hash)
+      throw std::runtime_error("the start values linked into the binary are not the plan's");
+  }
+  return p;
 }
 
 } // namespace netc::rt

@@ -91,6 +91,9 @@ struct Init {
   double scale = 0;
   bool trainable = false; // a param that the optimizer updates
   bool is_state = false;  // optimizer moments, running statistics, the step counter
+  // >= 0: the tensor starts from Plan::initial_values at this offset (the
+  // weights an imported ONNX network brought) instead of `scheme`.
+  int64_t values_offset = -1;
 };
 
 struct Hyper {
@@ -113,7 +116,20 @@ struct Plan {
   Program infer; // the inference forward
   TrainConfig config;
   int64_t trainable_parameters = 0;
+  // Starting values of imported weights (Init::values_offset). Not part of the
+  // JSON: `netc compile` links them into the binary beside it, and the JSON
+  // records their count and a hash, so a plan and its values cannot mix.
+  std::vector<float> initial_values;
+  int64_t initial_values_count = 0;
+  std::string initial_values_hash;
 };
+
+// FNV-1a of the values' bytes, as hex: Plan::initial_values_hash.
+std::string hash_values(const std::vector<float>& values);
+
+// plan_from_json, then the start values linked beside the plan; throws
+// std::runtime_error when their count or hash is not the plan's.
+Plan plan_with_values(const std::string& json, const float* values, int64_t count);
 
 std::string plan_to_json(const Plan& plan);
 // Throws std::runtime_error with a message on malformed input.

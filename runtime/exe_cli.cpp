@@ -55,7 +55,8 @@ int effective_threads(int requested) {
 } // namespace
 
 int exe_main(int argc, const char* const* argv, const char* plan_json, const KernelEntry* kernels,
-             std::ostream& out, std::ostream& err) {
+             std::ostream& out, std::ostream& err, const float* initial_values,
+             int64_t initial_values_count) {
   std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "model";
   CLI::App app{"A neural network compiled by netc: train, run and benchmark it", program};
   // At most one subcommand, checked by hand below, so that an unknown word is
@@ -166,7 +167,7 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   fit.progress = &out == &std::cout && ::isatty(STDOUT_FILENO);
 
   try {
-    Executor ex(plan_from_json(plan_json), kernels);
+    Executor ex(plan_with_values(plan_json, initial_values, initial_values_count), kernels);
     const Plan& plan = ex.plan();
     if (*info) return exe_info(ex, out);
     if (*bench_cmd) {

@@ -6,13 +6,16 @@
 
 #include "runtime/kernel_entry.h"
 
+#include <cstdint>
 #include <iosfwd>
 
 namespace netc::rt {
 
 // Returns the exit status: 0, 1 for a runtime error (a message on `err`), 2
-// for bad arguments (a message and the usage hint on `err`).
+// for bad arguments (a message and the usage hint on `err`). `initial_values`
+// are the start values the plan's imported weights point into.
 int exe_main(int argc, const char* const* argv, const char* plan_json, const KernelEntry* kernels,
-             std::ostream& out, std::ostream& err);
+             std::ostream& out, std::ostream& err, const float* initial_values = nullptr,
+             int64_t initial_values_count = 0);
 
 } // namespace netc::rt

@@ -240,6 +240,11 @@ void Executor::initialize(uint64_t seed) {
   std::memset(persistent_memory_.get(), 0, static_cast<size_t>(plan_.persistent_bytes));
   for (const Init& init : plan_.inits) {
     const TensorSlot& s = slot_info(init.slot);
+    if (init.values_offset >= 0) { // an imported weight: its values (bounds: check_plan)
+      std::span<float> dst = f32(init.slot);
+      std::copy_n(plan_.initial_values.begin() + init.values_offset, dst.size(), dst.begin());
+      continue;
+    }
     bool known = s.type == ElemType::f32
                      ? netc::initialize(f32(init.slot), init.scheme, init.fan_in, init.fan_out,
                                         init.scale, seed, s.name)

@@ -105,7 +105,15 @@ void check_plan(const Plan& plan) {
       fail(fmt::format("the initializer of '{}' targets the arena", s.name));
     if (std::find(schemes.begin(), schemes.end(), init.scheme) == schemes.end())
       fail(fmt::format("'{}' has an unknown initializer '{}'", s.name, init.scheme));
+    if (init.values_offset >= 0 &&
+        (s.type != ElemType::f32 ||
+         init.values_offset > static_cast<int64_t>(plan.initial_values.size()) - s.elements(1)))
+      fail(fmt::format("the start values of '{}' lie outside the plan's {} values", s.name,
+                       plan.initial_values.size()));
   }
+  if (static_cast<int64_t>(plan.initial_values.size()) != plan.initial_values_count)
+    fail(fmt::format("the plan expects {} start values, it holds {}", plan.initial_values_count,
+                     plan.initial_values.size()));
   for (const Hyper& h : plan.hypers) {
     check_id(plan, h.slot, fmt::format("runtime scalar '{}'", h.name));
     const TensorSlot& s = plan.slots[static_cast<size_t>(h.slot)];

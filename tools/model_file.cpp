@@ -6,7 +6,11 @@
 namespace netc {
 
 ModelFile read_model_file(const std::string& path) {
-  if (!is_onnx_path(path)) return {load_model(path), {}};
+  if (!is_onnx_path(path)) {
+    ModelFile f;
+    f.graph = load_model(path, &f.weights);
+    return f;
+  }
   ImportedModel m = import_onnx(path);
   return {std::move(m.graph), std::move(m.weights)};
 }

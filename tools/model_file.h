@@ -13,7 +13,8 @@ namespace netc {
 struct ModelFile {
   Graph graph;
   // The values of the Param and State leaves an ONNX model brings, by name;
-  // empty for a .nn model (its params are drawn by their initializers).
+  // for a .nn model those of its imported ONNX networks (the rest are drawn
+  // by their initializers).
   std::map<std::string, Tensor<float>> weights;
 };
 

@@ -281,6 +281,11 @@ bool emit_op(Emitter& e, ValueId v, const std::string& out) {
 
   // Training-only ops: a loss is not part of the exported graph, and the
   // rest only appear in training steps.
+  case OpKind::Gather: // rows of the [V, D] table (axis 0) picked by the ids
+    e.node("Gather", {in(0), in(1)}, out);
+    return true;
+
+  case OpKind::GatherBackward:
   case OpKind::Conv2dBackwardWeight:
   case OpKind::MaxPoolBackward:
   case OpKind::AvgPoolBackward:
