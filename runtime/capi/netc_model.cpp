@@ -7,6 +7,7 @@
 #include "runtime/executor.h"
 #include "runtime/kernel_entry.h"
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -115,6 +116,11 @@ int netc_model_forward(netc_model* m, const float* x, int64_t batch, float* out)
     m->ex.set_batch(batch);
     int xs = first_input(p, 0);
     std::memcpy(m->ex.bytes(xs).data(), x, size_t(per_example(m->ex, xs) * batch) * 4);
+    // The inference program also scores labels when the model has a loss;
+    // forward is given none, so they are class 0 (a valid index: run()
+    // checks class inputs) and the loss they give is not reported.
+    for (const netc::rt::NamedSlot& in : p.inputs)
+      if (in.slot != xs) std::ranges::fill(m->ex.bytes(in.slot), std::byte{0});
     m->ex.run(p);
     int o = p.outputs.at(0).slot;
     std::memcpy(out, m->ex.bytes(o).data(), size_t(per_example(m->ex, o) * batch) * 4);
