@@ -145,7 +145,10 @@ int exe_predict(Executor& ex, const PredictOptions& o, std::ostream& out) {
   BatchLoader loader(subset, norm, plan.max_batch, 0, false);
   ModelIo io(ex, plan.infer, DataLayout{layout.input_name, layout.example_shape, {}});
   const NamedSlot& output = plan.infer.outputs.at(0);
-  bool classes = io.scores() && !layout.labels.empty() && layout.labels[0].classes > 0;
+  // Class predictions only where the output has one column per class; an
+  // embedding (examples/triplet.nn) or a regression is printed as it is.
+  bool classes = io.scores() && !layout.labels.empty() && layout.labels[0].classes > 0 &&
+                 layout.labels[0].classes == io.num_classes();
   out << (classes ? "row,class,confidence\n" : fmt::format("row,{}\n", output.name));
   int64_t row = 0;
   for (int64_t k = 0; k < loader.num_batches(); ++k) {
