@@ -31,7 +31,8 @@ CompiledProgram compiled_program(Mode mode, PipelineState finished);
 // Runs the pipeline of both modes once each, through memplan, and joins them
 // in one launch plan. max_batch <= 0: the default (passes/pipeline.h). A model
 // without a loss has no training program (its train.kernels stay empty).
-PlanBundle build_plan(const Graph& parsed, int64_t max_batch = 0);
+// gradient_outputs: PipelineOptions::gradient_outputs, for data-parallel training.
+PlanBundle build_plan(const Graph& parsed, int64_t max_batch = 0, bool gradient_outputs = false);
 
 // FLOPs of one call of a kernel computing `nodes`: fixed + per_example * batch
 // (each node's FLOPs rule, per example when it touches the batch dimension).

@@ -10,9 +10,14 @@
 
 namespace netc::rt {
 
+class Collective;
+
 // Returns the exit status: 0, 1 for a runtime error (a message on `err`), 2
 // for bad arguments (a message and the usage hint on `err`).
 int exe_main(int argc, const char* const* argv, const char* plan_json, const KernelEntry* kernels,
-             std::ostream& out, std::ostream& err);
+             std::ostream& out, std::ostream& err, Collective* ranks = nullptr);
+// `ranks`: the job's ranks when the binary was compiled with --mpi
+// (runtime/mpi/openmpi/exe_main_mpi.cpp); train and bench --mpi then run
+// data-parallel (runtime/mpi/data_parallel.h).
 
 } // namespace netc::rt
