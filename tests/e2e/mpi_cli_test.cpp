@@ -44,8 +44,10 @@ std::string compiled(const std::string& name) {
 // mpirun on this machine only: root needs --allow-run-as-root; two ranks
 // may share a core (--oversubscribe); single-copy shared memory (CMA) is
 // off because containers often forbid the ptrace it needs.
-std::string mpirun(int ranks) {
-  std::string cmd = "NETC_THREADS=1 timeout 120 mpirun -np " + std::to_string(ranks) +
+// One thread per rank: NETC_THREADS, set for every child.
+std::string mpirun(int ranks, const char* limit = "timeout 120 ") {
+  setenv("NETC_THREADS", "1", 1);
+  std::string cmd = std::string(limit) + "mpirun -np " + std::to_string(ranks) +
                     " --oversubscribe --mca btl_vader_single_copy_mechanism none";
   if (geteuid() == 0) cmd += " --allow-run-as-root";
   return cmd + " ";
@@ -139,7 +141,8 @@ TEST_CASE("mpi: a rank killed with SIGKILL ends the job within seconds, checkpoi
   REQUIRE(!before.empty());
 
   auto out = scratch_dir() / "kill.out";
-  std::string cmd = "exec " + mpirun(2) + "'" + exe + "' train --random-data --steps 1000000 " +
+  // mpirun itself is the child (no timeout in between): its children are the ranks.
+  std::string cmd = "exec " + mpirun(2, "") + "'" + exe + "' train --random-data --steps 1000000 " +
                     "--resume '" + ckpt.string() + "' --save '" + ckpt.string() + "' >'" +
                     out.string() + "' 2>&1 </dev/null";
   pid_t job = fork();
@@ -180,10 +183,12 @@ TEST_CASE("mpi: a rank killed with SIGKILL ends the job within seconds, checkpoi
   }
   double seconds = std::chrono::duration<double>(Clock::now() - killed).count();
   REQUIRE_MESSAGE(ended, "the job still ran 30 s after a rank was killed");
+  MESSAGE("the job ended ", seconds, " s after the kill");
   CHECK(seconds < 10);
   CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
   std::string said = read_file(out);
   CHECK_MESSAGE(said.find("signal 9") != std::string::npos, said);
+  MESSAGE(said.substr(said.find("mpirun noticed") == std::string::npos ? 0 : said.find("mpirun noticed")));
   // The checkpoint is the last one written, whole: it still resumes.
   CHECK(read_file(ckpt) == before);
   CHECK(train(exe, 1, "--steps 3 --resume '" + ckpt.string() + "'").size() == 1);
