@@ -93,6 +93,15 @@ TEST_CASE("mpi: 1 and 2 ranks give the same losses over 20 steps (cnn)") {
   check_same_losses(train(exe, 1, "--steps 20"), train(exe, 2, "--steps 20"), 20);
 }
 
+// 128 = 42 + 43 + 43 rows, weighted 42/128 and 43/128; at batch 2 rank 0
+// has no row at all, so rank 1 carries the l2 term.
+TEST_CASE("mpi: 3 ranks with uneven shards, and a rank without rows, match one process") {
+  std::string exe = compiled("mpi_mlp");
+  check_same_losses(train(exe, 1, "--steps 20"), train(exe, 3, "--steps 20"), 20);
+  check_same_losses(train(exe, 1, "--steps 20 --batch 2"), train(exe, 3, "--steps 20 --batch 2"),
+                    20);
+}
+
 TEST_CASE("mpi: two runs at 2 ranks write bitwise the same checkpoint") {
   std::string exe = compiled("mpi_mlp");
   auto a = scratch_dir() / "repeat_a.safetensors", b = scratch_dir() / "repeat_b.safetensors";
@@ -188,7 +197,8 @@ TEST_CASE("mpi: a rank killed with SIGKILL ends the job within seconds, checkpoi
   CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
   std::string said = read_file(out);
   CHECK_MESSAGE(said.find("signal 9") != std::string::npos, said);
-  MESSAGE(said.substr(said.find("mpirun noticed") == std::string::npos ? 0 : said.find("mpirun noticed")));
+  MESSAGE(said.substr(
+      said.find("mpirun noticed") == std::string::npos ? 0 : said.find("mpirun noticed")));
   // The checkpoint is the last one written, whole: it still resumes.
   CHECK(read_file(ckpt) == before);
   CHECK(train(exe, 1, "--steps 3 --resume '" + ckpt.string() + "'").size() == 1);
