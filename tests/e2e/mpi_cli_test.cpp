@@ -78,6 +78,24 @@ void check_same_losses(const std::vector<double>& a, const std::vector<double>& 
                   " vs ", b[i]);
 }
 
+// The processes whose parent is `parent` (from /proc: no procps needed).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    // stat: "PID (COMM) STATE PPID ...", COMM may hold spaces: read after the last ')'.
+    std::string stat = read_file(entry.path() / "stat");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    long ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
 } // namespace
 
 TEST_CASE("mpi: 1 and 2 ranks give the same losses over 20 steps (mlp with l2)") {
@@ -167,10 +185,7 @@ TEST_CASE("mpi: a rank killed with SIGKILL ends the job within seconds, checkpoi
   while (Clock::now() - start < std::chrono::seconds(60)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     if (losses(read_file(out)).size() < 5) continue;
-    Shell children = shell("pgrep -P " + std::to_string(job));
-    ranks.clear();
-    std::istringstream ids(children.out);
-    for (long id; ids >> id;) ranks.push_back(static_cast<pid_t>(id));
+    ranks = children_of(job);
     if (ranks.size() >= 2) break;
   }
   REQUIRE_MESSAGE(ranks.size() >= 2, read_file(out));
