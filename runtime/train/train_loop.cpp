@@ -386,8 +386,8 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
     result.train_loss = result.history.back().train_loss;
     result.train_accuracy = result.history.back().train_accuracy;
   }
-  // The report's confusion matrix needs each example's prediction.
-  // A report needs every example's prediction: then each rank evaluates all.
+  // The report's confusion matrix needs each example's prediction: then
+  // every rank evaluates everything rather than its shard.
   bool keep = !o.report.empty();
   auto final_eval = [&](const BatchLoader& loader) {
     return keep || !ranks ? evaluate(ex, loader, layout, keep) : ranks->evaluate(loader, layout);

@@ -219,4 +219,21 @@ TEST_CASE("mpi: a rank killed with SIGKILL ends the job within seconds, checkpoi
   CHECK(train(exe, 1, "--steps 3 --resume '" + ckpt.string() + "'").size() == 1);
 }
 
+TEST_CASE("mpi: bench --mpi splits the step, and a binary without --mpi says it has none") {
+  std::string exe = compiled("mpi_bn");
+  Shell r = shell(mpirun(2) + "'" + exe + "' bench --mpi --iters 3 --json");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(r.out.find("2 ranks, global batch 32 (rank 0: 16 examples)") != std::string::npos);
+  CHECK(r.out.find("compute") != std::string::npos);
+  CHECK(r.out.find("waiting") != std::string::npos);
+  CHECK(r.out.find("\"no_overlap\"") != std::string::npos);
+
+  auto plain = scratch_dir() / "plain_bn";
+  CommandResult c = run_netc("compile tests/e2e/models/mpi_bn.nn -o '" + plain.string() + "'");
+  REQUIRE_MESSAGE(c.status == 0, c.err);
+  Shell p = shell("'" + plain.string() + "' bench --mpi");
+  CHECK(p.status == 2);
+  CHECK_MESSAGE(p.out.find("compiled without --mpi") != std::string::npos, p.out);
+}
+
 #endif // NETC_HAVE_MPI
