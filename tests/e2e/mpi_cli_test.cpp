@@ -10,7 +10,9 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <fcntl.h>
 #include <regex>
+#include <sys/file.h>
 #include <thread>
 #include <vector>
 
@@ -29,15 +31,34 @@ Shell shell(const std::string& cmd) {
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw), read_file(out)};
 }
 
-// Compiles a model of tests/e2e/models with --mpi, once per test process.
+// Compiles a model of tests/e2e/models with --mpi once for all the test
+// processes of this netc build: into build/mpi-test-models/<netc's size and
+// time>/, under an flock, so that parallel ctest cases wait for one compile
+// instead of each compiling again.
 std::string compiled(const std::string& name) {
-  setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
-  auto exe = scratch_dir() / name;
-  if (!std::filesystem::exists(exe)) {
+  namespace fs = std::filesystem;
+  fs::path netc = NETC_BINARY;
+  auto dir = netc.parent_path().parent_path() / "mpi-test-models" /
+             (std::to_string(fs::file_size(netc)) + "-" +
+              std::to_string(fs::last_write_time(netc).time_since_epoch().count()));
+  fs::create_directories(dir);
+  auto exe = dir / name;
+  int lock = open((dir / "lock").c_str(), O_CREAT | O_RDWR, 0644);
+  REQUIRE(lock >= 0);
+  flock(lock, LOCK_EX);
+  if (!fs::exists(exe)) {
+    setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
+    auto tmp = dir / (name + ".tmp");
     CommandResult c =
-        run_netc("compile tests/e2e/models/" + name + ".nn --mpi -o '" + exe.string() + "'");
+        run_netc("compile tests/e2e/models/" + name + ".nn --mpi -o '" + tmp.string() + "'");
+    if (c.status == 0) fs::rename(tmp, exe);
+    flock(lock, LOCK_UN);
+    close(lock);
     REQUIRE_MESSAGE(c.status == 0, c.err);
+    return exe.string();
   }
+  flock(lock, LOCK_UN);
+  close(lock);
   return exe.string();
 }
 
