@@ -51,6 +51,10 @@ bool optimizer(PipelineState& s) {
   Differentiated d{std::move(s.graph), std::move(s.grads)};
   s.grads.clear();
   s.graph = append_optimizer(d, d.graph.train);
+  // append_optimizer only appends nodes: the gradients keep their ids.
+  if (s.gradient_outputs)
+    for (const NamedValue& gv : d.grads)
+      s.graph.outputs.push_back({"d/" + gv.name, gv.value, gv.loc});
   return true;
 }
 
@@ -124,6 +128,7 @@ PipelineState run_pipeline(Graph parsed, Mode mode, const PipelineOptions& optio
                                mode == Mode::train ? "train" : "infer", options.last));
   PipelineState s;
   s.max_batch = options.max_batch > 0 ? options.max_batch : default_max_batch(parsed);
+  s.gradient_outputs = options.gradient_outputs;
   s.graph = std::move(parsed);
   auto report = [&](std::string_view name, bool changed, auto print) {
     if (options.observe) options.observe(StageView{name, changed, s, print});

@@ -34,6 +34,9 @@ struct PipelineState {
   int64_t max_batch = 0;            // the batch the memory plan is made for
   std::optional<FusionPlan> fusion; // after fusion: the kernels
   std::optional<MemoryPlan> memory; // after memplan: their buffers
+  // Keep every gradient as an output named d/PARAM of the training step
+  // (PipelineOptions::gradient_outputs).
+  bool gradient_outputs = false;
 };
 
 // A stage as the runner reports it, right after it ran and was verified.
@@ -51,6 +54,11 @@ struct PipelineOptions {
   int64_t max_batch = 0;        // <= 0: default_max_batch(parsed)
   // Called after every stage (parse included), e.g. to dump it.
   std::function<void(const StageView&)> observe;
+  // Training: every gradient stays an output d/PARAM of the step, so that it
+  // is stored in a buffer of its own and no update fuses into the kernel that
+  // computes it. Data-parallel training (`netc compile --mpi`) sums these
+  // buffers over the ranks between the backward pass and the updates.
+  bool gradient_outputs = false;
 };
 
 // The stage names of a mode, in pipeline order ("parse" first).

@@ -164,14 +164,16 @@ void attach_start_values(rt::Plan& p, const std::map<std::string, Tensor<float>>
   if (!p.initial_values.empty()) p.initial_values_hash = rt::hash_values(p.initial_values);
 }
 
-PlanBundle build_plan(const Graph& parsed, int64_t max_batch,
+PlanBundle build_plan(const Graph& parsed, int64_t max_batch, bool gradient_outputs,
                       const std::map<std::string, Tensor<float>>& start_values) {
   if (max_batch <= 0) max_batch = default_max_batch(parsed);
   PlanBundle b;
   PipelineOptions options{.last = "memplan", .max_batch = max_batch};
   b.infer = compiled_program(Mode::infer, run_pipeline(parsed, Mode::infer, options));
-  if (parsed.loss)
+  if (parsed.loss) {
+    options.gradient_outputs = gradient_outputs;
     b.train = compiled_program(Mode::train, run_pipeline(parsed, Mode::train, options));
+  }
   rt::Plan& p = b.plan;
   p.model = parsed.name;
   p.max_batch = max_batch;

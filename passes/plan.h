@@ -34,9 +34,10 @@ CompiledProgram compiled_program(Mode mode, PipelineState finished);
 // Runs the pipeline of both modes once each, through memplan, and joins them
 // in one launch plan. max_batch <= 0: the default (passes/pipeline.h). A model
 // without a loss has no training program (its train.kernels stay empty).
+// gradient_outputs: PipelineOptions::gradient_outputs, for data-parallel training.
 // `start_values`: params and state that start from given values (an imported
 // ONNX network's weights) rather than their initializers.
-PlanBundle build_plan(const Graph& parsed, int64_t max_batch = 0,
+PlanBundle build_plan(const Graph& parsed, int64_t max_batch = 0, bool gradient_outputs = false,
                       const std::map<std::string, Tensor<float>>& start_values = {});
 
 // FLOPs of one call of a kernel computing `nodes`: fixed + per_example * batch

@@ -3,6 +3,7 @@
 // median over the timed iterations, after a few warm-up steps that also
 // fill the block cache and start Halide's thread pool.
 #include "runtime/exe_commands.h"
+#include "runtime/mpi/data_parallel.h"
 #include "runtime/random_inputs.h"
 
 #include <algorithm>
@@ -98,9 +99,73 @@ std::string report(const char* title, const Program& p, const Timing& t, int64_t
   return text;
 }
 
+// Per-step means of one setting of the data-parallel step.
+struct Split {
+  double step = 0, compute = 0, reduce = 0, wait = 0;
+};
+
+Split time_data_parallel(DataParallel& dp, const BenchOptions& o, bool overlap) {
+  dp.set_overlap(overlap);
+  for (int i = 0; i < std::max(1, o.warmup); ++i) dp.step();
+  dp.reset_times();
+  for (int i = 0; i < o.iters; ++i) dp.step();
+  const StepTimes& t = dp.times();
+  auto n = static_cast<double>(t.steps);
+  Split s{t.total / n, 0, t.reduce / n, t.wait / n};
+  s.compute = std::max(0.0, s.step - s.reduce - s.wait);
+  return s;
+}
+
+// `bench --mpi`: the training step as data-parallel training runs it, on
+// every rank of the job, with and without overlap. Compute is the step
+// minus the time spent in the sums: advancing them between kernels
+// (reduction) and waiting for them before the updates (waiting).
+int bench_data_parallel(Executor& ex, const BenchOptions& o, int threads, std::ostream& out) {
+  const Plan& plan = ex.plan();
+  int64_t batch = o.batch > 0 ? o.batch : default_batch(plan);
+  ex.set_batch(batch);
+  ex.initialize(1);
+  ex.set_check_class_inputs(false); // reruns on stale inputs (executor.h)
+  fill_random_inputs(ex, plan.train, 1, 0, guess_num_classes(plan));
+  DataParallel dp(ex, *o.ranks);
+  dp.take_shard(batch);
+  auto [first, last] = dp.shard(batch);
+  out << fmt::format("model {}: bench --mpi, {} ranks, global batch {} (rank 0: {} examples), {} "
+                     "threads per rank, {} iterations after {} warm-up\n",
+                     plan.model, dp.size(), batch, last - first, threads, o.iters, o.warmup);
+  nlohmann::json j = {{"model", plan.model}, {"ranks", dp.size()},
+                      {"batch", batch},      {"threads", threads},
+                      {"iters", o.iters},    {"gradient_bytes", dp.gradient_bytes()}};
+  for (bool overlap : {true, false}) {
+    Split s = time_data_parallel(dp, o, overlap);
+    // Every rank times its own step; the figures are the ranks' means.
+    double all[4] = {s.step, s.compute, s.reduce, s.wait};
+    dp.ranks().sum(all);
+    for (double& v : all) v /= dp.size();
+    double ips = per_second(static_cast<double>(batch), all[0]);
+    out << fmt::format("  {:<11} step {}  compute {} ({:.1f}%)  reduction {} ({:.1f}%)  "
+                       "waiting {} ({:.1f}%)  {} images/s\n",
+                       overlap ? "overlapped" : "at the end", human_seconds(all[0]),
+                       human_seconds(all[1]), per_second(100 * all[1], all[0]),
+                       human_seconds(all[2]), per_second(100 * all[2], all[0]),
+                       human_seconds(all[3]), per_second(100 * all[3], all[0]),
+                       group_digits(static_cast<int64_t>(ips)));
+    j[overlap ? "overlap" : "no_overlap"] = {{"step_ms", all[0] * 1e3},
+                                             {"compute_ms", all[1] * 1e3},
+                                             {"reduce_ms", all[2] * 1e3},
+                                             {"wait_ms", all[3] * 1e3},
+                                             {"images_per_second", ips}};
+  }
+  out << fmt::format("  gradients summed per step: {} (rank means of every figure)\n",
+                     human_bytes(dp.gradient_bytes()));
+  if (o.json) out << j.dump() << "\n";
+  return 0;
+}
+
 } // namespace
 
 int exe_bench(Executor& ex, const BenchOptions& o, int threads, std::ostream& out) {
+  if (o.mpi) return bench_data_parallel(ex, o, threads, out);
   const Plan& plan = ex.plan();
   int64_t batch = o.batch > 0 ? o.batch : default_batch(plan);
   ex.set_batch(batch);

@@ -55,8 +55,8 @@ int effective_threads(int requested) {
 } // namespace
 
 int exe_main(int argc, const char* const* argv, const char* plan_json, const KernelEntry* kernels,
-             std::ostream& out, std::ostream& err, const float* initial_values,
-             int64_t initial_values_count) {
+             std::ostream& out, std::ostream& err, Collective* ranks,
+             const float* initial_values, int64_t initial_values_count) {
   std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "model";
   CLI::App app{"A neural network compiled by netc: train, run and benchmark it", program};
   // At most one subcommand, checked by hand below, so that an unknown word is
@@ -72,6 +72,9 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   bench_cmd->add_option("--iters", bench.iters, "timed iterations per program")
       ->check(CLI::Range(1, 1 << 20));
   bench_cmd->add_flag("--json", bench.json, "end with one line of JSON");
+  bench_cmd->add_flag("--mpi", bench.mpi,
+                      "time the data-parallel step over the job's ranks (mpirun; a binary "
+                      "compiled with --mpi)");
   bench_cmd->add_option("--threads", bench.threads, "threads (default: NETC_THREADS or all cores)")
       ->check(CLI::Range(1, 4096));
 
@@ -163,6 +166,7 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   train.save = fit.save;
   train.resume = fit.resume;
   if (*tune_seed_opt) tuning.seed = tune_seed;
+  train.ranks = fit.ranks = bench.ranks = ranks;
   // The progress bar redraws a line in place: only where a person watches.
   fit.progress = &out == &std::cout && ::isatty(STDOUT_FILENO);
 
@@ -172,6 +176,9 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
     if (*info) return exe_info(ex, out);
     if (*bench_cmd) {
       check_batch(plan, bench.batch);
+      if (bench.mpi && !ranks)
+        throw UsageError{"bench --mpi: this binary was compiled without --mpi (netc compile "
+                         "MODEL --mpi -o OUT, then mpirun -np N OUT bench --mpi)"};
       if (bench.threads > 0) set_halide_threads(bench.threads);
       return exe_bench(ex, bench, effective_threads(bench.threads), out);
     }

@@ -11,11 +11,16 @@
 
 namespace netc::rt {
 
+class Collective;
+
 // Returns the exit status: 0, 1 for a runtime error (a message on `err`), 2
 // for bad arguments (a message and the usage hint on `err`). `initial_values`
 // are the start values the plan's imported weights point into.
 int exe_main(int argc, const char* const* argv, const char* plan_json, const KernelEntry* kernels,
-             std::ostream& out, std::ostream& err, const float* initial_values = nullptr,
-             int64_t initial_values_count = 0);
+             std::ostream& out, std::ostream& err, Collective* ranks = nullptr,
+             const float* initial_values = nullptr, int64_t initial_values_count = 0);
+// `ranks`: the job's ranks when the binary was compiled with --mpi
+// (runtime/mpi/openmpi/exe_main_mpi.cpp); train and bench --mpi then run
+// data-parallel (runtime/mpi/data_parallel.h).
 
 } // namespace netc::rt

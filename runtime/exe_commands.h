@@ -12,12 +12,16 @@
 
 namespace netc::rt {
 
+class Collective;
+
 struct BenchOptions {
   int64_t batch = 0; // 0: the model's training batch
   int iters = 30;
   int warmup = 3;
   bool json = false;
-  int threads = 0; // 0: NETC_THREADS, HL_NUM_THREADS or one per core
+  int threads = 0;  // 0: NETC_THREADS, HL_NUM_THREADS or one per core
+  bool mpi = false; // the data-parallel step: compute, reduction and waiting
+  Collective* ranks = nullptr;
 };
 
 struct RunOptions {
@@ -26,7 +30,8 @@ struct RunOptions {
   bool seed_given = false; // --seed: a resumed run keeps the checkpoint's seed unless given
   int64_t steps = 10;      // train: the steps of the whole run, resumed ones included
   std::optional<double> lr;
-  std::string save, resume; // train: checkpoints, as `train --save/--resume` on real data
+  std::string save, resume;    // train: checkpoints, as `train --save/--resume` on real data
+  Collective* ranks = nullptr; // data-parallel (runtime/mpi/data_parallel.h), or alone
 };
 
 // The model's training batch (its train block), within the compiled maximum.

@@ -5,12 +5,14 @@
 // checkpoints as training on real data does (runtime/train/).
 #include "runtime/checkpoint.h"
 #include "runtime/exe_commands.h"
+#include "runtime/mpi/data_parallel.h"
 #include "runtime/random_inputs.h"
 #include "runtime/train/train.h"
 
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <optional>
 #include <ostream>
 
 namespace netc::rt {
@@ -132,9 +134,19 @@ int exe_train(Executor& ex, const RunOptions& o, std::ostream& out) {
   ex.initialize(seed);
   if (resume) restore_persistent(*resume, ex, o.resume);
   if (o.lr) ex.set_hyper("lr", *o.lr);
+  // Data-parallel: every rank draws the whole global batch (the same draw)
+  // and computes its shard of it (runtime/mpi/data_parallel.h).
+  std::optional<DataParallel> ranks;
+  if (o.ranks) {
+    ranks.emplace(ex, *o.ranks);
+    ranks->set_overlap(overlap_from_env());
+    ranks->seed_dropout(seed);
+  }
   int64_t classes = guess_num_classes(plan);
-  out << fmt::format("model {}: training on random data, batch {}, seed {}{}\n", plan.model, batch,
-                     seed, resume ? fmt::format(", resumed after step {}", first_step) : "");
+  out << fmt::format(
+      "model {}: training on random data, batch {}, seed {}{}{}\n", plan.model, batch, seed,
+      ranks && ranks->size() > 1 ? fmt::format(", {} ranks (data-parallel)", ranks->size()) : "",
+      resume ? fmt::format(", resumed after step {}", first_step) : "");
   // Noise has no image to shift or flip, and augmenting it would change the
   // steps that the random-data cross-checks compare.
   if (!plan.config.augment.empty())
@@ -143,14 +155,23 @@ int exe_train(Executor& ex, const RunOptions& o, std::ostream& out) {
   // Step k draws batch k whether or not the run was resumed in between, so
   // k steps + save + resume + the rest give the weights of a straight run.
   for (int64_t k = first_step; k < o.steps; ++k) {
-    fill_random_inputs(ex, plan.train, seed, static_cast<uint32_t>(k), classes);
-    ex.run(plan.train);
-    double loss = read_scalar(ex, plan.train.loss);
+    double loss = 0;
+    if (ranks) {
+      ex.set_batch(batch); // take_shard left it at the shard's size
+      fill_random_inputs(ex, plan.train, seed, static_cast<uint32_t>(k), classes);
+      ranks->take_shard(batch);
+      loss = ranks->step();
+    } else {
+      fill_random_inputs(ex, plan.train, seed, static_cast<uint32_t>(k), classes);
+      ex.run(plan.train);
+      loss = read_scalar(ex, plan.train.loss);
+    }
     out << fmt::format("step {:>5}  loss {:.9g}\n", k + 1, loss);
     out.flush(); // a long run shows its progress
     if (!std::isfinite(loss)) throw Error(fmt::format("the loss is {} at step {}", loss, k + 1));
   }
-  if (!o.save.empty()) {
+  if (ranks) ranks->sync_state(); // before rank 0 saves: one model
+  if (!o.save.empty() && (!ranks || ranks->leader())) {
     save_random_run(ex, o.save, seed, batch, lr0, std::max(first_step, o.steps));
     out << fmt::format("saved {}\n", o.save);
   }

@@ -191,6 +191,7 @@ void Executor::run(const Program& program, std::span<double> kernel_seconds) {
     if (int code = p.calls[k].fn(argv_.data() + p.calls[k].first_arg))
       kernel_failed(program, k, code);
     if (timed) kernel_seconds[k] = std::chrono::duration<double>(Clock::now() - start).count();
+    if (observer_) observer_->after_kernel(program, k);
   }
   for (const Update& u : program.updates) {
     const TensorSlot& t = plan_.slots[static_cast<size_t>(u.target)];

@@ -31,6 +31,16 @@
 
 namespace netc::rt {
 
+// Told by Executor::run() after each kernel: data-parallel training starts
+// reducing a gradient as soon as the kernel that writes it has run, and waits
+// for every reduction before the first kernel that reads one
+// (runtime/mpi/data_parallel.h).
+class KernelObserver {
+public:
+  virtual ~KernelObserver() = default;
+  virtual void after_kernel(const Program& program, size_t kernel) = 0;
+};
+
 class Executor {
 public:
   // `kernels` ends with {nullptr, nullptr}. Throws Error for an
@@ -98,6 +108,9 @@ public:
   // runs see stale ids (clamped by the kernels, harmless for timing).
   void set_check_class_inputs(bool on) { check_inputs_ = on; }
 
+  // Called after every kernel of every run, or nobody (nullptr); not owned.
+  void set_observer(KernelObserver* observer) { observer_ = observer; }
+
 private:
   struct FreeDeleter {
     void operator()(std::byte* p) const { std::free(p); }
@@ -132,6 +145,7 @@ private:
   // bounds, and this says which value was wrong and where.
   void check_class_inputs(const Program& program);
   bool check_inputs_ = true;
+  KernelObserver* observer_ = nullptr;
 
   Plan plan_;
   Memory persistent_memory_, arena_memory_;

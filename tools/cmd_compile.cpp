@@ -123,7 +123,17 @@ Cached compile_to_cache(const CompileOptions& o) {
   // parameters' start values, linked into the binary.
   ModelFile file = read_model_file(o.model);
   const Graph& parsed = file.graph;
-  PlanBundle bundle = build_plan(parsed, o.max_batch, file.weights);
+#ifndef NETC_MPI_LIBS
+  if (o.mpi)
+    throw UserError("", {},
+                    "--mpi: this netc was built without Open MPI (install openmpi-bin and "
+                    "libopenmpi-dev, scripts/install-deps, and rebuild)");
+#endif
+  if (o.mpi && o.emit == "lib")
+    throw UserError("", {},
+                    "--mpi makes an executable for mpirun; it cannot be used with --emit lib");
+  // --mpi keeps the gradients in buffers of their own (passes/pipeline.h).
+  PlanBundle bundle = build_plan(parsed, o.max_batch, /*gradient_outputs=*/o.mpi, file.weights);
   // Halide's buffers index with 32-bit integers: a larger tensor is refused
   // here, at its model line, not by the compiled binary at run time.
   check_tensor_sizes(parsed, {.batch = bundle.plan.max_batch,
@@ -136,8 +146,8 @@ Cached compile_to_cache(const CompileOptions& o) {
   aot.no_asserts = !o.debug;
   aot.emit_stmt = o.emit == "stmt";
   aot.emit_asm = o.emit == "asm";
-  std::string key =
-      fnv_hex(json + codegen::aot_target_string() + (o.debug ? "debug" : "release") + build_id());
+  std::string key = fnv_hex(json + codegen::aot_target_string() + (o.debug ? "debug" : "release") +
+                            (o.mpi ? "mpi" : "") + build_id());
   fs::path entry = cache_root() / key;
   fs::path exe = entry / "model";
   bool cached = fs::exists(exe) && !aot.emit_stmt && !aot.emit_asm;
@@ -162,13 +172,19 @@ Cached compile_to_cache(const CompileOptions& o) {
     // fmt and zlib are linked statically, last (they serve every archive
     // before them): the executable needs only the C and C++ runtime, so it
     // runs where netc's build and its libraries are not (docs/testing.md).
-    std::string cmd =
-        fmt::format("c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' -lpthread -ldl",
-                    (work / "model").string(), (work / "plan.cpp").string(),
-                    (lib / "libnetc_exe_main.a").string(), files.static_library,
-                    files.runtime_object, (lib / "libnetc_runtime.a").string(),
-                    (lib / "libnetc_plan.a").string(), (lib / "libnetc_ir.a").string(),
-                    (lib / "libnetc_fmt_static.a").string(), (lib / "libz.a").string());
+    // --mpi: MPI's main (runtime/mpi/openmpi) instead of the plain one, and
+    // Open MPI's shared libmpi, the one library mpirun must provide itself.
+    std::string main_lib = (lib / (o.mpi ? "libnetc_mpi.a" : "libnetc_exe_main.a")).string();
+    std::string mpi_libs;
+#ifdef NETC_MPI_LIBS
+    if (o.mpi) mpi_libs = NETC_MPI_LIBS;
+#endif
+    std::string cmd = fmt::format(
+        "c++ -O1 -o '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' '{}' {} -lpthread -ldl",
+        (work / "model").string(), (work / "plan.cpp").string(), main_lib, files.static_library,
+        files.runtime_object, (lib / "libnetc_runtime.a").string(),
+        (lib / "libnetc_plan.a").string(), (lib / "libnetc_ir.a").string(),
+        (lib / "libnetc_fmt_static.a").string(), (lib / "libz.a").string(), mpi_libs);
     run_or_fail(cmd, "linking the executable");
     // The same model as a static library for embedding (--emit lib): the
     // plan, the kernels, Halide's runtime and the netc runtime in one archive.

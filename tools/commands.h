@@ -46,6 +46,7 @@ struct CompileOptions {
   std::string emit = "exe"; // exe | stmt | asm (exe plus the kernels' listings)
   int64_t max_batch = 0;    // 0: the model's batch or 256, whichever is larger
   bool debug = false;       // keep Halide's buffer checks in the kernels
+  bool mpi = false;         // data-parallel training over Open MPI (docs/mpi.md)
 };
 
 struct BenchOptions {

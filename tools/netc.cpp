@@ -97,6 +97,9 @@ int main(int argc, char** argv) {
   compile_cmd->add_option("--max-batch", comp.max_batch, "the largest batch the binary accepts")
       ->check(CLI::Range(1, 1 << 20));
   compile_cmd->add_flag("--debug", comp.debug, "keep Halide's buffer checks in the kernels");
+  compile_cmd->add_flag("--mpi", comp.mpi,
+                        "train data-parallel under mpirun: the gradients are summed over the "
+                        "ranks (docs/mpi.md; links Open MPI's libmpi)");
 
   BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Compile (or reuse) a model and time its kernels");

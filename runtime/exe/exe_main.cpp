@@ -11,6 +11,6 @@ extern "C" const float netc_initial_values[];
 extern "C" const int64_t netc_initial_values_count;
 
 int main(int argc, char** argv) {
-  return netc::rt::exe_main(argc, argv, netc_plan_json, netc_kernels, std::cout, std::cerr,
+  return netc::rt::exe_main(argc, argv, netc_plan_json, netc_kernels, std::cout, std::cerr, nullptr,
                               netc_initial_values, netc_initial_values_count);
 }

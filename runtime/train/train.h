@@ -28,6 +28,8 @@
 
 namespace netc::rt {
 
+class Collective;
+
 struct TrainOptions {
   std::optional<std::string> data, data_dir;
   std::optional<int64_t> epochs, batch;
@@ -39,6 +41,7 @@ struct TrainOptions {
   bool progress = false;                // a progress bar (on a terminal)
   bool quiet = false;                   // no per-epoch lines (tune)
   bool evaluate_test = true;
+  Collective* ranks = nullptr; // data-parallel (runtime/mpi/data_parallel.h), or alone
 };
 
 struct EpochRecord {

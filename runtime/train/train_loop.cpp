@@ -1,4 +1,5 @@
 #include "runtime/checkpoint.h"
+#include "runtime/mpi/data_parallel.h"
 #include "runtime/report.h"
 #include "runtime/schedule.h"
 #include "runtime/train/progress.h"
@@ -186,6 +187,19 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
   BatchLoader train_eval(train_sample, norm, plan.max_batch, config.seed, false);
 
   ex.initialize(config.seed);
+  // Data-parallel (runtime/mpi/data_parallel.h): every rank loads the data,
+  // takes its shard of every global batch and of every evaluation; rank 0
+  // alone writes the log and the checkpoints.
+  std::optional<DataParallel> ranks;
+  if (o.ranks) {
+    ranks.emplace(ex, *o.ranks);
+    ranks->set_overlap(overlap_from_env());
+    ranks->seed_dropout(config.seed);
+  }
+  const bool leader = !ranks || ranks->leader();
+  auto eval = [&](const BatchLoader& loader) {
+    return ranks ? ranks->evaluate(loader, layout) : evaluate(ex, loader, layout);
+  };
   bool has_lr = std::any_of(plan.hypers.begin(), plan.hypers.end(),
                             [](const Hyper& h) { return h.name == "lr"; });
   for (const auto& [name, value] : o.hypers) ex.set_hyper(name, value);
@@ -209,7 +223,7 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
   }
 
   auto save = [&](int64_t epoch) {
-    if (o.save.empty()) return;
+    if (o.save.empty() || !leader) return;
     SafetensorsFile f;
     add_persistent(f, ex);
     if (config.early_stop.enabled && early.have_best) {
@@ -235,7 +249,7 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
   };
 
   std::ofstream log;
-  if (!o.log.empty()) {
+  if (!o.log.empty() && leader) {
     log.open(o.log, resume ? std::ios::app : std::ios::trunc);
     if (!log) throw Error(fmt::format("cannot write the log {}", o.log));
   }
@@ -249,9 +263,12 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
   Progress progress(out, o.progress && !o.quiet);
   if (!o.quiet)
     out << fmt::format("model {}: training on {} ({} train / {} val / {} test), batch {}, {} "
-                       "epochs, seed {}{}\n",
+                       "epochs, seed {}{}{}\n",
                        plan.model, config.data, train.size(), val.size(), td.splits.test.size(),
                        batch, config.epochs, config.seed,
+                       ranks && ranks->size() > 1
+                           ? fmt::format(", {} ranks (data-parallel)", ranks->size())
+                           : "",
                        resume ? fmt::format(", resumed after epoch {}", first_epoch - 1) : "")
         << split_summary(config.split, td.loaded) << "\n"
         << (config.augment.empty() ? ""
@@ -268,9 +285,15 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
       int64_t b = io.fill(ex, train, k);
       lr = schedule.rate(epoch, step + 1);
       if (has_lr) ex.set_hyper("lr", lr);
-      ex.run(plan.train);
+      double loss = 0;
+      if (ranks) {
+        ranks->take_shard(b);
+        loss = ranks->step(); // of the global batch
+      } else {
+        ex.run(plan.train);
+        loss = scalar_value(ex, plan.train.loss);
+      }
       ++step;
-      double loss = scalar_value(ex, plan.train.loss);
       if (!std::isfinite(loss)) {
         progress.abort();
         std::string param = first_non_finite_param(ex);
@@ -295,12 +318,13 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
                               "(the end of epoch {}); the last saved checkpoint is unchanged",
                               param, step, epoch));
     }
+    if (ranks) ranks->sync_state(); // batch norm's running statistics: one model
     EpochRecord rec;
     rec.epoch = epoch;
     rec.train_loss = loss_sum / static_cast<double>(seen);
-    rec.train_accuracy = evaluate(ex, train_eval, layout).accuracy;
+    rec.train_accuracy = eval(train_eval).accuracy;
     if (val.size() > 0) {
-      EvalResult v = evaluate(ex, val, layout);
+      EvalResult v = eval(val);
       rec.val_loss = v.loss;
       rec.val_accuracy = v.accuracy;
     }
@@ -362,12 +386,16 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
     result.train_loss = result.history.back().train_loss;
     result.train_accuracy = result.history.back().train_accuracy;
   }
-  // The report's confusion matrix needs each example's prediction.
+  // The report's confusion matrix needs each example's prediction: then
+  // every rank evaluates everything rather than its shard.
   bool keep = !o.report.empty();
-  if (val.size() > 0) result.val = evaluate(ex, val, layout, keep);
+  auto final_eval = [&](const BatchLoader& loader) {
+    return keep || !ranks ? evaluate(ex, loader, layout, keep) : ranks->evaluate(loader, layout);
+  };
+  if (val.size() > 0) result.val = final_eval(val);
   if (o.evaluate_test && td.splits.test.size() > 0) {
     BatchLoader test(td.splits.test, norm, plan.max_batch, config.seed, false);
-    result.test = evaluate(ex, test, layout, keep);
+    result.test = final_eval(test);
   }
   if (log && result.test) {
     nlohmann::ordered_json j = {
@@ -389,7 +417,7 @@ int exe_train_data(Executor& ex, const TrainOptions& o, std::ostream& out) {
                        r.test->loss, percent(r.test->accuracy), r.test->count, r.epochs_run,
                        r.seconds);
   if (!o.save.empty()) out << fmt::format("saved {}\n", o.save);
-  if (!o.report.empty())
+  if (!o.report.empty() && (!o.ranks || o.ranks->rank() == 0))
     out << fmt::format(
         "report: {}\n",
         write_report(o.report, training_report(ex.plan().model, r.data, r, o.bayes_error)));
