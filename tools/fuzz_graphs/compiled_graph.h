@@ -31,12 +31,17 @@ public:
                                  const codegen::StepScalars& scalars);
 
   size_t kernel_count() const { return kernels_.size(); }
+  // Makes every run add 1e-2 (1 + |x|) to the first element of the middle
+  // kernel's first output: a wrong kernel, for the test that the oracles
+  // notice one (netc-fuzz-graphs --inject-fault).
+  void inject_fault() { fault_ = true; }
   const Graph& graph() const { return g_; }
 
 private:
   Graph g_;
   std::vector<ValueId> view_source_; // -1: not a view
   std::vector<codegen::JitKernel> kernels_;
+  bool fault_ = false;
 };
 
 } // namespace netc::fuzz

@@ -135,7 +135,7 @@ def op_softmax(m, x, s):
 
 def op_reduce(m, x, s):
     r = m.r
-    f = r.choice(["sum", "mean", "max"])
+    f = r.choice(["sum", "mean", "max", "min"])
     axis = r.randint(1, len(s))
     keep = r.random() < 0.4
     out = list(s)
@@ -285,7 +285,9 @@ def op_deconv(m, x, s):
         filters = r.randint(1, 4)
         o_h = (h - 1) * st - 2 * p + (k - 1) + op + 1
         o_w = (w - 1) * st - 2 * p + (k - 1) + op + 1
-        if 1 <= o_h <= MAX_DIM and 1 <= o_w <= MAX_DIM:
+        # The conv2d this transposes must map something onto x: the output
+        # without its output_padding is not empty.
+        if op < o_h <= MAX_DIM and op < o_w <= MAX_DIM:
             extra = f", output_padding={op}" if op else ""
             return m.emit(f"conv2d_transpose({x}, {filters}, kernel={k}, stride={st}, pad={p}{extra})",
                           [filters, o_h, o_w])
@@ -320,6 +322,26 @@ def op_upsample(m, x, s):
     return m.emit(f"upsample({x}, ({fh}, {fw}), mode={mode})", [c, h * fh, w * fw])
 
 
+def op_recurrent(m, x, s):
+    r = m.r
+    t, f = s
+    kind = r.choice(["lstm", "gru", "rnn"])
+    units = r.randint(1, 4)
+    args = f"{x}, {units}"
+    if kind == "rnn" and r.random() < 0.5:
+        args += ", activation=relu"
+    direction = r.random()
+    width = units
+    if direction < 0.25:
+        args += ", bidirectional=true"
+        width = 2 * units
+    elif direction < 0.5:
+        args += ", reverse=true"
+    if r.random() < 0.5:
+        return m.emit(f"{kind}({args}, return=sequence)", [t, width])
+    return m.emit(f"{kind}({args})", [width])
+
+
 OPS = [
     (lambda s: True, op_unary, 5),
     (lambda s: True, op_binary, 4),
@@ -338,6 +360,7 @@ OPS = [
     (lambda s: len(s) == 3, op_deconv, 1),
     (lambda s: len(s) == 3, op_pool, 2),
     (lambda s: len(s) == 3, op_upsample, 1),
+    (lambda s: len(s) == 2, op_recurrent, 1),
 ]
 
 
@@ -359,7 +382,13 @@ def generate(seed):
         s = (r.randint(2, 6), r.randint(2, MAX_DIM))
     inputs.append(("x", s))
     m.pool.append(("x", s))
-    if r.random() < 0.25:  # a second input, broadcast or concatenated later
+    if r.random() < 0.15:  # integer ids and their embedding
+        vocab, steps, dim = r.randint(2, MAX_DIM), r.randint(1, 6), r.randint(1, MAX_DIM)
+        inputs.append(("ids", None, f"class({vocab})[batch, {steps}]"))
+        init = r.choice(["", ", init=normal(0.5)", ", init=uniform(1)"])
+        m.lines.append(f"e = embedding(ids, {vocab}, {dim}{init})")
+        m.pool.append(("e", (steps, dim)))
+    elif r.random() < 0.25:  # a second input, broadcast or concatenated later
         s2 = tuple(s[len(s) - r.randint(1, len(s)):])
         inputs.append(("x2", s2))
         m.pool.append(("x2", s2))
@@ -419,13 +448,16 @@ def generate(seed):
         if not line.startswith("param "):
             read.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line.split("=", 1)[1]))
     for name, _ in m.pool[:-1]:
-        if name not in read and not name.startswith("x"):
+        if name not in read and not name.startswith("x") and name != "e":
             outputs.append(f"output {name}")
 
     with_loss = r.random() < 0.85
     text = [f"# fuzz: batch={batch} seed={seed}", f"model fuzz_{seed}", ""]
-    for name, shape in inputs:
-        text.append(f"input {name} : f32[batch, {', '.join(map(str, shape))}]")
+    for name, shape, *declared in inputs:
+        if declared:
+            text.append(f"input {name} : {declared[0]}")
+        else:
+            text.append(f"input {name} : f32[batch, {', '.join(map(str, shape))}]")
     if with_loss:
         text += labels
     text.append("")

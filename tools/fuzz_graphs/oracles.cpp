@@ -268,12 +268,14 @@ void check_forward(Checker& check, CaseReport& report, const Graph& parsed, cons
   f.leaf = [&](ValueId v) { return tensor_cast<float>(f.want[size_t(v)]); };
 
   CompiledGraph fused(f.infer, fuse(f.infer), false);
+  if (o.inject_fault) fused.inject_fault();
   report.kernels += fused.kernel_count();
   std::vector<Tensor<float>> got = fused.run(o.batch, f.leaf, {.seed = o.seed, .step = 0});
   compare_all(check, "forward", f.infer, got, f.want, f.cond);
 
   if (o.unfused_infer) {
     CompiledGraph unfused(f.infer, fuse(f.infer, {.fuse = false}), false);
+    if (o.inject_fault) unfused.inject_fault();
     report.kernels += unfused.kernel_count();
     compare_all(check, "unfused-forward", f.infer,
                 unfused.run(o.batch, f.leaf, {.seed = o.seed, .step = 0}), f.want, f.cond);
@@ -315,6 +317,7 @@ void check_training(Checker& check, CaseReport& report, const Graph& parsed, con
   ValuesOf<float> state32 = cast_values<float>(state), compiled = state32;
   ValuesOf<double> moved = perturbed(step, state, o.seed); // the perturbed trajectory
   CompiledGraph cg(step, fuse(step, fusion), true);
+  if (o.inject_fault) cg.inject_fault();
   report.kernels += cg.kernel_count();
   for (int k = 0; k < steps; ++k) {
     ValuesOf<double> batch = make_batch(step, o.batch, o.seed, uint32_t(k));

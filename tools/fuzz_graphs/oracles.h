@@ -23,6 +23,7 @@ struct CaseOptions {
   int steps = 3;             // optimizer steps compared (0: no training oracles)
   bool unfused_infer = true; // the inference kernels again with fusion off
   bool unfused_train = false;
+  bool inject_fault = false; // CompiledGraph::inject_fault in every compiled graph
 };
 
 struct CaseReport {
