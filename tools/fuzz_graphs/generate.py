@@ -229,7 +229,7 @@ def op_dense(m, x, s):
     init = r.choice(["he", "xavier", "glorot", "small", "normal(0.3)", "uniform(0.5)"])
     bias = "" if r.random() < 0.7 else ", bias=false"
     frozen = ", frozen=true" if r.random() < 0.1 else ""
-    named = layer_name(m, "dense", (s, bias), units, None)
+    named = layer_name(m, "dense", (s, bias, frozen), units, None)
     return m.emit(f"dense({x}, {units}, init={init}{bias}{frozen}{named})", list(s[:-1]) + [units])
 
 
@@ -237,6 +237,16 @@ def op_matmul(m, x, s):
     units = m.r.randint(1, MAX_DIM)
     w = m.param([s[-1], units], m.r.choice(["xavier", "he", "normal(0.3)"]))
     return m.emit(f"matmul({x}, {w})", list(s[:-1]) + [units])
+
+
+def op_self_matmul(m, x, s):
+    """x x^T over the last two axes (attention scores): a batched matmul
+    whose both operands are activations, leading axes batched."""
+    perm = list(range(len(s) + 1))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
+    t = f"transpose({x}, ({', '.join(map(str, perm))}))"
+    scale = fmt_num(1 / math.sqrt(s[-1]))
+    return m.emit(f"matmul({x}, {t}) * {scale}", list(s[:-1]) + [s[-2]])
 
 
 def op_batchnorm(m, x, s):
@@ -353,7 +363,8 @@ OPS = [
     (lambda s: True, op_slice, 1),
     (lambda s: True, op_concat, 1),
     (lambda s: True, op_reshape, 1),
-    (lambda s: len(s) in (1, 2), op_dense, 3),
+    (lambda s: True, op_dense, 3),
+    (lambda s: len(s) in (2, 3), op_self_matmul, 1),
     (lambda s: len(s) in (1, 2), op_matmul, 1),
     (lambda s: len(s) in (1, 3), op_batchnorm, 2),
     (lambda s: len(s) == 3, op_conv, 4),
