@@ -30,9 +30,11 @@ struct Group {
 
 class Fuser {
 public:
-  explicit Fuser(const Graph& g) : g_(g), vc_(g), group_(size_t(g.size()), -1) {}
+  Fuser(const Graph& g, const FusionOptions& options)
+      : g_(g), options_(options), vc_(g), group_(size_t(g.size()), -1) {}
 
   FusionPlan run() {
+    if (!options_.fuse) return run_unfused();
     for (ValueId v = 0; v < g_.size(); ++v) {
       Role r = role_of(g_.node(v).op);
       if (r == Role::named_leaf || r == Role::inline_leaf || vc_.inlined(v) ||
@@ -50,6 +52,23 @@ public:
   }
 
 private:
+  // One kernel per stored value. Update-only kernels still go last (sink_),
+  // unmerged: the executor's in-place updates need that order.
+  FusionPlan run_unfused() {
+    for (ValueId v = 0; v < g_.size(); ++v) {
+      Role r = role_of(g_.node(v).op);
+      if (r == Role::named_leaf || r == Role::inline_leaf || vc_.inlined(v) ||
+          vc_.view_source(v) >= 0)
+        continue;
+      int gi = new_group(v, r == Role::pointwise ? KernelKind::elementwise
+                                                 : op_traits(g_.node(v).op).kernel);
+      groups_[size_t(gi)].notes.push_back("fusion off");
+    }
+    for (int gi = 0; gi < int(groups_.size()); ++gi)
+      if (updates_only(gi)) sink_.insert(gi);
+    return emit();
+  }
+
   // The group computing the buffer that i is read from (a view's source's).
   int group_of(ValueId i) const {
     ValueId src = (vc_.view_source(i) >= 0 ? vc_.view_source(i) : i);
@@ -468,6 +487,7 @@ private:
   }
 
   const Graph& g_;
+  FusionOptions options_;
   ValueClasses vc_;
   std::vector<int> group_;
   std::vector<Group> groups_;
@@ -476,7 +496,7 @@ private:
 
 } // namespace
 
-FusionPlan fuse(const Graph& g) { return Fuser(g).run(); }
+FusionPlan fuse(const Graph& g, const FusionOptions& options) { return Fuser(g, options).run(); }
 
 std::string print_fusion(const Graph& g, const FusionPlan& plan) {
   auto value = [&](ValueId v) {

@@ -57,7 +57,19 @@ struct FusionPlan {
   std::vector<View> views;
 };
 
-FusionPlan fuse(const Graph& g);
+// Differential tests compare the fused kernels with unfused ones (the same
+// lowerings, one kernel per stored value) to tell a fusion bug from a
+// lowering bug.
+struct FusionOptions {
+  // False: every value that would be stored gets a kernel of its own. What
+  // is never stored stays so (generators and the cheap recomputed
+  // activations are still recomputed by each reader, and reshapes are still
+  // views): those are properties of the values, not fusion decisions, and
+  // the lowering relies on them (ValueClasses, passes/fusion_values.h).
+  bool fuse = true;
+};
+
+FusionPlan fuse(const Graph& g, const FusionOptions& options = {});
 
 // The kernels with their ops and the reasons, for `netc dump --after fusion`.
 std::string print_fusion(const Graph& g, const FusionPlan& plan);

@@ -14,8 +14,10 @@
 #include "passes/specialize.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <span>
+#include <string_view>
 
 namespace netc {
 
@@ -60,8 +62,19 @@ bool optimizer(PipelineState& s) {
 
 bool cleanup(PipelineState& s) { return take(s, clean_up(s.graph)); }
 
+// NETC_NO_FUSION=1 (any value but empty or 0) gives every stored value a
+// kernel of its own (FusionOptions, passes/fusion.h) in every command that
+// compiles (`netc compile`, `bench`, `dump --after fusion`): it tells a
+// fusion bug from a lowering bug with the whole toolchain, launch plan and
+// memory plan included. An environment variable, not a flag, so that no
+// command line and no compiled binary's interface grows for a debugging aid.
+bool fusion_disabled() {
+  const char* v = std::getenv("NETC_NO_FUSION");
+  return v && *v && std::string_view(v) != "0";
+}
+
 bool fusion(PipelineState& s) {
-  s.fusion = fuse(s.graph);
+  s.fusion = fuse(s.graph, {.fuse = !fusion_disabled()});
   return true;
 }
 

@@ -290,11 +290,16 @@ bool emit_op(Emitter& e, ValueId v, const std::string& out) {
   case OpKind::MaxPoolBackward:
   case OpKind::AvgPoolBackward:
   case OpKind::UpsampleBackward:
+  case OpKind::GatherBackward:
   case OpKind::DropoutMask:
   case OpKind::SoftmaxCrossEntropy:
   case OpKind::SigmoidCrossEntropy:
   case OpKind::Mse:
   case OpKind::OneHot: return false;
+  // The embedding lookup (ONNX Gather on axis 0) is not exported yet: the
+  // gather ops and the exporter landed on main separately, and this switch
+  // has no default so that the compiler lists every op it lacks.
+  case OpKind::Gather: return false;
   }
   return false;
 }
