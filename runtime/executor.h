@@ -98,6 +98,13 @@ public:
   // runs see stale ids (clamped by the kernels, harmless for timing).
   void set_check_class_inputs(bool on) { check_inputs_ = on; }
 
+  // --check-numerics: after every kernel, run() scans the kernel's f32
+  // outputs and throws Error at the first NaN or Inf, naming the kernel, the
+  // tensor, the element, the model line of the op that computed it (the
+  // plan's KernelCall::sources) and the training step. Off by default: it
+  // reads every output once more (docs/testing.md has the measured cost).
+  void set_check_numerics(bool on) { check_numerics_ = on; }
+
 private:
   struct FreeDeleter {
     void operator()(std::byte* p) const { std::free(p); }
@@ -132,6 +139,9 @@ private:
   // bounds, and this says which value was wrong and where.
   void check_class_inputs(const Program& program);
   bool check_inputs_ = true;
+  // In runtime/executor_numerics.cpp.
+  void check_numerics(const Program& program, size_t kernel) const;
+  bool check_numerics_ = false;
 
   Plan plan_;
   Memory persistent_memory_, arena_memory_;
