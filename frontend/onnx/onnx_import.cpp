@@ -280,6 +280,8 @@ const Folded* NodeContext::folded(int i) const {
 }
 
 const Folded& NodeContext::constant(int i, std::string_view what) const {
+  // A node may omit any input (found by fuzzing: a Reshape without its shape).
+  if (!has_input(i)) unsupported(fmt::format("{} (input {}) is required", what, i));
   const Folded* f = folded(i);
   if (!f)
     unsupported(fmt::format("{} (input {}) must be a constant known at import time", what, i));

@@ -425,3 +425,25 @@ TEST_CASE("onnx: batch-norm statistics from Constant nodes stay state, uniform o
   CHECK(count_ops(m.graph, OpKind::State) == 2);
   CHECK(m.weights.at("var").data == std::vector<float>{1, 1});
 }
+
+// Found by fuzzing (tests/fuzz/corpus/onnx/regress-reshape-without-shape.onnx):
+// a node whose inputs are all constants is folded at import, and the folding
+// read inputs the node did not have (a null dereference).
+TEST_CASE("onnx: a constant node missing an input, or concatenating ranks that differ, is "
+          "reported") {
+  ModelMaker reshape;
+  reshape.ints("s", {2, 3});
+  reshape.node("Reshape", {"s"}, {"r"}, "n_reshape");
+  reshape.output("r");
+  CHECK(error_of([&] { reshape.import(); })
+            .find("node 'n_reshape' (#0, Reshape, opset 13): an input (input 1) is required") !=
+        std::string::npos);
+
+  ModelMaker concat;
+  concat.initializer("a", {2}, {1, 2});
+  concat.initializer("b", {1, 2}, {1, 2});
+  attr(concat.node("Concat", {"a", "b"}, {"c"}, "n_concat"), "axis", int64_t{0});
+  concat.output("c");
+  CHECK(error_of([&] { concat.import(); }).find("input 1 has rank 2, input 0 rank 1") !=
+        std::string::npos);
+}
