@@ -33,7 +33,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kEpochs = 5;
+constexpr int kEpochs = 8;
 
 const char* kModel = R"(model crash_mlp
 input x : f32[batch, 16]
@@ -44,18 +44,18 @@ output probs = softmax(logits)
 loss softmax_cross_entropy(logits, y)
 train {
   batch = 16
-  epochs = 5
+  epochs = 8
   optimizer = adam(lr=1e-2)
   seed = 3
 }
 )";
 
-// 400 rows of 16 features; the label is the largest of four feature sums.
+// 1200 rows of 16 features; the label is the largest of four feature sums.
 std::string csv() {
   std::mt19937 gen(11);
   std::normal_distribution<float> normal;
   std::string text;
-  for (int r = 0; r < 400; ++r) {
+  for (int r = 0; r < 1200; ++r) {
     float f[16], sums[4] = {};
     for (int c = 0; c < 16; ++c) {
       f[c] = normal(gen);
@@ -232,11 +232,19 @@ TEST_CASE("SIGKILL at 30 moments leaves an old or new checkpoint, and --resume e
     fs::path ckpt = dir / "model.safetensors";
     // Even trials: at a random moment of a run; odd: as the n-th checkpoint
     // write (one per epoch and one at the end) starts.
-    bool was_killed =
-        trial % 2 == 0 ? kill_after(train_args(s, ckpt, false),
-                                    std::uniform_real_distribution<double>(0, s.run_seconds)(gen))
-                       : kill_at_nth_write(train_args(s, ckpt, false), dir,
-                                           std::uniform_int_distribution<int>(1, kEpochs + 1)(gen));
+    bool was_killed = false;
+    if (trial % 2 == 0) {
+      // A run may finish before its moment comes (the machine is shared):
+      // then it starts over, up to 5 times, so that nearly every trial kills.
+      for (int attempt = 0; attempt < 5 && !was_killed; ++attempt) {
+        fs::remove(ckpt);
+        was_killed = kill_after(train_args(s, ckpt, false),
+                                std::uniform_real_distribution<double>(0, s.run_seconds)(gen));
+      }
+    } else {
+      was_killed = kill_at_nth_write(train_args(s, ckpt, false), dir,
+                                     std::uniform_int_distribution<int>(1, kEpochs + 1)(gen));
+    }
     killed += was_killed;
     mid_write += temp_files(dir) > 0;
     int epoch = checkpoint_epoch(s, ckpt);
@@ -258,7 +266,7 @@ TEST_CASE("SIGKILL at 30 moments leaves an old or new checkpoint, and --resume e
   MESSAGE(fmt::format("{} runs killed ({} while a checkpoint was being written, {} before the "
                       "first checkpoint); an uninterrupted run takes {:.2f} s",
                       killed, mid_write, before_first, s.run_seconds));
-  CHECK(killed >= 20);
+  CHECK(killed >= 28);
   CHECK(mid_write >= 1);
 }
 
