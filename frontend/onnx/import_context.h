@@ -43,6 +43,10 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// A folded value as an integer (a shape entry, axis or index), saturated to
+// int64's range. Throws Unsupported for NaN or a fraction.
+int64_t folded_int(double v);
+
 // What an ONNX name stands for. An initializer is both: its folded value for
 // ops that need a constant (a Reshape's shape), and a Param leaf made when an
 // op first reads it as a tensor.

@@ -201,7 +201,7 @@ std::vector<int64_t> reshape_target(NodeContext& c, const std::vector<int64_t>& 
     } else if (v <= 0) {
       c.unsupported(fmt::format("the shape has the entry {}", v));
     } else {
-      out.push_back(static_cast<int64_t>(v));
+      out.push_back(folded_int(v));
     }
   }
   bool in_batch = std::count(in.begin(), in.end(), kBatch) > 0;

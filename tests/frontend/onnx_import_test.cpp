@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 
 using namespace netc;
 using namespace netc::onnx_test;
@@ -446,4 +447,23 @@ TEST_CASE("onnx: a constant node missing an input, or concatenating ranks that d
   concat.output("c");
   CHECK(error_of([&] { concat.import(); }).find("input 1 has rank 2, input 0 rank 1") !=
         std::string::npos);
+}
+
+// Found by fuzzing (corpus/onnx/regress-nan-shape.onnx): a float constant
+// used as Reshape's shape held NaN, and its cast to an integer was undefined.
+TEST_CASE("onnx: a shape entry that is NaN or a fraction is reported") {
+  ModelMaker nan_shape;
+  nan_shape.input("x", {2, 3});
+  nan_shape.initializer("s", {2}, {std::numeric_limits<float>::quiet_NaN(), 3});
+  nan_shape.node("Reshape", {"x", "s"}, {"y"}, "n_reshape");
+  nan_shape.output("y");
+  std::string e = error_of([&] { nan_shape.import(); });
+  CHECK(e.find("nan is not an integer a shape, axis or index can hold") != std::string::npos);
+
+  ModelMaker half;
+  half.input("x", {2, 3});
+  half.initializer("s", {2}, {2.5, 3});
+  half.node("Reshape", {"x", "s"}, {"y"}, "n_reshape");
+  half.output("y");
+  CHECK(error_of([&] { half.import(); }).find("2.5 is not an integer") != std::string::npos);
 }
