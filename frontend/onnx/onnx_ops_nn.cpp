@@ -106,6 +106,10 @@ void map_conv(NodeContext& c) {
   int rank = spatial_rank(c);
   ValueId x = as_image(c, c.tensor(0));
   ValueId w = c.tensor(1);
+  // Found by fuzzing: the kernel's extents were read from a weight of any rank.
+  if (int wrank = c.type_of(w).shape.rank(); wrank != rank + 2)
+    c.unsupported(
+        fmt::format("the weight has rank {}; a {}-D conv needs rank {}", wrank, rank, rank + 2));
   if (rank == 1) {
     const Shape& ws = c.type_of(w).shape;
     w = c.reshape(w, {ws[0], ws[1], 1, ws[2]});

@@ -467,3 +467,16 @@ TEST_CASE("onnx: a shape entry that is NaN or a fraction is reported") {
   half.output("y");
   CHECK(error_of([&] { half.import(); }).find("2.5 is not an integer") != std::string::npos);
 }
+
+// Found by fuzzing (corpus/onnx/regress-conv-weight-rank.onnx): Conv read the
+// kernel's extents from a weight of any rank (a heap overflow).
+TEST_CASE("onnx: a Conv weight of the wrong rank is reported") {
+  ModelMaker mm;
+  mm.input("x", {1, 1, 4, 4});
+  mm.initializer("w", {2, 1}, {1, 1});
+  mm.node("Conv", {"x", "w"}, {"y"}, "n_conv");
+  mm.output("y");
+  std::string e = error_of([&] { mm.import(); });
+  CHECK(e.find("node 'n_conv' (#0, Conv, opset 13): the weight has rank 2; a 2-D conv needs "
+               "rank 4") != std::string::npos);
+}
