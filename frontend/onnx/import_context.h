@@ -81,6 +81,8 @@ public:
   const Folded* folded(int i) const;
   // The folded value of an input that must be a constant (Reshape's shape).
   const Folded& constant(int i, std::string_view what) const;
+  // The one value of a constant scalar input (Dropout's ratio, Pad's value).
+  double scalar(int i, std::string_view what) const;
 
   // ---- attributes ------------------------------------------------------------
   bool has_attr(std::string_view name) const { return find_attr(name) != nullptr; }

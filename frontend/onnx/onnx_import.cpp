@@ -288,6 +288,14 @@ const Folded& NodeContext::constant(int i, std::string_view what) const {
   return *f;
 }
 
+// Found by fuzzing: an empty constant made `.data.at(0)` throw out_of_range.
+double NodeContext::scalar(int i, std::string_view what) const {
+  const Folded& f = constant(i, what);
+  if (f.elements() != 1)
+    unsupported(fmt::format("{} (input {}) must hold one value, not {}", what, i, f.elements()));
+  return f.data[0];
+}
+
 const onnx::AttributeProto* NodeContext::find_attr(std::string_view name) const {
   for (const auto& a : node_.attribute())
     if (a.name() == name) return &a;

@@ -259,8 +259,8 @@ void map_dropout(NodeContext& c) {
   double ratio = c.attr_float("ratio", 0.5);
   if (c.opset() >= 12) {
     ratio = 0.5;
-    if (c.has_input(1)) ratio = c.constant(1, "the ratio").data.at(0);
-    if (c.has_input(2) && c.constant(2, "training_mode").data.at(0) != 0)
+    if (c.has_input(1)) ratio = c.scalar(1, "the ratio");
+    if (c.has_input(2) && c.scalar(2, "training_mode") != 0)
       c.unsupported("training_mode=true asks for the reference's dropout masks, which netc does "
                     "not reproduce");
   }

@@ -420,7 +420,7 @@ void map_pad(NodeContext& c) {
     value = c.attr_float("value", 0);
   } else {
     pads = c.constant(1, "the pads").ints();
-    if (c.has_input(2)) value = c.constant(2, "the constant value").data.at(0);
+    if (c.has_input(2)) value = c.scalar(2, "the constant value");
     if (c.has_input(3)) c.unsupported("the axes input");
   }
   if (value != 0) c.unsupported(fmt::format("padding with {} (only zeros are supported)", value));

@@ -480,3 +480,16 @@ TEST_CASE("onnx: a Conv weight of the wrong rank is reported") {
   CHECK(e.find("node 'n_conv' (#0, Conv, opset 13): the weight has rank 2; a 2-D conv needs "
                "rank 4") != std::string::npos);
 }
+
+// Found by fuzzing (corpus/onnx/regress-dropout-empty-ratio.onnx): an empty
+// constant as Dropout's ratio made `.data.at(0)` throw std::out_of_range.
+TEST_CASE("onnx: an empty constant where one value is expected is reported") {
+  ModelMaker mm;
+  mm.input("x", {2, 3});
+  mm.initializer("r", {0}, {});
+  mm.node("Dropout", {"x", "r"}, {"y"}, "n_dropout");
+  mm.output("y");
+  std::string e = error_of([&] { mm.import(); });
+  CHECK(e.find("node 'n_dropout' (#0, Dropout, opset 13): the ratio (input 1) must hold one "
+               "value, not 0") != std::string::npos);
+}
