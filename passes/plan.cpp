@@ -79,7 +79,13 @@ public:
       rt::KernelCall call;
       call.name = c.prefix + "_" + k.name;
       for (ValueId v : k.inputs) call.args.push_back(slot_of.at(v));
-      for (ValueId v : k.outputs) call.args.push_back(slot_of.at(v));
+      for (ValueId v : k.outputs) {
+        call.args.push_back(slot_of.at(v));
+        const Node& n = g.node(v);
+        call.sources.push_back(n.loc.line > 0
+                                   ? fmt::format("{}:{} {}", n.loc.line, n.loc.col, op_name(n.op))
+                                   : std::string());
+      }
       call.num_inputs = static_cast<int>(k.inputs.size());
       call.scalars = {"batch", "seed", "step"}; // codegen/aot.cpp passes all three to every kernel
       std::tie(call.flops_fixed, call.flops_per_example) = kernel_flops(g, k.nodes);
@@ -176,6 +182,7 @@ PlanBundle build_plan(const Graph& parsed, int64_t max_batch, bool gradient_outp
   }
   rt::Plan& p = b.plan;
   p.model = parsed.name;
+  p.source_file = parsed.source_file;
   p.max_batch = max_batch;
   p.config = parsed.train;
   PlanBuilder builder(p);

@@ -18,7 +18,7 @@ NLOHMANN_JSON_SERIALIZE_ENUM(Region, {{Region::persistent, "persistent"}, {Regio
 NLOHMANN_JSON_SERIALIZE_ENUM(ElemType, {{ElemType::f32, "f32"}, {ElemType::i32, "i32"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TensorSlot, name, shape, type, region, offset)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(KernelCall, name, args, num_inputs, scalars, flops_fixed,
-                                   flops_per_example, kind, ops)
+                                   flops_per_example, kind, ops, sources)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Update, target, value)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NamedSlot, name, slot, num_classes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Program, kernels, prepare, updates, inputs, outputs, loss)
@@ -35,6 +35,7 @@ std::string hash_values(const std::vector<float>& values) {
 
 std::string plan_to_json(const Plan& p) {
   nlohmann::json j = {{"model", p.model},
+                      {"source_file", p.source_file},
                       {"fingerprint", p.fingerprint},
                       {"max_batch", p.max_batch},
                       {"slots", p.slots},
@@ -58,6 +59,7 @@ Plan plan_from_json(const std::string& text) {
     Plan p;
     p.model = j.at("model").get<std::string>();
     p.fingerprint = j.at("fingerprint").get<std::string>();
+    p.source_file = j.at("source_file").get<std::string>();
     p.max_batch = j.at("max_batch").get<int64_t>();
     p.slots = j.at("slots").get<std::vector<TensorSlot>>();
     p.persistent_bytes = j.at("persistent_bytes").get<int64_t>();

@@ -52,6 +52,10 @@ struct KernelCall {
   int64_t flops_per_example = 0;
   std::string kind; // matmul, conv, reduction, elementwise, generic
   std::string ops;  // the IR ops it computes, for `info` and `bench`
+  // Per output, "LINE:COL OP": the model line whose op computes it (a
+  // gradient carries its forward op's line), so that --check-numerics can
+  // name the line behind a NaN. Empty in plans made by hand (tests).
+  std::vector<std::string> sources;
 };
 
 // After the kernels: persistent[target] = value (unless the kernel already
@@ -104,6 +108,7 @@ struct Hyper {
 
 struct Plan {
   std::string model;
+  std::string source_file; // the model file the sources of KernelCall refer to
   std::string fingerprint; // identifies the model's parameters (checkpoint compatibility)
   int64_t max_batch = 1;
   std::vector<TensorSlot> slots;

@@ -152,6 +152,13 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
       ->required();
   predict_cmd->add_option("--input", prediction.input, "inputs: .npy, .csv or IDX")->required();
 
+  // Off by default: it scans every kernel's output after the kernel.
+  bool check_numerics = false;
+  for (CLI::App* cmd : {train_cmd, eval_cmd, predict_cmd, forward_cmd})
+    cmd->add_flag("--check-numerics", check_numerics,
+                  "stop at the first NaN/Inf any kernel writes; name the kernel, model line and "
+                  "step");
+
   try {
     app.parse(argc, argv);
     if (app.get_subcommands().empty()) throw CLI::RequiredError("A subcommand");
@@ -173,6 +180,7 @@ int exe_main(int argc, const char* const* argv, const char* plan_json, const Ker
   try {
     Executor ex(plan_with_values(plan_json, initial_values, initial_values_count), kernels);
     const Plan& plan = ex.plan();
+    ex.set_check_numerics(check_numerics);
     if (*info) return exe_info(ex, out);
     if (*bench_cmd) {
       check_batch(plan, bench.batch);

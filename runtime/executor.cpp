@@ -190,6 +190,7 @@ void Executor::run(const Program& program, std::span<double> kernel_seconds) {
     Clock::time_point start = timed ? Clock::now() : Clock::time_point{};
     if (int code = p.calls[k].fn(argv_.data() + p.calls[k].first_arg))
       kernel_failed(program, k, code);
+    if (check_numerics_) check_numerics(program, k);
     if (timed) kernel_seconds[k] = std::chrono::duration<double>(Clock::now() - start).count();
     if (observer_) observer_->after_kernel(program, k);
   }

@@ -110,6 +110,12 @@ public:
 
   // Called after every kernel of every run, or nobody (nullptr); not owned.
   void set_observer(KernelObserver* observer) { observer_ = observer; }
+  // --check-numerics: after every kernel, run() scans the kernel's f32
+  // outputs and throws Error at the first NaN or Inf, naming the kernel, the
+  // tensor, the element, the model line of the op that computed it (the
+  // plan's KernelCall::sources) and the training step. Off by default: it
+  // reads every output once more (docs/testing.md has the measured cost).
+  void set_check_numerics(bool on) { check_numerics_ = on; }
 
 private:
   struct FreeDeleter {
@@ -146,6 +152,9 @@ private:
   void check_class_inputs(const Program& program);
   bool check_inputs_ = true;
   KernelObserver* observer_ = nullptr;
+  // In runtime/executor_numerics.cpp.
+  void check_numerics(const Program& program, size_t kernel) const;
+  bool check_numerics_ = false;
 
   Plan plan_;
   Memory persistent_memory_, arena_memory_;

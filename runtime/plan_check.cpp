@@ -56,6 +56,10 @@ void check_program(const Plan& plan, const Program& p, const char* program) {
     if (k.num_inputs < 0 || static_cast<size_t>(k.num_inputs) > k.args.size())
       fail(fmt::format("{} has {} inputs among {} arguments", what, k.num_inputs, k.args.size()));
     for (int a : k.args) check_id(plan, a, what);
+    // --check-numerics indexes the sources by output.
+    size_t outputs = k.args.size() - static_cast<size_t>(k.num_inputs);
+    if (!k.sources.empty() && k.sources.size() != outputs)
+      fail(fmt::format("{} has {} sources for its {} outputs", what, k.sources.size(), outputs));
     for (const std::string& s : k.scalars)
       if (!is_kernel_scalar(s))
         fail(fmt::format("{} takes an unknown scalar '{}' (batch, seed or step)", what, s));

@@ -279,27 +279,22 @@ bool emit_op(Emitter& e, ValueId v, const std::string& out) {
     return true;
   }
 
-  // Training-only ops: a loss is not part of the exported graph, and the
-  // rest only appear in training steps.
   case OpKind::Gather: // rows of the [V, D] table (axis 0) picked by the ids
     e.node("Gather", {in(0), in(1)}, out);
     return true;
 
+  // Training-only ops: a loss is not part of the exported graph, and the
+  // rest only appear in training steps.
   case OpKind::GatherBackward:
   case OpKind::Conv2dBackwardWeight:
   case OpKind::MaxPoolBackward:
   case OpKind::AvgPoolBackward:
   case OpKind::UpsampleBackward:
-  case OpKind::GatherBackward:
   case OpKind::DropoutMask:
   case OpKind::SoftmaxCrossEntropy:
   case OpKind::SigmoidCrossEntropy:
   case OpKind::Mse:
   case OpKind::OneHot: return false;
-  // The embedding lookup (ONNX Gather on axis 0) is not exported yet: the
-  // gather ops and the exporter landed on main separately, and this switch
-  // has no default so that the compiler lists every op it lacks.
-  case OpKind::Gather: return false;
   }
   return false;
 }

@@ -43,6 +43,10 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// A folded value as an integer (a shape entry, axis or index), saturated to
+// int64's range. Throws Unsupported for NaN or a fraction.
+int64_t folded_int(double v);
+
 // What an ONNX name stands for. An initializer is both: its folded value for
 // ops that need a constant (a Reshape's shape), and a Param leaf made when an
 // op first reads it as a tensor.
@@ -77,6 +81,8 @@ public:
   const Folded* folded(int i) const;
   // The folded value of an input that must be a constant (Reshape's shape).
   const Folded& constant(int i, std::string_view what) const;
+  // The one value of a constant scalar input (Dropout's ratio, Pad's value).
+  double scalar(int i, std::string_view what) const;
 
   // ---- attributes ------------------------------------------------------------
   bool has_attr(std::string_view name) const { return find_attr(name) != nullptr; }

@@ -280,10 +280,20 @@ const Folded* NodeContext::folded(int i) const {
 }
 
 const Folded& NodeContext::constant(int i, std::string_view what) const {
+  // A node may omit any input (found by fuzzing: a Reshape without its shape).
+  if (!has_input(i)) unsupported(fmt::format("{} (input {}) is required", what, i));
   const Folded* f = folded(i);
   if (!f)
     unsupported(fmt::format("{} (input {}) must be a constant known at import time", what, i));
   return *f;
+}
+
+// Found by fuzzing: an empty constant made `.data.at(0)` throw out_of_range.
+double NodeContext::scalar(int i, std::string_view what) const {
+  const Folded& f = constant(i, what);
+  if (f.elements() != 1)
+    unsupported(fmt::format("{} (input {}) must hold one value, not {}", what, i, f.elements()));
+  return f.data[0];
 }
 
 const onnx::AttributeProto* NodeContext::find_attr(std::string_view name) const {

@@ -65,7 +65,7 @@ double arith(double x, double y, bool integer) {
 
 template <int Kind>
 void fold_arith(NodeContext& c) {
-  const Folded &a = *c.folded(0), &b = *c.folded(1);
+  const Folded &a = c.constant(0, "an input"), &b = c.constant(1, "an input");
   bool integer = !is_float(a.dtype);
   if (Kind == 3 && integer)
     for (double y : b.data)
@@ -77,7 +77,7 @@ void fold_arith(NodeContext& c) {
 // Neg and Abs of constants: the axis arithmetic of expanded functions.
 template <int Kind>
 void fold_sign(NodeContext& c) {
-  Folded f = *c.folded(0);
+  Folded f = c.constant(0, "an input");
   if (f.has_batch()) c.unsupported("arithmetic on a shape that contains the batch extent");
   for (double& v : f.data) v = Kind == 0 ? -v : std::abs(v);
   c.set_output(0, f);

@@ -106,6 +106,10 @@ void map_conv(NodeContext& c) {
   int rank = spatial_rank(c);
   ValueId x = as_image(c, c.tensor(0));
   ValueId w = c.tensor(1);
+  // Found by fuzzing: the kernel's extents were read from a weight of any rank.
+  if (int wrank = c.type_of(w).shape.rank(); wrank != rank + 2)
+    c.unsupported(
+        fmt::format("the weight has rank {}; a {}-D conv needs rank {}", wrank, rank, rank + 2));
   if (rank == 1) {
     const Shape& ws = c.type_of(w).shape;
     w = c.reshape(w, {ws[0], ws[1], 1, ws[2]});
@@ -255,8 +259,8 @@ void map_dropout(NodeContext& c) {
   double ratio = c.attr_float("ratio", 0.5);
   if (c.opset() >= 12) {
     ratio = 0.5;
-    if (c.has_input(1)) ratio = c.constant(1, "the ratio").data.at(0);
-    if (c.has_input(2) && c.constant(2, "training_mode").data.at(0) != 0)
+    if (c.has_input(1)) ratio = c.scalar(1, "the ratio");
+    if (c.has_input(2) && c.scalar(2, "training_mode") != 0)
       c.unsupported("training_mode=true asks for the reference's dropout masks, which netc does "
                     "not reproduce");
   }

@@ -41,7 +41,7 @@ Folded reshaped(Folded f, std::vector<int64_t> dims) {
 // ---- Identity, Constant, Shape, Size, Cast -----------------------------------------
 
 void map_identity(NodeContext& c) { c.set_output(0, c.tensor(0)); }
-void fold_identity(NodeContext& c) { c.set_output(0, *c.folded(0)); }
+void fold_identity(NodeContext& c) { c.set_output(0, c.constant(0, "an input")); }
 
 void fold_constant(NodeContext& c) {
   if (c.has_attr("value")) return c.set_output(0, c.attr_tensor("value"));
@@ -94,7 +94,7 @@ void map_cast(NodeContext& c) {
 void fold_cast(NodeContext& c) {
   std::optional<DType> to = ir_dtype(static_cast<int32_t>(c.attr_int("to", 0)));
   if (!to) c.unsupported("Cast to an element type netc has no dtype for");
-  Folded f = *c.folded(0);
+  Folded f = c.constant(0, "an input");
   if (!is_float(*to) && f.has_batch() == false)
     for (double& v : f.data) v = std::trunc(v);
   f.dtype = *to;
@@ -106,7 +106,7 @@ void fold_cast(NodeContext& c) {
 void map_gather(NodeContext& c) {
   if (!c.folded(0))
     c.unsupported("Gather from a runtime tensor needs a gather op, which netc does not have yet");
-  const Folded& data = *c.folded(0);
+  const Folded& data = c.constant(0, "an input");
   const Folded& idx = c.constant(1, "the indices");
   int64_t rank = static_cast<int64_t>(data.dims.size());
   if (rank == 0) c.unsupported("Gather from a scalar");
@@ -149,7 +149,7 @@ void map_unsqueeze(NodeContext& c) {
   c.set_output(0, c.reshape(x, unsqueezed(c, c.type_of(x).shape.dims)));
 }
 void fold_unsqueeze(NodeContext& c) {
-  const Folded& f = *c.folded(0);
+  const Folded& f = c.constant(0, "an input");
   c.set_output(0, reshaped(f, unsqueezed(c, f.dims)));
 }
 
@@ -174,7 +174,7 @@ void map_squeeze(NodeContext& c) {
   c.set_output(0, c.reshape(x, squeezed(c, c.type_of(x).shape.dims)));
 }
 void fold_squeeze(NodeContext& c) {
-  const Folded& f = *c.folded(0);
+  const Folded& f = c.constant(0, "an input");
   c.set_output(0, reshaped(f, squeezed(c, f.dims)));
 }
 
@@ -201,7 +201,7 @@ std::vector<int64_t> reshape_target(NodeContext& c, const std::vector<int64_t>& 
     } else if (v <= 0) {
       c.unsupported(fmt::format("the shape has the entry {}", v));
     } else {
-      out.push_back(static_cast<int64_t>(v));
+      out.push_back(folded_int(v));
     }
   }
   bool in_batch = std::count(in.begin(), in.end(), kBatch) > 0;
@@ -227,8 +227,8 @@ void map_reshape(NodeContext& c) {
   c.set_output(0, c.reshape(x, reshape_target(c, dims, c.constant(1, "the shape"))));
 }
 void fold_reshape(NodeContext& c) {
-  const Folded& f = *c.folded(0);
-  c.set_output(0, reshaped(f, reshape_target(c, f.dims, *c.folded(1))));
+  const Folded& f = c.constant(0, "an input");
+  c.set_output(0, reshaped(f, reshape_target(c, f.dims, c.constant(1, "an input"))));
 }
 
 // Flatten(axis): [prod(dims[:axis]), prod(dims[axis:])].
@@ -278,7 +278,7 @@ void map_concat(NodeContext& c) {
 
 // Concatenation of constants, for shape vectors (any rank, along `axis`).
 void fold_concat(NodeContext& c) {
-  const Folded& first = *c.folded(0);
+  const Folded& first = c.constant(0, "an input");
   int64_t rank = static_cast<int64_t>(first.dims.size());
   int64_t axis = normalize(c, c.attr_int("axis", 0), rank, "axis");
   int64_t outer = 1;
@@ -286,11 +286,16 @@ void fold_concat(NodeContext& c) {
   Folded out = first;
   out.data.clear();
   out.dims[size_t(axis)] = 0;
-  for (int i = 0; i < c.num_inputs(); ++i)
-    out.dims[size_t(axis)] += c.folded(i)->dims.at(size_t(axis));
+  for (int i = 0; i < c.num_inputs(); ++i) {
+    const Folded& f = c.constant(i, "an input");
+    if (f.dims.size() != first.dims.size())
+      c.unsupported(fmt::format("input {} has rank {}, input 0 rank {}", i, f.dims.size(),
+                                first.dims.size()));
+    out.dims[size_t(axis)] += f.dims[size_t(axis)];
+  }
   for (int64_t o = 0; o < outer; ++o)
     for (int i = 0; i < c.num_inputs(); ++i) {
-      const Folded& f = *c.folded(i);
+      const Folded& f = c.constant(i, "an input");
       int64_t chunk = f.elements() / std::max<int64_t>(outer, 1);
       out.data.insert(out.data.end(), f.data.begin() + o * chunk, f.data.begin() + (o + 1) * chunk);
     }
@@ -348,7 +353,7 @@ void map_slice(NodeContext& c) {
 
 // Slices of a 1-D constant (shape vectors), any step.
 void fold_slice(NodeContext& c) {
-  const Folded& f = *c.folded(0);
+  const Folded& f = c.constant(0, "an input");
   if (f.dims.size() != 1) return map_slice(c);
   SliceSpec s = slice_spec(c, 1);
   Folded out = f;
@@ -415,7 +420,7 @@ void map_pad(NodeContext& c) {
     value = c.attr_float("value", 0);
   } else {
     pads = c.constant(1, "the pads").ints();
-    if (c.has_input(2)) value = c.constant(2, "the constant value").data.at(0);
+    if (c.has_input(2)) value = c.scalar(2, "the constant value");
     if (c.has_input(3)) c.unsupported("the axes input");
   }
   if (value != 0) c.unsupported(fmt::format("padding with {} (only zeros are supported)", value));

@@ -5,8 +5,10 @@
 // allocation.
 #include "frontend/onnx/import_context.h"
 
+#include <cmath>
 #include <cstring>
 #include <fmt/format.h>
+#include <limits>
 
 namespace netc::onnx_import {
 
@@ -127,8 +129,19 @@ bool Folded::has_batch() const {
 std::vector<int64_t> Folded::ints() const {
   std::vector<int64_t> out;
   out.reserve(data.size());
-  for (double v : data) out.push_back(static_cast<int64_t>(v));
+  for (double v : data) out.push_back(folded_int(v));
   return out;
+}
+
+// Found by fuzzing: a float constant used as a shape held NaN, and casting it
+// was undefined behaviour. Values past int64 saturate (Slice's ends are often
+// INT64_MAX, which a double rounds up to 2^63).
+int64_t folded_int(double v) {
+  if (std::isnan(v) || v != std::trunc(v))
+    throw Unsupported(fmt::format("{} is not an integer a shape, axis or index can hold", v));
+  if (v >= 0x1p63) return std::numeric_limits<int64_t>::max();
+  if (v < -0x1p63) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
 }
 
 Folded folded_ints(const std::vector<int64_t>& values, std::vector<int64_t> dims) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 
 using namespace netc;
 using namespace netc::onnx_test;
@@ -424,4 +425,71 @@ TEST_CASE("onnx: batch-norm statistics from Constant nodes stay state, uniform o
   ImportedModel m = mm.import();
   CHECK(count_ops(m.graph, OpKind::State) == 2);
   CHECK(m.weights.at("var").data == std::vector<float>{1, 1});
+}
+
+// Found by fuzzing (tests/fuzz/corpus/onnx/regress-reshape-without-shape.onnx):
+// a node whose inputs are all constants is folded at import, and the folding
+// read inputs the node did not have (a null dereference).
+TEST_CASE("onnx: a constant node missing an input, or concatenating ranks that differ, is "
+          "reported") {
+  ModelMaker reshape;
+  reshape.ints("s", {2, 3});
+  reshape.node("Reshape", {"s"}, {"r"}, "n_reshape");
+  reshape.output("r");
+  std::string e = error_of([&] { reshape.import(); });
+  CHECK(e.find("node 'n_reshape' (#0, Reshape, opset 13): an input (input 1) is required") !=
+        std::string::npos);
+
+  ModelMaker concat;
+  concat.initializer("a", {2}, {1, 2});
+  concat.initializer("b", {1, 2}, {1, 2});
+  attr(concat.node("Concat", {"a", "b"}, {"c"}, "n_concat"), "axis", int64_t{0});
+  concat.output("c");
+  CHECK(error_of([&] { concat.import(); }).find("input 1 has rank 2, input 0 rank 1") !=
+        std::string::npos);
+}
+
+// Found by fuzzing (corpus/onnx/regress-nan-shape.onnx): a float constant
+// used as Reshape's shape held NaN, and its cast to an integer was undefined.
+TEST_CASE("onnx: a shape entry that is NaN or a fraction is reported") {
+  ModelMaker nan_shape;
+  nan_shape.input("x", {2, 3});
+  nan_shape.initializer("s", {2}, {std::numeric_limits<float>::quiet_NaN(), 3});
+  nan_shape.node("Reshape", {"x", "s"}, {"y"}, "n_reshape");
+  nan_shape.output("y");
+  std::string e = error_of([&] { nan_shape.import(); });
+  CHECK(e.find("nan is not an integer a shape, axis or index can hold") != std::string::npos);
+
+  ModelMaker half;
+  half.input("x", {2, 3});
+  half.initializer("s", {2}, {2.5, 3});
+  half.node("Reshape", {"x", "s"}, {"y"}, "n_reshape");
+  half.output("y");
+  CHECK(error_of([&] { half.import(); }).find("2.5 is not an integer") != std::string::npos);
+}
+
+// Found by fuzzing (corpus/onnx/regress-conv-weight-rank.onnx): Conv read the
+// kernel's extents from a weight of any rank (a heap overflow).
+TEST_CASE("onnx: a Conv weight of the wrong rank is reported") {
+  ModelMaker mm;
+  mm.input("x", {1, 1, 4, 4});
+  mm.initializer("w", {2, 1}, {1, 1});
+  mm.node("Conv", {"x", "w"}, {"y"}, "n_conv");
+  mm.output("y");
+  std::string e = error_of([&] { mm.import(); });
+  CHECK(e.find("node 'n_conv' (#0, Conv, opset 13): the weight has rank 2; a 2-D conv needs "
+               "rank 4") != std::string::npos);
+}
+
+// Found by fuzzing (corpus/onnx/regress-dropout-empty-ratio.onnx): an empty
+// constant as Dropout's ratio made `.data.at(0)` throw std::out_of_range.
+TEST_CASE("onnx: an empty constant where one value is expected is reported") {
+  ModelMaker mm;
+  mm.input("x", {2, 3});
+  mm.initializer("r", {0}, {});
+  mm.node("Dropout", {"x", "r"}, {"y"}, "n_dropout");
+  mm.output("y");
+  std::string e = error_of([&] { mm.import(); });
+  CHECK(e.find("node 'n_dropout' (#0, Dropout, opset 13): the ratio (input 1) must hold one "
+               "value, not 0") != std::string::npos);
 }

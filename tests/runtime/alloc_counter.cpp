@@ -5,6 +5,15 @@
 #include <cstdlib>
 #include <new>
 
+// GCC says __SANITIZE_ADDRESS__ under ASan; clang only answers __has_feature.
+#if defined(__SANITIZE_ADDRESS__)
+#define NETC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NETC_ASAN 1
+#endif
+#endif
+
 namespace {
 
 std::atomic<bool> armed{false};
@@ -14,7 +23,7 @@ void note() {
   if (armed.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(NETC_ASAN)
 constexpr bool kCountMalloc = false;
 #else
 constexpr bool kCountMalloc = true;
@@ -22,7 +31,7 @@ constexpr bool kCountMalloc = true;
 
 } // namespace
 
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(NETC_ASAN)
 // glibc's allocator under its internal names; defining malloc and friends
 // here replaces them for the whole process (glibc supports this), and these
 // forward every call.
