@@ -9,7 +9,8 @@
    mapped (in_proj = q, k, v weights stacked; out_proj = the fourth dense), so
    the cross-check below compares netc with PyTorch's own attention.
 3. Float64 cross-check: netc's reference interpreter runs STEPS steps of the
-   example's own optimizer (adam, its lr) on random batches and exports the
+   example's own optimizer (adam or adamw, with its lr and weight decay) and
+   loss (with its label smoothing) on random batches and exports the
    initial weights, the batches, the first gradients and the final weights
    (`netc run MODEL train --random-init ... --export DIR`, as torch_zoo.py
    does). The twin, from the same weights on the same batches, must give the
@@ -174,8 +175,14 @@ def crosscheck(netc, model_path, out):
     # vit.nn's own optimizer; lr_decay is per epoch and random batches have no
     # epochs, so the rate stays at the train block's lr.
     with open(model_path) as f:
-        lr = float(re.search(r"optimizer\s*=\s*adam\(lr=([0-9.e-]+)\)", f.read()).group(1))
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
+        text = f.read()
+    m = re.search(r"optimizer\s*=\s*(adamw?)\(lr=([0-9.e-]+)(?:,\s*weight_decay=([0-9.e-]+))?\)",
+                  text)
+    lr, wd = float(m.group(2)), float(m.group(3) or 0)
+    opt = (torch.optim.AdamW if m.group(1) == "adamw" else torch.optim.Adam)(
+        model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
+    smoothing = re.search(r"label_smoothing=([0-9.e-]+)", text)
+    smoothing = float(smoothing.group(1)) if smoothing else 0.0
     losses = np.load(os.path.join(out, "losses.npy"))
     failures, worst = [], {"loss": 0.0, "gradient": 0.0, "weights": 0.0}
 
@@ -189,7 +196,7 @@ def crosscheck(netc, model_path, out):
         x = torch.from_numpy(load(f"batch{k}", "x.npy"))
         y = torch.from_numpy(load(f"batch{k}", "y.npy")).long()
         opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(model(x), y, label_smoothing=smoothing)
         loss.backward()
         compare("loss", f"loss at step {k + 1}", losses[k], loss.item())
         if k == 0:
