@@ -73,7 +73,8 @@ TEST_CASE("invalid values in the model") {
   CHECK_USER_ERROR(kX + "output h = reshape(x, (batch, -1))\n", 2, 31,
                    "reshape: 'shape' must be a tuple of positive integers and 'batch', found -1");
   CHECK_USER_ERROR(kX + "output h = reshape(x, (batch, batch))\n", 2, 31,
-                   "'batch' can appear only once");
+                   "reshape: 'batch' can appear only as often as in the input (1), which is "
+                   "f32[batch,4]");
   CHECK_USER_ERROR(kX + "output h = sum(x, axis=(1, 1))\n", 2, 24, "sum: axis 1 is given twice");
   CHECK_USER_ERROR(kX + "output h = max(x, x, axis=1)\n", 2, 27,
                    "max: 'axis' applies to max(x, axis=...), not to the elementwise max(a, b)");
