@@ -116,8 +116,14 @@ TEST_CASE("zoo: inception compiles, agrees with the reference and passes gradche
   check_example("inception", "--batch 2 --samples 3");
 }
 
+// --tol 1e-5: at initialization (beta = 0) relu(gamma xhat) = gamma relu(xhat),
+// and what follows a separable block's batch norm is linear and then another
+// batch norm, which undoes any scale: the exact gradient of those gammas is 0,
+// so gradcheck compares gradients of 1e-8..1e-6 made of rounding, which agree
+// to 1e-7..1e-6 relative (1e-12 absolute; measured). Every other parameter
+// agrees to 1e-11, and a wrong gradient is off by O(1).
 TEST_CASE("zoo: mobilenet compiles, agrees with the reference and passes gradcheck") {
-  check_example("mobilenet", "--batch 2 --samples 3");
+  check_example("mobilenet", "--batch 2 --samples 3 --tol 1e-5");
 }
 
 TEST_CASE("zoo: lstm compiles, agrees with the reference and passes gradcheck") {
