@@ -279,7 +279,7 @@ void map_matmul(NodeContext& c) {
 template <OpKind Kind>
 void map_softmax(NodeContext& c) {
   ValueId x = c.tensor(0);
-  const Shape& s = c.type_of(x).shape;
+  const Shape s = c.type_of(x).shape;
   int64_t rank = s.rank();
   int64_t axis = c.attr_int("axis", c.opset() >= 13 ? -1 : 1);
   if (axis < -rank || axis >= rank)

@@ -18,7 +18,7 @@ struct Window2d {
 
 // A 1-D window's [N,C,L] input as [N,C,1,L]: the IR's windows are 2-D.
 ValueId as_image(NodeContext& c, ValueId x) {
-  const Shape& s = c.type_of(x).shape;
+  const Shape s = c.type_of(x).shape;
   if (s.rank() == 4) return x;
   if (s.rank() != 3)
     c.unsupported(fmt::format("only 1-D and 2-D windows are supported; the input is {}",
@@ -89,7 +89,7 @@ ValueId pad_explicitly(NodeContext& c, ValueId x, const Window2d& w) {
 // The result of a 1-D window op back to [N,C,L].
 ValueId from_image(NodeContext& c, ValueId y, int rank) {
   if (rank == 2) return y;
-  const Shape& s = c.type_of(y).shape;
+  const Shape s = c.type_of(y).shape;
   return c.reshape(y, {s[0], s[1], s[3]});
 }
 
@@ -111,10 +111,10 @@ void map_conv(NodeContext& c) {
     c.unsupported(
         fmt::format("the weight has rank {}; a {}-D conv needs rank {}", wrank, rank, rank + 2));
   if (rank == 1) {
-    const Shape& ws = c.type_of(w).shape;
+    const Shape ws = c.type_of(w).shape;
     w = c.reshape(w, {ws[0], ws[1], 1, ws[2]});
   }
-  const Shape& ws = c.type_of(w).shape;
+  const Shape ws = c.type_of(w).shape;
   Window2d win = window(c, c.type_of(x).shape, rank, {ws[2], ws[3]});
   if (!win.symmetric()) {
     x = pad_explicitly(c, x, win);
@@ -146,7 +146,7 @@ int64_t pool_extent(int64_t in, int64_t b, int64_t e, int64_t k, int64_t s, bool
 // the crop works when s divides p - begin. Padding never counts (max, and
 // average with count_include_pad=0), so the wider pad changes no value.
 ValueId pool_by_crop(NodeContext& c, OpKind kind, ValueId x, const Window2d& w, bool ceil) {
-  const Shape& image = c.type_of(x).shape;
+  const Shape image = c.type_of(x).shape;
   std::vector<int64_t> pad(2), offset(2), extent(2);
   for (size_t a = 0; a < 2; ++a) {
     int64_t in = image[int(2 + a)], k = w.kernel[a], s = w.stride[a], b = w.pad_begin[a];
@@ -187,7 +187,7 @@ void map_pool(NodeContext& c) {
     x = pad_explicitly(c, x, win);
     win.pad_begin = win.pad_end = {0, 0};
   }
-  const Shape& image = c.type_of(x).shape;
+  const Shape image = c.type_of(x).shape;
   bool rounds_up = false;
   for (size_t a = 0; a < 2; ++a)
     rounds_up |= pool_extent(image[int(2 + a)], win.pad_begin[a], win.pad_end[a], win.kernel[a],
@@ -209,7 +209,7 @@ void map_pool(NodeContext& c) {
 void map_global_avgpool(NodeContext& c) {
   int rank = spatial_rank(c);
   ValueId x = as_image(c, c.tensor(0));
-  const Shape& s = c.type_of(x).shape;
+  const Shape s = c.type_of(x).shape;
   ValueId y = c.op(OpKind::GlobalAvgPool, {x});
   std::vector<int64_t> dims{s[0], s[1], 1};
   if (rank == 2) dims.push_back(1);

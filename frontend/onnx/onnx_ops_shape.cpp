@@ -377,7 +377,7 @@ void fold_slice(NodeContext& c) {
 // an input from 13), or into equal parts, one per output.
 void map_split(NodeContext& c) {
   ValueId x = c.tensor(0);
-  const Shape& s = c.type_of(x).shape;
+  const Shape s = c.type_of(x).shape;
   int64_t axis = normalize(c, c.attr_int("axis", 0), s.rank(), "axis");
   int64_t extent = s[int(axis)];
   if (extent == kBatch) c.unsupported("splitting the batch dimension");
