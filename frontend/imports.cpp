@@ -23,6 +23,12 @@ std::string prefixed(const std::string& prefix, const std::string& name) {
   return prefix + "." + name;
 }
 
+std::string output_names(const Graph& net) {
+  std::string names;
+  for (const NamedValue& o : net.outputs) names += (names.empty() ? "" : ", ") + o.name;
+  return names;
+}
+
 } // namespace
 
 void ModelBuilder::statement(const ImportStmt& s) {
@@ -69,19 +75,13 @@ ValueId ModelBuilder::eval_import_call(const Expr& call, Import& imp) {
     result = nullptr;
     for (const NamedValue& o : net.outputs)
       if (o.name == k.value->text) result = &o;
-    if (!result) {
-      std::string names;
-      for (const NamedValue& o : net.outputs) names += (names.empty() ? "" : ", ") + o.name;
+    if (!result)
       fail(k.value->loc, fmt::format("{}() has no output '{}' (it has {})", call.text,
-                                     k.value->text, names));
-    }
+                                     k.value->text, output_names(net)));
   }
-  if (net.outputs.size() > 1 && call.kwargs.empty()) {
-    std::string names;
-    for (const NamedValue& o : net.outputs) names += (names.empty() ? "" : ", ") + o.name;
+  if (net.outputs.size() > 1 && call.kwargs.empty())
     fail(call.loc, fmt::format("{}() has {} outputs ({}); pick one with output=\"NAME\"", call.text,
-                               net.outputs.size(), names));
-  }
+                               net.outputs.size(), output_names(net)));
   if (call.args.size() != inputs.size())
     fail(call.loc, fmt::format("{}() takes {} input{} ({}), found {}", call.text, inputs.size(),
                                inputs.size() == 1 ? "" : "s",

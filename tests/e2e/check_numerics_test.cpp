@@ -28,15 +28,6 @@ train {
 }
 )";
 
-CommandResult run_shell(const std::string& cmd) {
-  auto out = scratch_dir() / "numerics.out";
-  int raw = std::system((cmd + " >'" + out.string() + "' 2>&1 </dev/null").c_str());
-  CommandResult r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  r.out = read_file(out);
-  return r;
-}
-
 bool has(const CommandResult& r, const std::string& part) {
   return r.out.find(part) != std::string::npos;
 }

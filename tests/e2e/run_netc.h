@@ -54,4 +54,15 @@ inline CommandResult run_netc(const std::string& args) {
   return r;
 }
 
+// Runs a shell command (a compiled model, a pipeline), capturing stdout and
+// stderr together in `out`.
+inline CommandResult run_shell(const std::string& cmd) {
+  auto out = scratch_dir() / "shell.out";
+  int raw = std::system((cmd + " >'" + out.string() + "' 2>&1 </dev/null").c_str());
+  CommandResult r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  r.out = read_file(out);
+  return r;
+}
+
 } // namespace netc::test

@@ -14,16 +14,6 @@
 
 namespace netc::test {
 
-// Runs a shell command, capturing stdout and stderr together.
-inline CommandResult run_shell(const std::string& cmd) {
-  auto out = scratch_dir() / "shell.out";
-  int raw = std::system((cmd + " >'" + out.string() + "' 2>&1 </dev/null").c_str());
-  CommandResult r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  r.out = read_file(out);
-  return r;
-}
-
 // The losses of every "step N  loss X" line.
 inline std::vector<double> printed_losses(const std::string& text) {
   static const std::regex loss_line("step +([0-9]+) +loss +([-0-9.e+naif]+)");
