@@ -106,7 +106,8 @@ public:
     }
     for (ValueId v : g.leaves(OpKind::Input)) {
       const Attrs& a = g.node(v).attrs;
-      prog.inputs.push_back({a.get_str("name"), slot_of.at(v), a.get_int("num_classes", 0)});
+      prog.inputs.push_back({a.get_str("name"), slot_of.at(v), a.get_int("num_classes", 0),
+                             a.get_str("role", "data") == "label"});
     }
     for (const NamedValue& o : g.outputs) prog.outputs.push_back({o.name, slot_of.at(o.value)});
     if (g.loss) prog.loss = slot_of.at(g.loss->value);

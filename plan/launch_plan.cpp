@@ -20,7 +20,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TensorSlot, name, shape, type, region, offset
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(KernelCall, name, args, num_inputs, scalars, flops_fixed,
                                    flops_per_example, kind, ops, sources)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Update, target, value)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NamedSlot, name, slot, num_classes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NamedSlot, name, slot, num_classes, label)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Program, kernels, prepare, updates, inputs, outputs, loss)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Init, slot, scheme, fan_in, fan_out, scale,
                                                 trainable, is_state, values_offset)

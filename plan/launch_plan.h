@@ -71,6 +71,10 @@ struct NamedSlot {
   // An input of class indices: the count its label declares (`label y :
   // class(10)[batch]`), which every loaded label is checked against. 0 otherwise.
   int64_t num_classes = 0;
+  // A label (`label y : ...`) rather than data: `--random-data` fills a float
+  // label with 0/1 targets, as the reference session does, not with normal
+  // samples, so that both draw the same batches.
+  bool label = false;
 };
 
 struct Program {

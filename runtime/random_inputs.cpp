@@ -17,6 +17,11 @@ void fill_random_inputs(Executor& ex, const Program& program, uint64_t seed, uin
       for (size_t i = 0; i < labels.size(); ++i)
         labels[i] =
             static_cast<int32_t>(hash32(seed, stream, 3, static_cast<uint32_t>(i)) % classes);
+    } else if (in.label) {
+      // 0/1 targets, as tools/reference_session.cpp draws a float label.
+      std::span<float> targets = ex.f32(in.slot);
+      for (size_t i = 0; i < targets.size(); ++i)
+        targets[i] = uniform01(seed, stream, 3, static_cast<uint32_t>(i)) < 0.5f ? 0.0f : 1.0f;
     } else {
       std::span<float> data = ex.f32(in.slot);
       for (size_t i = 0; i < data.size(); ++i)
