@@ -37,7 +37,8 @@ void ModelBuilder::statement(const ImportStmt& s) {
     fail(s.loc, fmt::format("'{}' is already imported at line {}", s.name, it->second.loc.line));
   if (find_builtin(s.name) || find_def(s.name) || names_.count(s.name) ||
       leaf_names_.count(s.name) || is_reserved(s.name))
-    fail(s.loc, fmt::format("'{}' is already a name in this model; import as another name", s.name));
+    fail(s.loc,
+         fmt::format("'{}' is already a name in this model; import as another name", s.name));
   // A relative path is relative to the model file, as a user reads it.
   std::filesystem::path path = s.path;
   if (path.is_relative()) path = std::filesystem::path(file_).parent_path() / path;
@@ -93,10 +94,9 @@ ValueId ModelBuilder::eval_import_call(const Expr& call, Import& imp) {
     ValueId arg = eval(*call.args[i]);
     const TensorType& want = net.node(inputs[i]).type;
     if (!(type_of(arg) == want))
-      fail(call.args[i]->loc,
-           fmt::format("{}() input {} ('{}') is {}, found {}", call.text, i + 1,
-                       net.node(inputs[i]).attrs.get_str("name"), to_string(want),
-                       to_string(type_of(arg))));
+      fail(call.args[i]->loc, fmt::format("{}() input {} ('{}') is {}, found {}", call.text, i + 1,
+                                          net.node(inputs[i]).attrs.get_str("name"),
+                                          to_string(want), to_string(type_of(arg))));
     map[static_cast<size_t>(inputs[i])] = arg;
   }
   for (ValueId v = 0; v < net.size(); ++v) {

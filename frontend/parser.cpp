@@ -171,7 +171,8 @@ private:
   ImportStmt import_stmt() {
     advance();
     ImportStmt s;
-    if (!at(Tok::String)) fail_expected("a file name in quotes after 'import' (import \"model.onnx\" as net)");
+    if (!at(Tok::String))
+      fail_expected("a file name in quotes after 'import' (import \"model.onnx\" as net)");
     s.path = cur().text;
     s.path_loc = cur().loc;
     advance();

@@ -148,7 +148,8 @@ ValueId reshape(ModelBuilder& b, const CallArgs& a) {
   auto batch_dims = std::count(in_dims.begin(), in_dims.end(), kBatch);
   for (const Expr* item : items) {
     if (item->kind == Expr::Kind::Name && item->text == "batch") {
-      if (std::count(dims.begin(), dims.end(), kBatch) >= std::max<decltype(batch_dims)>(batch_dims, 1))
+      if (std::count(dims.begin(), dims.end(), kBatch) >=
+          std::max<decltype(batch_dims)>(batch_dims, 1))
         b.fail(item->loc, fmt::format("reshape: 'batch' can appear only as often as in the input "
                                       "({}), which is {}",
                                       batch_dims, to_string(b.type_of(x))));

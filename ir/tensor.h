@@ -4,6 +4,7 @@
 // checking). Integer tensors (class labels) are held in T as exact integers.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

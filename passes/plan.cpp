@@ -164,8 +164,7 @@ void attach_start_values(rt::Plan& p, const std::map<std::string, Tensor<float>>
       internal_error(fmt::format("the start value of '{}' has {} elements, its tensor {}",
                                  slot.name, it->second.size(), slot.elements(1)));
     init.values_offset = static_cast<int64_t>(p.initial_values.size());
-    p.initial_values.insert(p.initial_values.end(), it->second.data.begin(),
-                            it->second.data.end());
+    p.initial_values.insert(p.initial_values.end(), it->second.data.begin(), it->second.data.end());
   }
   p.initial_values_count = static_cast<int64_t>(p.initial_values.size());
   if (!p.initial_values.empty()) p.initial_values_hash = rt::hash_values(p.initial_values);

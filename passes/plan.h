@@ -3,11 +3,11 @@
 // kernels and memory plans, and the launch plan that ties kernels to buffers.
 #pragma once
 
+#include "ir/tensor.h"
 #include "passes/fusion.h"
 #include "passes/memplan.h"
 #include "passes/pipeline.h"
 #include "plan/launch_plan.h"
-#include "ir/tensor.h"
 
 #include <map>
 

@@ -55,8 +55,8 @@ int effective_threads(int requested) {
 } // namespace
 
 int exe_main(int argc, const char* const* argv, const char* plan_json, const KernelEntry* kernels,
-             std::ostream& out, std::ostream& err, Collective* ranks,
-             const float* initial_values, int64_t initial_values_count) {
+             std::ostream& out, std::ostream& err, Collective* ranks, const float* initial_values,
+             int64_t initial_values_count) {
   std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "model";
   CLI::App app{"A neural network compiled by netc: train, run and benchmark it", program};
   // At most one subcommand, checked by hand below, so that an unknown word is

@@ -20,9 +20,10 @@ extern "C" const int64_t netc_initial_values_count;
 
 struct netc_model {
   netc::rt::Executor ex;
-  explicit netc_model(uint64_t seed) : ex(netc::rt::plan_with_values(netc_plan_json, netc_initial_values,
-                                    netc_initial_values_count),
-         netc_kernels) {
+  explicit netc_model(uint64_t seed)
+      : ex(netc::rt::plan_with_values(netc_plan_json, netc_initial_values,
+                                      netc_initial_values_count),
+           netc_kernels) {
     ex.initialize(seed);
   }
 };

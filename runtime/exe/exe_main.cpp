@@ -12,5 +12,5 @@ extern "C" const int64_t netc_initial_values_count;
 
 int main(int argc, char** argv) {
   return netc::rt::exe_main(argc, argv, netc_plan_json, netc_kernels, std::cout, std::cerr, nullptr,
-                              netc_initial_values, netc_initial_values_count);
+                            netc_initial_values, netc_initial_values_count);
 }

@@ -115,7 +115,8 @@ TEST_CASE("dump shows the kernels, the memory plan and each kernel's lowered Hal
   CHECK(lower.out.find("for (") != std::string::npos);
 }
 
-TEST_CASE("dump --after all says (unchanged) for a pass that did nothing - --after STAGE shows it") {
+TEST_CASE(
+    "dump --after all says (unchanged) for a pass that did nothing - --after STAGE shows it") {
   // The multilabel model has neither dropout nor batch norm: specialization
   // leaves it as parsed, in both modes.
   auto all = run_netc("dump examples/multilabel.nn --mode infer --after all");

@@ -125,8 +125,8 @@ output b = net(x2)
 }
 
 TEST_CASE("import: misuse is a located error") {
-  auto check_error = [](const std::string& name, const std::string& body,
-                        const std::string& where, const std::string& what) {
+  auto check_error = [](const std::string& name, const std::string& body, const std::string& where,
+                        const std::string& what) {
     CAPTURE(name);
     auto model = wrapper(name, body);
     auto r = run_netc("check '" + model.string() + "'");

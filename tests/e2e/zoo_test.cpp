@@ -76,7 +76,8 @@ void check_forward_agrees(const std::string& model, const std::string& exe, int 
 // mobilenet 4.6e-4 with adam, 1e-7 with sgd). The optimizers themselves are
 // checked against the reference in optimizer_matrix_test.cpp.
 std::string with_sgd(const std::string& source) {
-  return std::regex_replace(source, std::regex("optimizer *= *[^\\n]*"), "optimizer = sgd(lr=0.05)");
+  return std::regex_replace(source, std::regex("optimizer *= *[^\\n]*"),
+                            "optimizer = sgd(lr=0.05)");
 }
 
 void check_example(const std::string& model, const std::string& gradcheck_args,
@@ -145,7 +146,8 @@ TEST_CASE("zoo: triplet's predict prints embeddings") {
   auto c = netc_long("compile examples/triplet.nn -o '" + exe + "'");
   REQUIRE_MESSAGE(c.status == 0, c.out);
   std::string ckpt = (scratch_dir() / "triplet.ckpt").string();
-  auto t = run_shell("'" + exe + "' train --random-data --steps 2 --batch 16 --save '" + ckpt + "'");
+  auto t =
+      run_shell("'" + exe + "' train --random-data --steps 2 --batch 16 --save '" + ckpt + "'");
   REQUIRE_MESSAGE(t.status == 0, t.out);
   std::string csv;
   for (int r = 0; r < 3; ++r) {

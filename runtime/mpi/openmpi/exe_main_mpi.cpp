@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     discarded.setstate(std::ios::badbit);
     std::ostream& out = ranks.rank() == 0 ? std::cout : discarded;
     status = netc::rt::exe_main(argc, argv, netc_plan_json, netc_kernels, out, std::cerr, &ranks,
-                                  netc_initial_values, netc_initial_values_count);
+                                netc_initial_values, netc_initial_values_count);
     if (status != 0 && ranks.size() > 1) {
       std::cout.flush();
       std::cerr.flush();
