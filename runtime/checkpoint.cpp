@@ -3,6 +3,7 @@
 #include "ir/user_input.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <signal.h>
 #include <unistd.h>
 
 namespace netc::rt {
@@ -78,6 +80,24 @@ private:
   int fd_ = -1;
   bool committed_ = false;
 };
+
+// Removes the ".NAME.tmp.PID" files that writers of the same checkpoint left
+// when they were killed mid-write (their process is gone), so that repeated
+// kill -9 and --resume do not fill the folder. A live writer's file is kept.
+void remove_stale_temp_files(const std::filesystem::path& dir, const std::string& name) {
+  const std::string prefix = "." + name + ".tmp.";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string file = entry.path().filename().string();
+    if (!file.starts_with(prefix)) continue;
+    std::string digits = file.substr(prefix.size());
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+    long pid = std::strtol(digits.c_str(), nullptr, 10);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::filesystem::remove(entry.path(), ec);
+  }
+}
 
 // The testing hook of the header: a byte budget after which writes fail.
 int64_t write_budget() {
@@ -172,6 +192,7 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
                              "if any, is unchanged)",
                              path, std::strerror(err)));
   };
+  remove_stale_temp_files(dir, target.filename().string());
   TempFile out(tmp);
   if (out.fd() < 0) throw fail(errno);
   int64_t budget = write_budget();

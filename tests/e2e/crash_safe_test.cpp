@@ -262,6 +262,8 @@ TEST_CASE("SIGKILL at 30 moments leaves an old or new checkpoint, and --resume e
     }
     REQUIRE(Child(train_args(s, ckpt, epoch > 0)).wait() == 0);
     CHECK(read_file(ckpt) == s.after_epoch.back());
+    // The finished run's saves removed what the killed writers left behind.
+    CHECK(temp_files(dir) == 0);
   }
   MESSAGE(fmt::format("{} runs killed ({} while a checkpoint was being written, {} before the "
                       "first checkpoint); an uninterrupted run takes {:.2f} s",
