@@ -137,7 +137,15 @@ struct OpMapping {
 std::span<const OpMapping> math_mappings();
 std::span<const OpMapping> nn_mappings();
 std::span<const OpMapping> shape_mappings();
-const OpMapping* find_mapping(std::string_view op_type);
+std::span<const OpMapping> loss_mappings();
+// The ops of the domain ai.onnx.preview.training (Adagrad, Momentum, Adam).
+std::span<const OpMapping> training_mappings();
+
+// The training domain, whose nodes map only through training_mappings().
+inline constexpr std::string_view kTrainingDomain = "ai.onnx.preview.training";
+// The mapping of an op of `domain` ("" or "ai.onnx": the default domain), or
+// null when netc does not map it.
+const OpMapping* find_mapping(std::string_view op_type, std::string_view domain = "");
 
 // TensorProto -> Folded (onnx_tensor.cpp). Throws Unsupported for a data
 // type netc has no use for, and std::runtime_error for inconsistent data
@@ -182,7 +190,8 @@ private:
   GraphBuilder gb_;
   const std::string& file_;
   OnnxImportOptions options_;
-  int64_t opset_ = 0;
+  int64_t opset_ = 0;          // of the default domain; 0 when the model imports none
+  int64_t training_opset_ = 0; // of kTrainingDomain
   int64_t dropout_streams_ = 0;
   std::map<std::string, OnnxValue> values_;
   std::map<std::string, int> leaf_names_; // sanitized name -> uses, to keep them unique

@@ -33,14 +33,23 @@ bool is_default_domain(const std::string& domain) { return domain.empty() || dom
 // ---- Importer -------------------------------------------------------------------
 
 void Importer::run(const onnx::ModelProto& proto) {
-  for (const auto& o : proto.opset_import())
+  for (const auto& o : proto.opset_import()) {
     if (is_default_domain(o.domain())) opset_ = o.version();
+    if (o.domain() == kTrainingDomain) training_opset_ = o.version();
+  }
   if (opset_ == 0 && proto.opset_import_size() == 0) opset_ = 1; // ONNX's rule for old models
-  if (opset_ == 0)
+  // A graph of training ops only (ONNX's optimizer tests) imports no ai.onnx
+  // opset; a default-domain node in it is reported by import_node.
+  if (opset_ == 0 && training_opset_ == 0)
     throw UserError(file_, {},
                     fmt::format("the model imports no ai.onnx opset (only the domain '{}')",
                                 proto.opset_import(0).domain()));
-  if (opset_ < kMinOnnxOpset || opset_ > kMaxOnnxOpset)
+  if (training_opset_ != 0 && training_opset_ != 1)
+    throw UserError(file_, {},
+                    fmt::format("the model uses version {} of the domain {}; netc imports "
+                                "version 1",
+                                training_opset_, kTrainingDomain));
+  if (opset_ != 0 && (opset_ < kMinOnnxOpset || opset_ > kMaxOnnxOpset))
     throw UserError(file_, {},
                     fmt::format("the model uses ONNX opset {}; netc imports opsets {} to {}",
                                 opset_, kMinOnnxOpset, kMaxOnnxOpset));
@@ -57,9 +66,10 @@ void Importer::report(const std::string& message) {
 }
 
 std::string Importer::describe(const onnx::NodeProto& node, int index) const {
+  bool training = node.domain() == kTrainingDomain;
   std::string domain = is_default_domain(node.domain()) ? "" : node.domain() + ".";
   return fmt::format("node '{}' (#{}, {}{}, opset {})", node.name(), index, domain, node.op_type(),
-                     opset_);
+                     training ? training_opset_ : opset_);
 }
 
 void Importer::import_inputs(const onnx::GraphProto& g) {
@@ -139,9 +149,12 @@ void Importer::import_node(const onnx::NodeProto& node, int index) {
   std::string who = describe(node, index);
   std::vector<std::string> problems;
   const OpMapping* mapping = nullptr;
-  if (!is_default_domain(node.domain()))
+  bool training = node.domain() == kTrainingDomain;
+  if (!is_default_domain(node.domain()) && !training)
     problems.push_back(fmt::format("the domain '{}' is not supported", node.domain()));
-  else if (!(mapping = find_mapping(node.op_type())))
+  else if (!training && opset_ == 0)
+    problems.push_back("the model imports no ai.onnx opset for this node");
+  else if (!(mapping = find_mapping(node.op_type(), node.domain())))
     problems.push_back("the op is not supported");
   if (mapping)
     for (const auto& a : node.attribute())
@@ -168,7 +181,7 @@ void Importer::import_node(const onnx::NodeProto& node, int index) {
   for (const std::string& p : problems) report(fmt::format("{}: {}", who, p));
   if (!problems.empty() || poisoned_input) return poison_outputs();
 
-  NodeContext c(*this, node, index, opset_);
+  NodeContext c(*this, node, index, training ? training_opset_ : opset_);
   try {
     if (all_folded && mapping->fold)
       mapping->fold(c);
@@ -370,10 +383,16 @@ ValueId NodeContext::reshape(ValueId x, std::vector<int64_t> dims) {
   return op(OpKind::Reshape, {x}, Attrs{{"shape", std::move(dims)}});
 }
 
-const OpMapping* find_mapping(std::string_view op_type) {
-  for (auto table : {math_mappings(), nn_mappings(), shape_mappings()})
+const OpMapping* find_mapping(std::string_view op_type, std::string_view domain) {
+  auto find_in = [&](std::span<const OpMapping> table) -> const OpMapping* {
     for (const OpMapping& m : table)
       if (m.op_type == op_type) return &m;
+    return nullptr;
+  };
+  if (domain == kTrainingDomain) return find_in(training_mappings());
+  if (!is_default_domain(std::string(domain))) return nullptr;
+  for (auto table : {math_mappings(), nn_mappings(), shape_mappings(), loss_mappings()})
+    if (const OpMapping* m = find_in(table)) return m;
   return nullptr;
 }
 
