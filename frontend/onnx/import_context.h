@@ -178,6 +178,7 @@ public:
 
 private:
   void import_inputs(const onnx::GraphProto& g);
+  void keep_differentiated_unfolded(const onnx::GraphProto& g);
   void import_node(const onnx::NodeProto& node, int index);
   void import_outputs(const onnx::GraphProto& g);
   // "node 'name' (#3, Conv, opset 13)"

@@ -56,6 +56,7 @@ void Importer::run(const onnx::ModelProto& proto) {
   model_.opset = opset_;
   const onnx::GraphProto& g = proto.graph();
   import_inputs(g);
+  keep_differentiated_unfolded(g);
   for (int i = 0; i < g.node_size(); ++i) import_node(g.node(i), i);
   import_outputs(g);
   if (!errors_.empty()) throw UserError(errors_);
@@ -142,6 +143,29 @@ void Importer::import_inputs(const onnx::GraphProto& g) {
       v.poisoned = true;
     }
     values_[in.name()] = v;
+  }
+}
+
+// The xs of a Gradient node (training domain) are the variables it
+// differentiates by: a graph input bound to a constant, or an initializer,
+// named there becomes a leaf now instead of a folded value, so that the ops
+// from it to y are IR ops the gradient rules can go back through.
+void Importer::keep_differentiated_unfolded(const onnx::GraphProto& g) {
+  std::set<std::string> xs;
+  for (const onnx::NodeProto& n : g.node())
+    if (n.domain() == kTrainingDomain && n.op_type() == "Gradient")
+      for (const auto& a : n.attribute())
+        if (a.name() == "xs") xs.insert(a.strings().begin(), a.strings().end());
+  for (const std::string& name : xs) {
+    auto it = values_.find(name);
+    if (it == values_.end() || !it->second.folded || it->second.poisoned) continue;
+    try {
+      it->second.ir = leaf_from_folded(name, *it->second.folded, OpKind::Param);
+      it->second.folded.reset();
+    } catch (const std::exception& e) { // Unsupported (an integer tensor) or ShapeError
+      report(fmt::format("'{}', differentiated by a Gradient node: {}", name, e.what()));
+      it->second.poisoned = true;
+    }
   }
 }
 

@@ -1,17 +1,18 @@
 // ONNX -> IR: the optimizers of the training domain ai.onnx.preview.training
-// (version 1): Adagrad, Momentum and Adam. Each updates n tensors at once:
-// its inputs are R (the learning rate, a float scalar), T (the update count,
-// an int64 scalar), then X1..Xn, G1..Gn and the optimizer's state tensors
-// (H for Adagrad; V for Momentum; V then H for Adam), and its outputs the
-// new X1..Xn and the new state in the same order. The updates are
-// elementwise, so they map to IR elementwise ops, with the formulas of the
-// operator spec (and ONNX's reference implementation) above each mapping.
+// (version 1): Adagrad, Momentum and Adam, and Gradient (at the end). Each updates n tensors at
+// once: its inputs are R (the learning rate, a float scalar), T (the update count, an int64
+// scalar), then X1..Xn, G1..Gn and the optimizer's state tensors (H for Adagrad; V for Momentum; V
+// then H for Adam), and its outputs the new X1..Xn and the new state in the same order. The updates
+// are elementwise, so they map to IR elementwise ops, with the formulas of the operator spec (and
+// ONNX's reference implementation) above each mapping.
 //
 // T only selects and scales scalar coefficients (bias correction, the decay
 // of Adagrad's rate), which are computed here in double: T must be known at
 // import time (a constant, or an input the conformance runner binds), as
 // netc has no integer arithmetic at run time. R may be a runtime scalar.
 #include "frontend/onnx/import_context.h"
+#include "ir/gradient.h"
+#include "ir/op_registry.h"
 
 #include <cmath>
 #include <fmt/format.h>
@@ -170,10 +171,112 @@ void map_adam(NodeContext& c) {
   }
 }
 
+// ---- Gradient {xs, y, zs} -------------------------------------------------------
+// The derivatives of y with respect to each tensor named in xs, by netc's
+// reverse mode on the IR the importer built for the graph so far: every op
+// between the xs and y adds its gradient rule's ops (ir/ops/<family>.cpp), as
+// passes/autodiff.cpp does for a loss, and adjoints of shared values sum.
+// The importer keeps the xs unfolded (Importer::keep_differentiated_unfolded)
+// so that this path exists. y must hold one value (its derivative is
+// defined). The node's inputs must be the xs and zs themselves: a gradient
+// at other values would need the subgraph evaluated again at them.
+std::vector<std::string> attr_strings(const NodeContext& c, std::string_view name) {
+  for (const auto& a : c.node().attribute())
+    if (a.name() == name) return {a.strings().begin(), a.strings().end()};
+  return {};
+}
+
+void map_gradient(NodeContext& c) {
+  std::vector<std::string> xs = attr_strings(c, "xs"), zs = attr_strings(c, "zs");
+  std::string y_name = c.attr_str("y", "");
+  if (xs.empty() || y_name.empty()) c.unsupported("attributes 'xs' and 'y' are required");
+  std::vector<std::string> fed = xs;
+  fed.insert(fed.end(), zs.begin(), zs.end());
+  if (c.num_inputs() != int(fed.size()) || c.num_outputs() > int(xs.size()))
+    c.unsupported(fmt::format("{} inputs and {} outputs for {} xs and {} zs", c.num_inputs(),
+                              c.num_outputs(), xs.size(), zs.size()));
+  for (size_t i = 0; i < fed.size(); ++i)
+    if (c.node().input(int(i)) != fed[i])
+      c.unsupported(fmt::format("input {} is '{}', not '{}': netc computes the gradient at the "
+                                "values of xs and zs themselves",
+                                i, c.node().input(int(i)), fed[i]));
+  Importer& im = c.importer();
+  auto ir_of = [&](const std::string& name) {
+    const OnnxValue& v = im.value(name);
+    if (v.poisoned) c.unsupported(fmt::format("'{}' was not imported", name));
+    if (!v.ir) c.unsupported(fmt::format("'{}' is a constant: it has no derivative", name));
+    return *v.ir;
+  };
+  ValueId y = ir_of(y_name);
+  const TensorType yt = c.type_of(y);
+  if (!is_float(yt.dtype) || yt.shape.has_batch() || yt.shape.static_elements() != 1)
+    c.unsupported(fmt::format("y ('{}') is {}; netc differentiates a float tensor of one value",
+                              y_name, to_string(yt)));
+  std::vector<ValueId> x_ids;
+  for (const std::string& x : xs) x_ids.push_back(ir_of(x));
+
+  // active[v]: v depends on an x (through float values) and y depends on v.
+  const Graph& g = im.graph();
+  size_t n = size_t(y) + 1;
+  std::vector<bool> is_x(n, false), from_x(n, false), to_y(n, false);
+  for (ValueId x : x_ids)
+    if (x <= y) is_x[size_t(x)] = true;
+  for (ValueId v = 0; v <= y; ++v) {
+    bool any = is_x[size_t(v)];
+    for (ValueId i : g.node(v).inputs) any = any || from_x[size_t(i)];
+    from_x[size_t(v)] = any && is_float(g.node(v).type.dtype);
+  }
+  to_y[size_t(y)] = true;
+  std::vector<std::string> missing;
+  for (ValueId v = y; v >= 0; --v) {
+    if (!to_y[size_t(v)] || is_x[size_t(v)]) continue; // the xs are independent variables
+    for (ValueId i : g.node(v).inputs) to_y[size_t(i)] = true;
+    if (from_x[size_t(v)] && !op_def(g.node(v).op).grad)
+      missing.push_back(std::string(op_name(g.node(v).op)));
+  }
+  if (!missing.empty())
+    c.unsupported(fmt::format("no gradient rule for {}", fmt::join(missing, ", ")));
+
+  GraphBuilder& b = im.builder();
+  std::vector<std::vector<ValueId>> parts(n);
+  std::vector<ValueId> adjoint(n, kNoGrad);
+  if (from_x[size_t(y)]) {
+    ValueId one = GradBuilder(b, g.node(y).loc, yt.dtype).constant(1.0);
+    parts[size_t(y)].push_back(c.reshape(one, yt.shape.dims));
+  }
+  for (ValueId v = y; v >= 0; --v) {
+    if (parts[size_t(v)].empty()) continue;
+    const Node node = g.node(v); // a copy: adding nodes may move the vector
+    ValueId dy = parts[size_t(v)][0];
+    for (size_t i = 1; i < parts[size_t(v)].size(); ++i)
+      dy = c.op(OpKind::Add, {dy, parts[size_t(v)][i]});
+    adjoint[size_t(v)] = dy;
+    if (is_x[size_t(v)] || node.inputs.empty()) continue;
+    GradBuilder gb(b, node.loc, node.type.dtype);
+    std::vector<ValueId> grads = op_def(node.op).grad(gb, node, v, dy);
+    for (size_t i = 0; i < grads.size() && i < node.inputs.size(); ++i) {
+      ValueId in = node.inputs[i];
+      if (grads[i] != kNoGrad && from_x[size_t(in)] && to_y[size_t(in)])
+        parts[size_t(in)].push_back(grads[i]);
+    }
+  }
+  for (size_t i = 0; i < xs.size(); ++i) {
+    ValueId x = x_ids[i];
+    ValueId d = x <= y ? adjoint[size_t(x)] : kNoGrad;
+    if (d == kNoGrad) { // y does not depend on this x
+      const TensorType xt = c.type_of(x);
+      ValueId zero = GradBuilder(b, g.node(x).loc, xt.dtype).constant(0.0);
+      d = c.op(OpKind::Broadcast, {zero}, Attrs{{"shape", xt.shape.dims}});
+    }
+    c.set_output(int(i), d);
+  }
+}
+
 const OpMapping kTrainingMappings[] = {
     {"Adagrad", {"decay_factor", "epsilon", "norm_coefficient"}, map_adagrad},
     {"Momentum", {"alpha", "beta", "mode", "norm_coefficient"}, map_momentum},
     {"Adam", {"alpha", "beta", "epsilon", "norm_coefficient", "norm_coefficient_post"}, map_adam},
+    {"Gradient", {"xs", "y", "zs"}, map_gradient},
 };
 
 } // namespace

@@ -245,3 +245,52 @@ TEST_CASE("onnx: the PyTorch classifier with its CrossEntropyLoss gives PyTorch'
   CHECK(count_ops(bound.graph, OpKind::SoftmaxCrossEntropy) == 0);
   CHECK(run(bound, {{"x", tensor({n, 8}, x)}})[0][0] == doctest::Approx(want).epsilon(1e-5));
 }
+
+TEST_CASE("onnx: Gradient of ai.onnx.preview.training differentiates the graph by its xs") {
+  // y = sum(x x w) + s: dy/dx = 2 x w, dy/dw = x^2, dy/dz = 0 (z unused),
+  // with w an initializer and s a constant input the Gradient keeps unfolded.
+  ModelMaker mm(13);
+  mm.input("x", {3});
+  mm.input("z", {2});
+  mm.input("s", {1});
+  mm.initializer("w", {3}, {1, -2, 0.5f});
+  mm.node("Mul", {"x", "x"}, {"xx"});
+  mm.node("Mul", {"xx", "w"}, {"xxw"});
+  auto& r = mm.node("ReduceSum", {"xxw"}, {"sum"});
+  attr(r, "keepdims", int64_t{0});
+  mm.node("Add", {"sum", "s"}, {"y"});
+  auto& g = training_node(mm, "Gradient", {"x", "w", "z", "s"}, {"dx", "dw", "dz", "ds"});
+  auto* xs = g.add_attribute();
+  xs->set_name("xs");
+  xs->set_type(onnx::AttributeProto::STRINGS);
+  for (const char* v : {"x", "w", "z", "s"}) xs->add_strings(v);
+  attr(g, "y", std::string("y"));
+  for (const char* v : {"y", "dx", "dw", "dz", "ds"}) mm.output(v);
+  OnnxImportOptions o;
+  o.static_first_dim_is_batch = false;
+  o.constant_inputs["s"] = tensor_cast<double>(tensor({1}, {10}));
+  ImportedModel m = mm.import(o);
+  auto out = run(m, {{"x", tensor({3}, {1, 2, 3})}, {"z", tensor({2}, {5, 6})}});
+  check_close(out[0], {1}, {1 - 8 + 4.5f + 10});
+  check_close(out[1], {3}, {2, -8, 3});
+  check_close(out[2], {3}, {1, 4, 9});
+  check_close(out[3], {2}, {0, 0});
+  check_close(out[4], {1}, {1});
+  // A value computed from the xs is not an independent variable's input.
+  ModelMaker bad(13);
+  bad.input("x", {3});
+  bad.node("Neg", {"x"}, {"y"});
+  auto& gb = training_node(bad, "Gradient", {"y"}, {"dx"});
+  auto* bx = gb.add_attribute();
+  bx->set_name("xs");
+  bx->set_type(onnx::AttributeProto::STRINGS);
+  bx->add_strings("x");
+  attr(gb, "y", std::string("y"));
+  bad.output("dx");
+  try {
+    bad.import();
+    FAIL("no error");
+  } catch (const UserError& e) {
+    CHECK(std::string(e.what()).find("input 0 is 'y', not 'x'") != std::string::npos);
+  }
+}
