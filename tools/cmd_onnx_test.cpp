@@ -181,8 +181,10 @@ Verdict run_case(const fs::path& dir, const OnnxTestOptions& o) {
     std::vector<size_t> fed; // the data set's inputs that the graph reads at run time
     for (size_t i = 0; i < d.inputs.size(); ++i) {
       // Integer tensors and scalars are what ONNX passes as inputs where
-      // netc needs constants: shapes, axes, a dropout ratio, clip bounds.
-      if (is_float(d.input_dtypes[i]) && d.inputs[i].rank() > 0)
+      // netc needs constants: shapes, axes, a dropout ratio, clip bounds
+      // (but not those named by --feed: class labels).
+      bool feed = std::find(o.feed.begin(), o.feed.end(), d.input_names[i]) != o.feed.end();
+      if ((is_float(d.input_dtypes[i]) && d.inputs[i].rank() > 0) || feed)
         fed.push_back(i);
       else
         import_options.constant_inputs[d.input_names[i]] = d.inputs[i];

@@ -78,6 +78,9 @@ struct OnnxTestOptions {
   OnnxConformanceTolerance tolerance;
   bool batch_axis = false;     // import the inputs' first dimension as the batch
   bool reference_only = false; // skip the compiled kernels
+  // Integer inputs fed at run time, by ONNX name, instead of bound as
+  // constants (class labels: the form a deployed model gets them in).
+  std::vector<std::string> feed;
 };
 
 // `netc onnx-test`: runs ONNX backend test cases; exit 1 when any failed.

@@ -132,6 +132,8 @@ int main(int argc, char** argv) {
   onnx_test_cmd->add_option("--atol", onnx_test.tolerance.atol, "absolute tolerance");
   onnx_test_cmd->add_flag("--batch-axis", onnx_test.batch_axis,
                           "import the inputs' first dimension as the batch dimension");
+  onnx_test_cmd->add_option("--feed", onnx_test.feed,
+                            "an integer input fed at run time instead of bound as a constant");
   onnx_test_cmd->add_flag("--reference-only", onnx_test.reference_only,
                           "compare the reference interpreter only, not the compiled kernels");
 

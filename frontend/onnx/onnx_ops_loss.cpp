@@ -100,6 +100,15 @@ ValueId runtime_mask(NodeContext& c, ValueId labels, const std::vector<int64_t>&
   return m;
 }
 
+// Labels that are a graph input declare their class count, as a `.nn` label
+// `class(C)` does: random inputs (`netc run`) then draw class indices, and
+// the IR's class-count check (ir/class_labels.h) applies.
+void declare_classes(NodeContext& c, ValueId labels, int64_t C) {
+  Node& n = c.importer().builder().graph().nodes[size_t(labels)];
+  if (n.op == OpKind::Input && !is_float(n.type.dtype) && !n.attrs.has("num_classes"))
+    n.attrs.set("num_classes", C);
+}
+
 // Whether PyTorch's fused loss op computes this node exactly.
 bool fused_applies(NodeContext& c, const std::vector<int64_t>& dims, Reduction r,
                    std::optional<int64_t> ignore, bool labels_folded) {
@@ -146,6 +155,7 @@ void map_loss(NodeContext& c, bool softmax) {
                                 fmt::join(wdims, ","), C));
   }
 
+  if (!folded_labels) declare_classes(c, c.tensor(1), C);
   if (softmax && fused_applies(c, dims, r, ignore, folded_labels != nullptr)) {
     Attrs attrs;
     if (c.has_input(2)) attrs.set("weights", c.folded(2)->data);

@@ -3,10 +3,10 @@
 (Linear-ReLU-Linear and nn.CrossEntropyLoss, written by make_classifier_loss.py)
 run by `netc onnx-test` on the inputs of classifier_loss.json, on the reference
 interpreter and on the JIT-compiled kernels; the loss must be PyTorch's (the
-.json's) within 1e-5 relative. onnx-test binds the int64 labels at import
-time (the composed form of the loss); tests/frontend/onnx_loss_test.cpp runs
-the same files with the labels fed at run time (the fused op). Also checks
-that `netc check` accepts the model with its batch axis and runtime labels.
+.json's) within 1e-5 relative, both with the int64 labels bound at import
+time (the composed form of the loss) and fed at run time (`--feed labels`:
+the fused softmax_cross_entropy op). Also checks that `netc check` accepts
+the model.
 
 Usage: classifier_loss_test.py NETC SOURCE_DIR   (exit 77 without python3-onnx)
 """
@@ -40,13 +40,17 @@ def main():
         for file, name, arr in tensors:
             with open(os.path.join(case, "test_data_set_0", file + ".pb"), "wb") as f:
                 f.write(numpy_helper.from_array(arr, name).SerializeToString())
-        p = subprocess.run([netc, "onnx-test", "--rtol", "1e-5", "--atol", "0", case],
-                           capture_output=True, text=True)
-        line = p.stdout.strip()
-        print(f"netc onnx-test: {line} (PyTorch's loss {data['loss']:.9g})")
-        ok = p.returncode == 0 and '"status":"passed"' in line
-        if not ok:
-            print(p.stderr, file=sys.stderr)
+        ok = True
+        # The labels bound at import time (the composed loss), then fed at run
+        # time with a batch axis (the fused softmax_cross_entropy).
+        for extra in ([], ["--feed", "labels", "--batch-axis"]):
+            p = subprocess.run([netc, "onnx-test", "--rtol", "1e-5", "--atol", "0"] + extra +
+                               [case], capture_output=True, text=True)
+            line = p.stdout.strip()
+            print(f"netc onnx-test {' '.join(extra)}: {line} (PyTorch's loss {data['loss']:.9g})")
+            if p.returncode != 0 or '"status":"passed"' not in line:
+                print(p.stderr, file=sys.stderr)
+                ok = False
         q = subprocess.run([netc, "check", os.path.join(case, "model.onnx")], capture_output=True,
                            text=True)
         if q.returncode != 0:
