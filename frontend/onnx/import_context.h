@@ -167,6 +167,9 @@ public:
 
   // ---- for NodeContext ---------------------------------------------------------
   const OnnxValue& value(const std::string& name) const;
+  // The value of `name`, or null when no input, initializer or earlier node
+  // defines it (a name read from an attribute: Gradient's xs and y).
+  const OnnxValue* find_value(const std::string& name) const;
   void define(const std::string& name, OnnxValue v);
   ValueId materialize(const std::string& name, OpKind leaf);
   GraphBuilder& builder() { return gb_; }

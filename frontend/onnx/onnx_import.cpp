@@ -246,6 +246,11 @@ void Importer::import_outputs(const onnx::GraphProto& g) {
 
 const OnnxValue& Importer::value(const std::string& name) const { return values_.at(name); }
 
+const OnnxValue* Importer::find_value(const std::string& name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? nullptr : &it->second;
+}
+
 void Importer::define(const std::string& name, OnnxValue v) { values_[name] = std::move(v); }
 
 // Names of IR leaves and outputs keep [A-Za-z0-9_.]; anything else becomes

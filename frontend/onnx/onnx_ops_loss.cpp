@@ -128,6 +128,7 @@ bool fused_applies(NodeContext& c, const std::vector<int64_t>& dims, Reduction r
 // Both ops; `softmax` says whether the input is scores (SCE) or
 // log-probabilities (NLL).
 void map_loss(NodeContext& c, bool softmax) {
+  if (c.opset() < 12) c.unsupported("the op exists from opset 12");
   ValueId x = c.tensor(0);
   const TensorType xt = c.type_of(x);
   const std::vector<int64_t> dims = xt.shape.dims;
@@ -143,16 +144,16 @@ void map_loss(NodeContext& c, bool softmax) {
   const Folded* folded_labels = c.folded(1);
   std::vector<int64_t> want = label_dims(dims);
   if (folded_labels && folded_labels->dims != want)
-    c.unsupported(fmt::format("the labels have shape [{}]; the input {} needs [{}]",
-                              fmt::join(folded_labels->dims, ","), to_string(xt),
-                              fmt::join(want, ",")));
+    c.unsupported(fmt::format("the labels have shape {}; the input {} needs {}",
+                              to_string(Shape(folded_labels->dims)), to_string(xt),
+                              to_string(Shape(want))));
   if (folded_labels && is_float(folded_labels->dtype))
     c.unsupported("the labels must be integer class indices");
   if (c.has_input(2)) { // (a constant's shape, without making it a leaf the fused op never reads)
     std::vector<int64_t> wdims = c.folded(2) ? c.folded(2)->dims : c.type(2).shape.dims;
     if (wdims != std::vector<int64_t>{C})
-      c.unsupported(fmt::format("the weights have shape [{}]; they need one per class ({})",
-                                fmt::join(wdims, ","), C));
+      c.unsupported(fmt::format("the weights have shape {}; they need one per class ({})",
+                                to_string(Shape(wdims)), C));
   }
 
   if (!folded_labels) declare_classes(c, c.tensor(1), C);
@@ -174,8 +175,8 @@ void map_loss(NodeContext& c, bool softmax) {
       c.unsupported(
           fmt::format("the labels are {}; they must be integer class indices", to_string(lt)));
     if (lt.shape.dims != want)
-      c.unsupported(fmt::format("the labels are {}; the input {} needs [{}]", to_string(lt),
-                                to_string(xt), fmt::join(want, ",")));
+      c.unsupported(fmt::format("the labels are {}; the input {} needs {}", to_string(lt),
+                                to_string(xt), to_string(Shape(want))));
     mask = runtime_mask(c, labels, dims, ignore);
   }
   // M w[c]: the weights along the class axis, [C, 1, ..., 1].

@@ -79,7 +79,7 @@ ValueId operand(NodeContext& c, int i, int64_t k, const char* what) {
   const TensorType& t = c.type_of(v);
   const TensorType& x = c.type(int(2 + k));
   if (t.dtype != DType::f32 || t.shape != x.shape)
-    c.unsupported(fmt::format("{} (input {}) is {}; it must be f32 like X{} ({})", what, i,
+    c.unsupported(fmt::format("{} (input {}) is {}; it must have the type of X{} ({})", what, i,
                               to_string(t), k + 1, to_string(x)));
   return v;
 }
@@ -202,7 +202,10 @@ void map_gradient(NodeContext& c) {
                                 i, c.node().input(int(i)), fed[i]));
   Importer& im = c.importer();
   auto ir_of = [&](const std::string& name) {
-    const OnnxValue& v = im.value(name);
+    const OnnxValue* found = im.find_value(name);
+    if (!found)
+      c.unsupported(fmt::format("'{}' is not a value of the graph before this node", name));
+    const OnnxValue& v = *found;
     if (v.poisoned) c.unsupported(fmt::format("'{}' was not imported", name));
     if (!v.ir) c.unsupported(fmt::format("'{}' is a constant: it has no derivative", name));
     return *v.ir;

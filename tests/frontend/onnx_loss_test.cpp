@@ -294,3 +294,43 @@ TEST_CASE("onnx: Gradient of ai.onnx.preview.training differentiates the graph b
     CHECK(std::string(e.what()).find("input 0 is 'y', not 'x'") != std::string::npos);
   }
 }
+
+TEST_CASE("onnx: malformed loss and Gradient nodes are reported, each by its node") {
+  ModelMaker mm(11); // SoftmaxCrossEntropyLoss exists from opset 12
+  mm.input("x", {3, 4});
+  mm.input("y", {3}, onnx::TensorProto::INT64);
+  mm.input("w", {5});
+  mm.node("SoftmaxCrossEntropyLoss", {"x", "y"}, {"a"}, "sce11");
+  ModelMaker m13(13);
+  m13.input("x", {3, 4});
+  m13.input("y", {3}, onnx::TensorProto::INT64);
+  m13.initializer("w", {5}, {1, 1, 1, 1, 1});
+  m13.node("SoftmaxCrossEntropyLoss", {"x", "y", "w"}, {"a"}, "weights5");
+  auto& r = m13.node("NegativeLogLikelihoodLoss", {"x", "y"}, {"b"}, "nll_foo");
+  attr(r, "reduction", std::string("foo"));
+  auto& g = training_node(m13, "Gradient", {"x"}, {"dx"});
+  auto* xs = g.add_attribute();
+  xs->set_name("xs");
+  xs->set_type(onnx::AttributeProto::STRINGS);
+  xs->add_strings("x");
+  attr(g, "y", std::string("nope"));
+  mm.output("a");
+  for (const char* v : {"a", "b", "dx"}) m13.output(v);
+  auto text = [](const ModelMaker& m) {
+    try {
+      m.import();
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(text(mm).find("node 'sce11' (#0, SoftmaxCrossEntropyLoss, opset 11): the op exists from "
+                      "opset 12") != std::string::npos);
+  std::string e13 = text(m13);
+  CHECK(e13.find("'weights5' (#0, SoftmaxCrossEntropyLoss, opset 13): the weights have shape [5]; "
+                 "they need one per class (4)") != std::string::npos);
+  CHECK(e13.find("'nll_foo' (#1, NegativeLogLikelihoodLoss, opset 13): reduction 'foo' is not "
+                 "one of none, sum, mean") != std::string::npos);
+  CHECK(e13.find("Gradient, opset 1): 'nope' is not a value of the graph before this node") !=
+        std::string::npos);
+}
