@@ -29,6 +29,8 @@ namespace netc {
 // (consumed_inputs, is_test, broadcast... are refused by name), since an
 // op's semantics at opset N are those of its latest version <= N; the
 // conformance data labels many unchanged ops with opsets 1 and 6.
+// Nodes of the training domain ai.onnx.preview.training (version 1) map
+// through their own table (import_context.h, kTrainingDomain).
 inline constexpr int64_t kMinOnnxOpset = 1;
 inline constexpr int64_t kMaxOnnxOpset = 17;
 
