@@ -49,7 +49,9 @@ std::vector<int64_t> label_dims(const std::vector<int64_t>& scores) {
 // name derived from the node's first output, then made a leaf like any
 // folded value.
 ValueId constant_tensor(NodeContext& c, Folded f, const std::string& suffix) {
-  std::string name = c.node().output(0) + "." + suffix;
+  // (A node may have no outputs: found by fuzzing, output(0) aborted in protobuf.)
+  std::string base = c.num_outputs() > 0 ? c.node().output(0) : c.node().name();
+  std::string name = base + "." + suffix;
   OnnxValue v;
   v.folded = std::move(f);
   c.importer().define(name, std::move(v));

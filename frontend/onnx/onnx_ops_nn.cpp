@@ -46,6 +46,10 @@ Window2d window(NodeContext& c, const Shape& image, int rank, std::vector<int64_
   Window2d w;
   w.kernel = std::move(kernel);
   w.stride = spatial_attr(c, "strides", rank, 1, 1);
+  // Found by fuzzing: a stride of 0 divided by zero below (UBSan) before the
+  // IR's shape rule could refuse it.
+  for (int64_t s : w.stride)
+    if (s < 1) c.unsupported(fmt::format("strides must be positive, found {}", s));
   w.dilation = spatial_attr(c, "dilations", rank, 1, 1);
   std::string auto_pad = c.attr_str("auto_pad", "NOTSET");
   std::vector<int64_t> pads = c.attr_ints("pads");
