@@ -131,12 +131,18 @@ struct OpMapping {
   // Folds the node when every input is a constant (nullptr: never folded,
   // e.g. ops without an integer form).
   MapFn fold = nullptr;
+  // The inputs the mapping reads as constants that ONNX allows to be float
+  // tensors (Resize's scales): a graph input feeding one is bound at import
+  // time by the conformance runner (onnx_constant_inputs).
+  std::vector<int> constant_inputs = {};
 };
 
 // The mapping tables, one per onnx_ops_*.cpp.
 std::span<const OpMapping> math_mappings();
 std::span<const OpMapping> nn_mappings();
 std::span<const OpMapping> shape_mappings();
+std::span<const OpMapping> recurrent_mappings(); // RNN, GRU, LSTM
+std::span<const OpMapping> resize_mappings();    // ConvTranspose, Resize, Upsample
 const OpMapping* find_mapping(std::string_view op_type);
 
 // TensorProto -> Folded (onnx_tensor.cpp). Throws Unsupported for a data

@@ -371,7 +371,8 @@ ValueId NodeContext::reshape(ValueId x, std::vector<int64_t> dims) {
 }
 
 const OpMapping* find_mapping(std::string_view op_type) {
-  for (auto table : {math_mappings(), nn_mappings(), shape_mappings()})
+  for (auto table :
+       {math_mappings(), nn_mappings(), shape_mappings(), recurrent_mappings(), resize_mappings()})
     for (const OpMapping& m : table)
       if (m.op_type == op_type) return &m;
   return nullptr;
@@ -413,6 +414,24 @@ OnnxTensorFile read_onnx_tensor(const std::string& path) {
   } catch (const std::exception& e) {
     throw UserError(path, {}, e.what());
   }
+}
+
+std::set<std::string> onnx_constant_inputs(const std::string& path) {
+  onnx::ModelProto proto;
+  std::string bytes = onnx_import::read_file(path, "ONNX model");
+  std::set<std::string> out;
+  if (bytes.size() > onnx_import::kMaxModelBytes ||
+      !proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return out; // the import reports it
+  std::set<std::string> graph_inputs;
+  for (const auto& in : proto.graph().input()) graph_inputs.insert(in.name());
+  for (const auto& node : proto.graph().node()) {
+    const onnx_import::OpMapping* m = onnx_import::find_mapping(node.op_type());
+    if (!m) continue;
+    for (int i : m->constant_inputs)
+      if (i < node.input_size() && graph_inputs.count(node.input(i))) out.insert(node.input(i));
+  }
+  return out;
 }
 
 bool is_onnx_path(std::string_view path) { return path.ends_with(".onnx"); }
