@@ -313,11 +313,22 @@ void map_recurrent(NodeContext& c, Cell cell) {
   std::vector<int64_t> state_dims =
       batch_first ? std::vector<int64_t>{r.B, dirs, H} : std::vector<int64_t>{dirs, r.B, H};
   int64_t state_axis = batch_first ? 1 : 0;
-  if (c.has_input(5)) {
+  // A state that is zero (PyTorch exports its default h0 as an Expand of a
+  // zero constant, which folds) is left out like an absent one.
+  auto zero = [&](int i) {
+    const Folded* f = c.folded(i);
+    if (!f || !std::all_of(f->data.begin(), f->data.end(), [](double v) { return v == 0; }))
+      return false;
+    if (f->dims != state_dims)
+      c.unsupported(fmt::format("the initial state (input {}) is [{}]; it must be {}", i,
+                                fmt::join(f->dims, ","), to_string(Shape(state_dims))));
+    return true;
+  };
+  if (c.has_input(5) && !zero(5)) {
     h0 = c.tensor(5);
     expect(*h0, "initial_h", state_dims);
   }
-  if (cell == Cell::Lstm && c.has_input(6)) {
+  if (cell == Cell::Lstm && c.has_input(6) && !zero(6)) {
     c0 = c.tensor(6);
     expect(*c0, "initial_c", state_dims);
   }
