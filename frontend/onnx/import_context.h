@@ -144,6 +144,10 @@ std::span<const OpMapping> shape_mappings();
 std::span<const OpMapping> recurrent_mappings(); // RNN, GRU, LSTM
 std::span<const OpMapping> resize_mappings();    // ConvTranspose, Resize, Upsample
 const OpMapping* find_mapping(std::string_view op_type);
+// Whether `node` reads the value `name` as the X of an RNN, GRU or LSTM with
+// layout=0, whose first dimension is the sequence, not the batch: a graph
+// input read so keeps its static first dimension (onnx_ops_recurrent.cpp).
+bool reads_sequence_first(const onnx::NodeProto& node, const std::string& name);
 
 // TensorProto -> Folded (onnx_tensor.cpp). Throws Unsupported for a data
 // type netc has no use for, and std::runtime_error for inconsistent data

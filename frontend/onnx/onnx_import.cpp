@@ -74,6 +74,12 @@ void Importer::import_inputs(const onnx::GraphProto& g) {
     }
     values_[t.name()] = std::move(v);
   }
+  // A recurrent op's time-major X: its static first dimension is the
+  // sequence, which the op unrolls, not the batch.
+  std::set<std::string> sequence_first;
+  for (const onnx::NodeProto& node : g.node())
+    for (const std::string& in : node.input())
+      if (reads_sequence_first(node, in)) sequence_first.insert(in);
   for (const onnx::ValueInfoProto& in : g.input()) {
     if (values_.count(in.name())) continue; // an initializer (IR version < 4 lists them here)
     std::string where = fmt::format("graph input '{}'", in.name());
@@ -106,7 +112,8 @@ void Importer::import_inputs(const onnx::GraphProto& g) {
     for (int d = 0; problem.empty() && d < tt.shape().dim_size(); ++d) {
       const auto& dim = tt.shape().dim(d);
       bool symbolic = !dim.has_dim_value();
-      if (d == 0 && (symbolic || options_.static_first_dim_is_batch))
+      if (d == 0 &&
+          (symbolic || (options_.static_first_dim_is_batch && !sequence_first.count(in.name()))))
         dims.push_back(kBatch);
       else if (symbolic)
         problem = fmt::format("dimension {} is symbolic ('{}'); only the first (batch) dimension "

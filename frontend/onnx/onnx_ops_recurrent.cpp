@@ -416,4 +416,12 @@ const OpMapping kRecurrentMappings[] = {
 
 std::span<const OpMapping> recurrent_mappings() { return kRecurrentMappings; }
 
+bool reads_sequence_first(const onnx::NodeProto& node, const std::string& name) {
+  if (node.op_type() != "RNN" && node.op_type() != "GRU" && node.op_type() != "LSTM") return false;
+  if (node.input_size() == 0 || node.input(0) != name) return false;
+  for (const auto& a : node.attribute())
+    if (a.name() == "layout") return a.i() == 0;
+  return true;
+}
+
 } // namespace netc::onnx_import

@@ -265,8 +265,25 @@ TEST_CASE("onnx: recurrent attributes and inputs netc cannot honour are reported
           a->set_type(onnx::AttributeProto::STRINGS);
           for (const char* f : {"Sigmoid", "Gelu", "Tanh"}) a->add_strings(f);
         }).find("activation 'gelu' is not supported") != std::string::npos);
-  // With the first dimension imported as the batch, the sequence has no length.
-  CHECK(lstm([](ModelMaker&, onnx::NodeProto&) {}, OnnxImportOptions{})
+  // A graph input read as X keeps its static first dimension (the sequence)
+  // where other inputs' first dimension becomes the batch; an X computed from
+  // a batched input has no sequence length to unroll.
+  ModelMaker direct(14);
+  direct.input("X", {2, 1, 2});
+  direct.initializer("W", {1, 6, 2}, values(12, 0));
+  direct.initializer("R", {1, 6, 2}, values(12, 1));
+  attr(direct.node("GRU", {"X", "W", "R"}, {"Y"}), "hidden_size", int64_t{2});
+  direct.output("Y");
+  ImportedModel m = direct.import();
+  CHECK(m.graph.node(m.graph.leaves(OpKind::Input)[0]).type.shape == Shape{2, 1, 2});
+  CHECK(m.graph.node(m.graph.outputs[0].value).type.shape == Shape{2, 1, 1, 2});
+  CHECK(lstm(
+            [](ModelMaker& mm, onnx::NodeProto& n) {
+              mm.node("Relu", {"X"}, {"Xr"});
+              mm.graph().mutable_node()->SwapElements(0, 1); // the Relu first
+              n.set_input(0, "Xr");
+            },
+            OnnxImportOptions{})
             .find("the sequence axis of X f32[batch,1,2] is the batch dimension") !=
         std::string::npos);
 }

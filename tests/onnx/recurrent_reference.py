@@ -4,7 +4,9 @@ small torch.nn.LSTM, GRU (bidirectional) and RNN (relu) layers (sequence
 first, as ONNX has it), a ConvTranspose2d (stride, padding, output_padding)
 and nn.Upsample (scale 2, nearest and bilinear) with random weights, each
 exported by torch.onnx.export (opset 14, static shapes), then imported by
-`netc onnx-test` and run on the reference interpreter and the JIT-compiled
+`netc onnx-test --batch-axis` as `netc run` imports a model (an image's first
+dimension becomes the batch; a recurrent layer's sequence-first input keeps
+its length) and run on the reference interpreter and the JIT-compiled
 kernels; every output (an LSTM's Y, Y_h and Y_c...) must match PyTorch's
 forward within 1e-4.
 
@@ -77,8 +79,8 @@ def main():
             folder = os.path.join(tmp, name)
             write_case(folder, model, x)
             folders.append(folder)
-        # Static shapes (no --batch-axis): the sequence axis comes first.
-        p = subprocess.run([netc, "onnx-test", "--rtol", "1e-4", "--atol", "1e-4"] + folders,
+        p = subprocess.run([netc, "onnx-test", "--batch-axis", "--rtol", "1e-4", "--atol", "1e-4"]
+                           + folders,
                            capture_output=True, text=True)
         failures = 0
         lines = p.stdout.strip().splitlines()
