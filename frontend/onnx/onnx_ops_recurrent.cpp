@@ -313,15 +313,26 @@ void map_recurrent(NodeContext& c, Cell cell) {
   std::vector<int64_t> state_dims =
       batch_first ? std::vector<int64_t>{r.B, dirs, H} : std::vector<int64_t>{dirs, r.B, H};
   int64_t state_axis = batch_first ? 1 : 0;
-  // A state that is zero (PyTorch exports its default h0 as an Expand of a
-  // zero constant, which folds) is left out like an absent one.
+  // A state that is zero is left out like an absent one. PyTorch exports
+  // its default h0 as zeros expanded to [D, B, H]: a folded constant, or
+  // with a runtime batch a broadcast of the constant 0 (ConstantOfShape).
   auto zero = [&](int i) {
-    const Folded* f = c.folded(i);
-    if (!f || !std::all_of(f->data.begin(), f->data.end(), [](double v) { return v == 0; }))
-      return false;
-    if (f->dims != state_dims)
-      c.unsupported(fmt::format("the initial state (input {}) is [{}]; it must be {}", i,
-                                fmt::join(f->dims, ","), to_string(Shape(state_dims))));
+    std::vector<int64_t> dims;
+    if (const Folded* f = c.folded(i)) {
+      if (!std::all_of(f->data.begin(), f->data.end(), [](double v) { return v == 0; }))
+        return false;
+      dims = f->dims;
+    } else {
+      const Graph& g = c.importer().graph();
+      const Node& n = g.node(c.tensor(i));
+      if (n.op != OpKind::Broadcast || g.node(n.inputs[0]).op != OpKind::Constant ||
+          g.node(n.inputs[0]).attrs.get_float("value") != 0)
+        return false;
+      dims = n.type.shape.dims;
+    }
+    if (dims != state_dims)
+      c.unsupported(fmt::format("the initial state (input {}) is {}; it must be {}", i,
+                                to_string(Shape(dims)), to_string(Shape(state_dims))));
     return true;
   };
   if (c.has_input(5) && !zero(5)) {

@@ -40,30 +40,37 @@ class Recurrent(nn.Module):
 
 
 def models():
+    """(name, model, input, dynamic batch axis)"""
     torch.manual_seed(0)
-    seq = torch.randn(6, 3, 5)  # [T, batch, features]
+    seq = torch.randn(4, 3, 5)  # [T, batch, features]
     image = torch.randn(2, 3, 5, 4)
     return [
-        ("lstm", Recurrent(nn.LSTM(5, 4)), seq),
-        ("gru_bidirectional", Recurrent(nn.GRU(5, 4, bidirectional=True)), seq),
-        ("rnn_relu", Recurrent(nn.RNN(5, 4, nonlinearity="relu")), seq),
+        ("lstm", Recurrent(nn.LSTM(5, 4)), seq, False),
+        ("gru_bidirectional", Recurrent(nn.GRU(5, 4, bidirectional=True)), seq, False),
+        ("rnn_relu", Recurrent(nn.RNN(5, 4, nonlinearity="relu")), seq, False),
+        # batch_first: exported as Transpose -> LSTM (sequence first) -> Transposes,
+        # with the batch (a dim_param) in the middle of the LSTM's X.
+        ("lstm_batch_first_bidirectional",
+         Recurrent(nn.LSTM(5, 4, batch_first=True, bidirectional=True)), seq.transpose(0, 1),
+         True),
         ("conv_transpose", nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1),
-         image),
+         image, True),
         ("upsample_nearest", nn.Sequential(nn.Conv2d(3, 2, 1), nn.Upsample(scale_factor=2)),
-         image),
-        ("upsample_bilinear", nn.Upsample(scale_factor=(2, 3), mode="bilinear"), image),
+         image, False),
+        ("upsample_bilinear", nn.Upsample(scale_factor=(2, 3), mode="bilinear"), image, False),
     ]
 
 
-def write_case(folder, model, x):
+def write_case(folder, model, x, dynamic):
     model.eval()
     with torch.no_grad():
         ys = model(x)
     ys = ys if isinstance(ys, tuple) else (ys,)
     names = [f"y{i}" for i in range(len(ys))]
     os.makedirs(os.path.join(folder, "test_data_set_0"))
+    axes = {"dynamic_axes": {n: {0: "batch"} for n in ["x"] + names}} if dynamic else {}
     torch.onnx.export(model, x, os.path.join(folder, "model.onnx"), opset_version=14,
-                      input_names=["x"], output_names=names)
+                      input_names=["x"], output_names=names, **axes)
     tensors = [("input_0", x, "x")] + [(f"output_{i}", y, n) for i, (y, n) in
                                        enumerate(zip(ys, names))]
     for file, t, name in tensors:
@@ -75,9 +82,9 @@ def main():
     netc = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
         folders = []
-        for name, model, x in models():
+        for name, model, x, dynamic in models():
             folder = os.path.join(tmp, name)
-            write_case(folder, model, x)
+            write_case(folder, model, x, dynamic)
             folders.append(folder)
         p = subprocess.run([netc, "onnx-test", "--batch-axis", "--rtol", "1e-4", "--atol", "1e-4"]
                            + folders,
