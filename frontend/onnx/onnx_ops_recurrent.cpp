@@ -270,14 +270,23 @@ void map_recurrent(NodeContext& c, Cell cell) {
   int64_t G = gate_count(cell);
   int64_t H = c.attr_int("hidden_size", 0);
   const Shape ws = c.type_of(W).shape;
-  if (H <= 0 && ws.rank() == 3) H = ws[1] / G; // hidden_size is optional: W's rows say it
+  if (!c.has_attr("hidden_size") && ws.rank() == 3) H = ws[1] / G; // optional: W's rows say it
+  if (!c.has_attr("hidden_size") && ws.rank() != 3)
+    c.unsupported(fmt::format("hidden_size is missing and W {} does not give it", to_string(ws)));
+  if (H < 1 || H > kMaxElements)
+    c.unsupported(fmt::format("hidden_size {} is not in [1, 2^48]", H));
+  // Every step is a copy of the cell in the graph: a sequence this long
+  // would make a graph no compile finishes.
+  constexpr int64_t kMaxSteps = 10000;
+  if (xt.shape[int(time_axis)] > kMaxSteps)
+    c.unsupported(fmt::format("the sequence has {} steps; netc unrolls at most {}",
+                              xt.shape[int(time_axis)], kMaxSteps));
   int64_t I = xt.shape[2];
   auto expect = [&](ValueId v, const char* what, std::vector<int64_t> dims) {
     if (c.type_of(v).shape.dims != dims)
       c.unsupported(fmt::format("{} is {}; with hidden_size {} it must be {}", what,
                                 to_string(c.type_of(v)), H, to_string(Shape(dims))));
   };
-  if (H <= 0) c.unsupported("hidden_size is missing and W does not give it");
   expect(W, "W", {dirs, G * H, I});
   expect(R, "R", {dirs, G * H, H});
   Recurrence r{c,

@@ -84,12 +84,21 @@ void map_conv_transpose(NodeContext& c) {
   if (rank == 1) pads = {0, pads[0], 0, pads[1]};
   std::vector<int64_t> begin{pads[0], pads[1]}, end{pads[2], pads[3]};
   for (size_t a = 0; a < 2; ++a)
-    if (stride[a] < 1 || dilation[a] < 1 || out_pad[a] < 0 || begin[a] < 0 || end[a] < 0)
-      c.unsupported("strides and dilations must be positive, pads and output_padding not negative");
+    if (stride[a] < 1 || dilation[a] < 1 || out_pad[a] < 0 || begin[a] < 0 || end[a] < 0 ||
+        begin[a] > kMaxElements || end[a] > kMaxElements)
+      c.unsupported("strides and dilations must be positive, pads and output_padding not "
+                    "negative (and all below 2^48)");
 
   std::vector<int64_t> full(2), out(2);
-  for (size_t a = 0; a < 2; ++a)
-    full[a] = stride[a] * (xs[int(2 + a)] - 1) + (kernel[a] - 1) * dilation[a] + 1;
+  for (size_t a = 0; a < 2; ++a) {
+    // Any attribute may be huge (a fuzzed model): every step is checked.
+    int64_t grown = 0, reach = 0;
+    if (stride[a] > kMaxElements || dilation[a] > kMaxElements || out_pad[a] > kMaxElements ||
+        __builtin_mul_overflow(stride[a], xs[int(2 + a)] - 1, &grown) ||
+        __builtin_mul_overflow(kernel[a] - 1, dilation[a], &reach) ||
+        __builtin_add_overflow(grown, reach + 1, &full[a]) || full[a] > kMaxElements)
+      c.unsupported("the strides, dilations or output_padding make the output too large");
+  }
   std::string auto_pad = c.attr_str("auto_pad", "NOTSET");
   if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" &&
       auto_pad != "VALID")
@@ -110,7 +119,8 @@ void map_conv_transpose(NodeContext& c) {
   for (size_t a = 0; a < 2; ++a) {
     if (auto_pad == "VALID") begin[a] = end[a] = 0;
     if (!wanted.empty()) {
-      if (wanted[a] < 1) c.unsupported("output_shape must be positive");
+      if (wanted[a] < 1 || wanted[a] > kMaxElements)
+        c.unsupported("output_shape must be in [1, 2^48]");
       int64_t total = std::max<int64_t>(0, full[a] + out_pad[a] - wanted[a]);
       begin[a] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
       end[a] = total - begin[a];

@@ -357,3 +357,36 @@ TEST_CASE("onnx: resizes netc's upsample cannot express are reported with the re
   CHECK(resize({1, 2, 2, 2}, "nearest", "asymmetric").find("resize the batch or channel axis") !=
         std::string::npos);
 }
+
+TEST_CASE("onnx: absurd recurrent and ConvTranspose sizes are refused, not overflowed") {
+  // hidden_size near 2^62 would overflow G * H; 10^5 steps would unroll into a
+  // graph that no compile finishes.
+  auto gru = [](int64_t T, int64_t hidden) {
+    ModelMaker mm(14);
+    mm.input("X", {T, 1, 1});
+    mm.initializer("W", {1, 3, 1}, {0, 0, 0});
+    mm.initializer("R", {1, 3, 1}, {0, 0, 0});
+    attr(mm.node("GRU", {"X", "W", "R"}, {"Y"}), "hidden_size", hidden);
+    mm.output("Y");
+    return error_of([&] { mm.import(kStatic); });
+  };
+  CHECK(gru(2, int64_t{1} << 62).find("hidden_size 4611686018427387904 is not in [1, 2^48]") !=
+        std::string::npos);
+  CHECK(gru(100000, 1).find("the sequence has 100000 steps; netc unrolls at most 10000") !=
+        std::string::npos);
+  auto deconv = [](const std::string& name, std::vector<int64_t> v) {
+    ModelMaker mm(13);
+    mm.input("x", {1, 1, 3, 3});
+    mm.initializer("w", {1, 1, 2, 2}, {1, 1, 1, 1});
+    attr(mm.node("ConvTranspose", {"x", "w"}, {"y"}), name, v);
+    mm.output("y");
+    return error_of([&] { mm.import(kStatic); });
+  };
+  CHECK(deconv("strides", {int64_t{1} << 62, 1}).find("make the output too large") !=
+        std::string::npos);
+  CHECK(deconv("pads", {0, 0, int64_t{1} << 62, int64_t{1} << 62}).find("below 2^48") !=
+        std::string::npos);
+  CHECK(deconv("pads", {2, 2, 2, 2}).find("the pads leave no output") != std::string::npos);
+  CHECK(deconv("output_shape", {int64_t{1} << 60, 4}).find("output_shape must be in") !=
+        std::string::npos);
+}
