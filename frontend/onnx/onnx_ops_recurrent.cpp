@@ -121,7 +121,7 @@ struct Recurrence {
   }
   ValueId add(ValueId a, ValueId b) const { return op(OpKind::Add, {a, b}); }
   ValueId mul(ValueId a, ValueId b) const { return op(OpKind::Mul, {a, b}); }
-  // x h^T for a [.., K] x and an [N, K] weight block.
+  // x w^T for a [.., K] x and an [N, K] weight block.
   ValueId matmul_t(ValueId x, ValueId w) const {
     return op(OpKind::MatMul, {x, w}, Attrs{{"transpose_b", int64_t{1}}});
   }
@@ -135,7 +135,8 @@ struct Recurrence {
     return c.reshape(slice(v, axis, d, d + 1), dims);
   }
 
-  // The pre-activation clip of the `clip` attribute: [-clip, clip].
+  // The `clip` attribute: [-clip, clip] on the input of every activation, as
+  // ONNX's text says (LSTM's h(c) included; no conformance case has clip).
   ValueId clipped(ValueId x) const {
     if (!clip) return x;
     return op(OpKind::Maximum, {op(OpKind::Minimum, {x, scalar(*clip)}), scalar(-*clip)});
