@@ -35,9 +35,10 @@ Source tap_source(Expr i, Expr k, int64_t stride, int64_t pad, int64_t dilation)
 
 // ---- conv2d_backward_input(dy, w) {stride, pad, dilation, groups, input_shape} ----
 //   dx[n,c,ih,iw] = sum_{og, kh, kw} w[g Og + og, cg, kh, kw] dy[n, g Og + og, oh, ow]
-// with g = c / Cg, cg = c % Cg and (oh, ow) the tap sources. With stride 1 it
-// is a convolution of the padded dy with the flipped kernel, which the conv
-// schedule runs like the forward pass.
+// with g = c / Cg, cg = c % Cg and (oh, ow) the tap sources. Ungrouped, it
+// is a convolution of the padded dy (zeros inserted between its pixels when
+// strided) with the flipped kernel, which the conv schedule runs like the
+// forward pass.
 Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
   const Shape &dys = ctx.in_types[0].shape, &ws = ctx.in_types[1].shape;
   Window win = conv_window(ctx.node.attrs, ws);
@@ -58,6 +59,20 @@ Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
     };
     Halide::Func dy = out.padded;
     out.padded = Halide::Func();
+    if (win.stride.h > 1 || win.stride.w > 1) {
+      // Strided: dx is the stride-1 convolution of dy with zeros inserted
+      // between its rows and columns (row j of the dilated dy is dy row j / s
+      // when s divides j, else 0; outside dy it is 0 through the padded
+      // view), so the NHWC kernel runs unchanged. The inserted zeros are
+      // multiplied too: s^2 times dx's useful FLOPs, on layers that are
+      // small in the step (ResNet's downsampling blocks).
+      auto sh = int32_t(win.stride.h), sw = int32_t(win.stride.w);
+      Halide::Func padded = dy;
+      dy = pure_func(ctx.name("dilated"), 4, [&](const Index& i) {
+        Expr hit = i[2] % sh == 0 && i[3] % sw == 0;
+        return Halide::select(hit, at(padded, {i[0], i[1], i[2] / sh, i[3] / sw}), constant(t, 0));
+      });
+    }
     if (winograd) {
       winograd_conv(ctx, {dy, ws[0], ws[1], ctx.out().shape, oy, ox}, flipped, {}, out);
     } else {
@@ -87,15 +102,15 @@ Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
 }
 
 // dW on the NHWC path (HALIDE-NOTES' two-level recipe): one image's sums
-//   part(co, ci, kx, ky, n) = sum_{y, x} dy(co, x, y, n) in(ci, x + kx, y + ky, n)
+//   part(co, ci, kx, ky, n) = sum_{y, x} dy(co, x, y, n) in(ci, x sx + kx, y sy + ky, n)
 // over channels-innermost copies of dy and of the padded x, then
 //   dW(co, ci, kx, ky) = sum_n part(co, ci, kx, ky, n),
 // which groups the reference's (n, oh, ow) sum per image. Needs whole zmm
 // vectors of output channels, and input channels in blocks of 4 (or few
 // enough taps C KH KW <= 16 to hold them all in one register tile: conv1).
 bool nhwc_weight_grad_ok(const Window& w, int64_t c_in, int64_t c_out, int64_t kh, int64_t kw) {
-  return w.groups == 1 && w.stride.h == 1 && w.stride.w == 1 && w.dilation.h == 1 &&
-         w.dilation.w == 1 && c_out % 16 == 0 && (c_in % 4 == 0 || c_in * kh * kw <= 16);
+  return w.groups == 1 && w.dilation.h == 1 && w.dilation.w == 1 && c_out % 16 == 0 &&
+         (c_in % 4 == 0 || c_in * kh * kw <= 16);
 }
 
 void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out) {
@@ -103,6 +118,7 @@ void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out
   const Shape& ws = ctx.out().shape;
   Halide::Type t = ctx.type();
   int64_t O = ws[0], C = ws[1], KH = ws[2], KW = ws[3], OH = dys[2], OW = dys[3];
+  auto sy = int32_t(win.stride.h), sx = int32_t(win.stride.w);
   Halide::Func src = padded_input(ctx.in[0], xs, constant(t, 0), ctx.name("pad"));
   // IR-order indices: (n, y, x, c) for the images, (n, ky, kx, ci, co) for part.
   out.nhwc_dy = pure_func(ctx.name("nhwc_dy"), 4, [&](const Index& i) {
@@ -116,8 +132,9 @@ void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out
   Halide::Func part(ctx.name("part"));
   define(part, p, constant(t, 0));
   define(part, p,
-         at(part, as_index(p)) + at(out.nhwc_dy, {p[0], r.y, r.x, p[4]}) *
-                                     at(out.nhwc_input, {p[0], r.y + p[1], r.x + p[2], p[3]}));
+         at(part, as_index(p)) +
+             at(out.nhwc_dy, {p[0], r.y, r.x, p[4]}) *
+                 at(out.nhwc_input, {p[0], r.y * sy + p[1], r.x * sx + p[2], p[3]}));
   std::vector<Halide::Var> v = ir_vars(4); // ky, kx, ci, co
   Halide::Func dw(ctx.name("nhwc"));
   define(dw, v, constant(t, 0));
@@ -129,7 +146,7 @@ void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out
     });
   };
   out.stages.push_back({out.nhwc_dy, Shape{kBatch, OH, OW, O}});
-  out.stages.push_back({out.nhwc_input, Shape{kBatch, OH + KH - 1, OW + KW - 1, C}});
+  out.stages.push_back({out.nhwc_input, Shape{kBatch, (OH - 1) * sy + KH, (OW - 1) * sx + KW, C}});
   out.stages.push_back({part, Shape{kBatch, KH, KW, C, O}});
   if (C * KH * KW <= 16) {
     // Few taps (conv1): dW sums the images' parts directly, parallel over

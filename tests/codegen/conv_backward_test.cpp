@@ -112,6 +112,46 @@ TEST_CASE("conv2d_backward_weight, NHWC path: chunks of images") {
   }
 }
 
+// Strided convolutions on the NHWC path: dx as the stride-1 convolution of
+// the zero-inserted dy, dW reading the input at y s + ky. ResNet's shapes
+// (3x3 stride 2 pad 1, 1x1 stride 2 projections, 16 -> 32 and 32 -> 64
+// channels) at odd sizes, and unequal strides.
+TEST_CASE("conv2d_backward_input and conv2d_backward_weight, strided, NHWC path") {
+  struct Case {
+    Shape x, w;
+    Attrs attrs;
+    const char* dw_notes;
+  };
+  Attrs s2p1{{"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}}, s2{{"stride", Ints{2, 2}}};
+  for (const Case& c : {Case{{B, 16, 13, 13}, {32, 16, 3, 3}, s2p1, "2 zmm x 4 ci tile"},
+                        Case{{B, 32, 14, 14}, {64, 32, 3, 3}, s2p1, "4 zmm x 4 ci tile"},
+                        Case{{B, 16, 14, 14}, {32, 16, 1, 1}, s2, "all taps"},
+                        Case{{B, 32, 9, 7}, {64, 32, 1, 1}, s2, "4 zmm x 4 ci tile"},
+                        Case{{B, 16, 10, 11},
+                             {16, 16, 3, 2},
+                             Attrs{{"stride", Ints{2, 3}}, {"pad", Ints{1, 0}}},
+                             "1 zmm x 4 ci tile"}}) {
+    CAPTURE(c.x[2]);
+    CAPTURE(c.w[0]);
+    CAPTURE(c.w[1]);
+    Builder m;
+    ValueId xv = m.input("x", f32(c.x)), wv = m.param("w", f32(c.w));
+    ValueId y = m.op(OpKind::Conv2d, {xv, wv}, c.attrs);
+    ValueId dy = m.input("dy", m.g.node(y).type);
+    ValueId dx =
+        m.op(OpKind::Conv2dBackwardInput, {dy, wv}, with(c.attrs, "input_shape", c.x.dims));
+    ValueId dw =
+        m.op(OpKind::Conv2dBackwardWeight, {xv, dy}, with(c.attrs, "weight_shape", c.w.dims));
+    std::string dx_notes = check_kernel(m.g, codegen::single_op_kernel(m.g, dx), {}, kWideSum,
+                                        {.batches = kConvBatches});
+    CHECK(dx_notes.find("conv: NHWC") == 0);
+    std::string dw_notes = check_kernel(m.g, codegen::single_op_kernel(m.g, dw), {}, {1e-4, 1e-5},
+                                        {.batches = {1, 9, 20}});
+    CHECK(dw_notes.find("dW: NHWC two-level") == 0);
+    CHECK(dw_notes.find(c.dw_notes) != std::string::npos);
+  }
+}
+
 TEST_CASE("maxpool_backward and avgpool_backward") {
   pool_backward({B, 3, 8, 8}, Attrs{{"kernel", Ints{2, 2}}});
   // Non-overlapping windows that leave a row and a column out (the direct
