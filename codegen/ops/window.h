@@ -86,6 +86,7 @@ void nhwc_conv(const LowerCtx& ctx, const NhwcConvSpec& s, Weight weight, Init i
              at(out.nhwc_weights, {r.y, r.x, r.z, v[3]}) *
                  at(out.nhwc_input, {v[0], v[1] * s.sy + r.y, v[2] * s.sx + r.x, r.z}));
   out.nhwc_acc = acc;
+  out.nhwc_shape = Shape{s.out[0], s.out[2], s.out[3], s.O};
   out.value = pure_func(ctx.name(), 4, [&](const Index& i) {
     return at(acc, {i[0], i[2], i[3], i[1]});
   });

@@ -112,10 +112,12 @@ TEST_CASE("conv2d_backward_weight, NHWC path: chunks of images") {
   }
 }
 
-// Strided convolutions on the NHWC path: dx as the stride-1 convolution of
-// the zero-inserted dy, dW reading the input at y s + ky. ResNet's shapes
-// (3x3 stride 2 pad 1, 1x1 stride 2 projections, 16 -> 32 and 32 -> 64
-// channels) at odd sizes, and unequal strides.
+// Strided convolutions on the NHWC path: dx by phases (conv_backward.cpp:
+// strided_dx_nhwc), dW reading the input at y s + ky. ResNet's shapes (3x3
+// stride 2 pad 1, 1x1 stride 2 projections, 16 -> 32 and 32 -> 64 channels)
+// at odd sizes, and unequal strides (stride 3 with a 2-wide kernel leaves a
+// phase that no tap reaches; a 5x3 kernel at stride 3 gives phases of 1 and
+// 2 taps).
 TEST_CASE("conv2d_backward_input and conv2d_backward_weight, strided, NHWC path") {
   struct Case {
     Shape x, w;
@@ -130,6 +132,10 @@ TEST_CASE("conv2d_backward_input and conv2d_backward_weight, strided, NHWC path"
                         Case{{B, 16, 10, 11},
                              {16, 16, 3, 2},
                              Attrs{{"stride", Ints{2, 3}}, {"pad", Ints{1, 0}}},
+                             "1 zmm x 4 ci tile"},
+                        Case{{B, 16, 12, 9},
+                             {16, 16, 5, 3},
+                             Attrs{{"stride", Ints{3, 2}}, {"pad", Ints{2, 1}}},
                              "1 zmm x 4 ci tile"}}) {
     CAPTURE(c.x[2]);
     CAPTURE(c.w[0]);
