@@ -3,6 +3,8 @@
 // order: rtol 1e-5 (1e-6 absolute for sums near 0).
 #include "cg_test_helpers.h"
 
+#include "codegen/kernel.h"
+
 using namespace netc;
 using namespace netc::cg_test;
 
@@ -159,6 +161,22 @@ TEST_CASE("conv2d_backward_input and conv2d_backward_weight, strided, NHWC path"
     CHECK(dw_notes.find("dW: NHWC two-level") == 0);
     CHECK(dw_notes.find(c.dw_notes) != std::string::npos);
   }
+}
+
+TEST_CASE("a strided NHWC dx in a kernel that the conv schedule does not fit") {
+  // A transpose after dx reads other tiles: the generic schedule computes
+  // the phase accumulator (more channels than dx, half the rows) as a stage.
+  Builder m;
+  Attrs attrs{{"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}};
+  Shape xs{B, 16, 9, 11};
+  ValueId xv = m.input("x", f32(xs)), wv = m.param("w", f32({32, 16, 3, 3}));
+  ValueId y = m.op(OpKind::Conv2d, {xv, wv}, attrs);
+  ValueId dy = m.input("dy", m.g.node(y).type);
+  ValueId dx = m.op(OpKind::Conv2dBackwardInput, {dy, wv}, with(attrs, "input_shape", xs.dims));
+  ValueId t = m.op(OpKind::Transpose, {dx}, Attrs{{"perm", Ints{0, 1, 3, 2}}});
+  std::string notes =
+      check_kernel(m.g, codegen::make_kernel_spec(m.g, {dx, t}), {}, kWideSum, {.batches = {1, 3}});
+  CHECK(notes.find("generic") != std::string::npos);
 }
 
 TEST_CASE("maxpool_backward and avgpool_backward") {
