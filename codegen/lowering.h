@@ -74,6 +74,7 @@ struct Lowered {
   Halide::Func nhwc_input;   // (c, x, y, n): the padded input, channels innermost
   Halide::Func nhwc_weights; // conv/dx: (co, ci, kx, ky), the weights reordered
   Halide::Func nhwc_acc;     // conv/dx: (co, x, y, n); dW: (co, ci, kx, ky)
+  Shape nhwc_shape;          // conv/dx: nhwc_acc's IR shape [N, Y, X, C] (a strided dx: phases)
   Halide::Func nhwc_dy;      // dW: (co, x, y, n), dy channels innermost
   Halide::Func nhwc_part;    // dW: (co, ci, kx, ky, n), one image's sums
   Halide::Func nhwc_partial; // dW: (co, ci, kx, ky, chunk), a chunk's sums (not with few taps)

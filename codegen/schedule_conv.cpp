@@ -93,7 +93,9 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   int lanes = zmm_lanes(type);
   std::vector<Var> v = ir_vars(4); // out: n, o, oh, ow; NHWC Funcs: n, y, x, c
   Var n = v[0], c = v[3], x = v[2], y = v[1];
-  int64_t O = shape[1], OW = shape[3];
+  // The tile's channels and row width are the accumulator's (a strided dx
+  // computes its phases as channels of a narrower image, conv_backward.cpp).
+  int64_t O = l.nhwc_shape[3], OW = l.nhwc_shape[2];
   // Channel block: 2 zmm when there are >= 32 channels, else 1 (O >= 16).
   int cb = O >= 2 * lanes ? 2 * lanes : lanes;
   // Pixel block: 7 divides the 14- and 28-wide rows; up to 14 with one zmm.
@@ -132,7 +134,7 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   notes += fmt::format("conv: NHWC per {}-row block, parallel over (image, block), {}x{} "
                        "register tiles ({} lanes)",
                        rows, cb, pb, lanes);
-  if (pool) schedule_nhwc_pool(k, *pool, type, O, task, notes);
+  if (pool) schedule_nhwc_pool(k, *pool, type, shape[1], task, notes);
 }
 
 // dW's per-(image, tap) register tile: the output-channel vectors and the

@@ -175,16 +175,20 @@ Verdict run_case(const fs::path& dir, const OnnxTestOptions& o) {
   std::optional<PipelineState> state;
   std::optional<JitRunner> jit;
   std::vector<ValueId> inputs;
+  const std::set<std::string> constant_floats = onnx_constant_inputs((dir / "model.onnx").string());
   for (const DataSet& d : sets) {
     OnnxImportOptions import_options;
     import_options.static_first_dim_is_batch = o.batch_axis;
     std::vector<size_t> fed; // the data set's inputs that the graph reads at run time
     for (size_t i = 0; i < d.inputs.size(); ++i) {
       // Integer tensors and scalars are what ONNX passes as inputs where
-      // netc needs constants: shapes, axes, a dropout ratio, clip bounds
-      // (but not those named by --feed: class labels).
+      // netc needs constants: shapes, axes, a dropout ratio, clip bounds;
+      // so are a few float tensors (Resize's scales). --feed names integer
+      // inputs fed at run time instead (class labels).
       bool feed = std::find(o.feed.begin(), o.feed.end(), d.input_names[i]) != o.feed.end();
-      if ((is_float(d.input_dtypes[i]) && d.inputs[i].rank() > 0) || feed)
+      if ((is_float(d.input_dtypes[i]) && d.inputs[i].rank() > 0 &&
+           !constant_floats.count(d.input_names[i])) ||
+          feed)
         fed.push_back(i);
       else
         import_options.constant_inputs[d.input_names[i]] = d.inputs[i];

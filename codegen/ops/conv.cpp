@@ -28,7 +28,7 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
   // multiplies; measured 1.6-2.1x faster than the direct NHWC kernel on the
   // cnn's conv2 and 1.2-1.6x on 8..64-channel layers from 28x28 down to 5x5,
   // bench/RESULTS.md section 7); other NHWC-eligible layers (other kernel
-  // sizes, tiny outputs) keep the direct kernel.
+  // sizes, strides, tiny outputs) keep the direct kernel.
   ConvBias bias;
   if (ctx.in.size() == 3) bias = [&](Expr co) { return at(ctx.in[2], {co}); };
   auto weight = [&](Expr co, Expr ci, Expr kh, Expr kw) { return at(ctx.in[1], {co, ci, kh, kw}); };
@@ -40,6 +40,8 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
       winograd_conv(ctx, {src, ws[1], ws[0], ctx.out().shape, oy, ox}, weight, bias, out);
     } else {
       NhwcConvSpec spec{src, ws[1], ws[0], ws[2], ws[3], ctx.out().shape, oy, ox};
+      spec.sy = int32_t(win.stride.h);
+      spec.sx = int32_t(win.stride.w);
       nhwc_conv(
           ctx, spec, weight, [&](Expr co) { return bias ? bias(co) : constant(ctx.type(), 0); },
           out);

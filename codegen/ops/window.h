@@ -29,29 +29,32 @@ inline bool count_include_pad(const Attrs& a) { return a.get_int("count_include_
 Halide::Func padded_input(const Halide::Func& x, const Shape& xs, const Halide::Expr& fill,
                           const std::string& name);
 
-// A stride-1, dilation-1, ungrouped convolution computed channels-innermost
+// A dilation-1, ungrouped convolution computed channels-innermost
 // (HALIDE-NOTES' NHWC recipe) over an NCHW interface:
 //   input(c, x, y, n)    = src[n, c, y - oy, x - ox]     (src reads 0 outside)
 //   weights(co, ci, kx, ky) = weight(co, ci, ky, kx)
-//   acc(co, x, y, n)     = init(co) + sum_{ci, ky, kx} weights * input(ci, x + kx, y + ky, n)
+//   acc(co, x, y, n)     = init(co) + sum_{ci, ky, kx} weights * input(ci, x sx + kx, y sy + ky, n)
 // summed with kx innermost and ci outermost, the reference's order. `value`
 // is acc read back in NCHW. Every Func is listed in `out.stages` and in the
 // nhwc_* fields of `out`.
-// Whether a convolution takes the NHWC path: stride 1, dilation 1, one group,
-// >= 8 input channels to reduce over and >= 16 output channels (one zmm of
-// f32; the tile shifts inwards over a partial last block). Narrower layers
-// (conv1 of the cnn: 1 input channel) keep the NCHW schedules, which
-// vectorize along the image row.
+// Whether a convolution takes the NHWC path: any stride, dilation 1, one
+// group, >= 8 input channels to reduce over and >= 16 output channels (one
+// zmm of f32; the tile shifts inwards over a partial last block). The
+// stride only changes which input pixel a tile broadcasts (the weights are
+// the vector operand), so strided layers (ResNet's downsampling 3x3 and 1x1
+// projections) run the same register tiles. Narrower layers (conv1 of the
+// cnn: 1 input channel) keep the NCHW schedules, which vectorize along the
+// image row.
 inline bool nhwc_conv_ok(const Window& w, int64_t c_in, int64_t c_out) {
-  return w.groups == 1 && w.stride.h == 1 && w.stride.w == 1 && w.dilation.h == 1 &&
-         w.dilation.w == 1 && c_in >= 8 && c_out >= 16;
+  return w.groups == 1 && w.dilation.h == 1 && w.dilation.w == 1 && c_in >= 8 && c_out >= 16;
 }
 
 struct NhwcConvSpec {
-  Halide::Func src;     // NCHW, readable at any (h, w)
-  int64_t C, O, KH, KW; // input/output channels, kernel
-  Shape out;            // [N, O, OH, OW]
-  int32_t oy, ox;       // input row y reads src row y - oy
+  Halide::Func src;       // NCHW, readable at any (h, w)
+  int64_t C, O, KH, KW;   // input/output channels, kernel
+  Shape out;              // [N, O, OH, OW]
+  int32_t oy, ox;         // input row y reads src row y - oy
+  int32_t sy = 1, sx = 1; // stride: output row y reads input rows y sy + ky
 };
 template <class Weight, class Init>
 void nhwc_conv(const LowerCtx& ctx, const NhwcConvSpec& s, Weight weight, Init init, Lowered& out);
@@ -67,7 +70,7 @@ inline constexpr int64_t kMaxUnrolledTaps = 64;
 template <class Weight, class Init>
 void nhwc_conv(const LowerCtx& ctx, const NhwcConvSpec& s, Weight weight, Init init, Lowered& out) {
   using Halide::Expr;
-  Shape in_shape{kBatch, s.out[2] + s.KH - 1, s.out[3] + s.KW - 1, s.C};
+  Shape in_shape{kBatch, (s.out[2] - 1) * s.sy + s.KH, (s.out[3] - 1) * s.sx + s.KW, s.C};
   // IR-order indices: input/acc (n, y, x, c), weights (ky, kx, ci, co).
   out.nhwc_input = pure_func(ctx.name("nhwc_in"), 4, [&](const Index& i) {
     return at(s.src, {i[0], i[3], i[1] - s.oy, i[2] - s.ox});
@@ -79,9 +82,11 @@ void nhwc_conv(const LowerCtx& ctx, const NhwcConvSpec& s, Weight weight, Init i
   Halide::Func acc(ctx.name("nhwc"));
   define(acc, v, init(Expr(v[3])));
   define(acc, v,
-         at(acc, as_index(v)) + at(out.nhwc_weights, {r.y, r.x, r.z, v[3]}) *
-                                    at(out.nhwc_input, {v[0], v[1] + r.y, v[2] + r.x, r.z}));
+         at(acc, as_index(v)) +
+             at(out.nhwc_weights, {r.y, r.x, r.z, v[3]}) *
+                 at(out.nhwc_input, {v[0], v[1] * s.sy + r.y, v[2] * s.sx + r.x, r.z}));
   out.nhwc_acc = acc;
+  out.nhwc_shape = Shape{s.out[0], s.out[2], s.out[3], s.O};
   out.value = pure_func(ctx.name(), 4, [&](const Index& i) {
     return at(acc, {i[0], i[2], i[3], i[1]});
   });

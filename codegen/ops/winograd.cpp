@@ -66,8 +66,8 @@ std::vector<std::vector<Expr>> transform(const double (&m)[R][K], Patch d, Halid
 } // namespace
 
 bool winograd_conv_ok(const Window& w, int64_t c_in, int64_t c_out, const Shape& out, DType dtype) {
-  return dtype == DType::f32 && w.kernel.h == 3 && w.kernel.w == 3 &&
-         nhwc_conv_ok(w, c_in, c_out) && out[2] >= 4 && out[3] >= 4;
+  return dtype == DType::f32 && w.kernel.h == 3 && w.kernel.w == 3 && w.stride.h == 1 &&
+         w.stride.w == 1 && nhwc_conv_ok(w, c_in, c_out) && out[2] >= 4 && out[3] >= 4;
 }
 
 void winograd_conv(const LowerCtx& ctx, const WinogradSpec& s, const ConvWeight& weight,

@@ -3,6 +3,8 @@
 // order: rtol 1e-5 (1e-6 absolute for sums near 0).
 #include "cg_test_helpers.h"
 
+#include "codegen/kernel.h"
+
 using namespace netc;
 using namespace netc::cg_test;
 
@@ -110,6 +112,71 @@ TEST_CASE("conv2d_backward_weight, NHWC path: chunks of images") {
     CHECK(notes.find("dW: NHWC two-level") == 0);
     CHECK(notes.find(c.notes) != std::string::npos);
   }
+}
+
+// Strided convolutions on the NHWC path: dx by phases (conv_backward.cpp:
+// strided_dx_nhwc), dW reading the input at y s + ky. ResNet's shapes (3x3
+// stride 2 pad 1, 1x1 stride 2 projections, 16 -> 32 and 32 -> 64 channels)
+// at odd sizes, and unequal strides (stride 3 with a 2-wide kernel leaves a
+// phase that no tap reaches; a 5x3 kernel at stride 3 gives phases of 1 and
+// 2 taps). A 1x1 dW keeps the tile of all taps only with input channels
+// that are not in blocks of 4.
+TEST_CASE("conv2d_backward_input and conv2d_backward_weight, strided, NHWC path") {
+  struct Case {
+    Shape x, w;
+    Attrs attrs;
+    const char* dw_notes;
+  };
+  Attrs s2p1{{"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}}, s2{{"stride", Ints{2, 2}}};
+  for (const Case& c : {Case{{B, 16, 13, 13}, {32, 16, 3, 3}, s2p1, "2 zmm x 4 ci tile"},
+                        Case{{B, 32, 14, 14}, {64, 32, 3, 3}, s2p1, "4 zmm x 4 ci tile"},
+                        Case{{B, 16, 14, 14}, {32, 16, 1, 1}, s2, "2 zmm x 4 ci tile"},
+                        Case{{B, 2, 11, 9}, {16, 2, 1, 1}, s2, "all taps"},
+                        Case{{B, 32, 9, 7}, {64, 32, 1, 1}, s2, "4 zmm x 4 ci tile"},
+                        Case{{B, 16, 10, 11},
+                             {16, 16, 3, 2},
+                             Attrs{{"stride", Ints{2, 3}}, {"pad", Ints{1, 0}}},
+                             "1 zmm x 4 ci tile"},
+                        Case{{B, 16, 12, 9},
+                             {16, 16, 5, 3},
+                             Attrs{{"stride", Ints{3, 2}}, {"pad", Ints{2, 1}}},
+                             "1 zmm x 4 ci tile"}}) {
+    CAPTURE(c.x[2]);
+    CAPTURE(c.w[0]);
+    CAPTURE(c.w[1]);
+    Builder m;
+    ValueId xv = m.input("x", f32(c.x)), wv = m.param("w", f32(c.w));
+    ValueId y = m.op(OpKind::Conv2d, {xv, wv}, c.attrs);
+    ValueId dy = m.input("dy", m.g.node(y).type);
+    ValueId dx =
+        m.op(OpKind::Conv2dBackwardInput, {dy, wv}, with(c.attrs, "input_shape", c.x.dims));
+    ValueId dw =
+        m.op(OpKind::Conv2dBackwardWeight, {xv, dy}, with(c.attrs, "weight_shape", c.w.dims));
+    std::string dx_notes = check_kernel(m.g, codegen::single_op_kernel(m.g, dx), {}, kWideSum,
+                                        {.batches = kConvBatches});
+    // (dx's output channels are x's: fewer than 16 keep the NCHW schedule.)
+    CHECK((dx_notes.find("conv: NHWC") == 0) == (c.x[1] >= 16));
+    std::string dw_notes = check_kernel(m.g, codegen::single_op_kernel(m.g, dw), {}, {1e-4, 1e-5},
+                                        {.batches = {1, 9, 20}});
+    CHECK(dw_notes.find("dW: NHWC two-level") == 0);
+    CHECK(dw_notes.find(c.dw_notes) != std::string::npos);
+  }
+}
+
+TEST_CASE("a strided NHWC dx in a kernel that the conv schedule does not fit") {
+  // A transpose after dx reads other tiles: the generic schedule computes
+  // the phase accumulator (more channels than dx, half the rows) as a stage.
+  Builder m;
+  Attrs attrs{{"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}};
+  Shape xs{B, 16, 9, 11};
+  ValueId xv = m.input("x", f32(xs)), wv = m.param("w", f32({32, 16, 3, 3}));
+  ValueId y = m.op(OpKind::Conv2d, {xv, wv}, attrs);
+  ValueId dy = m.input("dy", m.g.node(y).type);
+  ValueId dx = m.op(OpKind::Conv2dBackwardInput, {dy, wv}, with(attrs, "input_shape", xs.dims));
+  ValueId t = m.op(OpKind::Transpose, {dx}, Attrs{{"perm", Ints{0, 1, 3, 2}}});
+  std::string notes =
+      check_kernel(m.g, codegen::make_kernel_spec(m.g, {dx, t}), {}, kWideSum, {.batches = {1, 3}});
+  CHECK(notes.find("generic") != std::string::npos);
 }
 
 TEST_CASE("maxpool_backward and avgpool_backward") {

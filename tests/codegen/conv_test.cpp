@@ -55,6 +55,17 @@ TEST_CASE("conv2d") {
     CHECK(conv({B, 8, 5, 3}, {16, 8, 3, 3}, Attrs{{"pad", Ints{0, 1}}}).find("conv: NHWC") == 0);
     conv({B, 12, 6, 6}, {40, 12, 1, 1}, {}, true);
   }
+  SUBCASE("NHWC path, strided (ResNet's downsampling convs and projections)") {
+    // 3x3 stride 2 pad 1 on an odd image (13 -> 7), a 1x1 stride-2
+    // projection (14 -> 7), unequal strides with a 7-wide row (11 -> 5 x 4).
+    CHECK(conv({B, 16, 13, 13}, {32, 16, 3, 3}, Attrs{{"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}})
+              .find("conv: NHWC") == 0);
+    CHECK(conv({B, 16, 14, 14}, {32, 16, 1, 1}, Attrs{{"stride", Ints{2, 2}}}).find("conv: NHWC") ==
+          0);
+    CHECK(conv({B, 8, 11, 10}, {20, 8, 3, 3}, Attrs{{"stride", Ints{2, 3}}, {"pad", Ints{1, 1}}},
+               true)
+              .find("conv: NHWC") == 0);
+  }
   SUBCASE("1x1 over a 3-wide image (narrower than a vector)") {
     conv({B, 6, 3, 3}, {4, 6, 1, 1}, {});
   }
