@@ -137,7 +137,14 @@ struct OpMapping {
 std::span<const OpMapping> math_mappings();
 std::span<const OpMapping> nn_mappings();
 std::span<const OpMapping> shape_mappings();
+std::span<const OpMapping> logic_mappings();
+std::span<const OpMapping> norm_mappings();
+std::span<const OpMapping> select_mappings();
 const OpMapping* find_mapping(std::string_view op_type);
+
+// Mappings that an op of another table hands a case to.
+void map_batchnorm_training(NodeContext& c); // onnx_ops_norm.cpp
+void map_gather_runtime(NodeContext& c);     // onnx_ops_select.cpp: Gather of a runtime tensor
 
 // TensorProto -> Folded (onnx_tensor.cpp). Throws Unsupported for a data
 // type netc has no use for, and std::runtime_error for inconsistent data

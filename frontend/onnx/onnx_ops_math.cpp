@@ -3,6 +3,7 @@
 // IR ops, each with its formula above it.
 #include "frontend/onnx/import_context.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <functional>
@@ -241,33 +242,34 @@ void map_gemm(NodeContext& c) {
   c.set_output(0, y);
 }
 
-// numpy matmul for the cases the 2-D IR op covers: vectors (promoted and
-// squeezed back) and a stack of static matrices times one matrix (flattened
-// into one matrix).
+// numpy matmul: a vector operand is promoted to a matrix ([K] -> [1,K] on
+// the left, [K,1] on the right) and its unit axis dropped from the result.
+// A stack of static matrices times one matrix is flattened into one 2-D
+// product (the 2-D kernel packs B); other stacks are the IR's batched
+// matmul, whose leading axes broadcast numpy-style.
 void map_matmul(NodeContext& c) {
   ValueId a = c.tensor(0), b = c.tensor(1);
   std::vector<int64_t> da = c.type_of(a).shape.dims, db = c.type_of(b).shape.dims;
-  if (db.size() > 2)
-    c.unsupported(fmt::format("batched MatMul of {} and {} needs a batched matmul op, which netc "
-                              "does not have yet",
-                              to_string(c.type_of(a)), to_string(c.type_of(b))));
-  std::vector<int64_t> out_dims;
+  if (da.empty() || db.empty()) c.unsupported("MatMul of a scalar");
   if (db.size() == 1) b = c.reshape(b, {db[0], 1});
-  if (da.size() == 1) {
-    a = c.reshape(a, {1, da[0]});
-  } else if (da.size() > 2) {
+  if (da.size() == 1) a = c.reshape(a, {1, da[0]});
+  bool flat = da.size() > 2 && db.size() <= 2 &&
+              std::find(da.begin(), da.end() - 1, kBatch) == da.end() - 1;
+  if (flat) {
     int64_t rows = 1;
-    for (size_t i = 0; i + 1 < da.size(); ++i) {
-      if (da[i] == kBatch)
-        c.unsupported(fmt::format("MatMul of {} with a batch dimension and more than 2 dimensions",
-                                  to_string(c.type_of(a))));
-      rows *= da[i];
-    }
+    for (size_t i = 0; i + 1 < da.size(); ++i) rows *= da[i];
     a = c.reshape(a, {rows, da.back()});
   }
   ValueId y = c.op(OpKind::MatMul, {a, b});
-  for (size_t i = 0; i + 1 < da.size(); ++i) out_dims.push_back(da[i]);
-  if (db.size() == 2) out_dims.push_back(db[1]);
+  std::vector<int64_t> out_dims;
+  if (flat) {
+    out_dims.assign(da.begin(), da.end() - 1);
+    out_dims.push_back(c.type_of(y).shape.dims.back());
+  } else {
+    out_dims = c.type_of(y).shape.dims;
+  }
+  if (db.size() == 1) out_dims.pop_back();
+  if (da.size() == 1) out_dims.erase(out_dims.end() - (db.size() == 1 ? 1 : 2));
   c.set_output(0, c.reshape(y, out_dims));
 }
 
@@ -359,6 +361,7 @@ const OpMapping kMathMappings[] = {
     {"Relu", {}, map_unary<OpKind::Relu>},
     {"Sigmoid", {}, map_unary<OpKind::Sigmoid>},
     {"Tanh", {}, map_unary<OpKind::Tanh>},
+    {"Erf", {}, map_unary<OpKind::Erf>},
     {"LeakyRelu", {"alpha"}, map_leaky_relu},
     {"Elu", {"alpha"}, map_elu},
     {"Selu", {"alpha", "gamma"}, map_selu},

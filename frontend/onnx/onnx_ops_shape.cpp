@@ -101,11 +101,10 @@ void fold_cast(NodeContext& c) {
   c.set_output(0, f);
 }
 
-// ---- Gather (of constants only) -------------------------------------------------------
+// ---- Gather of constants (of runtime tensors: onnx_ops_select.cpp) ---------------------
 
 void map_gather(NodeContext& c) {
-  if (!c.folded(0))
-    c.unsupported("Gather from a runtime tensor needs a gather op, which netc does not have yet");
+  if (!c.folded(0)) return map_gather_runtime(c); // onnx_ops_select.cpp
   const Folded& data = c.constant(0, "an input");
   const Folded& idx = c.constant(1, "the indices");
   int64_t rank = static_cast<int64_t>(data.dims.size());
@@ -404,43 +403,7 @@ void map_split(NodeContext& c) {
   }
 }
 
-// ---- Pad, Expand, ConstantOfShape -----------------------------------------------------------
-
-// Constant zero padding: pads [b_0..b_{r-1}, e_0..e_{r-1}]; negative pads crop.
-void map_pad(NodeContext& c) {
-  ValueId x = c.tensor(0);
-  int64_t rank = c.type_of(x).shape.rank();
-  if (c.attr_str("mode", "constant") != "constant")
-    c.unsupported(
-        fmt::format("mode '{}' (only constant padding is supported)", c.attr_str("mode", "")));
-  std::vector<int64_t> pads;
-  double value = 0;
-  if (c.opset() < 11) {
-    pads = c.attr_ints("pads");
-    value = c.attr_float("value", 0);
-  } else {
-    pads = c.constant(1, "the pads").ints();
-    if (c.has_input(2)) value = c.scalar(2, "the constant value");
-    if (c.has_input(3)) c.unsupported("the axes input");
-  }
-  if (value != 0) c.unsupported(fmt::format("padding with {} (only zeros are supported)", value));
-  if (static_cast<int64_t>(pads.size()) != 2 * rank) c.unsupported("pads has the wrong length");
-  for (int64_t a = 0; a < rank; ++a) {
-    int64_t before = pads[size_t(a)], after = pads[size_t(a + rank)];
-    int64_t extent = c.type_of(x).shape[int(a)];
-    if (before < 0 || after < 0) {
-      int64_t start = std::max<int64_t>(0, -before), end = extent - std::max<int64_t>(0, -after);
-      if (end <= start) c.unsupported("negative pads crop the whole axis");
-      x = c.op(OpKind::Slice, {x}, Attrs{{"axis", a}, {"start", start}, {"end", end}});
-    }
-    if (before > 0 || after > 0)
-      x = c.op(OpKind::Pad, {x},
-               Attrs{{"axis", a},
-                     {"before", std::max<int64_t>(0, before)},
-                     {"after", std::max<int64_t>(0, after)}});
-  }
-  c.set_output(0, x);
-}
+// ---- Expand, ConstantOfShape (Pad: onnx_ops_select.cpp) ------------------------------
 
 // Expand: numpy broadcasting of x and the given shape, both ways.
 void map_expand(NodeContext& c) {
@@ -501,7 +464,6 @@ const OpMapping kShapeMappings[] = {
     {"Concat", {"axis"}, map_concat, fold_concat},
     {"Slice", {"starts", "ends", "axes"}, map_slice, fold_slice},
     {"Split", {"axis", "split"}, map_split},
-    {"Pad", {"mode", "pads", "value"}, map_pad},
     {"Expand", {}, map_expand},
     {"ConstantOfShape", {"value"}, map_constant_of_shape, map_constant_of_shape},
 };
