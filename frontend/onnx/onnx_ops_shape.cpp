@@ -104,7 +104,7 @@ void fold_cast(NodeContext& c) {
 // ---- Gather of constants (of runtime tensors: onnx_ops_select.cpp) ---------------------
 
 void map_gather(NodeContext& c) {
-  if (!c.folded(0)) return map_gather_runtime(c); // onnx_ops_select.cpp
+  if (!c.folded(0) || !c.folded(1)) return map_gather_runtime(c); // onnx_ops_select.cpp
   const Folded& data = c.constant(0, "an input");
   const Folded& idx = c.constant(1, "the indices");
   int64_t rank = static_cast<int64_t>(data.dims.size());
