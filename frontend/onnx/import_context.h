@@ -145,6 +145,9 @@ const OpMapping* find_mapping(std::string_view op_type);
 // Mappings that an op of another table hands a case to.
 void map_batchnorm_training(NodeContext& c); // onnx_ops_norm.cpp
 void map_gather_runtime(NodeContext& c);     // onnx_ops_select.cpp: Gather of a runtime tensor
+// x's elements along `axis` in the order of the constant indices idx (each
+// in 0..extent-1), the axis' extent becoming idx.size() (onnx_ops_select.cpp).
+ValueId select_along(NodeContext& c, ValueId x, int64_t axis, const std::vector<int64_t>& idx);
 
 // TensorProto -> Folded (onnx_tensor.cpp). Throws Unsupported for a data
 // type netc has no use for, and std::runtime_error for inconsistent data

@@ -127,6 +127,24 @@ ValueId gather_rows(NodeContext& c, ValueId x, ValueId ids) {
   return c.reshape(y, out);
 }
 
+} // namespace
+
+// The slices, or for many runs the one-hot product, whose result has the
+// indices last: [pre, post, n] -> [pre, n, post].
+ValueId select_along(NodeContext& c, ValueId x, int64_t axis, const std::vector<int64_t>& idx) {
+  if (runs(idx) <= kMaxSlices) return take(c, x, axis, idx);
+  ValueId y = take_by_matmul(c, x, axis, idx);
+  int64_t rank = c.type_of(x).shape.rank(), post = rank - axis - 1;
+  if (post == 0) return y;
+  std::vector<int64_t> perm;
+  for (int64_t a = 0; a < axis; ++a) perm.push_back(a);
+  perm.push_back(rank - 1);
+  for (int64_t a = 0; a < post; ++a) perm.push_back(axis + a);
+  return transposed(c, y, perm);
+}
+
+namespace {
+
 // out = data[:axis] + indices.shape + data[axis+1:]
 void map_gather(NodeContext& c) {
   ValueId x = c.tensor(0);
@@ -146,18 +164,7 @@ void map_gather(NodeContext& c) {
   std::vector<int64_t> out(dims.begin(), dims.begin() + axis);
   out.insert(out.end(), indices.dims.begin(), indices.dims.end());
   out.insert(out.end(), dims.begin() + axis + 1, dims.end());
-  if (runs(idx) <= kMaxSlices) return c.set_output(0, c.reshape(take(c, x, axis, idx), out));
-  // The one-hot product puts the indices last: [pre, post, n] -> [pre, n, post].
-  ValueId y = take_by_matmul(c, x, axis, idx);
-  int64_t post = rank - axis - 1;
-  if (post > 0) {
-    std::vector<int64_t> perm;
-    for (int64_t a = 0; a < axis; ++a) perm.push_back(a);
-    perm.push_back(rank - 1);
-    for (int64_t a = 0; a < post; ++a) perm.push_back(axis + a);
-    y = transposed(c, y, perm);
-  }
-  c.set_output(0, c.reshape(y, out));
+  c.set_output(0, c.reshape(select_along(c, x, axis, idx), out));
 }
 
 // ---- GatherElements ----------------------------------------------------------------
@@ -259,7 +266,7 @@ void map_pad(NodeContext& c) {
       for (int64_t i = before; i > 0; --i) idx.push_back(reflect ? i : 0);
       for (int64_t i = 0; i < extent; ++i) idx.push_back(i);
       for (int64_t i = 1; i <= after; ++i) idx.push_back(reflect ? extent - 1 - i : extent - 1);
-      x = take(c, x, a, idx);
+      x = select_along(c, x, a, idx);
       continue;
     }
     auto crop_and_pad = [&](ValueId v) {

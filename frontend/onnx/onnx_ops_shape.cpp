@@ -338,10 +338,24 @@ void map_slice(NodeContext& c) {
   ValueId x = c.tensor(0);
   SliceSpec s = slice_spec(c, c.type_of(x).shape.rank());
   for (size_t i = 0; i < s.axes.size(); ++i) {
-    if (s.steps[i] != 1)
-      c.unsupported(fmt::format("step {} (only step 1 is supported)", s.steps[i]));
     int64_t extent = c.type_of(x).shape[int(s.axes[i])];
     if (extent == kBatch) c.unsupported("slicing the batch dimension");
+    if (int64_t step = s.steps[i]; step != 1) {
+      // Other steps pick the elements start, start + step, ... before end,
+      // with ONNX's clamping: both bounds to [0, n] going up; going down the
+      // start to [0, n-1] and the end to [-1, n-1].
+      if (step == 0) c.unsupported("step 0");
+      int64_t start = s.starts[i] < 0 ? s.starts[i] + extent : s.starts[i];
+      int64_t end = s.ends[i] < 0 ? s.ends[i] + extent : s.ends[i];
+      int64_t hi = step > 0 ? extent : extent - 1;
+      start = std::clamp<int64_t>(start, 0, hi);
+      end = std::clamp<int64_t>(end, step > 0 ? 0 : -1, hi);
+      std::vector<int64_t> idx;
+      for (int64_t k = start; step > 0 ? k < end : k > end; k += step) idx.push_back(k);
+      if (idx.empty()) c.unsupported("an empty slice (netc tensors have positive extents)");
+      x = select_along(c, x, s.axes[i], idx); // onnx_ops_select.cpp
+      continue;
+    }
     int64_t start = clamp_bound(s.starts[i], extent), end = clamp_bound(s.ends[i], extent);
     if (end <= start) c.unsupported("an empty slice (netc tensors have positive extents)");
     if (start == 0 && end == extent) continue;

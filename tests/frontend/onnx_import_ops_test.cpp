@@ -360,3 +360,16 @@ TEST_CASE("onnx ops: Dropout's mask output is all true; training with ratio 0 is
     CHECK(std::string(e.what()).find("draws a random mask") != std::string::npos);
   }
 }
+
+TEST_CASE("onnx ops: Slice with steps other than 1, negative and clamped bounds") {
+  // x [2, 3]: columns from the last down to the first by -2 (2, 0), rows by 2 (0).
+  ModelMaker mm;
+  mm.input("x", {2, 3});
+  mm.ints("starts", {-1, 0});
+  mm.ints("ends", {-100, 7}); // clamped to -1 (step < 0) and 2 (step > 0)
+  mm.ints("axes", {-1, 0});
+  mm.ints("steps", {-2, 2});
+  mm.node("Slice", {"x", "starts", "ends", "axes", "steps"}, {"y"});
+  mm.output("y");
+  check_close(run(import_static(mm), {{"x", tensor({2, 3}, kX)}})[0], {1, 2}, {kX[2], kX[0]});
+}
