@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <limits>
+#include <optional>
 
 namespace netc::onnx_import {
 
@@ -146,6 +147,15 @@ int64_t pool_extent(int64_t in, int64_t b, int64_t e, int64_t k, int64_t s, bool
 // an average is sum / count, avgpool(pad(x)) / avgpool(pad(ones)). Every
 // window holds a valid element (ceil_mode's last window starts inside the
 // input or its begin padding, as ONNX defines it).
+// x padded by w's pads with the lowest float: pad(x) + (1 - pad(ones)) lowest.
+ValueId pad_lowest(NodeContext& c, ValueId x, const Window2d& w) {
+  const TensorType t = c.type_of(x);
+  ValueId ones = c.op(OpKind::Broadcast, {c.scalar(1.0, t.dtype)}, Attrs{{"shape", t.shape.dims}});
+  ValueId outside = c.op(OpKind::Sub, {c.scalar(1.0, t.dtype), pad_explicitly(c, ones, w)});
+  ValueId lowest = c.scalar(-std::numeric_limits<float>::max(), t.dtype);
+  return c.op(OpKind::Add, {pad_explicitly(c, x, w), c.op(OpKind::Mul, {outside, lowest})});
+}
+
 ValueId pool_by_padding(NodeContext& c, OpKind kind, ValueId x, const Window2d& w, bool ceil) {
   const TensorType t = c.type_of(x);
   Window2d padded = w;
@@ -155,17 +165,16 @@ ValueId pool_by_padding(NodeContext& c, OpKind kind, ValueId x, const Window2d& 
     extent[a] = pool_extent(in, b, w.pad_end[a], k, s, ceil);
     padded.pad_end[a] = std::max<int64_t>(0, (extent[a] - 1) * s + k - in - b);
   }
-  ValueId ones = c.op(OpKind::Broadcast, {c.scalar(1.0, t.dtype)}, Attrs{{"shape", t.shape.dims}});
-  ValueId px = pad_explicitly(c, x, padded), pones = pad_explicitly(c, ones, padded);
   Attrs attrs{{"kernel", w.kernel}, {"stride", w.stride}, {"pad", std::vector<int64_t>{0, 0}}};
   ValueId y;
   if (kind == OpKind::MaxPool) {
-    ValueId outside = c.op(OpKind::Sub, {c.scalar(1.0, t.dtype), pones});
-    ValueId lowest = c.scalar(-std::numeric_limits<float>::max(), t.dtype);
-    y = c.op(kind, {c.op(OpKind::Add, {px, c.op(OpKind::Mul, {outside, lowest})})}, attrs);
+    y = c.op(kind, {pad_lowest(c, x, padded)}, attrs);
   } else {
+    ValueId ones =
+        c.op(OpKind::Broadcast, {c.scalar(1.0, t.dtype)}, Attrs{{"shape", t.shape.dims}});
     attrs.set("count_include_pad", int64_t{1});
-    y = c.op(OpKind::Div, {c.op(kind, {px}, attrs), c.op(kind, {pones}, attrs)});
+    y = c.op(OpKind::Div, {c.op(kind, {pad_explicitly(c, x, padded)}, attrs),
+                           c.op(kind, {pad_explicitly(c, ones, padded)}, attrs)});
   }
   for (size_t a = 0; a < 2; ++a)
     if (c.type_of(y).shape[int(2 + a)] != extent[a])
@@ -203,15 +212,44 @@ ValueId pool_by_crop(NodeContext& c, OpKind kind, ValueId x, const Window2d& w, 
   return y;
 }
 
+// A dilated max pool (the IR's pools are dense): the maximum over the k_h
+// k_w strided views of the input padded with the lowest float, view (i, j)
+// holding the elements (i d_h + r s_h, j d_w + q s_w) of output (r, q).
+ValueId max_pool_dilated(NodeContext& c, ValueId x, const Window2d& w, bool ceil) {
+  const Shape image = c.type_of(x).shape;
+  Window2d padded = w;
+  std::vector<int64_t> extent(2);
+  for (size_t a = 0; a < 2; ++a) {
+    int64_t in = image[int(2 + a)], s = w.stride[a], b = w.pad_begin[a];
+    int64_t span = (w.kernel[a] - 1) * w.dilation[a] + 1;
+    extent[a] = pool_extent(in, b, w.pad_end[a], span, s, ceil);
+    padded.pad_end[a] = std::max<int64_t>(0, (extent[a] - 1) * s + span - in - b);
+  }
+  ValueId px = pad_lowest(c, x, padded);
+  std::optional<ValueId> y;
+  for (int64_t i = 0; i < w.kernel[0]; ++i)
+    for (int64_t j = 0; j < w.kernel[1]; ++j) {
+      std::vector<int64_t> rows, cols;
+      for (int64_t r = 0; r < extent[0]; ++r) rows.push_back(i * w.dilation[0] + r * w.stride[0]);
+      for (int64_t q = 0; q < extent[1]; ++q) cols.push_back(j * w.dilation[1] + q * w.stride[1]);
+      ValueId view = select_along(c, select_along(c, px, 2, rows), 3, cols);
+      y = y ? c.op(OpKind::Maximum, {*y, view}) : view;
+    }
+  return *y;
+}
+
 template <OpKind Kind>
 void map_pool(NodeContext& c) {
   int rank = spatial_rank(c);
   ValueId x = as_image(c, c.tensor(0));
   std::vector<int64_t> kernel = spatial_attr(c, "kernel_shape", rank, 0, 1);
   Window2d win = window(c, c.type_of(x).shape, rank, kernel);
-  if (win.dilation != std::vector<int64_t>{1, 1}) c.unsupported("dilated pooling is not supported");
   if (c.attr_int("storage_order", 0) != 0) c.unsupported("storage_order=1 is not supported");
   bool ceil = c.attr_int("ceil_mode", 0) != 0;
+  if (win.dilation != std::vector<int64_t>{1, 1}) {
+    if (Kind != OpKind::MaxPool) c.unsupported("dilated average pooling is not supported");
+    return c.set_output(0, from_image(c, max_pool_dilated(c, x, win, ceil), rank));
+  }
   bool include_pad = Kind == OpKind::AvgPool && c.attr_int("count_include_pad", 0) == 1;
   if (include_pad && !win.symmetric()) {
     // The zeros that count_include_pad=1 averages, made explicit.

@@ -373,3 +373,31 @@ TEST_CASE("onnx ops: Slice with steps other than 1, negative and clamped bounds"
   mm.output("y");
   check_close(run(import_static(mm), {{"x", tensor({2, 3}, kX)}})[0], {1, 2}, {kX[2], kX[0]});
 }
+
+TEST_CASE("onnx ops: dilated MaxPool is the maximum of strided views") {
+  // x [1, 1, 5, 5], kernel 2, dilations 2, strides 2, pads 1 at the end:
+  // out[r, q] = max of x[2r + 2i, 2q + 2j], i, j in {0, 1}, inside the input.
+  std::vector<float> x(25);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float((i * 7) % 11) - 5;
+  ModelMaker mm(12);
+  mm.input("x", {1, 1, 5, 5});
+  auto& n = mm.node("MaxPool", {"x"}, {"y"});
+  attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
+  attr(n, "dilations", std::vector<int64_t>{2, 2});
+  attr(n, "strides", std::vector<int64_t>{2, 2});
+  attr(n, "pads", std::vector<int64_t>{0, 0, 1, 1});
+  mm.output("y");
+  auto out = run(import_static(mm), {{"x", tensor({1, 1, 5, 5}, x)}});
+  std::vector<float> want; // extent floor((5 + 1 - 3) / 2) + 1 = 2
+  for (int r = 0; r < 2; ++r)
+    for (int q = 0; q < 2; ++q) {
+      float mx = -1e30f;
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) {
+          int row = 2 * r + 2 * i, col = 2 * q + 2 * j;
+          if (row < 5 && col < 5) mx = std::max(mx, x[size_t(row * 5 + col)]);
+        }
+      want.push_back(mx);
+    }
+  check_close(out[0], {1, 1, 2, 2}, want);
+}
