@@ -1,8 +1,9 @@
-// ONNX -> IR: LayerNormalization, and BatchNormalization in training mode
-// (batch statistics, with the updated running statistics as outputs).
+// ONNX -> IR: LayerNormalization, MeanVarianceNormalization,
+// InstanceNormalization, and BatchNormalization in training mode (batch
+// statistics, with the updated running statistics as outputs).
 // LayerNormalization's Y is the IR's layernorm op; the optional Mean and
-// InvStdDev outputs, and the whole training-mode batch norm, are composed
-// from reductions:
+// InvStdDev outputs, and the other normalizations, are composed from
+// reductions:
 //   mean = reduce_mean(x, axes)       var = reduce_mean((x - mean)^2, axes)
 //   inv_std = 1 / sqrt(var + eps)     y = (x - mean) inv_std scale + bias
 #include "frontend/onnx/import_context.h"
@@ -68,6 +69,39 @@ void map_layer_norm(NodeContext& c) {
   }
 }
 
+// ---- MeanVarianceNormalization, InstanceNormalization ------------------------------------
+
+// MVN (opset 9+): y = (x - mean) / (sqrt(var) + 1e-9) over `axes` (default
+// 0, 2, 3), ONNX's function body with the variance of the centered values.
+void map_mvn(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  std::vector<int64_t> axes = c.attr_ints("axes");
+  if (!c.has_attr("axes")) axes = {0, 2, 3};
+  Moments m = moments(c, x, axes);
+  DType t = c.type_of(x).dtype;
+  ValueId std_dev = c.op(OpKind::Add, {c.op(OpKind::Sqrt, {m.var}), c.scalar(1e-9, t)});
+  c.set_output(0, c.op(OpKind::Div, {m.centered, std_dev}));
+}
+
+// Per example and channel, over the spatial axes:
+//   y = (x - mean) / sqrt(var + epsilon) scale[c] + B[c]
+void map_instance_norm(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  const TensorType xt = c.type_of(x);
+  int64_t rank = xt.shape.rank();
+  if (rank < 3)
+    c.unsupported(fmt::format("the input {} has no spatial axes (N, C, D1, ...)", to_string(xt)));
+  std::vector<int64_t> axes, per_channel{xt.shape[1]};
+  for (int64_t a = 2; a < rank; ++a) {
+    axes.push_back(a);
+    per_channel.push_back(1);
+  }
+  Moments m = moments(c, x, axes);
+  ValueId y = c.op(OpKind::Mul, {m.centered, inv_std(c, m.var, c.attr_float("epsilon", 1e-5))});
+  y = c.op(OpKind::Mul, {y, c.reshape(c.tensor(1), per_channel)});
+  c.set_output(0, c.op(OpKind::Add, {y, c.reshape(c.tensor(2), per_channel)}));
+}
+
 } // namespace
 
 // ---- BatchNormalization, training_mode=1 (opset 14+) -----------------------------------
@@ -107,6 +141,8 @@ namespace {
 
 const OpMapping kNormMappings[] = {
     {"LayerNormalization", {"axis", "epsilon", "stash_type"}, map_layer_norm},
+    {"MeanVarianceNormalization", {"axes"}, map_mvn},
+    {"InstanceNormalization", {"epsilon"}, map_instance_norm},
 };
 
 } // namespace

@@ -1,7 +1,7 @@
 // ONNX -> IR: ops that pick elements of a runtime tensor at positions known
-// at import time: Gather and GatherElements with constant indices, and Pad
-// (constant, reflect and edge modes). The IR's gather op looks up rows by
-// runtime integer ids; here the positions are constants, so
+// at import time: Gather and GatherElements with constant indices, Pad
+// (constant, reflect and edge modes) and Tile (a concat of copies). The IR's gather op looks up
+// rows by runtime integer ids; here the positions are constants, so
 //   - Gather along an axis is a concat of slices of that axis (one slice per
 //     run of consecutive indices), reshaped to put the indices' shape there;
 //   - Pad's reflect and edge modes are the same "take" of the axis' elements
@@ -292,9 +292,29 @@ void map_pad(NodeContext& c) {
   c.set_output(0, x);
 }
 
+// ---- Tile --------------------------------------------------------------------------
+
+// Tile(x, repeats): along each axis, r copies of x concatenated.
+void map_tile(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  std::vector<int64_t> repeats = c.constant(1, "the repeats").ints();
+  int64_t rank = c.type_of(x).shape.rank();
+  if (static_cast<int64_t>(repeats.size()) != rank)
+    c.unsupported(fmt::format("{} repeats for rank {}", repeats.size(), rank));
+  for (int64_t a = 0; a < rank; ++a) {
+    int64_t r = repeats[size_t(a)];
+    if (r < 1) c.unsupported(fmt::format("repeats {} (netc tensors have positive extents)", r));
+    if (r == 1) continue;
+    if (c.type_of(x).shape[int(a)] == kBatch) c.unsupported("tiling the batch dimension");
+    x = c.op(OpKind::Concat, std::vector<ValueId>(size_t(r), x), Attrs{{"axis", a}});
+  }
+  c.set_output(0, x);
+}
+
 const OpMapping kSelectMappings[] = {
     {"GatherElements", {"axis"}, map_gather_elements},
     {"Pad", {"mode", "pads", "paddings", "value"}, map_pad},
+    {"Tile", {}, map_tile},
 };
 
 } // namespace

@@ -401,3 +401,36 @@ TEST_CASE("onnx ops: dilated MaxPool is the maximum of strided views") {
     }
   check_close(out[0], {1, 1, 2, 2}, want);
 }
+
+TEST_CASE("onnx ops: InstanceNormalization, MeanVarianceNormalization and Tile") {
+  // x [1, 2, 3]: channel 0 {-2, -0.5, 0.25}, channel 1 {0.5, 2, 3}.
+  ModelMaker mm(13);
+  mm.input("x", {1, 2, 3});
+  mm.initializer("scale", {2}, {2, -1});
+  mm.initializer("bias", {2}, {0.5f, 1});
+  attr(mm.node("InstanceNormalization", {"x", "scale", "bias"}, {"in"}), "epsilon", 0.01);
+  attr(mm.node("MeanVarianceNormalization", {"x"}, {"mvn"}), "axes", std::vector<int64_t>{2});
+  mm.ints("repeats", {2, 1, 2});
+  mm.node("Tile", {"x", "repeats"}, {"tile"});
+  for (const char* o : {"in", "mvn", "tile"}) mm.output(o);
+  auto out = run(import_static(mm), {{"x", tensor({1, 2, 3}, kX)}});
+  std::vector<float> want_in, want_mvn, want_tile;
+  for (int ch = 0; ch < 2; ++ch) {
+    double mean = 0, var = 0;
+    for (int j = 0; j < 3; ++j) mean += kX[size_t(ch * 3 + j)] / 3.0;
+    for (int j = 0; j < 3; ++j) var += std::pow(kX[size_t(ch * 3 + j)] - mean, 2) / 3.0;
+    for (int j = 0; j < 3; ++j) {
+      double centered = kX[size_t(ch * 3 + j)] - mean;
+      double s = ch == 0 ? 2 : -1, b = ch == 0 ? 0.5 : 1;
+      want_in.push_back(float(centered / std::sqrt(var + float(0.01)) * s + b));
+      want_mvn.push_back(float(centered / (std::sqrt(var) + 1e-9)));
+    }
+  }
+  for (int copy = 0; copy < 2; ++copy)
+    for (int ch = 0; ch < 2; ++ch)
+      for (int rep = 0; rep < 2; ++rep)
+        for (int j = 0; j < 3; ++j) want_tile.push_back(kX[size_t(ch * 3 + j)]);
+  check_close(out[0], {1, 2, 3}, want_in);
+  check_close(out[1], {1, 2, 3}, want_mvn);
+  check_close(out[2], {2, 2, 6}, want_tile);
+}
