@@ -6,6 +6,7 @@
 //   GreaterOrEqual = 1 - Less              LessOrEqual = 1 - Greater
 //   Not(a) = 1 - a   And(a, b) = a b   Or(a, b) = max(a, b)   Xor(a, b) = |a - b|
 //   Where(c, x, y) = c x + (1 - c) y
+// and Sign and Shrink, piecewise functions built from the same steps.
 // A boolean known at import time (a comparison of constants, a bool input
 // bound as a constant) stays a folded integer tensor of 0 and 1, and every op
 // here folds when all its inputs are constants.
@@ -190,6 +191,27 @@ void map_where(NodeContext& c) {
   c.set_output(0, widened(picked));
 }
 
+// ---- Sign, Shrink: the same steps on one operand ---------------------------------------
+
+// sign(x) = step(x) - step(-x)
+void map_sign(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  ValueId neg = c.op(OpKind::Neg, {x});
+  c.set_output(0, c.op(OpKind::Sub, {c.op(OpKind::Step, {x}), c.op(OpKind::Step, {neg})}));
+}
+
+// shrink(x) = [x < -lambd] (x + bias) + [x > lambd] (x - bias)
+void map_shrink(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  DType t = c.type_of(x).dtype;
+  ValueId lambd = c.scalar(c.attr_float("lambd", 0.5), t),
+          bias = c.scalar(c.attr_float("bias", 0), t);
+  ValueId below = c.op(OpKind::Step, {c.op(OpKind::Sub, {c.op(OpKind::Neg, {x}), lambd})});
+  ValueId above = c.op(OpKind::Step, {c.op(OpKind::Sub, {x, lambd})});
+  c.set_output(0, c.op(OpKind::Add, {c.op(OpKind::Mul, {below, c.op(OpKind::Add, {x, bias})}),
+                                     c.op(OpKind::Mul, {above, c.op(OpKind::Sub, {x, bias})})}));
+}
+
 const OpMapping kLogicMappings[] = {
     {"Equal", {}, map_logic<Logic::equal>, fold_logic<Logic::equal>},
     {"Less", {}, map_logic<Logic::less>, fold_logic<Logic::less>},
@@ -201,6 +223,8 @@ const OpMapping kLogicMappings[] = {
     {"Or", {}, map_logic<Logic::or_>, fold_logic<Logic::or_>},
     {"Xor", {}, map_logic<Logic::xor_>, fold_logic<Logic::xor_>},
     {"Where", {}, map_where, fold_where},
+    {"Sign", {}, map_sign},
+    {"Shrink", {"lambd", "bias"}, map_shrink},
 };
 
 } // namespace

@@ -1,6 +1,7 @@
 // ONNX -> IR: ops that pick elements of a runtime tensor at positions known
 // at import time: Gather and GatherElements with constant indices, Pad
-// (constant, reflect and edge modes) and Tile (a concat of copies). The IR's gather op looks up
+// (constant, reflect and edge modes), Tile (a concat of copies) and
+// DepthToSpace / SpaceToDepth (reshapes around a transpose). The IR's gather op looks up
 // rows by runtime integer ids; here the positions are constants, so
 //   - Gather along an axis is a concat of slices of that axis (one slice per
 //     run of consecutive indices), reshaped to put the indices' shape there;
@@ -311,10 +312,46 @@ void map_tile(NodeContext& c) {
   c.set_output(0, x);
 }
 
+// ---- DepthToSpace, SpaceToDepth ------------------------------------------------------
+
+// Blocks of b x b pixels to channels and back: a reshape to 6-D, a transpose
+// and a reshape, the permutations of ONNX's definitions (DCR: the depth is
+// [b, b, C'], CRD: [C', b, b]).
+void map_space_depth(NodeContext& c, bool to_space) {
+  ValueId x = c.tensor(0);
+  const Shape s = c.type_of(x).shape;
+  if (s.rank() != 4)
+    c.unsupported(fmt::format("the input {} is not NCHW", to_string(c.type_of(x))));
+  int64_t b = c.attr_int("blocksize", 0), n = s[0], ch = s[1], h = s[2], w = s[3];
+  if (b < 1) c.unsupported(fmt::format("blocksize {}", b));
+  std::vector<int64_t> six, perm, out;
+  if (to_space) {
+    if (ch % (b * b) != 0) c.unsupported(fmt::format("{} channels for blocksize {}", ch, b));
+    bool crd = c.attr_str("mode", "DCR") == "CRD";
+    six = crd ? std::vector<int64_t>{n, ch / (b * b), b, b, h, w}
+              : std::vector<int64_t>{n, b, b, ch / (b * b), h, w};
+    perm = crd ? std::vector<int64_t>{0, 1, 4, 2, 5, 3} : std::vector<int64_t>{0, 3, 4, 1, 5, 2};
+    out = {n, ch / (b * b), h * b, w * b};
+  } else {
+    if (h % b != 0 || w % b != 0)
+      c.unsupported(fmt::format("{}x{} pixels for blocksize {}", h, w, b));
+    six = {n, ch, h / b, b, w / b, b};
+    perm = {0, 3, 5, 1, 2, 4};
+    out = {n, ch * b * b, h / b, w / b};
+  }
+  ValueId y = c.op(OpKind::Transpose, {c.reshape(x, six)}, Attrs{{"perm", perm}});
+  c.set_output(0, c.reshape(y, out));
+}
+
+void map_depth_to_space(NodeContext& c) { map_space_depth(c, true); }
+void map_space_to_depth(NodeContext& c) { map_space_depth(c, false); }
+
 const OpMapping kSelectMappings[] = {
     {"GatherElements", {"axis"}, map_gather_elements},
     {"Pad", {"mode", "pads", "paddings", "value"}, map_pad},
     {"Tile", {}, map_tile},
+    {"DepthToSpace", {"blocksize", "mode"}, map_depth_to_space},
+    {"SpaceToDepth", {"blocksize"}, map_space_to_depth},
 };
 
 } // namespace

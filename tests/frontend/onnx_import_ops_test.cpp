@@ -434,3 +434,33 @@ TEST_CASE("onnx ops: InstanceNormalization, MeanVarianceNormalization and Tile")
   check_close(out[1], {1, 2, 3}, want_mvn);
   check_close(out[2], {2, 2, 6}, want_tile);
 }
+
+TEST_CASE("onnx ops: Sign, Shrink, DepthToSpace in both modes and SpaceToDepth") {
+  ModelMaker mm(13);
+  mm.input("x", {2, 3});
+  mm.node("Sign", {"x"}, {"sign"});
+  auto& shrink = mm.node("Shrink", {"x"}, {"shrink"});
+  attr(shrink, "lambd", 0.5);
+  attr(shrink, "bias", 0.25);
+  mm.input("d", {1, 8, 1, 1});
+  for (std::string mode : {"DCR", "CRD"}) {
+    auto& n = mm.node("DepthToSpace", {"d"}, {mode});
+    attr(n, "blocksize", int64_t{2});
+    attr(n, "mode", mode);
+  }
+  attr(mm.node("SpaceToDepth", {"DCR"}, {"back"}), "blocksize", int64_t{2});
+  for (const char* o : {"sign", "shrink", "DCR", "CRD", "back"}) mm.output(o);
+  std::vector<float> d = {0, 1, 2, 3, 4, 5, 6, 7};
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}, {"d", tensor({1, 8, 1, 1}, d)}});
+  std::vector<float> want_sign, want_shrink;
+  for (float x : kX) {
+    want_sign.push_back(x > 0 ? 1.0f : x < 0 ? -1.0f : 0.0f);
+    want_shrink.push_back(x < -0.5f ? x + 0.25f : x > 0.5f ? x - 0.25f : 0.0f);
+  }
+  check_close(out[0], {2, 3}, want_sign);
+  check_close(out[1], {2, 3}, want_shrink);
+  // DCR: out[c', i, j] = d[(2 i + j) 2 + c'];  CRD: out[c', i, j] = d[4 c' + 2 i + j].
+  check_close(out[2], {1, 2, 2, 2}, {0, 2, 4, 6, 1, 3, 5, 7});
+  check_close(out[3], {1, 2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7});
+  check_close(out[4], {1, 8, 1, 1}, d); // SpaceToDepth undoes DCR
+}
