@@ -1,5 +1,5 @@
 // ONNX -> IR: LayerNormalization, MeanVarianceNormalization,
-// InstanceNormalization, and BatchNormalization in training mode (batch
+// InstanceNormalization, LRN, and BatchNormalization in training mode (batch
 // statistics, with the updated running statistics as outputs).
 // LayerNormalization's Y is the IR's layernorm op; the optional Mean and
 // InvStdDev outputs, and the other normalizations, are composed from
@@ -9,6 +9,7 @@
 #include "frontend/onnx/import_context.h"
 
 #include <fmt/format.h>
+#include <optional>
 
 namespace netc::onnx_import {
 
@@ -102,6 +103,35 @@ void map_instance_norm(NodeContext& c) {
   c.set_output(0, c.op(OpKind::Add, {y, c.reshape(c.tensor(2), per_channel)}));
 }
 
+// Local response normalization across channels (axis 1):
+//   y = x / (bias + alpha / size sum_{c' near c} x[c']^2)^beta
+// the window c - floor((size - 1) / 2) .. c + ceil((size - 1) / 2), cut at the
+// edges: the squares padded with zeros on the channel axis, and `size`
+// slices of them added.
+void map_lrn(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  const TensorType xt = c.type_of(x);
+  if (xt.shape.rank() < 3)
+    c.unsupported(fmt::format("the input {} is not N, C, D1, ...", to_string(xt)));
+  int64_t size = c.attr_int("size", 0), channels = xt.shape[1];
+  if (size < 1) c.unsupported(fmt::format("size {}", size));
+  int64_t before = (size - 1) / 2, after = size - 1 - before;
+  ValueId sq = c.op(OpKind::Mul, {x, x});
+  ValueId padded =
+      c.op(OpKind::Pad, {sq}, Attrs{{"axis", int64_t{1}}, {"before", before}, {"after", after}});
+  std::optional<ValueId> sum;
+  for (int64_t k = 0; k < size; ++k) {
+    ValueId part = c.op(OpKind::Slice, {padded},
+                        Attrs{{"axis", int64_t{1}}, {"start", k}, {"end", k + channels}});
+    sum = sum ? c.op(OpKind::Add, {*sum, part}) : part;
+  }
+  DType t = xt.dtype;
+  double alpha = c.attr_float("alpha", 1e-4), beta = c.attr_float("beta", 0.75);
+  ValueId base = c.op(OpKind::Add, {c.scalar(c.attr_float("bias", 1.0), t),
+                                    c.op(OpKind::Mul, {*sum, c.scalar(alpha / double(size), t)})});
+  c.set_output(0, c.op(OpKind::Div, {x, c.op(OpKind::Pow, {base, c.scalar(beta, t)})}));
+}
+
 } // namespace
 
 // ---- BatchNormalization, training_mode=1 (opset 14+) -----------------------------------
@@ -143,6 +173,7 @@ const OpMapping kNormMappings[] = {
     {"LayerNormalization", {"axis", "epsilon", "stash_type"}, map_layer_norm},
     {"MeanVarianceNormalization", {"axes"}, map_mvn},
     {"InstanceNormalization", {"epsilon"}, map_instance_norm},
+    {"LRN", {"alpha", "beta", "bias", "size"}, map_lrn},
 };
 
 } // namespace

@@ -1,5 +1,5 @@
 // ONNX -> IR: ops that pick elements of a runtime tensor at positions known
-// at import time: Gather and GatherElements with constant indices, Pad
+// at import time: Gather, GatherElements and GatherND with constant indices, Pad
 // (constant, reflect and edge modes), Tile (a concat of copies) and
 // DepthToSpace / SpaceToDepth (reshapes around a transpose). The IR's gather op looks up
 // rows by runtime integer ids; here the positions are constants, so
@@ -224,6 +224,44 @@ void map_gather_elements(NodeContext& c) {
   c.set_output(0, transposed(c, picked, inverse));
 }
 
+// ---- GatherND ---------------------------------------------------------------------
+
+// GatherND (batch_dims 0) with constant indices [..., k]: each index tuple
+// names a slice of the data's trailing axes, so the data's first k axes are
+// flattened into one and gathered by the tuples' flat positions.
+void map_gather_nd(NodeContext& c) {
+  if (c.attr_int("batch_dims", 0) != 0) c.unsupported("batch_dims other than 0");
+  ValueId x = c.tensor(0);
+  const std::vector<int64_t> dims = c.type_of(x).shape.dims;
+  if (!c.folded(1)) c.unsupported("the indices must be constants known at import time");
+  const Folded& indices = c.constant(1, "the indices");
+  if (indices.dims.empty()) c.unsupported("scalar indices");
+  int64_t k = indices.dims.back(), rank = static_cast<int64_t>(dims.size());
+  if (k < 1 || k > rank)
+    c.unsupported(fmt::format("index tuples of {} for data of rank {}", k, rank));
+  int64_t flat = 1;
+  for (int64_t a = 0; a < k; ++a) {
+    if (dims[size_t(a)] == kBatch) c.unsupported("gathering along the batch dimension");
+    flat *= dims[size_t(a)];
+  }
+  std::vector<int64_t> rest(dims.begin() + k, dims.end()), flat_dims{flat};
+  flat_dims.insert(flat_dims.end(), rest.begin(), rest.end());
+  std::vector<int64_t> ints = indices.ints(), positions;
+  for (size_t t = 0; t < ints.size(); t += size_t(k)) {
+    int64_t p = 0;
+    for (int64_t a = 0; a < k; ++a) {
+      int64_t extent = dims[size_t(a)], i = ints[t + size_t(a)];
+      if (i < -extent || i >= extent)
+        c.unsupported(fmt::format("index {} is out of range for an axis of {}", i, extent));
+      p = p * extent + (i < 0 ? i + extent : i);
+    }
+    positions.push_back(p);
+  }
+  std::vector<int64_t> out(indices.dims.begin(), indices.dims.end() - 1);
+  out.insert(out.end(), rest.begin(), rest.end());
+  c.set_output(0, c.reshape(select_along(c, c.reshape(x, flat_dims), 0, positions), out));
+}
+
 // ---- Pad ------------------------------------------------------------------------
 
 // pads [b_0..b_{r-1}, e_0..e_{r-1}] (an attribute before opset 11, a constant
@@ -348,6 +386,7 @@ void map_space_to_depth(NodeContext& c) { map_space_depth(c, false); }
 
 const OpMapping kSelectMappings[] = {
     {"GatherElements", {"axis"}, map_gather_elements},
+    {"GatherND", {"batch_dims"}, map_gather_nd},
     {"Pad", {"mode", "pads", "paddings", "value"}, map_pad},
     {"Tile", {}, map_tile},
     {"DepthToSpace", {"blocksize", "mode"}, map_depth_to_space},

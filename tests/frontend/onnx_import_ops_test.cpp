@@ -464,3 +464,38 @@ TEST_CASE("onnx ops: Sign, Shrink, DepthToSpace in both modes and SpaceToDepth")
   check_close(out[3], {1, 2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7});
   check_close(out[4], {1, 8, 1, 1}, d); // SpaceToDepth undoes DCR
 }
+
+TEST_CASE("onnx ops: GatherND with constant index tuples, and LRN across channels") {
+  ModelMaker mm(13);
+  mm.input("x", {2, 3});
+  mm.input("v", {1, 3, 2}); // N, C, D1 for LRN
+  // GatherND: tuples (1, -1) and (0, 0) of x -> x[1, 2], x[0, 0]; a 1-tuple (1) -> row 1.
+  auto& pairs = mm.ints("pairs", {1, -1, 0, 0});
+  pairs.clear_dims();
+  pairs.add_dims(2);
+  pairs.add_dims(2);
+  auto& single = mm.ints("single", {1});
+  single.clear_dims();
+  single.add_dims(1);
+  single.add_dims(1);
+  mm.node("GatherND", {"x", "pairs"}, {"elements"});
+  mm.node("GatherND", {"x", "single"}, {"rows"});
+  auto& lrn = mm.node("LRN", {"v"}, {"lrn"});
+  attr(lrn, "size", int64_t{2});
+  attr(lrn, "alpha", 0.5);
+  attr(lrn, "beta", 0.75);
+  attr(lrn, "bias", 2.0);
+  for (const char* o : {"elements", "rows", "lrn"}) mm.output(o);
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}, {"v", tensor({1, 3, 2}, kX)}});
+  check_close(out[0], {2}, {kX[5], kX[0]});
+  check_close(out[1], {1, 3}, {kX[3], kX[4], kX[5]});
+  // size 2: the window of channel c is c .. c + 1 (floor(1/2) = 0 before, 1 after).
+  std::vector<float> want;
+  for (int ch = 0; ch < 3; ++ch)
+    for (int j = 0; j < 2; ++j) {
+      double sq = 0;
+      for (int k = ch; k <= std::min(ch + 1, 2); ++k) sq += std::pow(kX[size_t(k * 2 + j)], 2);
+      want.push_back(float(kX[size_t(ch * 2 + j)] / std::pow(2 + float(0.5) / 2 * sq, 0.75)));
+    }
+  check_close(out[2], {1, 3, 2}, want);
+}
