@@ -1,5 +1,6 @@
 // ONNX -> IR: ops that pick elements of a runtime tensor at positions known
-// at import time: Gather, GatherElements and GatherND with constant indices, Pad
+// at import time: Gather, GatherElements and GatherND with constant indices,
+// ScatterElements and ScatterND with constant indices, Pad
 // (constant, reflect and edge modes), Tile (a concat of copies) and
 // DepthToSpace / SpaceToDepth (reshapes around a transpose). The IR's gather op looks up
 // rows by runtime integer ids; here the positions are constants, so
@@ -262,6 +263,125 @@ void map_gather_nd(NodeContext& c) {
   c.set_output(0, c.reshape(select_along(c, c.reshape(x, flat_dims), 0, positions), out));
 }
 
+// ---- ScatterElements, Scatter, ScatterND -----------------------------------------------
+
+// The flat position in the data of each update element, from constant
+// indices. Writes go to positions known at import time, so with the data
+// and the updates flattened to rows [1, N] and [1, U]:
+//   written(S) = updates S        S [U, N] one-hot: S[u, p] = [update u lands on p]
+//   none: y = data (1 - m) + written(S_last)   (m: the positions written; the last
+//                                               write of a repeated position wins)
+//   add:  y = data + written(S_all)
+//   mul:  y = data prod_L (1 - m_L + written(S_L)), layer L holding the L-th
+//         write of each position
+void scatter_flat(NodeContext& c, const std::vector<int64_t>& target) {
+  ValueId data = c.tensor(0), updates = c.tensor(2);
+  const std::vector<int64_t> dims = c.type_of(data).shape.dims;
+  DType t = c.type_of(data).dtype;
+  int64_t n = 1, u = static_cast<int64_t>(target.size());
+  for (int64_t d : dims) {
+    if (d == kBatch) c.unsupported("scattering into a tensor with a batch dimension");
+    n *= d;
+  }
+  std::string reduction = c.attr_str("reduction", "none");
+  if (reduction != "none" && reduction != "add" && reduction != "mul")
+    c.unsupported(fmt::format("reduction '{}' is not none, add or mul", reduction));
+  // layer[i]: how many earlier writes went to the same position.
+  std::vector<int64_t> layer(target.size()), hits(size_t(n), 0);
+  for (size_t i = 0; i < target.size(); ++i) layer[i] = hits[size_t(target[i])]++;
+  auto one_hot = [&](auto keep, const std::string& suffix) {
+    Folded f;
+    f.dims = {u, n};
+    f.data.assign(size_t(u * n), 0.0);
+    for (size_t i = 0; i < target.size(); ++i)
+      if (keep(i)) f.data[i * size_t(n) + size_t(target[i])] = 1.0;
+    return constant_leaf(c, suffix, std::move(f));
+  };
+  auto mask = [&](auto keep, const std::string& suffix) {
+    Folded f;
+    f.dims = {1, n};
+    f.data.assign(size_t(n), 0.0);
+    for (size_t i = 0; i < target.size(); ++i)
+      if (keep(i)) f.data[size_t(target[i])] = 1.0;
+    return constant_leaf(c, suffix, std::move(f));
+  };
+  ValueId row = c.reshape(data, {1, n}), written_from = c.reshape(updates, {1, u});
+  auto written = [&](ValueId s) { return c.op(OpKind::MatMul, {written_from, s}); };
+  auto one_minus = [&](ValueId v) { return c.op(OpKind::Sub, {c.scalar(1.0, t), v}); };
+  ValueId y;
+  if (reduction == "add") {
+    y = c.op(OpKind::Add, {row, written(one_hot([](size_t) { return true; }, ".scatter"))});
+  } else if (reduction == "none") {
+    auto last = [&](size_t i) { return layer[i] == hits[size_t(target[i])] - 1; };
+    y = c.op(OpKind::Add, {c.op(OpKind::Mul, {row, one_minus(mask(last, ".scatter_mask"))}),
+                           written(one_hot(last, ".scatter"))});
+  } else {
+    y = row;
+    int64_t layers = *std::max_element(hits.begin(), hits.end());
+    for (int64_t l = 0; l < layers; ++l) {
+      auto in_layer = [&](size_t i) { return layer[i] == l; };
+      std::string suffix = fmt::format(".scatter{}", l);
+      ValueId factor = c.op(OpKind::Add, {one_minus(mask(in_layer, suffix + "_mask")),
+                                          written(one_hot(in_layer, suffix))});
+      y = c.op(OpKind::Mul, {y, factor});
+    }
+  }
+  c.set_output(0, c.reshape(y, dims));
+}
+
+// ScatterElements (and opset 9's Scatter): update element q lands at q with
+// its `axis` coordinate replaced by indices[q].
+void map_scatter_elements(NodeContext& c) {
+  std::vector<int64_t> dims = c.type(0).shape.dims;
+  int64_t rank = static_cast<int64_t>(dims.size());
+  if (!c.folded(1)) c.unsupported("the indices must be constants known at import time");
+  const Folded& indices = c.constant(1, "the indices");
+  if (static_cast<int64_t>(indices.dims.size()) != rank || c.type(2).shape.dims != indices.dims)
+    c.unsupported("the indices and the updates must have the data's rank and one shape");
+  int64_t axis = normalize_axis(c, c.attr_int("axis", 0), rank);
+  std::vector<int64_t> idx = checked_indices(c, indices, dims[size_t(axis)]), target;
+  std::vector<int64_t> at(size_t(rank), 0);
+  for (int64_t i : idx) {
+    int64_t p = 0;
+    for (int64_t a = 0; a < rank; ++a) p = p * dims[size_t(a)] + (a == axis ? i : at[size_t(a)]);
+    target.push_back(p);
+    for (int64_t a = rank; a-- > 0;) {
+      if (++at[size_t(a)] < indices.dims[size_t(a)]) break;
+      at[size_t(a)] = 0;
+    }
+  }
+  scatter_flat(c, target);
+}
+
+// ScatterND: each index tuple (the indices' last axis, k long) names a
+// slice of the data's trailing axes, which the matching update fills.
+void map_scatter_nd(NodeContext& c) {
+  std::vector<int64_t> dims = c.type(0).shape.dims;
+  int64_t rank = static_cast<int64_t>(dims.size());
+  if (!c.folded(1)) c.unsupported("the indices must be constants known at import time");
+  const Folded& indices = c.constant(1, "the indices");
+  if (indices.dims.empty()) c.unsupported("scalar indices");
+  int64_t k = indices.dims.back();
+  if (k < 1 || k > rank)
+    c.unsupported(fmt::format("index tuples of {} for data of rank {}", k, rank));
+  int64_t slice = 1;
+  for (int64_t a = k; a < rank; ++a) slice *= dims[size_t(a)];
+  std::vector<int64_t> ints = indices.ints(), target;
+  for (size_t t = 0; t < ints.size(); t += size_t(k)) {
+    int64_t p = 0;
+    for (int64_t a = 0; a < k; ++a) {
+      int64_t extent = dims[size_t(a)], i = ints[t + size_t(a)];
+      if (i < -extent || i >= extent)
+        c.unsupported(fmt::format("index {} is out of range for an axis of {}", i, extent));
+      p = p * extent + (i < 0 ? i + extent : i);
+    }
+    for (int64_t e = 0; e < slice; ++e) target.push_back(p * slice + e);
+  }
+  if (c.type(2).shape.static_elements() != static_cast<int64_t>(target.size()))
+    c.unsupported("the updates do not match the slices the indices name");
+  scatter_flat(c, target);
+}
+
 // ---- Pad ------------------------------------------------------------------------
 
 // pads [b_0..b_{r-1}, e_0..e_{r-1}] (an attribute before opset 11, a constant
@@ -387,6 +507,9 @@ void map_space_to_depth(NodeContext& c) { map_space_depth(c, false); }
 const OpMapping kSelectMappings[] = {
     {"GatherElements", {"axis"}, map_gather_elements},
     {"GatherND", {"batch_dims"}, map_gather_nd},
+    {"ScatterElements", {"axis", "reduction"}, map_scatter_elements},
+    {"Scatter", {"axis"}, map_scatter_elements},
+    {"ScatterND", {"reduction"}, map_scatter_nd},
     {"Pad", {"mode", "pads", "paddings", "value"}, map_pad},
     {"Tile", {}, map_tile},
     {"DepthToSpace", {"blocksize", "mode"}, map_depth_to_space},

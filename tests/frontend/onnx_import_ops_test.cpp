@@ -499,3 +499,37 @@ TEST_CASE("onnx ops: GatherND with constant index tuples, and LRN across channel
     }
   check_close(out[2], {1, 3, 2}, want);
 }
+
+TEST_CASE("onnx ops: ScatterElements and ScatterND with repeated positions and reductions") {
+  // data x [2, 3]; updates u [1, 3] written along axis 1 of row 0 at columns
+  // (2, -1, 0): column 2 is written twice.
+  ModelMaker mm(16);
+  mm.input("x", {2, 3});
+  mm.initializer("u", {1, 3}, {10, 20, 30});
+  auto& idx = mm.ints("idx", {2, -1, 0});
+  idx.clear_dims();
+  idx.add_dims(1);
+  idx.add_dims(3);
+  for (std::string reduction : {"none", "add", "mul"}) {
+    auto& n = mm.node("ScatterElements", {"x", "idx", "u"}, {"elements_" + reduction});
+    attr(n, "axis", int64_t{-1});
+    attr(n, "reduction", reduction);
+    mm.output("elements_" + reduction);
+  }
+  // ScatterND: rows (1) and (1) again of x, each replaced by a row of v.
+  mm.initializer("v", {2, 3}, {1, 2, 3, 4, 5, 6});
+  auto& rows = mm.ints("rows", {1, 1});
+  rows.clear_dims();
+  rows.add_dims(2);
+  rows.add_dims(1);
+  attr(mm.node("ScatterND", {"x", "rows", "v"}, {"nd_mul"}), "reduction", std::string("mul"));
+  mm.node("ScatterND", {"x", "rows", "v"}, {"nd_none"});
+  mm.output("nd_mul");
+  mm.output("nd_none");
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}});
+  check_close(out[0], {2, 3}, {30, kX[1], 20, kX[3], kX[4], kX[5]});
+  check_close(out[1], {2, 3}, {kX[0] + 30, kX[1], kX[2] + 10 + 20, kX[3], kX[4], kX[5]});
+  check_close(out[2], {2, 3}, {kX[0] * 30, kX[1], kX[2] * 10 * 20, kX[3], kX[4], kX[5]});
+  check_close(out[3], {2, 3}, {kX[0], kX[1], kX[2], kX[3] * 4, kX[4] * 10, kX[5] * 18});
+  check_close(out[4], {2, 3}, {kX[0], kX[1], kX[2], 4, 5, 6});
+}
