@@ -1,6 +1,7 @@
 // ONNX -> IR: ops that pick elements of a runtime tensor at positions known
 // at import time: Gather, GatherElements and GatherND with constant indices,
-// ScatterElements and ScatterND with constant indices, Pad
+// ScatterElements and ScatterND with constant indices, OneHot,
+// ReverseSequence with constant lengths, Pad
 // (constant, reflect and edge modes), Tile (a concat of copies) and
 // DepthToSpace / SpaceToDepth (reshapes around a transpose). The IR's gather op looks up
 // rows by runtime integer ids; here the positions are constants, so
@@ -382,6 +383,101 @@ void map_scatter_nd(NodeContext& c) {
   scatter_flat(c, target);
 }
 
+// ---- OneHot, ReverseSequence ------------------------------------------------------------
+
+// OneHot(indices, depth, values) along `axis` of the output: with the
+// indices unsqueezed there, negative ones wrapped (i + depth [i < 0]), and
+// k = 0..depth-1 along the axis,
+//   y = off + (on - off) [i = k],   [i = k] = 1 - step(i - k) - step(k - i)
+void map_one_hot(NodeContext& c) {
+  ValueId idx;
+  if (const Folded* f = c.folded(0); f && !is_float(f->dtype)) {
+    Folded as_float = *f;
+    as_float.dtype = DType::f32;
+    idx = constant_leaf(c, ".indices", std::move(as_float));
+  } else {
+    idx = c.tensor(0);
+  }
+  ValueId values = c.tensor(2);
+  const TensorType vt = c.type_of(values);
+  if (vt.shape.dims != std::vector<int64_t>{2} || !is_float(vt.dtype))
+    c.unsupported(fmt::format("values {} must be two floats (off, on)", to_string(vt)));
+  double depth_value = c.scalar(1, "the depth");
+  if (!(depth_value >= 1)) c.unsupported(fmt::format("depth {}", depth_value));
+  int64_t depth = folded_int(depth_value);
+  std::vector<int64_t> dims = c.type_of(idx).shape.dims;
+  int64_t rank = static_cast<int64_t>(dims.size()) + 1;
+  int64_t axis = normalize_axis(c, c.attr_int("axis", -1), rank);
+  DType t = vt.dtype;
+  std::vector<int64_t> unsqueezed = dims;
+  unsqueezed.insert(unsqueezed.begin() + axis, 1);
+  ValueId i = c.reshape(idx, unsqueezed);
+  i = c.op(OpKind::Add, {i, c.op(OpKind::Mul, {c.scalar(double(depth), t),
+                                               c.op(OpKind::Step, {c.op(OpKind::Neg, {i})})})});
+  Folded range;
+  range.dims.assign(size_t(rank), 1);
+  range.dims[size_t(axis)] = depth;
+  for (int64_t k = 0; k < depth; ++k) range.data.push_back(double(k));
+  ValueId k = constant_leaf(c, ".range", std::move(range));
+  auto step = [&](ValueId a, ValueId b) { return c.op(OpKind::Step, {c.op(OpKind::Sub, {a, b})}); };
+  ValueId eq = c.op(OpKind::Sub, {c.op(OpKind::Sub, {c.scalar(1.0, t), step(i, k)}), step(k, i)});
+  auto value = [&](int64_t at) {
+    return c.op(OpKind::Slice, {values},
+                Attrs{{"axis", int64_t{0}}, {"start", at}, {"end", at + 1}});
+  };
+  ValueId off = value(0), on = value(1);
+  c.set_output(0, c.op(OpKind::Add, {off, c.op(OpKind::Mul, {c.op(OpKind::Sub, {on, off}), eq})}));
+}
+
+// x's elements moved by a constant map: y[p] = x[src[p]] over the flat
+// positions, a matmul of x as a row with the one-hot [n, n] matrix.
+ValueId permute_flat(NodeContext& c, ValueId x, const std::vector<int64_t>& src) {
+  const std::vector<int64_t> dims = c.type_of(x).shape.dims;
+  int64_t n = static_cast<int64_t>(src.size());
+  Folded m;
+  m.dims = {n, n};
+  m.data.assign(size_t(n * n), 0.0);
+  for (int64_t p = 0; p < n; ++p) m.data[size_t(src[size_t(p)] * n + p)] = 1.0;
+  ValueId y = c.op(OpKind::MatMul, {c.reshape(x, {1, n}), constant_leaf(c, ".permutation", m)});
+  return c.reshape(y, dims);
+}
+
+// ReverseSequence: along time_axis, the first sequence_lens[b] elements of
+// each batch entry b reversed, the rest kept.
+void map_reverse_sequence(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  const std::vector<int64_t> dims = c.type_of(x).shape.dims;
+  int64_t rank = static_cast<int64_t>(dims.size());
+  if (rank < 2) c.unsupported("the input needs a batch and a time axis");
+  for (int64_t d : dims)
+    if (d == kBatch) c.unsupported("the batch dimension of netc (the lengths are per entry)");
+  int64_t batch_axis = normalize_axis(c, c.attr_int("batch_axis", 1), rank);
+  int64_t time_axis = normalize_axis(c, c.attr_int("time_axis", 0), rank);
+  if (!c.folded(1)) c.unsupported("the sequence lengths must be constants known at import time");
+  std::vector<int64_t> lens = c.constant(1, "the sequence lengths").ints();
+  if (static_cast<int64_t>(lens.size()) != dims[size_t(batch_axis)])
+    c.unsupported("one sequence length per batch entry is required");
+  std::vector<int64_t> src, at(size_t(rank), 0);
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  for (int64_t p = 0; p < n; ++p) {
+    std::vector<int64_t> from = at;
+    int64_t len = lens[size_t(at[size_t(batch_axis)])], t = at[size_t(time_axis)];
+    if (len < 0 || len > dims[size_t(time_axis)])
+      c.unsupported(
+          fmt::format("sequence length {} for a time axis of {}", len, dims[size_t(time_axis)]));
+    if (t < len) from[size_t(time_axis)] = len - 1 - t;
+    int64_t q = 0;
+    for (int64_t a = 0; a < rank; ++a) q = q * dims[size_t(a)] + from[size_t(a)];
+    src.push_back(q);
+    for (int64_t a = rank; a-- > 0;) {
+      if (++at[size_t(a)] < dims[size_t(a)]) break;
+      at[size_t(a)] = 0;
+    }
+  }
+  c.set_output(0, permute_flat(c, x, src));
+}
+
 // ---- Pad ------------------------------------------------------------------------
 
 // pads [b_0..b_{r-1}, e_0..e_{r-1}] (an attribute before opset 11, a constant
@@ -510,6 +606,8 @@ const OpMapping kSelectMappings[] = {
     {"ScatterElements", {"axis", "reduction"}, map_scatter_elements},
     {"Scatter", {"axis"}, map_scatter_elements},
     {"ScatterND", {"reduction"}, map_scatter_nd},
+    {"OneHot", {"axis"}, map_one_hot},
+    {"ReverseSequence", {"batch_axis", "time_axis"}, map_reverse_sequence},
     {"Pad", {"mode", "pads", "paddings", "value"}, map_pad},
     {"Tile", {}, map_tile},
     {"DepthToSpace", {"blocksize", "mode"}, map_depth_to_space},

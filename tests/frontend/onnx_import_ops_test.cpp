@@ -533,3 +533,23 @@ TEST_CASE("onnx ops: ScatterElements and ScatterND with repeated positions and r
   check_close(out[3], {2, 3}, {kX[0], kX[1], kX[2], kX[3] * 4, kX[4] * 10, kX[5] * 18});
   check_close(out[4], {2, 3}, {kX[0], kX[1], kX[2], 4, 5, 6});
 }
+
+TEST_CASE("onnx ops: OneHot along an inner axis with negative indices, ReverseSequence") {
+  ModelMaker mm(11);
+  mm.input("i", {3});
+  mm.initializer("depth", {}, {4});
+  mm.initializer("values", {2}, {-1, 5});
+  attr(mm.node("OneHot", {"i", "depth", "values"}, {"hot"}), "axis", int64_t{0});
+  mm.input("x", {2, 3});
+  mm.ints("lens", {3, 2});
+  auto& rs = mm.node("ReverseSequence", {"x", "lens"}, {"rev"});
+  attr(rs, "batch_axis", int64_t{0});
+  attr(rs, "time_axis", int64_t{1});
+  mm.output("hot");
+  mm.output("rev");
+  auto out = run(import_static(mm), {{"i", tensor({3}, {1, -1, 0})}, {"x", tensor({2, 3}, kX)}});
+  // hot[k, j] = 5 if index j (wrapped: -1 -> 3) is k, else -1; the axis is first.
+  check_close(out[0], {4, 3}, {-1, -1, 5, 5, -1, -1, -1, -1, -1, -1, 5, -1});
+  // Row 0 reversed whole, row 1 in its first 2 elements.
+  check_close(out[1], {2, 3}, {kX[2], kX[1], kX[0], kX[4], kX[3], kX[5]});
+}
