@@ -6,7 +6,9 @@
 //   GreaterOrEqual = 1 - Less              LessOrEqual = 1 - Greater
 //   Not(a) = 1 - a   And(a, b) = a b   Or(a, b) = max(a, b)   Xor(a, b) = |a - b|
 //   Where(c, x, y) = c x + (1 - c) y
-// and Sign and Shrink, piecewise functions built from the same steps.
+// and Sign, Shrink and Hardmax, built from the same steps. (IsNaN is not:
+// the compiled kernels are built with Halide's float rules, under which a
+// comparison with NaN promises nothing, and mapped that way it failed.)
 // A boolean known at import time (a comparison of constants, a bool input
 // bound as a constant) stays a folded integer tensor of 0 and 1, and every op
 // here folds when all its inputs are constants.
@@ -212,6 +214,48 @@ void map_shrink(NodeContext& c) {
                                      c.op(OpKind::Mul, {above, c.op(OpKind::Sub, {x, bias})})}));
 }
 
+// ---- Hardmax (opset 13: one axis) ------------------------------------------------------
+
+// 1 at the first maximum along the axis: eq = [x >= max] = 1 - step(max - x),
+// the earlier maxima counted by a matmul with the strictly upper triangular
+// ones (axis moved last), and hardmax = eq (1 - step(earlier)).
+void map_hardmax(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  const TensorType xt = c.type_of(x);
+  int64_t rank = xt.shape.rank();
+  if (c.opset() < 13) c.unsupported("the pre-13 form (a 2-D coercion) is not supported");
+  int64_t axis = c.attr_int("axis", -1);
+  if (axis < -rank || axis >= rank)
+    c.unsupported(fmt::format("axis {} is out of range for rank {}", axis, rank));
+  if (axis < 0) axis += rank;
+  int64_t n = xt.shape[int(axis)];
+  if (n == kBatch) c.unsupported("hardmax over the batch dimension");
+  ValueId max = c.op(OpKind::ReduceMax, {x},
+                     Attrs{{"axes", std::vector<int64_t>{axis}}, {"keepdims", int64_t{1}}});
+  ValueId eq = one_minus(c, c.op(OpKind::Step, {c.op(OpKind::Sub, {max, x})}));
+  std::vector<int64_t> perm;
+  for (int64_t a = 0; a < rank; ++a)
+    if (a != axis) perm.push_back(a);
+  perm.push_back(axis);
+  std::vector<int64_t> inverse(perm.size());
+  for (size_t a = 0; a < perm.size(); ++a) inverse[size_t(perm[a])] = int64_t(a);
+  bool moved = axis != rank - 1;
+  ValueId last = moved ? c.op(OpKind::Transpose, {eq}, Attrs{{"perm", perm}}) : eq;
+  Folded upper;
+  upper.dims = {n, n};
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) upper.data.push_back(i < j ? 1.0 : 0.0);
+  std::string name = c.node().output(0) + ".upper";
+  OnnxValue v;
+  v.folded = std::move(upper);
+  c.importer().define(name, v);
+  ValueId earlier = rank == 1 ? c.reshape(last, {1, n}) : last;
+  earlier = c.op(OpKind::MatMul, {earlier, c.importer().materialize(name, OpKind::Param)});
+  earlier = c.reshape(earlier, c.type_of(last).shape.dims);
+  if (moved) earlier = c.op(OpKind::Transpose, {earlier}, Attrs{{"perm", inverse}});
+  c.set_output(0, c.op(OpKind::Mul, {eq, one_minus(c, c.op(OpKind::Step, {earlier}))}));
+}
+
 const OpMapping kLogicMappings[] = {
     {"Equal", {}, map_logic<Logic::equal>, fold_logic<Logic::equal>},
     {"Less", {}, map_logic<Logic::less>, fold_logic<Logic::less>},
@@ -225,6 +269,7 @@ const OpMapping kLogicMappings[] = {
     {"Where", {}, map_where, fold_where},
     {"Sign", {}, map_sign},
     {"Shrink", {"lambd", "bias"}, map_shrink},
+    {"Hardmax", {"axis"}, map_hardmax},
 };
 
 } // namespace

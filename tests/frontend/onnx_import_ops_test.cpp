@@ -553,3 +553,16 @@ TEST_CASE("onnx ops: OneHot along an inner axis with negative indices, ReverseSe
   // Row 0 reversed whole, row 1 in its first 2 elements.
   check_close(out[1], {2, 3}, {kX[2], kX[1], kX[0], kX[4], kX[3], kX[5]});
 }
+
+TEST_CASE("onnx ops: Hardmax marks the first maximum along the axis") {
+  ModelMaker mm(13);
+  mm.input("x", {2, 3});
+  attr(mm.node("Hardmax", {"x"}, {"rows"}), "axis", int64_t{-1});
+  attr(mm.node("Hardmax", {"x"}, {"columns"}), "axis", int64_t{0});
+  mm.output("rows");
+  mm.output("columns");
+  // Ties: row 0 has its maximum 3 twice, column 1 its maximum 3 twice.
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, {1, 3, 3, 2, 3, 0})}});
+  check_close(out[0], {2, 3}, {0, 1, 0, 0, 1, 0});
+  check_close(out[1], {2, 3}, {0, 1, 1, 1, 0, 0});
+}
