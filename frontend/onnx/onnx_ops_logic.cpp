@@ -6,7 +6,7 @@
 //   GreaterOrEqual = 1 - Less              LessOrEqual = 1 - Greater
 //   Not(a) = 1 - a   And(a, b) = a b   Or(a, b) = max(a, b)   Xor(a, b) = |a - b|
 //   Where(c, x, y) = c x + (1 - c) y
-// and Sign, Shrink and Hardmax, built from the same steps. (IsNaN is not:
+// and Sign, Shrink, Hardmax and ArgMax/ArgMin, built from the same steps. (IsNaN is not:
 // the compiled kernels are built with Halide's float rules, under which a
 // comparison with NaN promises nothing, and mapped that way it failed.)
 // A boolean known at import time (a comparison of constants, a bool input
@@ -214,22 +214,33 @@ void map_shrink(NodeContext& c) {
                                      c.op(OpKind::Mul, {above, c.op(OpKind::Sub, {x, bias})})}));
 }
 
-// ---- Hardmax (opset 13: one axis) ------------------------------------------------------
+// ---- Hardmax, ArgMax, ArgMin ------------------------------------------------------------
 
-// 1 at the first maximum along the axis: eq = [x >= max] = 1 - step(max - x),
-// the earlier maxima counted by a matmul with the strictly upper triangular
-// ones (axis moved last), and hardmax = eq (1 - step(earlier)).
-void map_hardmax(NodeContext& c) {
-  ValueId x = c.tensor(0);
-  const TensorType xt = c.type_of(x);
-  int64_t rank = xt.shape.rank();
-  if (c.opset() < 13) c.unsupported("the pre-13 form (a 2-D coercion) is not supported");
-  int64_t axis = c.attr_int("axis", -1);
+// A constant leaf named after the node's output.
+ValueId constant_leaf(NodeContext& c, const std::string& suffix, Folded f) {
+  std::string name = c.node().output(0) + suffix;
+  OnnxValue v;
+  v.folded = std::move(f);
+  c.importer().define(name, v);
+  return c.importer().materialize(name, OpKind::Param);
+}
+
+int64_t axis_of(NodeContext& c, int64_t fallback, int64_t rank) {
+  int64_t axis = c.attr_int("axis", fallback);
   if (axis < -rank || axis >= rank)
     c.unsupported(fmt::format("axis {} is out of range for rank {}", axis, rank));
-  if (axis < 0) axis += rank;
-  int64_t n = xt.shape[int(axis)];
-  if (n == kBatch) c.unsupported("hardmax over the batch dimension");
+  return axis < 0 ? axis + rank : axis;
+}
+
+// 1 at the first (or last) maximum of x along the axis:
+//   eq = [x >= max] = 1 - step(max - x)
+//   mask = eq (1 - step(others)), others = the maxima before (after) along
+// the axis, a matmul of eq (axis moved last) with the strictly upper (lower)
+// triangular ones.
+ValueId max_mask(NodeContext& c, ValueId x, int64_t axis, bool last_wins) {
+  const TensorType xt = c.type_of(x);
+  int64_t rank = xt.shape.rank(), n = xt.shape[int(axis)];
+  if (n == kBatch) c.unsupported("a maximum over the batch dimension");
   ValueId max = c.op(OpKind::ReduceMax, {x},
                      Attrs{{"axes", std::vector<int64_t>{axis}}, {"keepdims", int64_t{1}}});
   ValueId eq = one_minus(c, c.op(OpKind::Step, {c.op(OpKind::Sub, {max, x})}));
@@ -240,20 +251,44 @@ void map_hardmax(NodeContext& c) {
   std::vector<int64_t> inverse(perm.size());
   for (size_t a = 0; a < perm.size(); ++a) inverse[size_t(perm[a])] = int64_t(a);
   bool moved = axis != rank - 1;
-  ValueId last = moved ? c.op(OpKind::Transpose, {eq}, Attrs{{"perm", perm}}) : eq;
-  Folded upper;
-  upper.dims = {n, n};
+  ValueId rows = moved ? c.op(OpKind::Transpose, {eq}, Attrs{{"perm", perm}}) : eq;
+  Folded tri;
+  tri.dims = {n, n};
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) upper.data.push_back(i < j ? 1.0 : 0.0);
-  std::string name = c.node().output(0) + ".upper";
-  OnnxValue v;
-  v.folded = std::move(upper);
-  c.importer().define(name, v);
-  ValueId earlier = rank == 1 ? c.reshape(last, {1, n}) : last;
-  earlier = c.op(OpKind::MatMul, {earlier, c.importer().materialize(name, OpKind::Param)});
-  earlier = c.reshape(earlier, c.type_of(last).shape.dims);
-  if (moved) earlier = c.op(OpKind::Transpose, {earlier}, Attrs{{"perm", inverse}});
-  c.set_output(0, c.op(OpKind::Mul, {eq, one_minus(c, c.op(OpKind::Step, {earlier}))}));
+    for (int64_t j = 0; j < n; ++j) tri.data.push_back((last_wins ? i > j : i < j) ? 1.0 : 0.0);
+  ValueId others = rank == 1 ? c.reshape(rows, {1, n}) : rows;
+  others = c.op(OpKind::MatMul, {others, constant_leaf(c, ".triangle", std::move(tri))});
+  others = c.reshape(others, c.type_of(rows).shape.dims);
+  if (moved) others = c.op(OpKind::Transpose, {others}, Attrs{{"perm", inverse}});
+  return c.op(OpKind::Mul, {eq, one_minus(c, c.op(OpKind::Step, {others}))});
+}
+
+// Hardmax (opset 13: one axis, default -1).
+void map_hardmax(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  if (c.opset() < 13) c.unsupported("the pre-13 form (a 2-D coercion) is not supported");
+  c.set_output(0, max_mask(c, x, axis_of(c, -1, c.type_of(x).shape.rank()), false));
+}
+
+// ArgMax / ArgMin (of -x): the index of the first (select_last_index: last)
+// extreme, sum_k k mask[k] over the axis. netc has no integer tensors at run
+// time: the index is an f32 holding an integer (exact below 2^24).
+template <bool Min>
+void map_arg_extreme(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  const TensorType xt = c.type_of(x);
+  int64_t rank = xt.shape.rank();
+  int64_t axis = axis_of(c, 0, rank);
+  if (Min) x = c.op(OpKind::Neg, {x});
+  ValueId mask = max_mask(c, x, axis, c.attr_int("select_last_index", 0) != 0);
+  Folded range;
+  range.dims.assign(size_t(rank), 1);
+  range.dims[size_t(axis)] = xt.shape[int(axis)];
+  for (int64_t k = 0; k < xt.shape[int(axis)]; ++k) range.data.push_back(double(k));
+  ValueId weighted = c.op(OpKind::Mul, {mask, constant_leaf(c, ".range", std::move(range))});
+  c.set_output(0, c.op(OpKind::ReduceSum, {weighted},
+                       Attrs{{"axes", std::vector<int64_t>{axis}},
+                             {"keepdims", c.attr_int("keepdims", 1) ? int64_t{1} : int64_t{0}}}));
 }
 
 const OpMapping kLogicMappings[] = {
@@ -270,6 +305,8 @@ const OpMapping kLogicMappings[] = {
     {"Sign", {}, map_sign},
     {"Shrink", {"lambd", "bias"}, map_shrink},
     {"Hardmax", {"axis"}, map_hardmax},
+    {"ArgMax", {"axis", "keepdims", "select_last_index"}, map_arg_extreme<false>},
+    {"ArgMin", {"axis", "keepdims", "select_last_index"}, map_arg_extreme<true>},
 };
 
 } // namespace

@@ -566,3 +566,22 @@ TEST_CASE("onnx ops: Hardmax marks the first maximum along the axis") {
   check_close(out[0], {2, 3}, {0, 1, 0, 0, 1, 0});
   check_close(out[1], {2, 3}, {0, 1, 1, 1, 0, 0});
 }
+
+TEST_CASE("onnx ops: ArgMax and ArgMin give f32 indices, first or last of ties") {
+  ModelMaker mm(13);
+  mm.input("x", {2, 3});
+  auto& first = mm.node("ArgMax", {"x"}, {"first"});
+  attr(first, "axis", int64_t{-1});
+  auto& last = mm.node("ArgMax", {"x"}, {"last"});
+  attr(last, "axis", int64_t{1});
+  attr(last, "select_last_index", int64_t{1});
+  attr(last, "keepdims", int64_t{0});
+  mm.node("ArgMin", {"x"}, {"min"}); // axis 0, keepdims
+  for (const char* o : {"first", "last", "min"}) mm.output(o);
+  ImportedModel m = import_static(mm);
+  CHECK(m.graph.node(m.graph.outputs[0].value).type.dtype == DType::f32);
+  auto out = run(m, {{"x", tensor({2, 3}, {1, 3, 3, 2, 3, 0})}});
+  check_close(out[0], {2, 1}, {1, 1});
+  check_close(out[1], {2}, {2, 1});
+  check_close(out[2], {1, 3}, {0, 0, 1});
+}
