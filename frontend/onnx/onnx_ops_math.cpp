@@ -341,6 +341,47 @@ void map_reduce(NodeContext& c) {
   c.set_output(0, y);
 }
 
+// ReduceProd: the IR has no product reduction (and log-sum-exp would lose
+// the signs), so the product of the slices along each reduced axis, one
+// multiply per element of the axis; extents up to 64.
+void map_reduce_prod(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  std::vector<int64_t> dims = c.type_of(x).shape.dims;
+  int64_t rank = static_cast<int64_t>(dims.size());
+  std::vector<int64_t> axes = c.attr_ints("axes");
+  if (axes.empty()) {
+    if (c.attr_int("noop_with_empty_axes", 0)) return c.set_output(0, x);
+    for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
+  }
+  std::vector<int64_t> kept = dims;
+  for (int64_t a : axes) {
+    if (a < -rank || a >= rank)
+      c.unsupported(fmt::format("axis {} is out of range for rank {}", a, rank));
+    if (a < 0) a += rank;
+    int64_t n = dims[size_t(a)];
+    if (n == kBatch || n > 64)
+      c.unsupported(fmt::format("a product over an axis of {} (netc multiplies up to 64 slices)",
+                                n == kBatch ? std::string("batch") : std::to_string(n)));
+    if (kept[size_t(a)] == 1) continue; // already reduced, or extent 1
+    ValueId prod =
+        c.op(OpKind::Slice, {x}, Attrs{{"axis", a}, {"start", int64_t{0}}, {"end", int64_t{1}}});
+    for (int64_t k = 1; k < n; ++k)
+      prod =
+          c.op(OpKind::Mul,
+               {prod, c.op(OpKind::Slice, {x}, Attrs{{"axis", a}, {"start", k}, {"end", k + 1}})});
+    x = prod;
+    kept[size_t(a)] = 1;
+  }
+  if (c.attr_int("keepdims", 1)) return c.set_output(0, x);
+  std::vector<int64_t> out;
+  for (int64_t a = 0; a < rank; ++a) {
+    bool reduced = false;
+    for (int64_t r : axes) reduced |= (r < 0 ? r + rank : r) == a;
+    if (!reduced) out.push_back(dims[size_t(a)]);
+  }
+  c.set_output(0, c.reshape(x, out));
+}
+
 const std::vector<std::string_view> kReduceAttrs = {"axes", "keepdims", "noop_with_empty_axes"};
 
 const OpMapping kMathMappings[] = {
@@ -388,6 +429,7 @@ const OpMapping kMathMappings[] = {
     {"ReduceSumSquare", kReduceAttrs, map_reduce<Reduce::sum_square>},
     {"ReduceLogSum", kReduceAttrs, map_reduce<Reduce::log_sum>},
     {"ReduceLogSumExp", kReduceAttrs, map_reduce<Reduce::log_sum_exp>},
+    {"ReduceProd", kReduceAttrs, map_reduce_prod},
 };
 
 } // namespace

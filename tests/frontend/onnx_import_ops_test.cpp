@@ -585,3 +585,18 @@ TEST_CASE("onnx ops: ArgMax and ArgMin give f32 indices, first or last of ties")
   check_close(out[1], {2}, {2, 1});
   check_close(out[2], {1, 3}, {0, 0, 1});
 }
+
+TEST_CASE("onnx ops: ReduceProd over a negative axis and over all axes") {
+  ModelMaker mm(13);
+  mm.input("x", {2, 3});
+  auto& rows = mm.node("ReduceProd", {"x"}, {"rows"});
+  attr(rows, "axes", std::vector<int64_t>{-1});
+  attr(rows, "keepdims", int64_t{0});
+  mm.node("ReduceProd", {"x"}, {"all"});
+  mm.output("rows");
+  mm.output("all");
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}});
+  float r0 = kX[0] * kX[1] * kX[2], r1 = kX[3] * kX[4] * kX[5];
+  check_close(out[0], {2}, {r0, r1});
+  check_close(out[1], {1, 1}, {r0 * r1});
+}
