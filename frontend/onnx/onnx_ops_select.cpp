@@ -1,6 +1,6 @@
 // ONNX -> IR: ops that pick elements of a runtime tensor at positions known
 // at import time: Gather, GatherElements and GatherND with constant indices,
-// ScatterElements and ScatterND with constant indices, OneHot,
+// ScatterElements, ScatterND and MaxUnpool with constant indices, OneHot,
 // ReverseSequence with constant lengths, Pad
 // (constant, reflect and edge modes), Tile (a concat of copies) and
 // DepthToSpace / SpaceToDepth (reshapes around a transpose). The IR's gather op looks up
@@ -383,6 +383,67 @@ void map_scatter_nd(NodeContext& c) {
   scatter_flat(c, target);
 }
 
+// MaxUnpool with constant indices (flat positions in the unpooled tensor of
+// the default shape (in - 1) stride + kernel - pads, as MaxPool's Indices
+// give them): zeros with x written at those positions, x as a row times the
+// one-hot [n, N] matrix. A larger output_shape pads that result with zeros
+// at the end of each axis, as ONNX's reference does.
+void map_max_unpool(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  const std::vector<int64_t> dims = c.type_of(x).shape.dims;
+  int64_t rank = static_cast<int64_t>(dims.size()), spatial = rank - 2;
+  if (!c.folded(1)) c.unsupported("the indices must be constants known at import time");
+  std::vector<int64_t> idx = c.constant(1, "the indices").ints();
+  for (int64_t d : dims)
+    if (d == kBatch) c.unsupported("unpooling a tensor with a batch dimension");
+  std::vector<int64_t> kernel = c.attr_ints("kernel_shape"), strides = c.attr_ints("strides"),
+                       pads = c.attr_ints("pads");
+  if (spatial < 1 || static_cast<int64_t>(kernel.size()) != spatial)
+    c.unsupported("kernel_shape must name every spatial axis");
+  if (strides.empty()) strides.assign(size_t(spatial), 1);
+  if (pads.empty()) pads.assign(size_t(2 * spatial), 0);
+  if (static_cast<int64_t>(strides.size()) != spatial ||
+      static_cast<int64_t>(pads.size()) != 2 * spatial)
+    c.unsupported("strides or pads have the wrong length");
+  std::vector<int64_t> shape{dims[0], dims[1]};
+  for (int64_t a = 0; a < spatial; ++a)
+    shape.push_back((dims[size_t(2 + a)] - 1) * strides[size_t(a)] + kernel[size_t(a)] -
+                    pads[size_t(a)] - pads[size_t(a + spatial)]);
+  int64_t n = 1, total = 1;
+  for (int64_t d : dims) n *= d;
+  for (int64_t d : shape) {
+    if (d < 1) c.unsupported(fmt::format("an output extent of {}", d));
+    total *= d;
+  }
+  if (static_cast<int64_t>(idx.size()) != n)
+    c.unsupported("the indices and the input differ in size");
+  Folded m;
+  m.dims = {n, total};
+  m.data.assign(size_t(n * total), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t p = idx[size_t(i)];
+    if (p < 0 || p >= total)
+      c.unsupported(fmt::format("index {} is outside the output's {} elements", p, total));
+    m.data[size_t(i * total + p)] = 1.0;
+  }
+  ValueId y = c.reshape(
+      c.op(OpKind::MatMul, {c.reshape(x, {1, n}), constant_leaf(c, ".unpool", std::move(m))}),
+      shape);
+  if (c.has_input(2)) {
+    std::vector<int64_t> want = c.constant(2, "the output shape").ints();
+    if (static_cast<int64_t>(want.size()) != rank) c.unsupported("output_shape has the wrong rank");
+    for (int64_t a = 0; a < rank; ++a) {
+      int64_t extra = want[size_t(a)] - shape[size_t(a)];
+      if (extra < 0)
+        c.unsupported(fmt::format("output_shape {} is smaller than the unpooled {} on axis {}",
+                                  want[size_t(a)], shape[size_t(a)], a));
+      if (extra > 0)
+        y = c.op(OpKind::Pad, {y}, Attrs{{"axis", a}, {"before", int64_t{0}}, {"after", extra}});
+    }
+  }
+  c.set_output(0, y);
+}
+
 // ---- OneHot, ReverseSequence ------------------------------------------------------------
 
 // OneHot(indices, depth, values) along `axis` of the output: with the
@@ -607,6 +668,7 @@ const OpMapping kSelectMappings[] = {
     {"Scatter", {"axis"}, map_scatter_elements},
     {"ScatterND", {"reduction"}, map_scatter_nd},
     {"OneHot", {"axis"}, map_one_hot},
+    {"MaxUnpool", {"kernel_shape", "strides", "pads"}, map_max_unpool},
     {"ReverseSequence", {"batch_axis", "time_axis"}, map_reverse_sequence},
     {"Pad", {"mode", "pads", "paddings", "value"}, map_pad},
     {"Tile", {}, map_tile},

@@ -600,3 +600,29 @@ TEST_CASE("onnx ops: ReduceProd over a negative axis and over all axes") {
   check_close(out[0], {2}, {r0, r1});
   check_close(out[1], {1, 1}, {r0 * r1});
 }
+
+TEST_CASE("onnx ops: MaxUnpool writes at constant flat positions, padded to output_shape") {
+  ModelMaker mm(11);
+  mm.input("x", {1, 1, 2, 2});
+  auto& idx = mm.ints("idx", {0, 3, 9, 14}); // positions in the default 4x4 output
+  idx.clear_dims();
+  for (int64_t d : {1, 1, 2, 2}) idx.add_dims(d);
+  mm.ints("shape", {1, 1, 4, 5});
+  for (std::string out : {"plain", "shaped"}) {
+    std::vector<std::string> in{"x", "idx"};
+    if (out == "shaped") in.push_back("shape");
+    auto& n = mm.node("MaxUnpool", in, {out});
+    attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
+    attr(n, "strides", std::vector<int64_t>{2, 2});
+    mm.output(out);
+  }
+  auto out = run(import_static(mm), {{"x", tensor({1, 1, 2, 2}, {1, 2, 3, 4})}});
+  std::vector<float> plain(16, 0), shaped(20, 0);
+  std::vector<int> at = {0, 3, 9, 14};
+  for (int i = 0; i < 4; ++i) {
+    plain[size_t(at[size_t(i)])] = float(i + 1);
+    shaped[size_t(at[size_t(i)] / 4 * 5 + at[size_t(i)] % 4)] = float(i + 1);
+  }
+  check_close(out[0], {1, 1, 4, 4}, plain);
+  check_close(out[1], {1, 1, 4, 5}, shaped);
+}
