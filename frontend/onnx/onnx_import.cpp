@@ -373,11 +373,25 @@ ValueId NodeContext::reshape(ValueId x, std::vector<int64_t> dims) {
   return op(OpKind::Reshape, {x}, Attrs{{"shape", std::move(dims)}});
 }
 
+ValueId NodeContext::constant_leaf(const std::string& suffix, Folded f) {
+  std::string name = node_.output(0) + suffix;
+  OnnxValue v;
+  v.folded = std::move(f);
+  im_.define(name, v);
+  return im_.materialize(name, OpKind::Param);
+}
+
 const OpMapping* find_mapping(std::string_view op_type) {
-  // One table per onnx_ops_*.cpp, one line each.
+  // One table per onnx_ops_*.cpp, one line each (the comments keep them so).
   using Table = std::span<const OpMapping> (*)();
   static constexpr Table kTables[] = {
-      math_mappings, nn_mappings, shape_mappings, logic_mappings, norm_mappings, select_mappings,
+      math_mappings,    // onnx_ops_math.cpp
+      nn_mappings,      // onnx_ops_nn.cpp
+      shape_mappings,   // onnx_ops_shape.cpp
+      logic_mappings,   // onnx_ops_logic.cpp
+      norm_mappings,    // onnx_ops_norm.cpp
+      select_mappings,  // onnx_ops_select.cpp
+      scatter_mappings, // onnx_ops_scatter.cpp
   };
   for (Table table : kTables)
     for (const OpMapping& m : table())

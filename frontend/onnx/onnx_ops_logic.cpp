@@ -105,13 +105,9 @@ void fold_logic(NodeContext& c) {
 ValueId float_tensor(NodeContext& c, int i) {
   const Folded* f = c.folded(i);
   if (!f || is_float(f->dtype)) return c.tensor(i);
-  std::string name = c.node().input(i) + ".as_f32";
-  Importer& im = c.importer();
-  OnnxValue v;
-  v.folded = *f;
-  v.folded->dtype = DType::f32;
-  im.define(name, v);
-  return im.materialize(name, OpKind::Param);
+  Folded as_float = *f;
+  as_float.dtype = DType::f32;
+  return c.constant_leaf(fmt::format(".input{}_as_f32", i), std::move(as_float));
 }
 
 ValueId one_minus(NodeContext& c, ValueId x) {
@@ -216,15 +212,6 @@ void map_shrink(NodeContext& c) {
 
 // ---- Hardmax, ArgMax, ArgMin ------------------------------------------------------------
 
-// A constant leaf named after the node's output.
-ValueId constant_leaf(NodeContext& c, const std::string& suffix, Folded f) {
-  std::string name = c.node().output(0) + suffix;
-  OnnxValue v;
-  v.folded = std::move(f);
-  c.importer().define(name, v);
-  return c.importer().materialize(name, OpKind::Param);
-}
-
 int64_t axis_of(NodeContext& c, int64_t fallback, int64_t rank) {
   int64_t axis = c.attr_int("axis", fallback);
   if (axis < -rank || axis >= rank)
@@ -257,7 +244,7 @@ ValueId max_mask(NodeContext& c, ValueId x, int64_t axis, bool last_wins) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) tri.data.push_back((last_wins ? i > j : i < j) ? 1.0 : 0.0);
   ValueId others = rank == 1 ? c.reshape(rows, {1, n}) : rows;
-  others = c.op(OpKind::MatMul, {others, constant_leaf(c, ".triangle", std::move(tri))});
+  others = c.op(OpKind::MatMul, {others, c.constant_leaf(".triangle", std::move(tri))});
   others = c.reshape(others, c.type_of(rows).shape.dims);
   if (moved) others = c.op(OpKind::Transpose, {others}, Attrs{{"perm", inverse}});
   return c.op(OpKind::Mul, {eq, one_minus(c, c.op(OpKind::Step, {others}))});
@@ -285,7 +272,7 @@ void map_arg_extreme(NodeContext& c) {
   range.dims.assign(size_t(rank), 1);
   range.dims[size_t(axis)] = xt.shape[int(axis)];
   for (int64_t k = 0; k < xt.shape[int(axis)]; ++k) range.data.push_back(double(k));
-  ValueId weighted = c.op(OpKind::Mul, {mask, constant_leaf(c, ".range", std::move(range))});
+  ValueId weighted = c.op(OpKind::Mul, {mask, c.constant_leaf(".range", std::move(range))});
   c.set_output(0, c.op(OpKind::ReduceSum, {weighted},
                        Attrs{{"axes", std::vector<int64_t>{axis}},
                              {"keepdims", c.attr_int("keepdims", 1) ? int64_t{1} : int64_t{0}}}));
