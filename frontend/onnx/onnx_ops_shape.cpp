@@ -6,6 +6,7 @@
 #include "frontend/onnx/import_context.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <numeric>
 
@@ -460,6 +461,41 @@ void map_constant_of_shape(NodeContext& c) {
   c.set_output(0, c.op(OpKind::Broadcast, {c.scalar(value, dtype)}, Attrs{{"shape", dims}}));
 }
 
+// EyeLike: ones on the k-th diagonal of a 2-D tensor of x's shape, in the
+// dtype attribute's type (x's by default): a constant, whatever x holds.
+void map_eye_like(NodeContext& c) {
+  std::vector<int64_t> dims = dims_of(c, 0);
+  if (dims.size() != 2 || dims[0] == kBatch)
+    c.unsupported("EyeLike of a tensor that is not a static matrix");
+  std::optional<DType> dtype =
+      c.has_attr("dtype")
+          ? ir_dtype(static_cast<int32_t>(c.attr_int("dtype", 0)))
+          : std::optional<DType>(c.folded(0) ? c.folded(0)->dtype : c.type(0).dtype);
+  if (!dtype) c.unsupported("a dtype netc has no type for");
+  int64_t k = c.attr_int("k", 0);
+  Folded f;
+  f.dtype = *dtype;
+  f.dims = dims;
+  for (int64_t i = 0; i < dims[0]; ++i)
+    for (int64_t j = 0; j < dims[1]; ++j) f.data.push_back(j - i == k ? 1.0 : 0.0);
+  c.set_output(0, f);
+}
+
+// Range(start, limit, delta) of constants: ceil((limit - start) / delta)
+// elements start + i delta.
+void fold_range(NodeContext& c) {
+  double start = c.scalar(0, "start"), limit = c.scalar(1, "limit"), delta = c.scalar(2, "delta");
+  if (delta == 0) c.unsupported("delta 0");
+  double count = std::ceil((limit - start) / delta);
+  if (!(count >= 1 && count <= 1e7))
+    c.unsupported(fmt::format("{} elements (netc tensors have 1 or more)", count));
+  Folded f;
+  f.dtype = c.constant(0, "start").dtype;
+  f.dims = {static_cast<int64_t>(count)};
+  for (int64_t i = 0; i < f.dims[0]; ++i) f.data.push_back(start + double(i) * delta);
+  c.set_output(0, f);
+}
+
 const OpMapping kShapeMappings[] = {
     {"Identity", {}, map_identity, fold_identity},
     {"Constant",
@@ -480,6 +516,8 @@ const OpMapping kShapeMappings[] = {
     {"Split", {"axis", "split"}, map_split},
     {"Expand", {}, map_expand},
     {"ConstantOfShape", {"value"}, map_constant_of_shape, map_constant_of_shape},
+    {"EyeLike", {"dtype", "k"}, map_eye_like, map_eye_like},
+    {"Range", {}, fold_range, fold_range},
 };
 
 } // namespace

@@ -626,3 +626,18 @@ TEST_CASE("onnx ops: MaxUnpool writes at constant flat positions, padded to outp
   check_close(out[0], {1, 1, 4, 4}, plain);
   check_close(out[1], {1, 1, 4, 5}, shaped);
 }
+
+TEST_CASE("onnx ops: EyeLike and Range fold to constants") {
+  ModelMaker mm(11);
+  mm.input("x", {2, 3});
+  attr(mm.node("EyeLike", {"x"}, {"eye"}), "k", int64_t{1});
+  mm.initializer("start", {}, {1});
+  mm.initializer("limit", {}, {2.2f});
+  mm.initializer("delta", {}, {0.5f});
+  mm.node("Range", {"start", "limit", "delta"}, {"range"});
+  mm.output("eye");
+  mm.output("range");
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}});
+  check_close(out[0], {2, 3}, {0, 1, 0, 0, 0, 1});
+  check_close(out[1], {3}, {1, 1.5f, 2});
+}
