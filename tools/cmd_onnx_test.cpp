@@ -177,17 +177,19 @@ Verdict run_case(const fs::path& dir, const OnnxTestOptions& o) {
   std::optional<PipelineState> state;
   std::optional<JitRunner> jit;
   std::vector<ValueId> inputs;
+  const std::set<std::string> constant_floats = onnx_constant_inputs((dir / "model.onnx").string());
   for (const DataSet& d : sets) {
     OnnxImportOptions import_options;
     import_options.static_first_dim_is_batch = o.batch_axis;
     std::vector<size_t> fed; // the data set's inputs that the graph reads at run time
     for (size_t i = 0; i < d.inputs.size(); ++i) {
       // Integer tensors and scalars are what ONNX passes as inputs where
-      // netc needs constants: shapes, axes, a dropout ratio, clip bounds.
-      // Bool tensors are data (masks, operands of And/Or/Where): the
-      // importer makes them f32 inputs of 0 and 1.
+      // netc needs constants: shapes, axes, a dropout ratio, clip bounds;
+      // so are a few float tensors (Resize's scales). Bool tensors are data
+      // (masks, operands of And/Or/Where): the importer makes them f32
+      // inputs of 0 and 1.
       bool data = is_float(d.input_dtypes[i]) || d.input_is_bool[i];
-      if (data && d.inputs[i].rank() > 0)
+      if (data && d.inputs[i].rank() > 0 && !constant_floats.count(d.input_names[i]))
         fed.push_back(i);
       else
         import_options.constant_inputs[d.input_names[i]] = d.inputs[i];

@@ -134,17 +134,27 @@ struct OpMapping {
   // Folds the node when every input is a constant (nullptr: never folded,
   // e.g. ops without an integer form).
   MapFn fold = nullptr;
+  // The inputs the mapping reads as constants that ONNX allows to be float
+  // tensors (Resize's scales): a graph input feeding one is bound at import
+  // time by the conformance runner (onnx_constant_inputs).
+  std::vector<int> constant_inputs = {};
 };
 
 // The mapping tables, one per onnx_ops_*.cpp.
 std::span<const OpMapping> math_mappings();
 std::span<const OpMapping> nn_mappings();
 std::span<const OpMapping> shape_mappings();
+std::span<const OpMapping> recurrent_mappings(); // RNN, GRU, LSTM
+std::span<const OpMapping> resize_mappings();    // ConvTranspose, Resize, Upsample
 std::span<const OpMapping> logic_mappings();
 std::span<const OpMapping> norm_mappings();
 std::span<const OpMapping> select_mappings();
 std::span<const OpMapping> scatter_mappings();
 const OpMapping* find_mapping(std::string_view op_type);
+// Whether `node` reads the value `name` as the X of an RNN, GRU or LSTM with
+// layout=0, whose first dimension is the sequence, not the batch: a graph
+// input read so keeps its static first dimension (onnx_ops_recurrent.cpp).
+bool reads_sequence_first(const onnx::NodeProto& node, const std::string& name);
 
 // Mappings that an op of another table hands a case to.
 void map_batchnorm_training(NodeContext& c); // onnx_ops_norm.cpp

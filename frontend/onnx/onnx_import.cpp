@@ -74,6 +74,12 @@ void Importer::import_inputs(const onnx::GraphProto& g) {
     }
     values_[t.name()] = std::move(v);
   }
+  // A recurrent op's time-major X: its static first dimension is the
+  // sequence, which the op unrolls, not the batch.
+  std::set<std::string> sequence_first;
+  for (const onnx::NodeProto& node : g.node())
+    for (const std::string& in : node.input())
+      if (reads_sequence_first(node, in)) sequence_first.insert(in);
   for (const onnx::ValueInfoProto& in : g.input()) {
     if (values_.count(in.name())) continue; // an initializer (IR version < 4 lists them here)
     std::string where = fmt::format("graph input '{}'", in.name());
@@ -109,7 +115,8 @@ void Importer::import_inputs(const onnx::GraphProto& g) {
     for (int d = 0; problem.empty() && d < tt.shape().dim_size(); ++d) {
       const auto& dim = tt.shape().dim(d);
       bool symbolic = !dim.has_dim_value();
-      if (d == 0 && (symbolic || options_.static_first_dim_is_batch))
+      if (d == 0 &&
+          (symbolic || (options_.static_first_dim_is_batch && !sequence_first.count(in.name()))))
         dims.push_back(kBatch);
       else if (symbolic)
         problem = fmt::format("dimension {} is symbolic ('{}'); only the first (batch) dimension "
@@ -385,13 +392,15 @@ const OpMapping* find_mapping(std::string_view op_type) {
   // One table per onnx_ops_*.cpp, one line each (the comments keep them so).
   using Table = std::span<const OpMapping> (*)();
   static constexpr Table kTables[] = {
-      math_mappings,    // onnx_ops_math.cpp
-      nn_mappings,      // onnx_ops_nn.cpp
-      shape_mappings,   // onnx_ops_shape.cpp
-      logic_mappings,   // onnx_ops_logic.cpp
-      norm_mappings,    // onnx_ops_norm.cpp
-      select_mappings,  // onnx_ops_select.cpp
-      scatter_mappings, // onnx_ops_scatter.cpp
+      math_mappings,      // onnx_ops_math.cpp
+      nn_mappings,        // onnx_ops_nn.cpp
+      shape_mappings,     // onnx_ops_shape.cpp
+      recurrent_mappings, // onnx_ops_recurrent.cpp
+      resize_mappings,    // onnx_ops_resize.cpp
+      logic_mappings,     // onnx_ops_logic.cpp
+      norm_mappings,      // onnx_ops_norm.cpp
+      select_mappings,    // onnx_ops_select.cpp
+      scatter_mappings,   // onnx_ops_scatter.cpp
   };
   for (Table table : kTables)
     for (const OpMapping& m : table())
@@ -436,6 +445,24 @@ OnnxTensorFile read_onnx_tensor(const std::string& path) {
   } catch (const std::exception& e) {
     throw UserError(path, {}, e.what());
   }
+}
+
+std::set<std::string> onnx_constant_inputs(const std::string& path) {
+  onnx::ModelProto proto;
+  std::string bytes = onnx_import::read_file(path, "ONNX model");
+  std::set<std::string> out;
+  if (bytes.size() > onnx_import::kMaxModelBytes ||
+      !proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return out; // the import reports it
+  std::set<std::string> graph_inputs;
+  for (const auto& in : proto.graph().input()) graph_inputs.insert(in.name());
+  for (const auto& node : proto.graph().node()) {
+    const onnx_import::OpMapping* m = onnx_import::find_mapping(node.op_type());
+    if (!m) continue;
+    for (int i : m->constant_inputs)
+      if (i < node.input_size() && graph_inputs.count(node.input(i))) out.insert(node.input(i));
+  }
+  return out;
 }
 
 bool is_onnx_path(std::string_view path) { return path.ends_with(".onnx"); }

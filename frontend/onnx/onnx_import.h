@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -74,6 +75,13 @@ struct OnnxTensorFile {
   bool is_bool = false; // an ONNX bool tensor (dtype i32, values 0 and 1)
 };
 OnnxTensorFile read_onnx_tensor(const std::string& path);
+
+// The graph inputs of the model at `path` that a node reads where netc needs
+// a value known at import time although ONNX allows a float tensor there
+// (Resize's roi and scales, Upsample's scales). The conformance runner binds
+// them as constants, as it binds integer inputs. Empty for a file that does
+// not parse (the import reports it).
+std::set<std::string> onnx_constant_inputs(const std::string& path);
 
 // True for a path that names an ONNX model (by its extension, ".onnx").
 bool is_onnx_path(std::string_view path);

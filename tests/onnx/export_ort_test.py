@@ -153,8 +153,8 @@ def main():
         raw = (rng.standard_normal((5, 4, 12, 12)) * scale + shift).astype(np.float32)
         np.save(inputs, raw)
         case = export(model, "export_ops.case", "--weights", ckpt, "--inputs", inputs)
-        # netc's importer does not map ConvTranspose, Resize, LayerNormalization
-        # and Erf yet (docs/onnx.md): this model is checked by ONNX Runtime only.
+        # netc's importer does not map LayerNormalization and Erf yet
+        # (docs/onnx.md): this model is checked by ONNX Runtime only.
         check_case(netc, source, ort, case, "export_ops", importer=False)
         probs = np.load(os.path.join(case, "test_data_set_0", "output_0.npy"))
         predict = run([exe, "predict", "--weights", ckpt, "--input", inputs])
