@@ -1,6 +1,6 @@
 // ONNX -> IR: ops that pick elements of a runtime tensor at positions known
 // at import time: Gather, GatherElements and GatherND with constant indices,
-// Slice's steps (select_along), Pad
+// Slice's steps (select_along), Compress with a constant condition, Pad
 // (constant, reflect and edge modes), Tile (a concat of copies) and
 // DepthToSpace / SpaceToDepth (reshapes around a transpose). The IR's gather op looks up
 // rows by runtime integer ids; here the positions are constants, so
@@ -253,6 +253,39 @@ void map_gather_nd(NodeContext& c) {
   c.set_output(0, c.reshape(select_along(c, c.reshape(x, flat_dims), 0, positions), out));
 }
 
+// ---- Compress ----------------------------------------------------------------------
+
+// Compress(x, condition) with a constant condition: the elements along the
+// axis (of the flattened x without one) whose condition is true; a condition
+// shorter than the axis drops the rest. The conformance runner binds the
+// condition as a constant (the mapping's constant_inputs).
+void map_compress(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  if (!c.folded(1)) c.unsupported("the condition must be a constant known at import time");
+  const Folded& cond = c.constant(1, "the condition");
+  int64_t axis = 0;
+  if (c.has_attr("axis")) {
+    axis = normalize_axis(c, c.attr_int("axis", 0), c.type_of(x).shape.rank());
+  } else {
+    const std::vector<int64_t> dims = c.type_of(x).shape.dims;
+    int64_t n = 1;
+    for (int64_t d : dims) {
+      if (d == kBatch) c.unsupported("flattening a tensor with a batch dimension");
+      n *= d;
+    }
+    x = c.reshape(x, {n});
+  }
+  int64_t extent = c.type_of(x).shape[int(axis)];
+  if (extent == kBatch) c.unsupported("compressing the batch dimension");
+  if (cond.elements() > extent)
+    c.unsupported(fmt::format("a condition of {} for an axis of {}", cond.elements(), extent));
+  std::vector<int64_t> idx;
+  for (int64_t i = 0; i < cond.elements(); ++i)
+    if (cond.data[size_t(i)] != 0) idx.push_back(i);
+  if (idx.empty()) c.unsupported("an empty result (netc tensors have positive extents)");
+  c.set_output(0, select_along(c, x, axis, idx));
+}
+
 // ---- Pad ------------------------------------------------------------------------
 
 // pads [b_0..b_{r-1}, e_0..e_{r-1}] (an attribute before opset 11, a constant
@@ -378,6 +411,7 @@ void map_space_to_depth(NodeContext& c) { map_space_depth(c, false); }
 const OpMapping kSelectMappings[] = {
     {"GatherElements", {"axis"}, map_gather_elements},
     {"GatherND", {"batch_dims"}, map_gather_nd},
+    {"Compress", {"axis"}, map_compress, nullptr, {1}},
     {"Pad", {"mode", "pads", "paddings", "value"}, map_pad},
     {"Tile", {}, map_tile},
     {"DepthToSpace", {"blocksize", "mode"}, map_depth_to_space},

@@ -641,3 +641,17 @@ TEST_CASE("onnx ops: EyeLike and Range fold to constants") {
   check_close(out[0], {2, 3}, {0, 1, 0, 0, 0, 1});
   check_close(out[1], {3}, {1, 1.5f, 2});
 }
+
+TEST_CASE("onnx ops: Compress by a constant condition, along an axis and flattened") {
+  ModelMaker mm(11);
+  mm.input("x", {2, 3});
+  bools(mm, "columns", {2}, {0, 1}); // shorter than the axis: column 2 is dropped
+  bools(mm, "flat", {5}, {1, 0, 0, 1, 1});
+  attr(mm.node("Compress", {"x", "columns"}, {"along"}), "axis", int64_t{-1});
+  mm.node("Compress", {"x", "flat"}, {"flattened"});
+  mm.output("along");
+  mm.output("flattened");
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}});
+  check_close(out[0], {2, 1}, {kX[1], kX[4]});
+  check_close(out[1], {3}, {kX[0], kX[3], kX[4]});
+}
