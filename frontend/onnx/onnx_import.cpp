@@ -101,9 +101,12 @@ void Importer::import_inputs(const onnx::GraphProto& g) {
     }
     const auto& tt = in.type().tensor_type();
     std::optional<DType> dtype = ir_dtype(tt.elem_type());
+    // netc has no boolean dtype: a bool input is an f32 tensor of 0 and 1,
+    // what the comparison and logical ops compute (onnx_ops_logic.cpp).
+    if (tt.elem_type() == onnx::TensorProto::BOOL) dtype = DType::f32;
     std::vector<int64_t> dims;
     std::string problem;
-    if (!dtype || tt.elem_type() == onnx::TensorProto::BOOL)
+    if (!dtype)
       problem = fmt::format(
           "element type {} has no netc dtype",
           onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(tt.elem_type())));
@@ -377,10 +380,30 @@ ValueId NodeContext::reshape(ValueId x, std::vector<int64_t> dims) {
   return op(OpKind::Reshape, {x}, Attrs{{"shape", std::move(dims)}});
 }
 
+ValueId NodeContext::constant_leaf(const std::string& suffix, Folded f) {
+  std::string name = node_.output(0) + suffix;
+  OnnxValue v;
+  v.folded = std::move(f);
+  im_.define(name, v);
+  return im_.materialize(name, OpKind::Param);
+}
+
 const OpMapping* find_mapping(std::string_view op_type) {
-  for (auto table :
-       {math_mappings(), nn_mappings(), shape_mappings(), recurrent_mappings(), resize_mappings()})
-    for (const OpMapping& m : table)
+  // One table per onnx_ops_*.cpp, one line each (the comments keep them so).
+  using Table = std::span<const OpMapping> (*)();
+  static constexpr Table kTables[] = {
+      math_mappings,      // onnx_ops_math.cpp
+      nn_mappings,        // onnx_ops_nn.cpp
+      shape_mappings,     // onnx_ops_shape.cpp
+      recurrent_mappings, // onnx_ops_recurrent.cpp
+      resize_mappings,    // onnx_ops_resize.cpp
+      logic_mappings,     // onnx_ops_logic.cpp
+      norm_mappings,      // onnx_ops_norm.cpp
+      select_mappings,    // onnx_ops_select.cpp
+      scatter_mappings,   // onnx_ops_scatter.cpp
+  };
+  for (Table table : kTables)
+    for (const OpMapping& m : table())
       if (m.op_type == op_type) return &m;
   return nullptr;
 }
@@ -415,7 +438,8 @@ OnnxTensorFile read_onnx_tensor(const std::string& path) {
     throw UserError(path, {}, "not a valid ONNX TensorProto: the protobuf is malformed");
   try {
     onnx_import::Folded f = onnx_import::fold_tensor_proto(proto);
-    OnnxTensorFile out{proto.name(), f.dtype, Tensor<double>(f.dims)};
+    OnnxTensorFile out{proto.name(), f.dtype, Tensor<double>(f.dims),
+                       proto.data_type() == onnx::TensorProto::BOOL};
     out.tensor.data = std::move(f.data);
     return out;
   } catch (const std::exception& e) {
