@@ -33,6 +33,7 @@ struct DataSet {
   std::vector<Tensor<double>> inputs, outputs;
   std::vector<std::string> input_names; // the ONNX names the tensors carry
   std::vector<DType> input_dtypes;
+  std::vector<bool> input_is_bool;
 };
 
 std::vector<DataSet> read_data_sets(const fs::path& dir) {
@@ -50,6 +51,7 @@ std::vector<DataSet> read_data_sets(const fs::path& dir) {
       d.inputs.push_back(std::move(t.tensor));
       d.input_names.push_back(t.name);
       d.input_dtypes.push_back(t.dtype);
+      d.input_is_bool.push_back(t.is_bool);
     }
     for (int k = 0; fs::exists(s / fmt::format("output_{}.pb", k)); ++k)
       d.outputs.push_back(read_onnx_tensor((s / fmt::format("output_{}.pb", k)).string()).tensor);
@@ -183,12 +185,13 @@ Verdict run_case(const fs::path& dir, const OnnxTestOptions& o) {
     for (size_t i = 0; i < d.inputs.size(); ++i) {
       // Integer tensors and scalars are what ONNX passes as inputs where
       // netc needs constants: shapes, axes, a dropout ratio, clip bounds;
-      // so are a few float tensors (Resize's scales). --feed names integer
-      // inputs fed at run time instead (class labels).
+      // so are a few float tensors (Resize's scales). Bool tensors are data
+      // (masks, operands of And/Or/Where): the importer makes them f32
+      // inputs of 0 and 1. --feed names integer inputs fed at run time
+      // instead (class labels).
+      bool data = is_float(d.input_dtypes[i]) || d.input_is_bool[i];
       bool feed = std::find(o.feed.begin(), o.feed.end(), d.input_names[i]) != o.feed.end();
-      if ((is_float(d.input_dtypes[i]) && d.inputs[i].rank() > 0 &&
-           !constant_floats.count(d.input_names[i])) ||
-          feed)
+      if ((data && d.inputs[i].rank() > 0 && !constant_floats.count(d.input_names[i])) || feed)
         fed.push_back(i);
       else
         import_options.constant_inputs[d.input_names[i]] = d.inputs[i];

@@ -107,6 +107,9 @@ public:
   const TensorType& type_of(ValueId v) const;
   // A reshape, skipped when the shape is already `dims`.
   ValueId reshape(ValueId x, std::vector<int64_t> dims);
+  // A constant made a frozen param leaf, named after the node's first output
+  // and `suffix` (one-hot matrices, masks, index ranges of composed ops).
+  ValueId constant_leaf(const std::string& suffix, Folded f);
   Importer& importer() { return im_; }
 
   [[noreturn]] void unsupported(const std::string& reason) const { throw Unsupported(reason); }
@@ -143,6 +146,10 @@ std::span<const OpMapping> nn_mappings();
 std::span<const OpMapping> shape_mappings();
 std::span<const OpMapping> recurrent_mappings(); // RNN, GRU, LSTM
 std::span<const OpMapping> resize_mappings();    // ConvTranspose, Resize, Upsample
+std::span<const OpMapping> logic_mappings();
+std::span<const OpMapping> norm_mappings();
+std::span<const OpMapping> select_mappings();
+std::span<const OpMapping> scatter_mappings();
 std::span<const OpMapping> loss_mappings();
 // The ops of the domain ai.onnx.preview.training (Adagrad, Momentum, Adam).
 std::span<const OpMapping> training_mappings();
@@ -156,6 +163,17 @@ const OpMapping* find_mapping(std::string_view op_type, std::string_view domain 
 // layout=0, whose first dimension is the sequence, not the batch: a graph
 // input read so keeps its static first dimension (onnx_ops_recurrent.cpp).
 bool reads_sequence_first(const onnx::NodeProto& node, const std::string& name);
+
+// Mappings that an op of another table hands a case to.
+void map_batchnorm_training(NodeContext& c); // onnx_ops_norm.cpp
+void map_gather_runtime(NodeContext& c);     // onnx_ops_select.cpp: Gather of a runtime tensor
+// x's elements along `axis` in the order of the constant indices idx (each
+// in 0..extent-1), the axis' extent becoming idx.size() (onnx_ops_select.cpp).
+ValueId select_along(NodeContext& c, ValueId x, int64_t axis, const std::vector<int64_t>& idx);
+// An axis in [-rank, rank) made non-negative, and constant indices in
+// [-extent, extent) made non-negative; Unsupported otherwise (onnx_ops_select.cpp).
+int64_t normalize_axis(const NodeContext& c, int64_t axis, int64_t rank);
+std::vector<int64_t> checked_indices(const NodeContext& c, const Folded& f, int64_t extent);
 
 // TensorProto -> Folded (onnx_tensor.cpp). Throws Unsupported for a data
 // type netc has no use for, and std::runtime_error for inconsistent data

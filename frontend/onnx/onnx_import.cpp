@@ -112,9 +112,12 @@ void Importer::import_inputs(const onnx::GraphProto& g) {
     }
     const auto& tt = in.type().tensor_type();
     std::optional<DType> dtype = ir_dtype(tt.elem_type());
+    // netc has no boolean dtype: a bool input is an f32 tensor of 0 and 1,
+    // what the comparison and logical ops compute (onnx_ops_logic.cpp).
+    if (tt.elem_type() == onnx::TensorProto::BOOL) dtype = DType::f32;
     std::vector<int64_t> dims;
     std::string problem;
-    if (!dtype || tt.elem_type() == onnx::TensorProto::BOOL)
+    if (!dtype)
       problem = fmt::format(
           "element type {} has no netc dtype",
           onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(tt.elem_type())));
@@ -419,17 +422,40 @@ ValueId NodeContext::reshape(ValueId x, std::vector<int64_t> dims) {
   return op(OpKind::Reshape, {x}, Attrs{{"shape", std::move(dims)}});
 }
 
+ValueId NodeContext::constant_leaf(const std::string& suffix, Folded f) {
+  // (A node may have no outputs: found by fuzzing, output(0) aborts in protobuf.)
+  std::string name = (node_.output_size() > 0 ? node_.output(0) : node_.name()) + suffix;
+  OnnxValue v;
+  v.folded = std::move(f);
+  im_.define(name, v);
+  return im_.materialize(name, OpKind::Param);
+}
+
 const OpMapping* find_mapping(std::string_view op_type, std::string_view domain) {
+  // One table per onnx_ops_*.cpp, one line each (the comments keep them so).
+  using Table = std::span<const OpMapping> (*)();
+  static constexpr Table kTables[] = {
+      math_mappings,      // onnx_ops_math.cpp
+      nn_mappings,        // onnx_ops_nn.cpp
+      shape_mappings,     // onnx_ops_shape.cpp
+      recurrent_mappings, // onnx_ops_recurrent.cpp
+      resize_mappings,    // onnx_ops_resize.cpp
+      logic_mappings,     // onnx_ops_logic.cpp
+      norm_mappings,      // onnx_ops_norm.cpp
+      select_mappings,    // onnx_ops_select.cpp
+      scatter_mappings,   // onnx_ops_scatter.cpp
+      loss_mappings,      // onnx_ops_loss.cpp
+  };
   auto find_in = [&](std::span<const OpMapping> table) -> const OpMapping* {
     for (const OpMapping& m : table)
       if (m.op_type == op_type) return &m;
     return nullptr;
   };
+  // The training domain's nodes map only through its own table (onnx_ops_training.cpp).
   if (domain == kTrainingDomain) return find_in(training_mappings());
   if (!is_default_domain(std::string(domain))) return nullptr;
-  for (auto table : {math_mappings(), nn_mappings(), shape_mappings(), recurrent_mappings(),
-                     resize_mappings(), loss_mappings()})
-    if (const OpMapping* m = find_in(table)) return m;
+  for (Table table : kTables)
+    if (const OpMapping* m = find_in(table())) return m;
   return nullptr;
 }
 
@@ -463,7 +489,8 @@ OnnxTensorFile read_onnx_tensor(const std::string& path) {
     throw UserError(path, {}, "not a valid ONNX TensorProto: the protobuf is malformed");
   try {
     onnx_import::Folded f = onnx_import::fold_tensor_proto(proto);
-    OnnxTensorFile out{proto.name(), f.dtype, Tensor<double>(f.dims)};
+    OnnxTensorFile out{proto.name(), f.dtype, Tensor<double>(f.dims),
+                       proto.data_type() == onnx::TensorProto::BOOL};
     out.tensor.data = std::move(f.data);
     return out;
   } catch (const std::exception& e) {

@@ -74,6 +74,7 @@ struct OnnxTensorFile {
   std::string name;
   DType dtype = DType::f32;
   Tensor<double> tensor;
+  bool is_bool = false; // an ONNX bool tensor (dtype i32, values 0 and 1)
 };
 OnnxTensorFile read_onnx_tensor(const std::string& path);
 

@@ -3,6 +3,7 @@
 // IR ops, each with its formula above it.
 #include "frontend/onnx/import_context.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <functional>
@@ -241,33 +242,34 @@ void map_gemm(NodeContext& c) {
   c.set_output(0, y);
 }
 
-// numpy matmul for the cases the 2-D IR op covers: vectors (promoted and
-// squeezed back) and a stack of static matrices times one matrix (flattened
-// into one matrix).
+// numpy matmul: a vector operand is promoted to a matrix ([K] -> [1,K] on
+// the left, [K,1] on the right) and its unit axis dropped from the result.
+// A stack of static matrices times one matrix is flattened into one 2-D
+// product (the 2-D kernel packs B); other stacks are the IR's batched
+// matmul, whose leading axes broadcast numpy-style.
 void map_matmul(NodeContext& c) {
   ValueId a = c.tensor(0), b = c.tensor(1);
   std::vector<int64_t> da = c.type_of(a).shape.dims, db = c.type_of(b).shape.dims;
-  if (db.size() > 2)
-    c.unsupported(fmt::format("batched MatMul of {} and {} needs a batched matmul op, which netc "
-                              "does not have yet",
-                              to_string(c.type_of(a)), to_string(c.type_of(b))));
-  std::vector<int64_t> out_dims;
+  if (da.empty() || db.empty()) c.unsupported("MatMul of a scalar");
   if (db.size() == 1) b = c.reshape(b, {db[0], 1});
-  if (da.size() == 1) {
-    a = c.reshape(a, {1, da[0]});
-  } else if (da.size() > 2) {
+  if (da.size() == 1) a = c.reshape(a, {1, da[0]});
+  bool flat = da.size() > 2 && db.size() <= 2 &&
+              std::find(da.begin(), da.end() - 1, kBatch) == da.end() - 1;
+  if (flat) {
     int64_t rows = 1;
-    for (size_t i = 0; i + 1 < da.size(); ++i) {
-      if (da[i] == kBatch)
-        c.unsupported(fmt::format("MatMul of {} with a batch dimension and more than 2 dimensions",
-                                  to_string(c.type_of(a))));
-      rows *= da[i];
-    }
+    for (size_t i = 0; i + 1 < da.size(); ++i) rows *= da[i];
     a = c.reshape(a, {rows, da.back()});
   }
   ValueId y = c.op(OpKind::MatMul, {a, b});
-  for (size_t i = 0; i + 1 < da.size(); ++i) out_dims.push_back(da[i]);
-  if (db.size() == 2) out_dims.push_back(db[1]);
+  std::vector<int64_t> out_dims;
+  if (flat) {
+    out_dims.assign(da.begin(), da.end() - 1);
+    out_dims.push_back(c.type_of(y).shape.dims.back());
+  } else {
+    out_dims = c.type_of(y).shape.dims;
+  }
+  if (db.size() == 1) out_dims.pop_back();
+  if (da.size() == 1) out_dims.erase(out_dims.end() - (db.size() == 1 ? 1 : 2));
   c.set_output(0, c.reshape(y, out_dims));
 }
 
@@ -339,6 +341,47 @@ void map_reduce(NodeContext& c) {
   c.set_output(0, y);
 }
 
+// ReduceProd: the IR has no product reduction (and log-sum-exp would lose
+// the signs), so the product of the slices along each reduced axis, one
+// multiply per element of the axis; extents up to 64.
+void map_reduce_prod(NodeContext& c) {
+  ValueId x = c.tensor(0);
+  std::vector<int64_t> dims = c.type_of(x).shape.dims;
+  int64_t rank = static_cast<int64_t>(dims.size());
+  std::vector<int64_t> axes = c.attr_ints("axes");
+  if (axes.empty()) {
+    if (c.attr_int("noop_with_empty_axes", 0)) return c.set_output(0, x);
+    for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
+  }
+  std::vector<int64_t> kept = dims;
+  for (int64_t a : axes) {
+    if (a < -rank || a >= rank)
+      c.unsupported(fmt::format("axis {} is out of range for rank {}", a, rank));
+    if (a < 0) a += rank;
+    int64_t n = dims[size_t(a)];
+    if (n == kBatch || n > 64)
+      c.unsupported(fmt::format("a product over an axis of {} (netc multiplies up to 64 slices)",
+                                n == kBatch ? std::string("batch") : std::to_string(n)));
+    if (kept[size_t(a)] == 1) continue; // already reduced, or extent 1
+    ValueId prod =
+        c.op(OpKind::Slice, {x}, Attrs{{"axis", a}, {"start", int64_t{0}}, {"end", int64_t{1}}});
+    for (int64_t k = 1; k < n; ++k)
+      prod =
+          c.op(OpKind::Mul,
+               {prod, c.op(OpKind::Slice, {x}, Attrs{{"axis", a}, {"start", k}, {"end", k + 1}})});
+    x = prod;
+    kept[size_t(a)] = 1;
+  }
+  if (c.attr_int("keepdims", 1)) return c.set_output(0, x);
+  std::vector<int64_t> out;
+  for (int64_t a = 0; a < rank; ++a) {
+    bool reduced = false;
+    for (int64_t r : axes) reduced |= (r < 0 ? r + rank : r) == a;
+    if (!reduced) out.push_back(dims[size_t(a)]);
+  }
+  c.set_output(0, c.reshape(x, out));
+}
+
 const std::vector<std::string_view> kReduceAttrs = {"axes", "keepdims", "noop_with_empty_axes"};
 
 const OpMapping kMathMappings[] = {
@@ -359,6 +402,7 @@ const OpMapping kMathMappings[] = {
     {"Relu", {}, map_unary<OpKind::Relu>},
     {"Sigmoid", {}, map_unary<OpKind::Sigmoid>},
     {"Tanh", {}, map_unary<OpKind::Tanh>},
+    {"Erf", {}, map_unary<OpKind::Erf>},
     {"LeakyRelu", {"alpha"}, map_leaky_relu},
     {"Elu", {"alpha"}, map_elu},
     {"Selu", {"alpha", "gamma"}, map_selu},
@@ -385,6 +429,7 @@ const OpMapping kMathMappings[] = {
     {"ReduceSumSquare", kReduceAttrs, map_reduce<Reduce::sum_square>},
     {"ReduceLogSum", kReduceAttrs, map_reduce<Reduce::log_sum>},
     {"ReduceLogSumExp", kReduceAttrs, map_reduce<Reduce::log_sum_exp>},
+    {"ReduceProd", kReduceAttrs, map_reduce_prod},
 };
 
 } // namespace

@@ -5,6 +5,8 @@
 #include "frontend/onnx/import_context.h"
 
 #include <fmt/format.h>
+#include <limits>
+#include <optional>
 
 namespace netc::onnx_import {
 
@@ -142,6 +144,49 @@ int64_t pool_extent(int64_t in, int64_t b, int64_t e, int64_t k, int64_t s, bool
   return (ceil ? (span + s - 1) / s : span / s) + 1;
 }
 
+// The general form of a pool with asymmetric padding or ceil_mode: the
+// padding made explicit (pad ops), then a pool without padding. The padded
+// elements must not count: for max they hold the lowest float, masked in as
+// x' = pad(x) + (1 - pad(ones)) lowest (exact: the valid elements add 0);
+// an average is sum / count, avgpool(pad(x)) / avgpool(pad(ones)). Every
+// window holds a valid element (ceil_mode's last window starts inside the
+// input or its begin padding, as ONNX defines it).
+// x padded by w's pads with the lowest float: pad(x) + (1 - pad(ones)) lowest.
+ValueId pad_lowest(NodeContext& c, ValueId x, const Window2d& w) {
+  const TensorType t = c.type_of(x);
+  ValueId ones = c.op(OpKind::Broadcast, {c.scalar(1.0, t.dtype)}, Attrs{{"shape", t.shape.dims}});
+  ValueId outside = c.op(OpKind::Sub, {c.scalar(1.0, t.dtype), pad_explicitly(c, ones, w)});
+  ValueId lowest = c.scalar(-std::numeric_limits<float>::max(), t.dtype);
+  return c.op(OpKind::Add, {pad_explicitly(c, x, w), c.op(OpKind::Mul, {outside, lowest})});
+}
+
+ValueId pool_by_padding(NodeContext& c, OpKind kind, ValueId x, const Window2d& w, bool ceil) {
+  const TensorType t = c.type_of(x);
+  Window2d padded = w;
+  std::vector<int64_t> extent(2);
+  for (size_t a = 0; a < 2; ++a) {
+    int64_t in = t.shape[int(2 + a)], k = w.kernel[a], s = w.stride[a], b = w.pad_begin[a];
+    extent[a] = pool_extent(in, b, w.pad_end[a], k, s, ceil);
+    padded.pad_end[a] = std::max<int64_t>(0, (extent[a] - 1) * s + k - in - b);
+  }
+  Attrs attrs{{"kernel", w.kernel}, {"stride", w.stride}, {"pad", std::vector<int64_t>{0, 0}}};
+  ValueId y;
+  if (kind == OpKind::MaxPool) {
+    y = c.op(kind, {pad_lowest(c, x, padded)}, attrs);
+  } else {
+    ValueId ones =
+        c.op(OpKind::Broadcast, {c.scalar(1.0, t.dtype)}, Attrs{{"shape", t.shape.dims}});
+    attrs.set("count_include_pad", int64_t{1});
+    y = c.op(OpKind::Div, {c.op(kind, {pad_explicitly(c, x, padded)}, attrs),
+                           c.op(kind, {pad_explicitly(c, ones, padded)}, attrs)});
+  }
+  for (size_t a = 0; a < 2; ++a)
+    if (c.type_of(y).shape[int(2 + a)] != extent[a])
+      y = c.op(OpKind::Slice, {y},
+               Attrs{{"axis", int64_t(2 + a)}, {"start", int64_t{0}}, {"end", extent[a]}});
+  return y;
+}
+
 // A pool whose padding is not symmetric, or that rounds up (ceil_mode),
 // runs with the symmetric padding p = max(begin, end') of the IR op, where
 // end' = what the wanted output extent needs; its output is then cropped.
@@ -157,12 +202,7 @@ ValueId pool_by_crop(NodeContext& c, OpKind kind, ValueId x, const Window2d& w, 
     extent[a] = pool_extent(in, b, w.pad_end[a], k, s, ceil);
     int64_t end = std::max(w.pad_end[a], (extent[a] - 1) * s + k - in - b);
     pad[a] = std::max(b, end);
-    if ((pad[a] - b) % s != 0 || pad[a] >= k)
-      c.unsupported(fmt::format("pads [{},{}] / [{},{}] (begin / end){} with strides [{},{}] "
-                                "(the symmetric padding that would cover them is not aligned "
-                                "with the strides, or not smaller than the kernel)",
-                                w.pad_begin[0], w.pad_begin[1], w.pad_end[0], w.pad_end[1],
-                                ceil ? " and ceil_mode=1" : "", w.stride[0], w.stride[1]));
+    if ((pad[a] - b) % s != 0 || pad[a] >= k) return pool_by_padding(c, kind, x, w, ceil);
     offset[a] = (pad[a] - b) / s;
   }
   ValueId y = c.op(kind, {x}, Attrs{{"kernel", w.kernel}, {"stride", w.stride}, {"pad", pad}});
@@ -176,15 +216,44 @@ ValueId pool_by_crop(NodeContext& c, OpKind kind, ValueId x, const Window2d& w, 
   return y;
 }
 
+// A dilated max pool (the IR's pools are dense): the maximum over the k_h
+// k_w strided views of the input padded with the lowest float, view (i, j)
+// holding the elements (i d_h + r s_h, j d_w + q s_w) of output (r, q).
+ValueId max_pool_dilated(NodeContext& c, ValueId x, const Window2d& w, bool ceil) {
+  const Shape image = c.type_of(x).shape;
+  Window2d padded = w;
+  std::vector<int64_t> extent(2);
+  for (size_t a = 0; a < 2; ++a) {
+    int64_t in = image[int(2 + a)], s = w.stride[a], b = w.pad_begin[a];
+    int64_t span = (w.kernel[a] - 1) * w.dilation[a] + 1;
+    extent[a] = pool_extent(in, b, w.pad_end[a], span, s, ceil);
+    padded.pad_end[a] = std::max<int64_t>(0, (extent[a] - 1) * s + span - in - b);
+  }
+  ValueId px = pad_lowest(c, x, padded);
+  std::optional<ValueId> y;
+  for (int64_t i = 0; i < w.kernel[0]; ++i)
+    for (int64_t j = 0; j < w.kernel[1]; ++j) {
+      std::vector<int64_t> rows, cols;
+      for (int64_t r = 0; r < extent[0]; ++r) rows.push_back(i * w.dilation[0] + r * w.stride[0]);
+      for (int64_t q = 0; q < extent[1]; ++q) cols.push_back(j * w.dilation[1] + q * w.stride[1]);
+      ValueId view = select_along(c, select_along(c, px, 2, rows), 3, cols);
+      y = y ? c.op(OpKind::Maximum, {*y, view}) : view;
+    }
+  return *y;
+}
+
 template <OpKind Kind>
 void map_pool(NodeContext& c) {
   int rank = spatial_rank(c);
   ValueId x = as_image(c, c.tensor(0));
   std::vector<int64_t> kernel = spatial_attr(c, "kernel_shape", rank, 0, 1);
   Window2d win = window(c, c.type_of(x).shape, rank, kernel);
-  if (win.dilation != std::vector<int64_t>{1, 1}) c.unsupported("dilated pooling is not supported");
   if (c.attr_int("storage_order", 0) != 0) c.unsupported("storage_order=1 is not supported");
   bool ceil = c.attr_int("ceil_mode", 0) != 0;
+  if (win.dilation != std::vector<int64_t>{1, 1}) {
+    if (Kind != OpKind::MaxPool) c.unsupported("dilated average pooling is not supported");
+    return c.set_output(0, from_image(c, max_pool_dilated(c, x, win, ceil), rank));
+  }
   bool include_pad = Kind == OpKind::AvgPool && c.attr_int("count_include_pad", 0) == 1;
   if (include_pad && !win.symmetric()) {
     // The zeros that count_include_pad=1 averages, made explicit.
@@ -233,9 +302,7 @@ void map_global_maxpool(NodeContext& c) {
 // variance state. ONNX's momentum means what the IR's does (running =
 // momentum running + (1 - momentum) batch statistic).
 void map_batchnorm(NodeContext& c) {
-  if (c.attr_int("training_mode", 0))
-    c.unsupported("training_mode=1 (batch statistics and updated running statistics as outputs) "
-                  "is not supported; netc's training step updates the statistics itself");
+  if (c.attr_int("training_mode", 0)) return map_batchnorm_training(c); // onnx_ops_norm.cpp
   if (c.opset() < 9 && c.attr_int("spatial", 1) != 1)
     c.unsupported("spatial=0 (per-pixel statistics) is not supported");
   ValueId x = c.tensor(0);
@@ -257,16 +324,18 @@ void map_batchnorm(NodeContext& c) {
 // inference (the pipeline removes it), inverted dropout when an imported
 // model is trained. The ratio is an attribute before opset 12, a constant
 // input from 12 on; a training_mode input that is true asks for ONNX's own
-// masks, which netc does not reproduce.
+// masks, which netc does not reproduce, unless the ratio is 0 (the
+// identity). The optional mask output is then all true.
 void map_dropout(NodeContext& c) {
   ValueId x = c.tensor(0);
   double ratio = c.attr_float("ratio", 0.5);
   if (c.opset() >= 12) {
     ratio = 0.5;
     if (c.has_input(1)) ratio = c.scalar(1, "the ratio");
-    if (c.has_input(2) && c.scalar(2, "training_mode") != 0)
-      c.unsupported("training_mode=true asks for the reference's dropout masks, which netc does "
-                    "not reproduce");
+    // With ratio 0 the training form keeps every element: the same op.
+    if (c.has_input(2) && c.scalar(2, "training_mode") != 0 && ratio != 0)
+      c.unsupported("training_mode=true with a nonzero ratio draws a random mask (the reference "
+                    "draws it with numpy's generator), which netc does not reproduce");
   }
   if (!(ratio >= 0 && ratio < 1)) c.unsupported(fmt::format("ratio {} is not in [0, 1)", ratio));
   int64_t stream = c.importer().next_dropout_stream();
@@ -275,6 +344,10 @@ void map_dropout(NodeContext& c) {
       OpKind::Hyper, TensorType{t, Shape{}},
       Attrs{{"name", fmt::format("dropout{}.keep", stream)}, {"value", 1.0 - ratio}});
   c.set_output(0, c.op(OpKind::Dropout, {x, keep}, Attrs{{"stream", stream}}));
+  // The mask of the identity: all true (booleans are f32 0/1 in netc).
+  if (c.wants_output(1))
+    c.set_output(
+        1, c.op(OpKind::Broadcast, {c.scalar(1.0, t)}, Attrs{{"shape", c.type_of(x).shape.dims}}));
 }
 
 const OpMapping kNnMappings[] = {

@@ -6,6 +6,7 @@
 #include "frontend/onnx/import_context.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <numeric>
 
@@ -101,11 +102,10 @@ void fold_cast(NodeContext& c) {
   c.set_output(0, f);
 }
 
-// ---- Gather (of constants only) -------------------------------------------------------
+// ---- Gather of constants (of runtime tensors: onnx_ops_select.cpp) ---------------------
 
 void map_gather(NodeContext& c) {
-  if (!c.folded(0))
-    c.unsupported("Gather from a runtime tensor needs a gather op, which netc does not have yet");
+  if (!c.folded(0) || !c.folded(1)) return map_gather_runtime(c); // onnx_ops_select.cpp
   const Folded& data = c.constant(0, "an input");
   const Folded& idx = c.constant(1, "the indices");
   int64_t rank = static_cast<int64_t>(data.dims.size());
@@ -339,10 +339,24 @@ void map_slice(NodeContext& c) {
   ValueId x = c.tensor(0);
   SliceSpec s = slice_spec(c, c.type_of(x).shape.rank());
   for (size_t i = 0; i < s.axes.size(); ++i) {
-    if (s.steps[i] != 1)
-      c.unsupported(fmt::format("step {} (only step 1 is supported)", s.steps[i]));
     int64_t extent = c.type_of(x).shape[int(s.axes[i])];
     if (extent == kBatch) c.unsupported("slicing the batch dimension");
+    if (int64_t step = s.steps[i]; step != 1) {
+      // Other steps pick the elements start, start + step, ... before end,
+      // with ONNX's clamping: both bounds to [0, n] going up; going down the
+      // start to [0, n-1] and the end to [-1, n-1].
+      if (step == 0) c.unsupported("step 0");
+      int64_t start = s.starts[i] < 0 ? s.starts[i] + extent : s.starts[i];
+      int64_t end = s.ends[i] < 0 ? s.ends[i] + extent : s.ends[i];
+      int64_t hi = step > 0 ? extent : extent - 1;
+      start = std::clamp<int64_t>(start, 0, hi);
+      end = std::clamp<int64_t>(end, step > 0 ? 0 : -1, hi);
+      std::vector<int64_t> idx;
+      for (int64_t k = start; step > 0 ? k < end : k > end; k += step) idx.push_back(k);
+      if (idx.empty()) c.unsupported("an empty slice (netc tensors have positive extents)");
+      x = select_along(c, x, s.axes[i], idx); // onnx_ops_select.cpp
+      continue;
+    }
     int64_t start = clamp_bound(s.starts[i], extent), end = clamp_bound(s.ends[i], extent);
     if (end <= start) c.unsupported("an empty slice (netc tensors have positive extents)");
     if (start == 0 && end == extent) continue;
@@ -404,43 +418,7 @@ void map_split(NodeContext& c) {
   }
 }
 
-// ---- Pad, Expand, ConstantOfShape -----------------------------------------------------------
-
-// Constant zero padding: pads [b_0..b_{r-1}, e_0..e_{r-1}]; negative pads crop.
-void map_pad(NodeContext& c) {
-  ValueId x = c.tensor(0);
-  int64_t rank = c.type_of(x).shape.rank();
-  if (c.attr_str("mode", "constant") != "constant")
-    c.unsupported(
-        fmt::format("mode '{}' (only constant padding is supported)", c.attr_str("mode", "")));
-  std::vector<int64_t> pads;
-  double value = 0;
-  if (c.opset() < 11) {
-    pads = c.attr_ints("pads");
-    value = c.attr_float("value", 0);
-  } else {
-    pads = c.constant(1, "the pads").ints();
-    if (c.has_input(2)) value = c.scalar(2, "the constant value");
-    if (c.has_input(3)) c.unsupported("the axes input");
-  }
-  if (value != 0) c.unsupported(fmt::format("padding with {} (only zeros are supported)", value));
-  if (static_cast<int64_t>(pads.size()) != 2 * rank) c.unsupported("pads has the wrong length");
-  for (int64_t a = 0; a < rank; ++a) {
-    int64_t before = pads[size_t(a)], after = pads[size_t(a + rank)];
-    int64_t extent = c.type_of(x).shape[int(a)];
-    if (before < 0 || after < 0) {
-      int64_t start = std::max<int64_t>(0, -before), end = extent - std::max<int64_t>(0, -after);
-      if (end <= start) c.unsupported("negative pads crop the whole axis");
-      x = c.op(OpKind::Slice, {x}, Attrs{{"axis", a}, {"start", start}, {"end", end}});
-    }
-    if (before > 0 || after > 0)
-      x = c.op(OpKind::Pad, {x},
-               Attrs{{"axis", a},
-                     {"before", std::max<int64_t>(0, before)},
-                     {"after", std::max<int64_t>(0, after)}});
-  }
-  c.set_output(0, x);
-}
+// ---- Expand, ConstantOfShape (Pad: onnx_ops_select.cpp) ------------------------------
 
 // Expand: numpy broadcasting of x and the given shape, both ways.
 void map_expand(NodeContext& c) {
@@ -483,6 +461,41 @@ void map_constant_of_shape(NodeContext& c) {
   c.set_output(0, c.op(OpKind::Broadcast, {c.scalar(value, dtype)}, Attrs{{"shape", dims}}));
 }
 
+// EyeLike: ones on the k-th diagonal of a 2-D tensor of x's shape, in the
+// dtype attribute's type (x's by default): a constant, whatever x holds.
+void map_eye_like(NodeContext& c) {
+  std::vector<int64_t> dims = dims_of(c, 0);
+  if (dims.size() != 2 || dims[0] == kBatch)
+    c.unsupported("EyeLike of a tensor that is not a static matrix");
+  std::optional<DType> dtype =
+      c.has_attr("dtype")
+          ? ir_dtype(static_cast<int32_t>(c.attr_int("dtype", 0)))
+          : std::optional<DType>(c.folded(0) ? c.folded(0)->dtype : c.type(0).dtype);
+  if (!dtype) c.unsupported("a dtype netc has no type for");
+  int64_t k = c.attr_int("k", 0);
+  Folded f;
+  f.dtype = *dtype;
+  f.dims = dims;
+  for (int64_t i = 0; i < dims[0]; ++i)
+    for (int64_t j = 0; j < dims[1]; ++j) f.data.push_back(j - i == k ? 1.0 : 0.0);
+  c.set_output(0, f);
+}
+
+// Range(start, limit, delta) of constants: ceil((limit - start) / delta)
+// elements start + i delta.
+void fold_range(NodeContext& c) {
+  double start = c.scalar(0, "start"), limit = c.scalar(1, "limit"), delta = c.scalar(2, "delta");
+  if (delta == 0) c.unsupported("delta 0");
+  double count = std::ceil((limit - start) / delta);
+  if (!(count >= 1 && count <= 1e7))
+    c.unsupported(fmt::format("{} elements (netc tensors have 1 or more)", count));
+  Folded f;
+  f.dtype = c.constant(0, "start").dtype;
+  f.dims = {static_cast<int64_t>(count)};
+  for (int64_t i = 0; i < f.dims[0]; ++i) f.data.push_back(start + double(i) * delta);
+  c.set_output(0, f);
+}
+
 const OpMapping kShapeMappings[] = {
     {"Identity", {}, map_identity, fold_identity},
     {"Constant",
@@ -501,9 +514,10 @@ const OpMapping kShapeMappings[] = {
     {"Concat", {"axis"}, map_concat, fold_concat},
     {"Slice", {"starts", "ends", "axes"}, map_slice, fold_slice},
     {"Split", {"axis", "split"}, map_split},
-    {"Pad", {"mode", "pads", "value"}, map_pad},
     {"Expand", {}, map_expand},
     {"ConstantOfShape", {"value"}, map_constant_of_shape, map_constant_of_shape},
+    {"EyeLike", {"dtype", "k"}, map_eye_like, map_eye_like},
+    {"Range", {}, fold_range, fold_range},
 };
 
 } // namespace

@@ -12,7 +12,7 @@ model as parsed (batch norm on its running statistics, not folded). Then
    every output to RTOL relative (plus ATOL, float32 rounding of values near 0);
 2. `netc onnx-test` imports model.onnx with netc's importer and runs it on
    the reference interpreter and on compiled kernels: the same tolerance
-   (the four examples; export_ops has ops the importer does not map yet);
+   (the four examples and export_ops);
 3. for the model trained on real data (per-channel input normalization, which
    the export includes), the compiled binary's `predict` confidences equal the
    exported outputs' top probabilities.
@@ -153,9 +153,8 @@ def main():
         raw = (rng.standard_normal((5, 4, 12, 12)) * scale + shift).astype(np.float32)
         np.save(inputs, raw)
         case = export(model, "export_ops.case", "--weights", ckpt, "--inputs", inputs)
-        # netc's importer does not map LayerNormalization and Erf yet
-        # (docs/onnx.md): this model is checked by ONNX Runtime only.
-        check_case(netc, source, ort, case, "export_ops", importer=False)
+        # ONNX Runtime and netc's own importer (every op of it is mapped).
+        check_case(netc, source, ort, case, "export_ops")
         probs = np.load(os.path.join(case, "test_data_set_0", "output_0.npy"))
         predict = run([exe, "predict", "--weights", ckpt, "--input", inputs])
         rows = [line.split(",") for line in predict.strip().splitlines()[1:]]

@@ -1,0 +1,657 @@
+// The ONNX importer's comparison, logic, selection and normalization ops
+// (onnx_ops_logic.cpp, onnx_ops_select.cpp, onnx_ops_norm.cpp) and the
+// batched MatMul, against numbers computed here from ONNX's definitions, with
+// broadcasting and negative axes and indices. The reference interpreter runs
+// them; the conformance runner checks the compiled kernels on ONNX's cases.
+#include "onnx_test_helpers.h"
+
+#include <cmath>
+#include <functional>
+
+using namespace netc;
+using namespace netc::onnx_test;
+
+namespace {
+
+const std::vector<float> kX = {-2.0f, -0.5f, 0.25f, 0.5f, 2.0f, 3.0f};
+const std::vector<float> kY = {0.25f, -0.5f, 4.0f}; // broadcast along the rows of kX
+
+// A bool initializer (0/1 values).
+void bools(ModelMaker& mm, const std::string& name, const std::vector<int64_t>& dims,
+           const std::vector<int>& data) {
+  auto& t = mm.initializer(name, dims, {});
+  t.set_data_type(onnx::TensorProto::BOOL);
+  for (int v : data) t.add_int32_data(v);
+}
+
+// Imported as the conformance runner does: every dimension static, the
+// first one an ordinary axis (gathered, padded, normalized over).
+ImportedModel import_static(const ModelMaker& mm) {
+  OnnxImportOptions o;
+  o.static_first_dim_is_batch = false;
+  return mm.import(o);
+}
+
+} // namespace
+
+TEST_CASE("onnx ops: comparisons give 0/1 and broadcast numpy-style") {
+  struct Case {
+    std::string op;
+    std::function<bool(float, float)> f;
+  };
+  std::vector<Case> cases = {
+      {"Equal", [](float a, float b) { return a == b; }},
+      {"Less", [](float a, float b) { return a < b; }},
+      {"Greater", [](float a, float b) { return a > b; }},
+      {"LessOrEqual", [](float a, float b) { return a <= b; }},
+      {"GreaterOrEqual", [](float a, float b) { return a >= b; }},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.op);
+    ModelMaker mm(16);
+    mm.input("x", {2, 3});
+    mm.initializer("y", {3}, kY);
+    mm.node(c.op, {"x", "y"}, {"z"});
+    mm.output("z");
+    ImportedModel m = mm.import();
+    std::vector<float> want;
+    for (size_t i = 0; i < kX.size(); ++i) want.push_back(c.f(kX[i], kY[i % 3]) ? 1.0f : 0.0f);
+    check_close(run(m, {{"x", tensor({2, 3}, kX)}}, 2)[0], {2, 3}, want);
+  }
+}
+
+TEST_CASE("onnx ops: And, Or, Xor, Not on bool inputs and bool constants") {
+  ModelMaker mm(13);
+  mm.input("a", {2, 2}, onnx::TensorProto::BOOL);
+  bools(mm, "b", {2}, {1, 0}); // broadcast over the rows of a
+  mm.node("And", {"a", "b"}, {"and"});
+  mm.node("Or", {"a", "b"}, {"or"});
+  mm.node("Xor", {"a", "b"}, {"xor"});
+  mm.node("Not", {"a"}, {"not"});
+  for (const char* o : {"and", "or", "xor", "not"}) mm.output(o);
+  ImportedModel m = import_static(mm);
+  // A bool graph input is an f32 input of 0/1.
+  CHECK(m.graph.node(m.graph.leaves(OpKind::Input)[0]).type.dtype == DType::f32);
+  auto out = run(m, {{"a", tensor({2, 2}, {0, 1, 1, 1})}});
+  check_close(out[0], {2, 2}, {0, 0, 1, 0});
+  check_close(out[1], {2, 2}, {1, 1, 1, 1});
+  check_close(out[2], {2, 2}, {1, 1, 0, 1});
+  check_close(out[3], {2, 2}, {1, 0, 0, 0});
+}
+
+TEST_CASE("onnx ops: Where picks by a runtime or a folded condition") {
+  ModelMaker mm(16);
+  mm.input("x", {2, 3});
+  mm.initializer("y", {3}, kY);
+  mm.node("Less", {"x", "y"}, {"c"});
+  mm.initializer("zero", {}, {0.0f});
+  mm.node("Where", {"c", "x", "zero"}, {"runtime"}); // x where x < y, else 0
+  // Conditions known at import time: Equal of integer constants folds.
+  mm.ints("i", {1, 2, 3});
+  mm.ints("j", {1, 0, 3});
+  mm.node("Equal", {"i", "j"}, {"mixed"});
+  mm.node("Where", {"mixed", "x", "y"}, {"folded"});
+  mm.node("Equal", {"i", "i"}, {"all"});
+  mm.node("Where", {"all", "y", "x"}, {"picked"}); // all true: y broadcast to [2,3]
+  for (const char* o : {"runtime", "folded", "picked"}) mm.output(o);
+  ImportedModel m = mm.import();
+  auto out = run(m, {{"x", tensor({2, 3}, kX)}}, 2);
+  std::vector<float> want_runtime, want_folded, want_picked;
+  for (size_t i = 0; i < kX.size(); ++i) {
+    want_runtime.push_back(kX[i] < kY[i % 3] ? kX[i] : 0.0f);
+    want_folded.push_back(i % 3 == 1 ? kY[i % 3] : kX[i]);
+    want_picked.push_back(kY[i % 3]);
+  }
+  check_close(out[0], {2, 3}, want_runtime);
+  check_close(out[1], {2, 3}, want_folded);
+  check_close(out[2], {2, 3}, want_picked);
+}
+
+TEST_CASE("onnx ops: Erf") {
+  ModelMaker mm;
+  mm.input("x", {2, 3});
+  mm.node("Erf", {"x"}, {"y"});
+  mm.output("y");
+  std::vector<float> want;
+  for (float x : kX) want.push_back(float(std::erf(double(x))));
+  check_close(run(import_static(mm), {{"x", tensor({2, 3}, kX)}})[0], {2, 3}, want, 1e-6);
+}
+
+TEST_CASE("onnx ops: LayerNormalization over axis..last, with Mean and InvStdDev") {
+  // x [2, 2, 3] normalized over axes 1, 2 (axis = -2): one row of 6 per example.
+  std::vector<float> x = {1, 2, 3, 4, 5, 6, -1, 0, 2, 7, -3, 1};
+  std::vector<float> scale = {1, 2, 0.5f, -1, 1, 3}, bias = {0, 0.5f, 1, -1, 2, 0};
+  ModelMaker mm(17);
+  mm.input("x", {2, 2, 3});
+  mm.initializer("scale", {2, 3}, scale);
+  mm.initializer("bias", {2, 3}, bias);
+  auto& n = mm.node("LayerNormalization", {"x", "scale", "bias"}, {"y", "mean", "inv_std"});
+  attr(n, "axis", int64_t{-2});
+  attr(n, "epsilon", 0.01);
+  for (const char* o : {"y", "mean", "inv_std"}) mm.output(o);
+  ImportedModel m = import_static(mm);
+  CHECK(count_ops(m.graph, OpKind::LayerNorm) == 1);
+  auto out = run(m, {{"x", tensor({2, 2, 3}, x)}});
+  std::vector<float> want_y, want_mean, want_inv;
+  for (int r = 0; r < 2; ++r) {
+    double mean = 0, var = 0;
+    for (int j = 0; j < 6; ++j) mean += x[size_t(r * 6 + j)] / 6.0;
+    for (int j = 0; j < 6; ++j) var += std::pow(x[size_t(r * 6 + j)] - mean, 2) / 6.0;
+    double inv = 1 / std::sqrt(var + float(0.01));
+    for (int j = 0; j < 6; ++j)
+      want_y.push_back(
+          float((x[size_t(r * 6 + j)] - mean) * inv * scale[size_t(j)] + bias[size_t(j)]));
+    want_mean.push_back(float(mean));
+    want_inv.push_back(float(inv));
+  }
+  check_close(out[0], {2, 2, 3}, want_y);
+  check_close(out[1], {2, 1, 1}, want_mean);
+  check_close(out[2], {2, 1, 1}, want_inv);
+}
+
+TEST_CASE("onnx ops: Gather with constant indices, negative ones, any axis") {
+  // x [2, 3]: gather along axis -1 with 2-D indices [[2, -3], [-1, 1]].
+  ModelMaker mm;
+  mm.input("x", {2, 3});
+  auto& idx = mm.ints("idx", {2, -3, -1, 1});
+  idx.clear_dims();
+  idx.add_dims(2);
+  idx.add_dims(2);
+  attr(mm.node("Gather", {"x", "idx"}, {"y"}), "axis", int64_t{-1});
+  // Many scattered indices (more than 16 runs): the one-hot matmul form.
+  std::vector<int64_t> many;
+  for (int i = 0; i < 40; ++i) many.push_back(i % 3 == 0 ? -2 : i % 3 == 1 ? 1 : 0);
+  mm.ints("many", many);
+  attr(mm.node("Gather", {"x", "many"}, {"z"}), "axis", int64_t{0});
+  mm.output("y");
+  mm.output("z");
+  ImportedModel m = import_static(mm);
+  CHECK(count_ops(m.graph, OpKind::MatMul) == 1);
+  auto out = run(m, {{"x", tensor({2, 3}, kX)}});
+  // y[r, i, j] = x[r, idx[i, j]]
+  check_close(out[0], {2, 2, 2}, {kX[2], kX[0], kX[2], kX[1], kX[5], kX[3], kX[5], kX[4]});
+  std::vector<float> want;
+  for (int64_t k : many) {
+    int64_t row = k < 0 ? k + 2 : k;
+    for (int j = 0; j < 3; ++j) want.push_back(kX[size_t(row * 3 + j)]);
+  }
+  check_close(out[1], {40, 3}, want);
+}
+
+TEST_CASE("onnx ops: Gather with runtime ids is the IR's row lookup") {
+  ModelMaker mm;
+  mm.input("ids", {2, 2}, onnx::TensorProto::INT64);
+  mm.initializer("table", {3, 2}, {1, 2, 3, 4, 5, 6});
+  mm.node("Gather", {"table", "ids"}, {"y"});
+  mm.output("y");
+  ImportedModel m = import_static(mm);
+  CHECK(count_ops(m.graph, OpKind::Gather) == 1);
+  check_close(run(m, {{"ids", tensor({2, 2}, {2, 0, 1, 1})}})[0], {2, 2, 2},
+              {5, 6, 1, 2, 3, 4, 3, 4});
+}
+
+TEST_CASE("onnx ops: GatherElements with negative indices along a negative axis") {
+  ModelMaker mm;
+  mm.input("x", {2, 3});
+  auto& idx = mm.ints("idx", {0, -1, 1, 2});
+  idx.clear_dims();
+  idx.add_dims(2);
+  idx.add_dims(2); // covers the first two columns of each row
+  attr(mm.node("GatherElements", {"x", "idx"}, {"y"}), "axis", int64_t{-1});
+  mm.output("y");
+  // y[r, k] = x[r, idx[r, k]]
+  check_close(run(import_static(mm), {{"x", tensor({2, 3}, kX)}})[0], {2, 2},
+              {kX[0], kX[2], kX[4], kX[5]});
+}
+
+TEST_CASE("onnx ops: Pad in constant (nonzero), reflect and edge modes, both forms") {
+  for (std::string mode : {"constant", "reflect", "edge"}) {
+    for (int64_t opset : {2, 13}) {
+      CAPTURE(mode);
+      CAPTURE(opset);
+      // x [2, 3]: pads [0, 2, 1, 1] = rows (0 before, 1 after), columns (2 before, 1 after).
+      ModelMaker mm(opset);
+      mm.input("x", {2, 3});
+      std::vector<int64_t> pads = {0, 2, 1, 1};
+      onnx::NodeProto* n;
+      if (opset < 11) {
+        n = &mm.node("Pad", {"x"}, {"y"});
+        attr(*n, "pads", pads);
+        attr(*n, "value", 1.5);
+      } else {
+        mm.ints("pads", pads);
+        mm.initializer("value", {}, {1.5f});
+        n = &mm.node("Pad", {"x", "pads", "value"}, {"y"});
+      }
+      attr(*n, "mode", mode);
+      mm.output("y");
+      auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}});
+      // The source column of each output column, -1 for the constant.
+      std::vector<int> cols = mode == "constant"  ? std::vector<int>{-1, -1, 0, 1, 2, -1}
+                              : mode == "reflect" ? std::vector<int>{2, 1, 0, 1, 2, 1}
+                                                  : std::vector<int>{0, 0, 0, 1, 2, 2};
+      std::vector<int> rows = mode == "constant"  ? std::vector<int>{0, 1, -1}
+                              : mode == "reflect" ? std::vector<int>{0, 1, 0}
+                                                  : std::vector<int>{0, 1, 1};
+      std::vector<float> want;
+      for (int r : rows)
+        for (int c : cols) want.push_back(r < 0 || c < 0 ? 1.5f : kX[size_t(r * 3 + c)]);
+      check_close(out[0], {3, 6}, want);
+    }
+  }
+}
+
+TEST_CASE("onnx ops: MatMul of stacks broadcasts the leading axes, vectors promote") {
+  // a [2, 1, 2, 3] x b [3, 3, 2] -> [2, 3, 2, 2]; v [3] x b -> [3, 2].
+  std::vector<float> a(12), b(18), v = {1, -1, 2};
+  for (size_t i = 0; i < a.size(); ++i) a[i] = float(i) * 0.5f - 2;
+  for (size_t i = 0; i < b.size(); ++i) b[i] = float(i % 5) - 1.5f;
+  ModelMaker mm;
+  mm.input("a", {2, 1, 2, 3});
+  mm.initializer("b", {3, 3, 2}, b);
+  mm.initializer("v", {3}, v);
+  mm.node("MatMul", {"a", "b"}, {"y"});
+  mm.node("MatMul", {"v", "b"}, {"z"});
+  mm.output("y");
+  mm.output("z");
+  auto out = run(import_static(mm), {{"a", tensor({2, 1, 2, 3}, a)}});
+  std::vector<float> want_y, want_z;
+  for (int s = 0; s < 2; ++s)
+    for (int t = 0; t < 3; ++t)
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) {
+          float acc = 0;
+          for (int k = 0; k < 3; ++k)
+            acc += a[size_t(s * 6 + i * 3 + k)] * b[size_t(t * 6 + k * 2 + j)];
+          want_y.push_back(acc);
+        }
+  for (int t = 0; t < 3; ++t)
+    for (int j = 0; j < 2; ++j) {
+      float acc = 0;
+      for (int k = 0; k < 3; ++k) acc += v[size_t(k)] * b[size_t(t * 6 + k * 2 + j)];
+      want_z.push_back(acc);
+    }
+  check_close(out[0], {2, 3, 2, 2}, want_y);
+  check_close(out[1], {3, 2}, want_z);
+}
+
+TEST_CASE("onnx ops: BatchNormalization with training_mode=1 updates the running statistics") {
+  // x [2, 2, 1, 2]: channel 0 holds {1, 2, 5, 6}, channel 1 {0, 4, -2, 2}.
+  std::vector<float> x = {1, 2, 0, 4, 5, 6, -2, 2};
+  ModelMaker mm(15);
+  mm.input("x", {2, 2, 1, 2});
+  mm.initializer("scale", {2}, {2, 0.5f});
+  mm.initializer("bias", {2}, {1, -1});
+  mm.initializer("mean", {2}, {0.5f, -0.5f});
+  mm.initializer("var", {2}, {1, 2});
+  auto& n = mm.node("BatchNormalization", {"x", "scale", "bias", "mean", "var"},
+                    {"y", "running_mean", "running_var"});
+  attr(n, "training_mode", int64_t{1});
+  attr(n, "momentum", 0.8);
+  attr(n, "epsilon", 0.0);
+  for (const char* o : {"y", "running_mean", "running_var"}) mm.output(o);
+  auto out = run(import_static(mm), {{"x", tensor({2, 2, 1, 2}, x)}});
+  // Channel 0: mean 3.5, biased var (6.25 + 2.25 + 2.25 + 6.25) / 4 = 4.25.
+  // Channel 1: mean 1, var (1 + 9 + 9 + 1) / 4 = 5.
+  double m0 = 3.5, v0 = 4.25, m1 = 1, v1 = 5;
+  auto y0 = [&](double v) { return float((v - m0) / std::sqrt(v0) * 2 + 1); };
+  auto y1 = [&](double v) { return float((v - m1) / std::sqrt(v1) * 0.5 - 1); };
+  check_close(out[0], {2, 2, 1, 2}, {y0(1), y0(2), y1(0), y1(4), y0(5), y0(6), y1(-2), y1(2)});
+  float mo = 0.8f; // momentum as the attribute stores it
+  check_close(out[1], {2}, {float(0.5 * mo + m0 * (1 - mo)), float(-0.5 * mo + m1 * (1 - mo))});
+  check_close(out[2], {2}, {float(1 * mo + v0 * (1 - mo)), float(2 * mo + v1 * (1 - mo))});
+}
+
+TEST_CASE("onnx ops: MaxPool and AveragePool with ceil_mode by explicit padding") {
+  // x [1, 1, 4, 4], kernel 3, stride 2, ceil_mode: 2x2 outputs whose last
+  // windows hang over the end (rows/columns 2..4 of 0..3).
+  std::vector<float> x(16);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float((i * 5) % 7) - 3;
+  ModelMaker mm(12);
+  mm.input("x", {1, 1, 4, 4});
+  for (std::string op : {"MaxPool", "AveragePool"}) {
+    auto& n = mm.node(op, {"x"}, {op});
+    attr(n, "kernel_shape", std::vector<int64_t>{3, 3});
+    attr(n, "strides", std::vector<int64_t>{2, 2});
+    attr(n, "ceil_mode", int64_t{1});
+    mm.output(op);
+  }
+  auto out = run(import_static(mm), {{"x", tensor({1, 1, 4, 4}, x)}});
+  std::vector<float> want_max, want_avg;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j) {
+      float mx = -1e30f, sum = 0;
+      int count = 0;
+      for (int r = 2 * i; r < std::min(2 * i + 3, 4); ++r)
+        for (int c = 2 * j; c < std::min(2 * j + 3, 4); ++c) {
+          mx = std::max(mx, x[size_t(r * 4 + c)]);
+          sum += x[size_t(r * 4 + c)];
+          ++count;
+        }
+      want_max.push_back(mx);
+      want_avg.push_back(sum / float(count));
+    }
+  check_close(out[0], {1, 1, 2, 2}, want_max);
+  check_close(out[1], {1, 1, 2, 2}, want_avg);
+}
+
+TEST_CASE("onnx ops: Dropout's mask output is all true; training with ratio 0 is the identity") {
+  ModelMaker mm(13);
+  mm.input("x", {2, 3});
+  mm.initializer("ratio", {}, {0.0f});
+  bools(mm, "training", {}, {1});
+  mm.node("Dropout", {"x", "ratio", "training"}, {"y", "mask"});
+  mm.output("y");
+  mm.output("mask");
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}});
+  check_close(out[0], {2, 3}, kX);
+  check_close(out[1], {2, 3}, {1, 1, 1, 1, 1, 1});
+
+  ModelMaker random(13);
+  random.input("x", {2, 3});
+  random.initializer("ratio", {}, {0.5f});
+  bools(random, "training", {}, {1});
+  random.node("Dropout", {"x", "ratio", "training"}, {"y"});
+  random.output("y");
+  try {
+    import_static(random);
+    FAIL("training-mode dropout with a nonzero ratio was imported");
+  } catch (const UserError& e) {
+    CHECK(std::string(e.what()).find("draws a random mask") != std::string::npos);
+  }
+}
+
+TEST_CASE("onnx ops: Slice with steps other than 1, negative and clamped bounds") {
+  // x [2, 3]: columns from the last down to the first by -2 (2, 0), rows by 2 (0).
+  ModelMaker mm;
+  mm.input("x", {2, 3});
+  mm.ints("starts", {-1, 0});
+  mm.ints("ends", {-100, 7}); // clamped to -1 (step < 0) and 2 (step > 0)
+  mm.ints("axes", {-1, 0});
+  mm.ints("steps", {-2, 2});
+  mm.node("Slice", {"x", "starts", "ends", "axes", "steps"}, {"y"});
+  mm.output("y");
+  check_close(run(import_static(mm), {{"x", tensor({2, 3}, kX)}})[0], {1, 2}, {kX[2], kX[0]});
+}
+
+TEST_CASE("onnx ops: dilated MaxPool is the maximum of strided views") {
+  // x [1, 1, 5, 5], kernel 2, dilations 2, strides 2, pads 1 at the end:
+  // out[r, q] = max of x[2r + 2i, 2q + 2j], i, j in {0, 1}, inside the input.
+  std::vector<float> x(25);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float((i * 7) % 11) - 5;
+  ModelMaker mm(12);
+  mm.input("x", {1, 1, 5, 5});
+  auto& n = mm.node("MaxPool", {"x"}, {"y"});
+  attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
+  attr(n, "dilations", std::vector<int64_t>{2, 2});
+  attr(n, "strides", std::vector<int64_t>{2, 2});
+  attr(n, "pads", std::vector<int64_t>{0, 0, 1, 1});
+  mm.output("y");
+  auto out = run(import_static(mm), {{"x", tensor({1, 1, 5, 5}, x)}});
+  std::vector<float> want; // extent floor((5 + 1 - 3) / 2) + 1 = 2
+  for (int r = 0; r < 2; ++r)
+    for (int q = 0; q < 2; ++q) {
+      float mx = -1e30f;
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) {
+          int row = 2 * r + 2 * i, col = 2 * q + 2 * j;
+          if (row < 5 && col < 5) mx = std::max(mx, x[size_t(row * 5 + col)]);
+        }
+      want.push_back(mx);
+    }
+  check_close(out[0], {1, 1, 2, 2}, want);
+}
+
+TEST_CASE("onnx ops: InstanceNormalization, MeanVarianceNormalization and Tile") {
+  // x [1, 2, 3]: channel 0 {-2, -0.5, 0.25}, channel 1 {0.5, 2, 3}.
+  ModelMaker mm(13);
+  mm.input("x", {1, 2, 3});
+  mm.initializer("scale", {2}, {2, -1});
+  mm.initializer("bias", {2}, {0.5f, 1});
+  attr(mm.node("InstanceNormalization", {"x", "scale", "bias"}, {"in"}), "epsilon", 0.01);
+  attr(mm.node("MeanVarianceNormalization", {"x"}, {"mvn"}), "axes", std::vector<int64_t>{2});
+  mm.ints("repeats", {2, 1, 2});
+  mm.node("Tile", {"x", "repeats"}, {"tile"});
+  for (const char* o : {"in", "mvn", "tile"}) mm.output(o);
+  auto out = run(import_static(mm), {{"x", tensor({1, 2, 3}, kX)}});
+  std::vector<float> want_in, want_mvn, want_tile;
+  for (int ch = 0; ch < 2; ++ch) {
+    double mean = 0, var = 0;
+    for (int j = 0; j < 3; ++j) mean += kX[size_t(ch * 3 + j)] / 3.0;
+    for (int j = 0; j < 3; ++j) var += std::pow(kX[size_t(ch * 3 + j)] - mean, 2) / 3.0;
+    for (int j = 0; j < 3; ++j) {
+      double centered = kX[size_t(ch * 3 + j)] - mean;
+      double s = ch == 0 ? 2 : -1, b = ch == 0 ? 0.5 : 1;
+      want_in.push_back(float(centered / std::sqrt(var + float(0.01)) * s + b));
+      want_mvn.push_back(float(centered / (std::sqrt(var) + 1e-9)));
+    }
+  }
+  for (int copy = 0; copy < 2; ++copy)
+    for (int ch = 0; ch < 2; ++ch)
+      for (int rep = 0; rep < 2; ++rep)
+        for (int j = 0; j < 3; ++j) want_tile.push_back(kX[size_t(ch * 3 + j)]);
+  check_close(out[0], {1, 2, 3}, want_in);
+  check_close(out[1], {1, 2, 3}, want_mvn);
+  check_close(out[2], {2, 2, 6}, want_tile);
+}
+
+TEST_CASE("onnx ops: Sign, Shrink, DepthToSpace in both modes and SpaceToDepth") {
+  ModelMaker mm(13);
+  mm.input("x", {2, 3});
+  mm.node("Sign", {"x"}, {"sign"});
+  auto& shrink = mm.node("Shrink", {"x"}, {"shrink"});
+  attr(shrink, "lambd", 0.5);
+  attr(shrink, "bias", 0.25);
+  mm.input("d", {1, 8, 1, 1});
+  for (std::string mode : {"DCR", "CRD"}) {
+    auto& n = mm.node("DepthToSpace", {"d"}, {mode});
+    attr(n, "blocksize", int64_t{2});
+    attr(n, "mode", mode);
+  }
+  attr(mm.node("SpaceToDepth", {"DCR"}, {"back"}), "blocksize", int64_t{2});
+  for (const char* o : {"sign", "shrink", "DCR", "CRD", "back"}) mm.output(o);
+  std::vector<float> d = {0, 1, 2, 3, 4, 5, 6, 7};
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}, {"d", tensor({1, 8, 1, 1}, d)}});
+  std::vector<float> want_sign, want_shrink;
+  for (float x : kX) {
+    want_sign.push_back(x > 0 ? 1.0f : x < 0 ? -1.0f : 0.0f);
+    want_shrink.push_back(x < -0.5f ? x + 0.25f : x > 0.5f ? x - 0.25f : 0.0f);
+  }
+  check_close(out[0], {2, 3}, want_sign);
+  check_close(out[1], {2, 3}, want_shrink);
+  // DCR: out[c', i, j] = d[(2 i + j) 2 + c'];  CRD: out[c', i, j] = d[4 c' + 2 i + j].
+  check_close(out[2], {1, 2, 2, 2}, {0, 2, 4, 6, 1, 3, 5, 7});
+  check_close(out[3], {1, 2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7});
+  check_close(out[4], {1, 8, 1, 1}, d); // SpaceToDepth undoes DCR
+}
+
+TEST_CASE("onnx ops: GatherND with constant index tuples, and LRN across channels") {
+  ModelMaker mm(13);
+  mm.input("x", {2, 3});
+  mm.input("v", {1, 3, 2}); // N, C, D1 for LRN
+  // GatherND: tuples (1, -1) and (0, 0) of x -> x[1, 2], x[0, 0]; a 1-tuple (1) -> row 1.
+  auto& pairs = mm.ints("pairs", {1, -1, 0, 0});
+  pairs.clear_dims();
+  pairs.add_dims(2);
+  pairs.add_dims(2);
+  auto& single = mm.ints("single", {1});
+  single.clear_dims();
+  single.add_dims(1);
+  single.add_dims(1);
+  mm.node("GatherND", {"x", "pairs"}, {"elements"});
+  mm.node("GatherND", {"x", "single"}, {"rows"});
+  auto& lrn = mm.node("LRN", {"v"}, {"lrn"});
+  attr(lrn, "size", int64_t{2});
+  attr(lrn, "alpha", 0.5);
+  attr(lrn, "beta", 0.75);
+  attr(lrn, "bias", 2.0);
+  for (const char* o : {"elements", "rows", "lrn"}) mm.output(o);
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}, {"v", tensor({1, 3, 2}, kX)}});
+  check_close(out[0], {2}, {kX[5], kX[0]});
+  check_close(out[1], {1, 3}, {kX[3], kX[4], kX[5]});
+  // size 2: the window of channel c is c .. c + 1 (floor(1/2) = 0 before, 1 after).
+  std::vector<float> want;
+  for (int ch = 0; ch < 3; ++ch)
+    for (int j = 0; j < 2; ++j) {
+      double sq = 0;
+      for (int k = ch; k <= std::min(ch + 1, 2); ++k) sq += std::pow(kX[size_t(k * 2 + j)], 2);
+      want.push_back(float(kX[size_t(ch * 2 + j)] / std::pow(2 + float(0.5) / 2 * sq, 0.75)));
+    }
+  check_close(out[2], {1, 3, 2}, want);
+}
+
+TEST_CASE("onnx ops: ScatterElements and ScatterND with repeated positions and reductions") {
+  // data x [2, 3]; updates u [1, 3] written along axis 1 of row 0 at columns
+  // (2, -1, 0): column 2 is written twice.
+  ModelMaker mm(16);
+  mm.input("x", {2, 3});
+  mm.initializer("u", {1, 3}, {10, 20, 30});
+  auto& idx = mm.ints("idx", {2, -1, 0});
+  idx.clear_dims();
+  idx.add_dims(1);
+  idx.add_dims(3);
+  for (std::string reduction : {"none", "add", "mul"}) {
+    auto& n = mm.node("ScatterElements", {"x", "idx", "u"}, {"elements_" + reduction});
+    attr(n, "axis", int64_t{-1});
+    attr(n, "reduction", reduction);
+    mm.output("elements_" + reduction);
+  }
+  // ScatterND: rows (1) and (1) again of x, each replaced by a row of v.
+  mm.initializer("v", {2, 3}, {1, 2, 3, 4, 5, 6});
+  auto& rows = mm.ints("rows", {1, 1});
+  rows.clear_dims();
+  rows.add_dims(2);
+  rows.add_dims(1);
+  attr(mm.node("ScatterND", {"x", "rows", "v"}, {"nd_mul"}), "reduction", std::string("mul"));
+  mm.node("ScatterND", {"x", "rows", "v"}, {"nd_none"});
+  mm.output("nd_mul");
+  mm.output("nd_none");
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}});
+  check_close(out[0], {2, 3}, {30, kX[1], 20, kX[3], kX[4], kX[5]});
+  check_close(out[1], {2, 3}, {kX[0] + 30, kX[1], kX[2] + 10 + 20, kX[3], kX[4], kX[5]});
+  check_close(out[2], {2, 3}, {kX[0] * 30, kX[1], kX[2] * 10 * 20, kX[3], kX[4], kX[5]});
+  check_close(out[3], {2, 3}, {kX[0], kX[1], kX[2], kX[3] * 4, kX[4] * 10, kX[5] * 18});
+  check_close(out[4], {2, 3}, {kX[0], kX[1], kX[2], 4, 5, 6});
+}
+
+TEST_CASE("onnx ops: OneHot along an inner axis with negative indices, ReverseSequence") {
+  ModelMaker mm(11);
+  mm.input("i", {3});
+  mm.initializer("depth", {}, {4});
+  mm.initializer("values", {2}, {-1, 5});
+  attr(mm.node("OneHot", {"i", "depth", "values"}, {"hot"}), "axis", int64_t{0});
+  mm.input("x", {2, 3});
+  mm.ints("lens", {3, 2});
+  auto& rs = mm.node("ReverseSequence", {"x", "lens"}, {"rev"});
+  attr(rs, "batch_axis", int64_t{0});
+  attr(rs, "time_axis", int64_t{1});
+  mm.output("hot");
+  mm.output("rev");
+  auto out = run(import_static(mm), {{"i", tensor({3}, {1, -1, 0})}, {"x", tensor({2, 3}, kX)}});
+  // hot[k, j] = 5 if index j (wrapped: -1 -> 3) is k, else -1; the axis is first.
+  check_close(out[0], {4, 3}, {-1, -1, 5, 5, -1, -1, -1, -1, -1, -1, 5, -1});
+  // Row 0 reversed whole, row 1 in its first 2 elements.
+  check_close(out[1], {2, 3}, {kX[2], kX[1], kX[0], kX[4], kX[3], kX[5]});
+}
+
+TEST_CASE("onnx ops: Hardmax marks the first maximum along the axis") {
+  ModelMaker mm(13);
+  mm.input("x", {2, 3});
+  attr(mm.node("Hardmax", {"x"}, {"rows"}), "axis", int64_t{-1});
+  attr(mm.node("Hardmax", {"x"}, {"columns"}), "axis", int64_t{0});
+  mm.output("rows");
+  mm.output("columns");
+  // Ties: row 0 has its maximum 3 twice, column 1 its maximum 3 twice.
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, {1, 3, 3, 2, 3, 0})}});
+  check_close(out[0], {2, 3}, {0, 1, 0, 0, 1, 0});
+  check_close(out[1], {2, 3}, {0, 1, 1, 1, 0, 0});
+}
+
+TEST_CASE("onnx ops: ArgMax and ArgMin give f32 indices, first or last of ties") {
+  ModelMaker mm(13);
+  mm.input("x", {2, 3});
+  auto& first = mm.node("ArgMax", {"x"}, {"first"});
+  attr(first, "axis", int64_t{-1});
+  auto& last = mm.node("ArgMax", {"x"}, {"last"});
+  attr(last, "axis", int64_t{1});
+  attr(last, "select_last_index", int64_t{1});
+  attr(last, "keepdims", int64_t{0});
+  mm.node("ArgMin", {"x"}, {"min"}); // axis 0, keepdims
+  for (const char* o : {"first", "last", "min"}) mm.output(o);
+  ImportedModel m = import_static(mm);
+  CHECK(m.graph.node(m.graph.outputs[0].value).type.dtype == DType::f32);
+  auto out = run(m, {{"x", tensor({2, 3}, {1, 3, 3, 2, 3, 0})}});
+  check_close(out[0], {2, 1}, {1, 1});
+  check_close(out[1], {2}, {2, 1});
+  check_close(out[2], {1, 3}, {0, 0, 1});
+}
+
+TEST_CASE("onnx ops: ReduceProd over a negative axis and over all axes") {
+  ModelMaker mm(13);
+  mm.input("x", {2, 3});
+  auto& rows = mm.node("ReduceProd", {"x"}, {"rows"});
+  attr(rows, "axes", std::vector<int64_t>{-1});
+  attr(rows, "keepdims", int64_t{0});
+  mm.node("ReduceProd", {"x"}, {"all"});
+  mm.output("rows");
+  mm.output("all");
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}});
+  float r0 = kX[0] * kX[1] * kX[2], r1 = kX[3] * kX[4] * kX[5];
+  check_close(out[0], {2}, {r0, r1});
+  check_close(out[1], {1, 1}, {r0 * r1});
+}
+
+TEST_CASE("onnx ops: MaxUnpool writes at constant flat positions, padded to output_shape") {
+  ModelMaker mm(11);
+  mm.input("x", {1, 1, 2, 2});
+  auto& idx = mm.ints("idx", {0, 3, 9, 14}); // positions in the default 4x4 output
+  idx.clear_dims();
+  for (int64_t d : {1, 1, 2, 2}) idx.add_dims(d);
+  mm.ints("shape", {1, 1, 4, 5});
+  for (std::string out : {"plain", "shaped"}) {
+    std::vector<std::string> in{"x", "idx"};
+    if (out == "shaped") in.push_back("shape");
+    auto& n = mm.node("MaxUnpool", in, {out});
+    attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
+    attr(n, "strides", std::vector<int64_t>{2, 2});
+    mm.output(out);
+  }
+  auto out = run(import_static(mm), {{"x", tensor({1, 1, 2, 2}, {1, 2, 3, 4})}});
+  std::vector<float> plain(16, 0), shaped(20, 0);
+  std::vector<int> at = {0, 3, 9, 14};
+  for (int i = 0; i < 4; ++i) {
+    plain[size_t(at[size_t(i)])] = float(i + 1);
+    shaped[size_t(at[size_t(i)] / 4 * 5 + at[size_t(i)] % 4)] = float(i + 1);
+  }
+  check_close(out[0], {1, 1, 4, 4}, plain);
+  check_close(out[1], {1, 1, 4, 5}, shaped);
+}
+
+TEST_CASE("onnx ops: EyeLike and Range fold to constants") {
+  ModelMaker mm(11);
+  mm.input("x", {2, 3});
+  attr(mm.node("EyeLike", {"x"}, {"eye"}), "k", int64_t{1});
+  mm.initializer("start", {}, {1});
+  mm.initializer("limit", {}, {2.2f});
+  mm.initializer("delta", {}, {0.5f});
+  mm.node("Range", {"start", "limit", "delta"}, {"range"});
+  mm.output("eye");
+  mm.output("range");
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}});
+  check_close(out[0], {2, 3}, {0, 1, 0, 0, 0, 1});
+  check_close(out[1], {3}, {1, 1.5f, 2});
+}
+
+TEST_CASE("onnx ops: Compress by a constant condition, along an axis and flattened") {
+  ModelMaker mm(11);
+  mm.input("x", {2, 3});
+  bools(mm, "columns", {2}, {0, 1}); // shorter than the axis: column 2 is dropped
+  bools(mm, "flat", {5}, {1, 0, 0, 1, 1});
+  attr(mm.node("Compress", {"x", "columns"}, {"along"}), "axis", int64_t{-1});
+  mm.node("Compress", {"x", "flat"}, {"flattened"});
+  mm.output("along");
+  mm.output("flattened");
+  auto out = run(import_static(mm), {{"x", tensor({2, 3}, kX)}});
+  check_close(out[0], {2, 1}, {kX[1], kX[4]});
+  check_close(out[1], {3}, {kX[0], kX[3], kX[4]});
+}
