@@ -7,7 +7,8 @@ last hidden state h_n[-1] into nn.Linear(128, 10)) and vit.nn
 (tests/e2e/torch_vit.py: LayerNorm, written-out multi-head attention, GELU in
 its erf form) are built in eval mode with fixed random weights; batch norm
 gets random running statistics and affine parameters, so it is not the
-identity. Each is exported by torch.onnx.export at opset 17 with a dynamic
+identity, and is exported as BatchNormalization (not folded by PyTorch). Each
+is exported by torch.onnx.export at opset 17 with a dynamic
 batch axis and run on the same random inputs at batch 1 and 3 by
 
 1. ONNX Runtime (npm onnxruntime-node, through ort_run.js; installed on first
@@ -120,7 +121,11 @@ def prepare_twin(source, ort, tmp, name, make, shape, perturb):
     case = os.path.join(tmp, name)
     os.makedirs(case)
     model = os.path.join(case, "model.onnx")
-    torch.onnx.export(m, torch.randn(2, *shape), model, opset_version=17, input_names=["x"],
+    # PRESERVE (of a model in eval mode) keeps batch norm as BatchNormalization
+    # nodes on the running statistics, for netc to import and fold itself;
+    # the default (EVAL) would fold it into the Conv weights in PyTorch.
+    torch.onnx.export(m, torch.randn(2, *shape), model, opset_version=17,
+                      training=torch.onnx.TrainingMode.PRESERVE, input_names=["x"],
                       output_names=["logits"],
                       dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
     sets, torch_out = [], {}
