@@ -8,8 +8,8 @@ last hidden state h_n[-1] into nn.Linear(128, 10)) and vit.nn
 its erf form) are built in eval mode with fixed random weights; batch norm
 gets random running statistics and affine parameters, so it is not the
 identity, and is exported as BatchNormalization (not folded by PyTorch). Each
-is exported by torch.onnx.export at opset 17 with a dynamic
-batch axis and run on the same random inputs at batch 1 and 3 by
+twin is exported by torch.onnx.export at opset 17 with a dynamic batch axis
+and run on the same random inputs at batch 1 and 3 by
 
 1. ONNX Runtime (npm onnxruntime-node, through ort_run.js; installed on first
    use as export_ort_test.py does), whose outputs become the expected outputs
@@ -189,7 +189,8 @@ def main():
         # JIT compilation dominates (lstm's 28 unrolled steps most): two
         # onnx-test processes at a time, for the two cores a ctest gets.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            jobs = [pool.submit(run_netc, netc, name, case, args.rtol, args.atol) for name, case in cases.items()]
+            jobs = [pool.submit(run_netc, netc, name, case, args.rtol, args.atol)
+                    for name, case in cases.items()]
             for job in jobs:
                 failures += job.result()
     if failures:
