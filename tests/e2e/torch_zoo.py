@@ -5,7 +5,7 @@
    prints them, equal those of the same architecture built from torch.nn
    modules (the twins below).
 2. ResNet cross-check in float64: netc's reference interpreter runs STEPS steps
-   of the example's own optimizer (adam, lr 2e-3) on its random batches and
+   of the example's own optimizer (adam, its lr read from the file) on its random batches and
    exports the initial weights, the batches, the first gradients and the final
    weights (`netc run MODEL train --random-init ... --export DIR`, the
    mechanism of torch_crosscheck.py and torch_recurrent.py). The torch twin,
@@ -171,8 +171,10 @@ def crosscheck_resnet(netc, source, out):
             v = load("init", n + ".npy")
             p.copy_(torch.from_numpy(v.T if transposed else v))
     # examples/resnet.nn's optimizer; the lr_decay is per epoch and random
-    # batches have no epochs, so the rate stays at 2e-3.
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3, betas=(0.9, 0.999), eps=1e-8)
+    # batches have no epochs, so the rate stays at the file's lr.
+    with open(os.path.join(source, "examples/resnet.nn")) as f:
+        lr = float(re.search(r"optimizer\s*=\s*adam\(lr=([0-9.eE+-]+)\)", f.read()).group(1))
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
     losses = np.load(os.path.join(out, "losses.npy"))
     worst = {"loss": 0.0, "gradient": 0.0, "weights": 0.0}
 
