@@ -335,7 +335,7 @@ TEST_CASE("onnx ops: MaxPool and AveragePool with ceil_mode by explicit padding"
   check_close(out[1], {1, 1, 2, 2}, want_avg);
 }
 
-TEST_CASE("onnx ops: Dropout's mask output is all true; training with ratio 0 is the identity") {
+TEST_CASE("onnx ops: Dropout's mask output is all true, and training with ratio 0 is the identity") {
   ModelMaker mm(13);
   mm.input("x", {2, 3});
   mm.initializer("ratio", {}, {0.0f});
