@@ -181,6 +181,7 @@ Verdict run_case(const fs::path& dir, const OnnxTestOptions& o) {
   for (const DataSet& d : sets) {
     OnnxImportOptions import_options;
     import_options.static_first_dim_is_batch = o.batch_axis;
+    import_options.reference_dropout_masks = true; // the reference's numpy masks
     std::vector<size_t> fed; // the data set's inputs that the graph reads at run time
     for (size_t i = 0; i < d.inputs.size(); ++i) {
       // Integer tensors and scalars are what ONNX passes as inputs where

@@ -11,7 +11,11 @@ ModelFile read_model_file(const std::string& path) {
     f.graph = load_model(path, &f.weights);
     return f;
   }
-  ImportedModel m = import_onnx(path);
+  // A model run or compiled from its .onnx is ONNX's computation as written,
+  // training-mode Dropout's seeded reference masks included.
+  OnnxImportOptions options;
+  options.reference_dropout_masks = true;
+  ImportedModel m = import_onnx(path, options);
   return {std::move(m.graph), std::move(m.weights)};
 }
 

@@ -201,6 +201,7 @@ public:
   void define(const std::string& name, OnnxValue v);
   ValueId materialize(const std::string& name, OpKind leaf);
   GraphBuilder& builder() { return gb_; }
+  const OnnxImportOptions& options() const { return options_; }
   const Graph& graph() const { return model_.graph; }
   // The weights map: the values of Param and State leaves.
   std::map<std::string, Tensor<float>>& weights() { return model_.weights; }

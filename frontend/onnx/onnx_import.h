@@ -47,6 +47,11 @@ struct OnnxImportOptions {
   // of a test case this way (a Reshape's shape, a Slice's starts), as a
   // static compiler specializes a model for its shapes.
   std::map<std::string, Tensor<double>> constant_inputs;
+  // Training-mode Dropout with a seed draws its mask at import time as ONNX's
+  // reference does (numpy's MT19937 seeded with the seed), a constant. Set
+  // for a model netc runs (run, compile, onnx-test); clear for `import` in a
+  // .nn model that netc trains, where each step needs a fresh mask.
+  bool reference_dropout_masks = false;
 };
 
 // An ONNX model in netc's terms: the forward graph and the value of every

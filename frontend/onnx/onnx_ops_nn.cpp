@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <limits>
 #include <optional>
+#include <random>
 
 namespace netc::onnx_import {
 
@@ -320,24 +321,73 @@ void map_batchnorm(NodeContext& c) {
 
 // ---- Dropout ----------------------------------------------------------------------
 
+// numpy's legacy np.random.seed(seed); np.random.uniform(0, 1, n): MT19937
+// seeded by init_genrand (std::mt19937's seeding), each double made of two
+// 32-bit outputs (numpy's random_standard_uniform, 53 random bits).
+std::vector<double> numpy_uniform(uint32_t seed, int64_t n) {
+  std::mt19937 gen(seed);
+  std::vector<double> u(static_cast<size_t>(n));
+  for (double& v : u) {
+    auto a = static_cast<uint32_t>(gen() >> 5);
+    auto b = static_cast<uint32_t>(gen() >> 6);
+    v = (a * 67108864.0 + b) / 9007199254740992.0;
+  }
+  return u;
+}
+
+// Training-mode dropout as ONNX's reference computes it (dropout.py:
+// np.random.seed(seed); mask = uniform(0, 1, x.shape) >= ratio; y = mask * x
+// / (1 - ratio)): the mask is drawn here, at import time, and becomes a
+// frozen constant. Only for a model imported to be run (OnnxImportOptions::
+// reference_dropout_masks): a model netc trains needs a fresh mask per step.
+void map_dropout_seeded(NodeContext& c, ValueId x, double ratio) {
+  if (!c.importer().options().reference_dropout_masks)
+    c.unsupported("training_mode=true with a nonzero ratio draws a random mask (the reference "
+                  "draws it with numpy's generator), which netc reproduces only for a model it "
+                  "runs, not one it imports to train");
+  if (!c.has_attr("seed"))
+    c.unsupported("training_mode=true with a nonzero ratio and no seed draws an unreproducible "
+                  "random mask");
+  int64_t seed = c.attr_int("seed", 0);
+  if (seed < 0 || seed > int64_t{0xffffffff})
+    c.unsupported(fmt::format("seed {} is not in numpy's [0, 2^32 - 1]", seed));
+  const TensorType& type = c.type_of(x);
+  if (type.shape.has_batch())
+    c.unsupported("training_mode=true draws a mask of x's shape, which has a batch dimension "
+                  "known only at run time");
+  // numpy: 1 - np.float32(ratio) is a float32, 1 / it a float64 that
+  // rounds to float32 when it scales an f32 x (the leaf's dtype).
+  double keep = 1.0 - ratio;
+  if (type.dtype == DType::f32) keep = double(1.0f - float(ratio));
+  double scale = 1.0 / keep;
+  Folded mask{type.dtype, type.shape.dims, numpy_uniform(uint32_t(seed), type.shape.elements(1))};
+  Folded scaled = mask;
+  for (size_t i = 0; i < mask.data.size(); ++i) {
+    mask.data[i] = mask.data[i] >= ratio ? 1.0 : 0.0;
+    scaled.data[i] = mask.data[i] * scale;
+  }
+  c.set_output(0,
+               c.op(OpKind::Mul, {x, c.constant_leaf(".dropout_scaled_mask", std::move(scaled))}));
+  if (c.wants_output(1)) c.set_output(1, c.constant_leaf(".dropout_mask", std::move(mask)));
+}
+
 // netc's dropout op with a runtime keep probability: the identity at
 // inference (the pipeline removes it), inverted dropout when an imported
 // model is trained. The ratio is an attribute before opset 12, a constant
 // input from 12 on; a training_mode input that is true asks for ONNX's own
-// masks, which netc does not reproduce, unless the ratio is 0 (the
-// identity). The optional mask output is then all true.
+// masks (map_dropout_seeded), unless the ratio is 0 (the identity). The
+// optional mask output is then all true.
 void map_dropout(NodeContext& c) {
   ValueId x = c.tensor(0);
   double ratio = c.attr_float("ratio", 0.5);
   if (c.opset() >= 12) {
     ratio = 0.5;
     if (c.has_input(1)) ratio = c.scalar(1, "the ratio");
-    // With ratio 0 the training form keeps every element: the same op.
-    if (c.has_input(2) && c.scalar(2, "training_mode") != 0 && ratio != 0)
-      c.unsupported("training_mode=true with a nonzero ratio draws a random mask (the reference "
-                    "draws it with numpy's generator), which netc does not reproduce");
   }
   if (!(ratio >= 0 && ratio < 1)) c.unsupported(fmt::format("ratio {} is not in [0, 1)", ratio));
+  // With ratio 0 the training form keeps every element: the same op.
+  if (c.opset() >= 12 && c.has_input(2) && c.scalar(2, "training_mode") != 0 && ratio != 0)
+    return map_dropout_seeded(c, x, ratio);
   int64_t stream = c.importer().next_dropout_stream();
   DType t = c.type_of(x).dtype;
   ValueId keep = c.importer().builder().leaf(

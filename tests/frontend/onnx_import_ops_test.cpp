@@ -335,7 +335,8 @@ TEST_CASE("onnx ops: MaxPool and AveragePool with ceil_mode by explicit padding"
   check_close(out[1], {1, 1, 2, 2}, want_avg);
 }
 
-TEST_CASE("onnx ops: Dropout's mask output is all true, and training with ratio 0 is the identity") {
+TEST_CASE(
+    "onnx ops: Dropout's mask output is all true, and training with ratio 0 is the identity") {
   ModelMaker mm(13);
   mm.input("x", {2, 3});
   mm.initializer("ratio", {}, {0.0f});
@@ -358,6 +359,49 @@ TEST_CASE("onnx ops: Dropout's mask output is all true, and training with ratio 
     FAIL("training-mode dropout with a nonzero ratio was imported");
   } catch (const UserError& e) {
     CHECK(std::string(e.what()).find("draws a random mask") != std::string::npos);
+  }
+}
+
+TEST_CASE("onnx ops: training-mode Dropout with a seed draws numpy's mask when run") {
+  // The reference's numbers, from /usr/bin/python3 (numpy's legacy generator):
+  //   np.random.seed(0); m = np.random.uniform(0, 1.0, (2, 4)) >= np.float32(0.6)
+  //   -> [0 1 1 0 0 1 0 1]; y = m * x * (1 / (1 - np.float32(0.6))) with the x below
+  //   -> [0, -1.2500001, 0.62500006, 0, 0, 7.500001, 0, 3.7500005]
+  // and with seed 7 -> [0 1 0 1 1 0 0 0].
+  const std::vector<float> x = {-2.0f, -0.5f, 0.25f, 0.5f, 2.0f, 3.0f, -1.0f, 1.5f};
+  auto model = [](int64_t seed) {
+    ModelMaker mm(13);
+    mm.input("x", {2, 4});
+    mm.initializer("ratio", {}, {0.6f});
+    bools(mm, "training", {}, {1});
+    auto& node = mm.node("Dropout", {"x", "ratio", "training"}, {"y", "mask"});
+    if (seed >= 0) attr(node, "seed", seed); // -1: no seed attribute
+    mm.output("y");
+    mm.output("mask");
+    return mm;
+  };
+  OnnxImportOptions o;
+  o.static_first_dim_is_batch = false;
+  o.reference_dropout_masks = true;
+  auto out = run(model(0).import(o), {{"x", tensor({2, 4}, x)}});
+  check_close(out[1], {2, 4}, {0, 1, 1, 0, 0, 1, 0, 1});
+  check_close(out[0], {2, 4}, {0, -1.2500001f, 0.62500006f, 0, 0, 7.500001f, 0, 3.7500005f});
+  out = run(model(7).import(o), {{"x", tensor({2, 4}, x)}});
+  check_close(out[1], {2, 4}, {0, 1, 0, 1, 1, 0, 0, 0});
+
+  // Imported to be trained (`import` in a .nn model), the fixed mask is refused.
+  try {
+    import_static(model(0));
+    FAIL("a seeded training-mode dropout was imported for training");
+  } catch (const UserError& e) {
+    CHECK(std::string(e.what()).find("not one it imports to train") != std::string::npos);
+  }
+  // Without a seed there is no reference mask to reproduce.
+  try {
+    model(-1).import(o);
+    FAIL("a training-mode dropout without a seed was imported");
+  } catch (const UserError& e) {
+    CHECK(std::string(e.what()).find("no seed") != std::string::npos);
   }
 }
 
