@@ -386,6 +386,18 @@ TEST_CASE("onnx: bad files and bad models are clear errors") {
   short_data.output("y");
   CHECK(error_of([&] { short_data.import(); }).find("has dims [4] (4 elements) but 2 values") !=
         std::string::npos);
+
+  // A cycle: ONNX requires nodes in topological order, so the first node of
+  // a cycle reads a value no earlier node made, and the error names it.
+  ModelMaker cycle;
+  cycle.input("x", {-1, 4});
+  cycle.node("Add", {"x", "b"}, {"a"}, "first");
+  cycle.node("Relu", {"a"}, {"b"}, "second");
+  cycle.output("b");
+  std::string cycle_error = error_of([&] { cycle.import(); });
+  CHECK(cycle_error.find("node 'first' (#0, Add, opset 13): input 'b' is not a graph input, an "
+                         "initializer or the output of an earlier node (a missing initializer, "
+                         "or a cycle)") != std::string::npos);
 }
 
 TEST_CASE("onnx: the first dimension becomes the batch unless told otherwise") {
