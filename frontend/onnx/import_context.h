@@ -167,9 +167,22 @@ bool reads_sequence_first(const onnx::NodeProto& node, const std::string& name);
 // Mappings that an op of another table hands a case to.
 void map_batchnorm_training(NodeContext& c); // onnx_ops_norm.cpp
 void map_gather_runtime(NodeContext& c);     // onnx_ops_select.cpp: Gather of a runtime tensor
+// Window ops (onnx_ops_nn.cpp), shared with ConvTranspose and Resize: a
+// per-axis attribute given for the ONNX spatial rank (1 or 2), widened to 2-D
+// with `pad_1d` for the height of a 1-D image; and a 2-D window op's result
+// back to [N,C,L] when the spatial rank is 1.
+std::vector<int64_t> spatial_attr(NodeContext& c, std::string_view name, int rank, int64_t fallback,
+                                  int64_t pad_1d);
+ValueId from_image(NodeContext& c, ValueId y, int rank);
 // x's elements along `axis` in the order of the constant indices idx (each
 // in 0..extent-1), the axis' extent becoming idx.size() (onnx_ops_select.cpp).
 ValueId select_along(NodeContext& c, ValueId x, int64_t axis, const std::vector<int64_t>& idx);
+// The flat positions, over the data's first k axes, of the index tuples of
+// constant indices [..., k] (GatherND, ScatterND); negative indices count
+// from the end; Unsupported for scalar indices, k outside 1..rank or an index
+// out of range (onnx_ops_select.cpp).
+std::vector<int64_t> index_tuple_positions(const NodeContext& c, const Folded& indices,
+                                           const std::vector<int64_t>& dims);
 // An axis in [-rank, rank) made non-negative, and constant indices in
 // [-extent, extent) made non-negative; Unsupported otherwise (onnx_ops_select.cpp).
 int64_t normalize_axis(const NodeContext& c, int64_t axis, int64_t rank);

@@ -11,6 +11,23 @@
 
 namespace netc::onnx_import {
 
+std::vector<int64_t> spatial_attr(NodeContext& c, std::string_view name, int rank, int64_t fallback,
+                                  int64_t pad_1d) {
+  std::vector<int64_t> v = c.attr_ints(name);
+  if (v.empty()) v.assign(size_t(rank), fallback);
+  if (static_cast<int>(v.size()) != rank)
+    c.unsupported(
+        fmt::format("attribute '{}' has {} values for {} spatial axes", name, v.size(), rank));
+  if (rank == 1) v.insert(v.begin(), pad_1d);
+  return v;
+}
+
+ValueId from_image(NodeContext& c, ValueId y, int rank) {
+  if (rank == 2) return y;
+  const Shape s = c.type_of(y).shape;
+  return c.reshape(y, {s[0], s[1], s[3]});
+}
+
 namespace {
 
 // Per spatial axis (h, w): the padding before and after it.
@@ -27,19 +44,6 @@ ValueId as_image(NodeContext& c, ValueId x) {
     c.unsupported(fmt::format("only 1-D and 2-D windows are supported; the input is {}",
                               to_string(c.type_of(x))));
   return c.reshape(x, {s[0], s[1], 1, s[2]});
-}
-
-// A per-axis attribute of a window op, given for the ONNX spatial rank
-// (1 or 2), widened to 2-D.
-std::vector<int64_t> spatial_attr(NodeContext& c, std::string_view name, int rank, int64_t fallback,
-                                  int64_t pad_fallback_1d) {
-  std::vector<int64_t> v = c.attr_ints(name);
-  if (v.empty()) v.assign(size_t(rank), fallback);
-  if (static_cast<int>(v.size()) != rank)
-    c.unsupported(
-        fmt::format("attribute '{}' has {} values for {} spatial axes", name, v.size(), rank));
-  if (rank == 1) v.insert(v.begin(), pad_fallback_1d);
-  return v;
 }
 
 // The window's geometry, with pads resolved from auto_pad:
@@ -91,13 +95,6 @@ ValueId pad_explicitly(NodeContext& c, ValueId x, const Window2d& w) {
                      {"before", w.pad_begin[size_t(a)]},
                      {"after", w.pad_end[size_t(a)]}});
   return x;
-}
-
-// The result of a 1-D window op back to [N,C,L].
-ValueId from_image(NodeContext& c, ValueId y, int rank) {
-  if (rank == 2) return y;
-  const Shape s = c.type_of(y).shape;
-  return c.reshape(y, {s[0], s[1], s[3]});
 }
 
 int spatial_rank(NodeContext& c) {

@@ -24,25 +24,6 @@ int as_image(NodeContext& c, ValueId& x, std::string_view what) {
   return 1;
 }
 
-ValueId from_image(NodeContext& c, ValueId y, int rank) {
-  if (rank == 2) return y;
-  const Shape s = c.type_of(y).shape;
-  return c.reshape(y, {s[0], s[1], s[3]});
-}
-
-// A per-axis attribute given for the spatial rank, widened to 2-D with
-// `pad_1d` for the height of a 1-D image.
-std::vector<int64_t> per_axis(NodeContext& c, std::string_view name, int rank, int64_t fallback,
-                              int64_t pad_1d) {
-  std::vector<int64_t> v = c.attr_ints(name);
-  if (v.empty()) v.assign(size_t(rank), fallback);
-  if (static_cast<int>(v.size()) != rank)
-    c.unsupported(
-        fmt::format("attribute '{}' has {} values for {} spatial axes", name, v.size(), rank));
-  if (rank == 1) v.insert(v.begin(), pad_1d);
-  return v;
-}
-
 // ---- ConvTranspose -------------------------------------------------------------
 // X [N,C,H,W], W [C, M/group, KH, KW], B [M]. Along each axis the full
 // transposed convolution has F = s (in - 1) + (k - 1) d + 1 rows; ONNX adds
@@ -70,12 +51,12 @@ void map_conv_transpose(NodeContext& c) {
     c.unsupported(fmt::format("the weight {} does not fit the input {} with group {}",
                               to_string(ws), to_string(xs), group));
   std::vector<int64_t> kernel{ws[2], ws[3]};
-  if (c.has_attr("kernel_shape") && per_axis(c, "kernel_shape", rank, 0, 1) != kernel)
+  if (c.has_attr("kernel_shape") && spatial_attr(c, "kernel_shape", rank, 0, 1) != kernel)
     c.unsupported(fmt::format("kernel_shape [{}] contradicts the weight {}",
                               fmt::join(c.attr_ints("kernel_shape"), ","), to_string(ws0)));
-  std::vector<int64_t> stride = per_axis(c, "strides", rank, 1, 1);
-  std::vector<int64_t> dilation = per_axis(c, "dilations", rank, 1, 1);
-  std::vector<int64_t> out_pad = per_axis(c, "output_padding", rank, 0, 0);
+  std::vector<int64_t> stride = spatial_attr(c, "strides", rank, 1, 1);
+  std::vector<int64_t> dilation = spatial_attr(c, "dilations", rank, 1, 1);
+  std::vector<int64_t> out_pad = spatial_attr(c, "output_padding", rank, 0, 0);
   std::vector<int64_t> pads = c.attr_ints("pads");
   if (pads.empty()) pads.assign(size_t(2 * rank), 0);
   if (static_cast<int>(pads.size()) != 2 * rank)

@@ -107,26 +107,14 @@ void map_scatter_elements(NodeContext& c) {
 // slice of the data's trailing axes, which the matching update fills.
 void map_scatter_nd(NodeContext& c) {
   std::vector<int64_t> dims = c.type(0).shape.dims;
-  int64_t rank = static_cast<int64_t>(dims.size());
   if (!c.folded(1)) c.unsupported("the indices must be constants known at import time");
   const Folded& indices = c.constant(1, "the indices");
-  if (indices.dims.empty()) c.unsupported("scalar indices");
-  int64_t k = indices.dims.back();
-  if (k < 1 || k > rank)
-    c.unsupported(fmt::format("index tuples of {} for data of rank {}", k, rank));
+  std::vector<int64_t> positions = index_tuple_positions(c, indices, dims);
   int64_t slice = 1;
-  for (int64_t a = k; a < rank; ++a) slice *= dims[size_t(a)];
-  std::vector<int64_t> ints = indices.ints(), target;
-  for (size_t t = 0; t < ints.size(); t += size_t(k)) {
-    int64_t p = 0;
-    for (int64_t a = 0; a < k; ++a) {
-      int64_t extent = dims[size_t(a)], i = ints[t + size_t(a)];
-      if (i < -extent || i >= extent)
-        c.unsupported(fmt::format("index {} is out of range for an axis of {}", i, extent));
-      p = p * extent + (i < 0 ? i + extent : i);
-    }
+  for (size_t a = size_t(indices.dims.back()); a < dims.size(); ++a) slice *= dims[a];
+  std::vector<int64_t> target;
+  for (int64_t p : positions)
     for (int64_t e = 0; e < slice; ++e) target.push_back(p * slice + e);
-  }
   if (c.type(2).shape.static_elements() != static_cast<int64_t>(target.size()))
     c.unsupported("the updates do not match the slices the indices name");
   scatter_flat(c, target);

@@ -36,6 +36,26 @@ std::vector<int64_t> checked_indices(const NodeContext& c, const Folded& f, int6
   return out;
 }
 
+std::vector<int64_t> index_tuple_positions(const NodeContext& c, const Folded& indices,
+                                           const std::vector<int64_t>& dims) {
+  if (indices.dims.empty()) c.unsupported("scalar indices");
+  int64_t k = indices.dims.back(), rank = static_cast<int64_t>(dims.size());
+  if (k < 1 || k > rank)
+    c.unsupported(fmt::format("index tuples of {} for data of rank {}", k, rank));
+  std::vector<int64_t> ints = indices.ints(), positions;
+  for (size_t t = 0; t < ints.size(); t += size_t(k)) {
+    int64_t p = 0;
+    for (int64_t a = 0; a < k; ++a) {
+      int64_t extent = dims[size_t(a)], i = ints[t + size_t(a)];
+      if (i < -extent || i >= extent)
+        c.unsupported(fmt::format("index {} is out of range for an axis of {}", i, extent));
+      p = p * extent + (i < 0 ? i + extent : i);
+    }
+    positions.push_back(p);
+  }
+  return positions;
+}
+
 namespace {
 
 // x's elements along `axis` in the order `idx` (each in 0..extent-1): the
@@ -226,28 +246,14 @@ void map_gather_nd(NodeContext& c) {
   const std::vector<int64_t> dims = c.type_of(x).shape.dims;
   if (!c.folded(1)) c.unsupported("the indices must be constants known at import time");
   const Folded& indices = c.constant(1, "the indices");
-  if (indices.dims.empty()) c.unsupported("scalar indices");
-  int64_t k = indices.dims.back(), rank = static_cast<int64_t>(dims.size());
-  if (k < 1 || k > rank)
-    c.unsupported(fmt::format("index tuples of {} for data of rank {}", k, rank));
-  int64_t flat = 1;
+  std::vector<int64_t> positions = index_tuple_positions(c, indices, dims);
+  int64_t k = indices.dims.back(), flat = 1;
   for (int64_t a = 0; a < k; ++a) {
     if (dims[size_t(a)] == kBatch) c.unsupported("gathering along the batch dimension");
     flat *= dims[size_t(a)];
   }
   std::vector<int64_t> rest(dims.begin() + k, dims.end()), flat_dims{flat};
   flat_dims.insert(flat_dims.end(), rest.begin(), rest.end());
-  std::vector<int64_t> ints = indices.ints(), positions;
-  for (size_t t = 0; t < ints.size(); t += size_t(k)) {
-    int64_t p = 0;
-    for (int64_t a = 0; a < k; ++a) {
-      int64_t extent = dims[size_t(a)], i = ints[t + size_t(a)];
-      if (i < -extent || i >= extent)
-        c.unsupported(fmt::format("index {} is out of range for an axis of {}", i, extent));
-      p = p * extent + (i < 0 ? i + extent : i);
-    }
-    positions.push_back(p);
-  }
   std::vector<int64_t> out(indices.dims.begin(), indices.dims.end() - 1);
   out.insert(out.end(), rest.begin(), rest.end());
   c.set_output(0, c.reshape(select_along(c, c.reshape(x, flat_dims), 0, positions), out));

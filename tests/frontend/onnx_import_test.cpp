@@ -15,18 +15,6 @@ using namespace netc::onnx_test;
 
 namespace {
 
-// All diagnostics of the UserError that `f` throws, joined by newlines.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  FAIL("no UserError was thrown");
-  return "";
-}
-
 const std::vector<float> kX = {-2.0f, -0.5f, 0.25f, 0.5f, 2.0f, 3.0f};
 
 } // namespace

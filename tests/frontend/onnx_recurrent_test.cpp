@@ -20,17 +20,6 @@ std::vector<float> values(size_t n, double seed) {
 
 double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  FAIL("no UserError was thrown");
-  return "";
-}
-
 // The sizes of a recurrence and its tensors, flattened row-major.
 struct Seq {
   int64_t T, B, I, H, G, D;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "frontend/onnx/onnx_import.h"
+#include "ir/error.h"
 #include "ir/interpreter.h"
 
 #include <doctest/doctest.h>
@@ -81,6 +82,19 @@ public:
 private:
   onnx::ModelProto m_;
 };
+
+// All diagnostics of the UserError that `f` throws, joined by newlines; a
+// test failure when it throws none.
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  FAIL("no UserError was thrown");
+  return "";
+}
 
 inline void attr(onnx::NodeProto& n, const std::string& name, int64_t v) {
   auto* a = n.add_attribute();
