@@ -7,29 +7,8 @@
 // Prints one line per output with the largest relative error; exit 1 when
 // any element is out of tolerance, 2 on a usage or load error.
 'use strict';
-const fs = require('fs');
 const path = require('path');
-
-// A .npy file (v1-v3, little-endian f4 or f8, C order) as {shape, data}.
-function readNpy(file) {
-  const buf = fs.readFileSync(file);
-  if (buf.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${file}: not a .npy file`);
-  const major = buf[6];
-  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = major === 1 ? 10 : 12;
-  const header = buf.toString('latin1', start, start + headerLen);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
-  if (/'fortran_order':\s*True/.test(header)) throw new Error(`${file}: Fortran order`);
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(',').map((s) => s.trim())
-      .filter((s) => s.length).map(Number);
-  const body = buf.subarray(start + headerLen);
-  const count = shape.reduce((a, b) => a * b, 1);
-  const data = new Float64Array(count);
-  if (descr === '<f4') for (let i = 0; i < count; ++i) data[i] = body.readFloatLE(4 * i);
-  else if (descr === '<f8') for (let i = 0; i < count; ++i) data[i] = body.readDoubleLE(8 * i);
-  else throw new Error(`${file}: dtype ${descr} is not f4 or f8`);
-  return {shape, data};
-}
+const {readNpy} = require('./npy.js');
 
 async function main() {
   const [ortDir, modelPath, caseDir, rtolArg, atolArg] = process.argv.slice(2);
