@@ -13,12 +13,6 @@
 using namespace netc;
 using namespace netc::onnx_test;
 
-namespace {
-
-const std::vector<float> kX = {-2.0f, -0.5f, 0.25f, 0.5f, 2.0f, 3.0f};
-
-} // namespace
-
 TEST_CASE("onnx: unary ops compute ONNX's formulas") {
   struct Case {
     std::string op;

@@ -161,4 +161,23 @@ inline int count_ops(const Graph& g, OpKind k) {
   return n;
 }
 
+// Six values around zero for elementwise cases, as a [2, 3] tensor.
+inline const std::vector<float> kX = {-2.0f, -0.5f, 0.25f, 0.5f, 2.0f, 3.0f};
+
+// A bool initializer (0/1 values).
+inline void bools(ModelMaker& mm, const std::string& name, const std::vector<int64_t>& dims,
+                  const std::vector<int>& data) {
+  auto& t = mm.initializer(name, dims, {});
+  t.set_data_type(onnx::TensorProto::BOOL);
+  for (int v : data) t.add_int32_data(v);
+}
+
+// Imported as the conformance runner does: every dimension static, the
+// first one an ordinary axis (gathered, padded, normalized over).
+inline ImportedModel import_static(const ModelMaker& mm) {
+  OnnxImportOptions o;
+  o.static_first_dim_is_batch = false;
+  return mm.import(o);
+}
+
 } // namespace netc::onnx_test
