@@ -266,13 +266,15 @@ void read_lr_decay(const EntryReader& r, TrainConfig& c) {
   static constexpr ArgSpec kStepSqrt[] = {{"k"}};
   static constexpr ArgSpec kStaircase[] = {{"factor"}, {"every"}};
   static constexpr ArgSpec kPlateau[] = {{"factor"}, {"patience"}, {"min_lr"}};
+  static constexpr ArgSpec kCosine[] = {{"warmup"}, {"min_lr"}};
   static constexpr Form kForms[] = {{"none", {}},
                                     {"inverse_time", kInverse},
                                     {"exponential", kExponential},
                                     {"epoch_power", kEpochPower},
                                     {"step_sqrt", kStepSqrt},
                                     {"staircase", kStaircase},
-                                    {"plateau", kPlateau}};
+                                    {"plateau", kPlateau},
+                                    {"cosine", kCosine}};
   LrDecayConfig d;
   d.kind = r.kind("learning-rate schedule", kinds_of(kForms));
   Options a(r, spec_of(kForms, d.kind));
@@ -284,6 +286,7 @@ void read_lr_decay(const EntryReader& r, TrainConfig& c) {
   d.every = a.integer("every", d.every, "every", 1);
   d.patience = a.integer("patience", d.patience, "patience", 1);
   d.min_lr = a.number("min_lr", d.min_lr, non_negative, "min_lr", "at least 0");
+  d.warmup = a.integer("warmup", d.warmup, "warmup", 0);
   c.lr_decay = d;
 }
 

@@ -12,7 +12,7 @@ using nlohmann::json;
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerConfig, kind, lr, beta, beta1, beta2, eps,
                                                 momentum, nesterov, weight_decay)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LrDecayConfig, kind, rate, base, k, p, factor,
-                                                every, patience, min_lr)
+                                                every, patience, min_lr, warmup)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SplitConfig, ratios, parts, use_test_set)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EarlyStopConfig, enabled, patience, on)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AugmentStep, kind, amount)

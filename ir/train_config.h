@@ -44,6 +44,8 @@ struct OptimizerConfig {
 //   staircase       alpha0 * factor^floor(epoch / every)
 //   plateau         alpha *= factor after `patience` epochs without val-loss improvement,
 //                   never below min_lr
+//   cosine          linear warmup over `warmup` epochs, then a half cosine per step
+//                   from alpha0 down to min_lr at the last step of the run
 struct LrDecayConfig {
   std::string kind = "none";
   double rate = 1.0;
@@ -54,6 +56,7 @@ struct LrDecayConfig {
   int64_t every = 1;
   int64_t patience = 2;
   double min_lr = 0.0;
+  int64_t warmup = 0; // cosine's warmup epochs
   friend bool operator==(const LrDecayConfig&, const LrDecayConfig&) = default;
 };
 

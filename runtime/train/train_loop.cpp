@@ -203,7 +203,7 @@ TrainResult run_training(Executor& ex, const TrainOptions& o, const TrainSetup& 
   bool has_lr = std::any_of(plan.hypers.begin(), plan.hypers.end(),
                             [](const Hyper& h) { return h.name == "lr"; });
   for (const auto& [name, value] : o.hypers) ex.set_hyper(name, value);
-  LrSchedule schedule(config.lr_decay, lr0);
+  LrSchedule schedule(config.lr_decay, lr0, train.num_batches(), config.epochs);
   EarlyStop early;
   Snapshot best(ex);
   int64_t first_epoch = 1, step = 0;

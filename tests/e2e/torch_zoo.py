@@ -155,6 +155,22 @@ def check_counts(netc, source):
     return failures
 
 
+def torch_optimizer(model, text):
+    """The train block's optimizer (adam or sgd, netc's defaults) as torch's."""
+    m = re.search(r"optimizer\s*=\s*(adam|sgd)\(([^)]*)\)", text)
+    if not m:
+        raise SystemExit("examples/resnet.nn: expected an adam(...) or sgd(...) optimizer")
+    args = dict(kv.split("=") for kv in m.group(2).replace(" ", "").split(","))
+    num = lambda k, d: float(args.get(k, d))
+    if m.group(1) == "adam":
+        return torch.optim.Adam(model.parameters(), lr=num("lr", 1e-3),
+                                betas=(num("beta1", 0.9), num("beta2", 0.999)),
+                                eps=num("eps", 1e-8), weight_decay=num("weight_decay", 0)), "adam"
+    return torch.optim.SGD(model.parameters(), lr=num("lr", 1e-3), momentum=num("momentum", 0),
+                           nesterov=args.get("nesterov") == "true",
+                           weight_decay=num("weight_decay", 0)), "sgd"
+
+
 def crosscheck_resnet(netc, source, out):
     subprocess.run([netc, "run", os.path.join(source, "examples/resnet.nn"), "train",
                     "--random-init", "--steps", str(STEPS), "--batch", str(BATCH), "--seed",
@@ -173,8 +189,7 @@ def crosscheck_resnet(netc, source, out):
     # examples/resnet.nn's optimizer; the lr_decay is per epoch and random
     # batches have no epochs, so the rate stays at the file's lr.
     with open(os.path.join(source, "examples/resnet.nn")) as f:
-        lr = float(re.search(r"optimizer\s*=\s*adam\(lr=([0-9.eE+-]+)\)", f.read()).group(1))
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
+        opt, opt_name = torch_optimizer(model, f.read())
     losses = np.load(os.path.join(out, "losses.npy"))
     worst = {"loss": 0.0, "gradient": 0.0, "weights": 0.0}
 
@@ -202,7 +217,7 @@ def crosscheck_resnet(netc, source, out):
         w = p.detach().numpy()
         compare("weights", f"weights of {n} after {STEPS} steps", load("final", n + ".npy"),
                 w.T if transposed else w)
-    print(f"resnet: {STEPS} adam steps at batch {BATCH}: losses rel {worst['loss']:.1e}, first "
+    print(f"resnet: {STEPS} {opt_name} steps at batch {BATCH}: losses rel {worst['loss']:.1e}, first "
           f"gradients rel {worst['gradient']:.1e}, final weights rel {worst['weights']:.1e}")
     return failures
 
@@ -217,7 +232,7 @@ def main():
         print("FAILED:\n  " + "\n  ".join(failures))
         sys.exit(1)
     print(f"parameter counts equal torch's; resnet agrees with torch to {TOL:g} relative in "
-          f"float64 over {STEPS} adam steps")
+          f"float64 over {STEPS} optimizer steps")
 
 
 if __name__ == "__main__":

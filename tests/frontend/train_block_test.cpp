@@ -140,6 +140,13 @@ TEST_CASE("learning-rate schedules") {
   CHECK(d.kind == "plateau");
   CHECK(d.patience == 4);
   CHECK(d.min_lr == 1e-5);
+  d = train("  lr_decay = cosine(warmup=2, min_lr=1e-4)").lr_decay;
+  CHECK(d.kind == "cosine");
+  CHECK(d.warmup == 2);
+  CHECK(d.min_lr == 1e-4);
+  CHECK(train("  lr_decay = cosine").lr_decay.warmup == 0);
+  CHECK_TRAIN_ERROR("  lr_decay = cosine(warmup=-1)", 2, 28, "warmup must be at least 0");
+  CHECK_TRAIN_ERROR("  lr_decay = cosine(warmup=1.5)", 2, 28, "warmup must be an integer");
 }
 
 TEST_CASE("early stopping") {
