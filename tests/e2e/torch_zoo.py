@@ -71,13 +71,20 @@ class Down(nn.Module):
 
 
 class ResNet(nn.Module):
+    """resnet.nn: a stem, then per stage a `down` block (a `basic` one in stage 1) followed by
+    `basic` blocks, named stageS.blockB as netc names them."""
+
+    WIDTHS, BLOCKS = (16, 32, 64), 1
+
     def __init__(self):
         super().__init__()
-        self.conv1, self.bn1 = conv_bn(1, 16, 3)
-        self.stage1 = Basic(16)
-        self.stage2 = Down(16, 32)
-        self.stage3 = Down(32, 64)
-        self.dense1 = nn.Linear(64, 10)
+        w = self.WIDTHS
+        self.conv1, self.bn1 = conv_bn(1, w[0], 3)
+        for s, c in enumerate(w):
+            first = Basic(c) if s == 0 else Down(w[s - 1], c)
+            setattr(self, f"stage{s + 1}",
+                    nn.Sequential(first, *[Basic(c) for _ in range(self.BLOCKS - 1)]))
+        self.dense1 = nn.Linear(w[-1], 10)
 
     def forward(self, x):
         h = F.relu(self.bn1(self.conv1(x)))
@@ -88,7 +95,8 @@ class ResNet(nn.Module):
         """netc name -> (torch parameter, transposed)."""
         out = {}
         for name, p in self.named_parameters():
-            n = re.sub(r"^stage(\d)\.", r"stage\1.block1.", name)
+            n = re.sub(r"^stage(\d)\.(\d+)\.",
+                       lambda m: f"stage{m.group(1)}.block{int(m.group(2)) + 1}.", name)
             n = n.replace(".weight", ".W" if ("conv" in name or "dense" in name) else ".gamma")
             n = n.replace(".bias", ".b" if "dense" in name else ".beta")
             out[n] = (p, name == "dense1.weight")

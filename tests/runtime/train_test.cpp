@@ -9,6 +9,7 @@
 #include "runtime/test_model.h"
 #include "runtime/train/model_io.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <doctest/doctest.h>
 #include <filesystem>
@@ -306,4 +307,28 @@ TEST_CASE("train --random-data --save writes a checkpoint that eval and --resume
   Result other = run({"train", "--random-data", "--resume", on_data});
   CHECK(other.status == 1);
   CHECK(contains(other.err, "holds a run on " + f.data + ", not on random data"));
+}
+
+TEST_CASE("cosine decay: the logged rate of each epoch is the schedule's at its last step") {
+  Fixture f;
+  Plan plan = training_plan();
+  plan.config.lr_decay.kind = "cosine";
+  plan.config.lr_decay.warmup = 1;
+  plan.config.lr_decay.min_lr = 0.01;
+  Result r =
+      run({"train", "--data", f.data, "--epochs", "4", "--lr", "0.5", "--log", f.dir / "m.jsonl"},
+          plan);
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  auto lines = json_lines(f.dir / "m.jsonl");
+  REQUIRE(lines.size() == 5);
+  // 120 training rows at batch 4: 30 steps an epoch, 120 in the run, the first 30 warming up.
+  const double pi = std::acos(-1.0);
+  auto at = [&](int t) {
+    return t <= 30 ? 0.5 * t / 30 : 0.01 + 0.49 * 0.5 * (1 + std::cos(pi * (t - 31) / 90.0));
+  };
+  for (int e = 1; e <= 4; ++e)
+    CHECK(lines[static_cast<size_t>(e - 1)].at("lr").get<double>() ==
+          doctest::Approx(at(30 * e)).epsilon(1e-9));
+  CHECK(lines[3].at("lr").get<double>() > 0.01);
+  CHECK(lines[4].at("test_accuracy").get<double>() > 0.8);
 }
