@@ -74,7 +74,7 @@ class ResNet(nn.Module):
     """resnet.nn: a stem, then per stage a `down` block (a `basic` one in stage 1) followed by
     `basic` blocks, named stageS.blockB as netc names them."""
 
-    WIDTHS, BLOCKS = (16, 32, 64), 1
+    WIDTHS, BLOCKS = (16, 32, 64), 2
 
     def __init__(self):
         super().__init__()
