@@ -2,8 +2,8 @@
 // compiled inference graph (fused, batch norm folded) computes what the
 // reference interpreter does on the unoptimized graph, its compiled training
 // steps follow the reference's, and its gradients pass gradcheck at
-// initialization and after some training. Accuracy runs take minutes to hours
-// and live in the README's table, not here.
+// initialization and after 50 training steps, as issue 11 asks. Accuracy
+// runs take minutes to hours and live in the README's table, not here.
 #include "training_agreement.h"
 
 #include <doctest/doctest.h>
@@ -101,9 +101,9 @@ void check_example(const std::string& model, const std::string& gradcheck_args,
     auto init = netc_long("gradcheck examples/" + model + ".nn " + gradcheck_args);
     CHECK_MESSAGE(init.status == 0, init.out);
     auto trained =
-        netc_long("gradcheck examples/" + model + ".nn --after-steps 5 " + gradcheck_args);
+        netc_long("gradcheck examples/" + model + ".nn --after-steps 50 " + gradcheck_args);
     CHECK_MESSAGE(trained.status == 0, trained.out);
-    CHECK(trained.out.find("after 5 training steps") != std::string::npos);
+    CHECK(trained.out.find("after 50 training steps") != std::string::npos);
   }
 }
 
