@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 
 namespace netc {
 
@@ -20,13 +21,12 @@ double LrSchedule::rate(int64_t epoch, int64_t step) const {
 }
 
 double LrSchedule::cosine(int64_t step) const {
-  const double pi = std::acos(-1.0);
   int64_t total = std::max<int64_t>(steps_per_epoch_ * epochs_, 1);
   int64_t warm = std::min(c_.warmup * steps_per_epoch_, total - 1);
   int64_t t = std::clamp<int64_t>(step, 1, total);
   if (t <= warm) return alpha0_ * double(t) / double(warm);
   double progress = double(t - 1 - warm) / double(total - warm);
-  return c_.min_lr + (alpha0_ - c_.min_lr) * 0.5 * (1.0 + std::cos(pi * progress));
+  return c_.min_lr + (alpha0_ - c_.min_lr) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
 }
 
 bool LrSchedule::end_epoch(double val_loss) {

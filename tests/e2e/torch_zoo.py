@@ -194,8 +194,8 @@ def crosscheck_resnet(netc, source, out):
         for n, (p, transposed) in params.items():
             v = load("init", n + ".npy")
             p.copy_(torch.from_numpy(v.T if transposed else v))
-    # examples/resnet.nn's optimizer; the lr_decay is per epoch and random
-    # batches have no epochs, so the rate stays at the file's lr.
+    # examples/resnet.nn's optimizer; `train --random-init --steps` keeps the
+    # file's lr without its lr_decay (random batches make no run to decay over).
     with open(os.path.join(source, "examples/resnet.nn")) as f:
         opt, opt_name = torch_optimizer(model, f.read())
     losses = np.load(os.path.join(out, "losses.npy"))
