@@ -66,11 +66,9 @@ struct Lowered {
   Halide::Func value;        // the op's value over its IR shape
   std::vector<Stage> stages; // producers first; may include `value` itself
   Halide::Func padded;       // conv2d: the zero-padded input, if padding > 0
-  // avgpool, avgpool_backward with padding: the zero-bordered copy of the
-  // window's source (window.h padded_copy), which the schedule must place.
-  Halide::Func pool_pad;
-  Halide::Func packed_b; // matmul with transpose_b: b^T, for panel packing
-  Halide::Func b_source; // matmul with transpose_b: the b that packed_b reads
+  Halide::Func pool_pad;     // avgpool(_backward): window.h padded_copy, for the schedule
+  Halide::Func packed_b;     // matmul with transpose_b: b^T, for panel packing
+  Halide::Func b_source;     // matmul with transpose_b: the b that packed_b reads
   // conv2d, conv2d_backward_input and conv2d_backward_weight on the NHWC
   // path (HALIDE-NOTES: channels innermost map onto whole zmm registers).
   // All of them are also in `stages`, so the generic schedule stays correct.
