@@ -66,7 +66,6 @@ struct Lowered {
   Halide::Func value;        // the op's value over its IR shape
   std::vector<Stage> stages; // producers first; may include `value` itself
   Halide::Func padded;       // conv2d: the zero-padded input, if padding > 0
-  Halide::Func pool_pad;     // avgpool(_backward): window.h padded_copy, for the schedule
   Halide::Func packed_b;     // matmul with transpose_b: b^T, for panel packing
   Halide::Func b_source;     // matmul with transpose_b: the b that packed_b reads
   // conv2d, conv2d_backward_input and conv2d_backward_weight on the NHWC

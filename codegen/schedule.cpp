@@ -112,6 +112,13 @@ void schedule_pool_pad(Halide::Func pad, const Shape& src, Halide::Func out,
   vectorize_inner(copy, pad.rvars()[0], src[3], t);
 }
 
+// Whether node v is a pool whose lowering made a zero-bordered copy
+// (window.h padded_copy) that the generic schedule must place.
+bool has_pool_copy(const KernelFuncs& k, ValueId v) {
+  OpKind op = k.g.node(v).op;
+  return (op == OpKind::AvgPool || op == OpKind::AvgPoolBackward) && k.ops.at(v).padded.defined();
+}
+
 bool has_op(const KernelFuncs& k, std::initializer_list<OpKind> kinds) {
   for (ValueId v : k.spec.nodes)
     for (OpKind op : kinds)
@@ -145,8 +152,8 @@ std::optional<ValueId> final_pool(const KernelFuncs& k) {
   OpKind op = k.g.node(out).op;
   // (A pool with a zero-bordered copy of its input is left to the generic
   // schedule, which places the copy.)
-  const Lowered& l = k.ops.at(out);
-  if ((op != OpKind::MaxPool && op != OpKind::AvgPool) || !l.stages.empty() || l.pool_pad.defined())
+  if ((op != OpKind::MaxPool && op != OpKind::AvgPool) || !k.ops.at(out).stages.empty() ||
+      has_pool_copy(k, out))
     return std::nullopt;
   return out;
 }
@@ -178,7 +185,7 @@ bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
         return false;
       }
     }
-    if (!k.ops.at(v).stages.empty()) {
+    if (!k.ops.at(v).stages.empty() || has_pool_copy(k, v)) {
       why_not = fmt::format("%{} ({}) needs a stage of its own", v, op_name(n.op));
       return false;
     }
@@ -243,9 +250,9 @@ void schedule_generic(const KernelFuncs& k, std::string& notes) {
   }
   int pads = 0;
   for (ValueId v : k.spec.nodes)
-    if (Halide::Func pad = k.ops.at(v).pool_pad; pad.defined()) {
+    if (has_pool_copy(k, v)) {
       const Shape& src = k.g.node(k.g.node(v).inputs[0]).type.shape;
-      schedule_pool_pad(pad, src, k.outputs[0], row_local ? chunk : std::nullopt);
+      schedule_pool_pad(k.ops.at(v).padded, src, k.outputs[0], row_local ? chunk : std::nullopt);
       ++pads;
     }
   if (pads > 0) notes += fmt::format("; {} zero-bordered pool copies", pads);

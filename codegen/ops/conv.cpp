@@ -119,7 +119,7 @@ Lowered lower_avgpool(const LowerCtx& ctx) {
   const Shape& xs = ctx.in_types[0].shape;
   Halide::Func src = ctx.in[0];
   Lowered out;
-  if (has_padding(win)) src = out.pool_pad = padded_copy(ctx.in[0], xs, ctx.name("pad"));
+  if (has_padding(win)) src = out.padded = padded_copy(ctx.in[0], xs, ctx.name("pad"));
   Halide::Func sum = fold_window(
       ctx, src, constant(t, 0), [](Expr a, Expr b) { return a + b; }, out.stages);
   // Rows [lo, hi) of window o inside [0, size): lo = max(o s - p, 0), hi = min(o s - p + k, size).

@@ -407,13 +407,13 @@ Lowered lower_avgpool_backward(const LowerCtx& ctx) {
     return at(ctx.in[0], o) / Halide::cast(t, Halide::max(count, 1));
   });
   Lowered out;
-  out.pool_pad = padded_copy(share, dys, ctx.name("dy"));
+  out.padded = padded_copy(share, dys, ctx.name("dy"));
   out.value = sum_taps(
       ctx, win,
       [&](const std::vector<Halide::Var>& i, Expr kh, Expr kw) {
         Source sh = tap_source(i[2], kh, win.stride.h, win.pad.h, 1);
         Source sw = tap_source(i[3], kw, win.stride.w, win.pad.w, 1);
-        Expr tap = at(out.pool_pad, {i[0], i[1], sh.row, sw.row});
+        Expr tap = at(out.padded, {i[0], i[1], sh.row, sw.row});
         return Halide::select(sh.valid && sw.valid, tap, constant(t, 0));
       },
       out.stages);

@@ -29,7 +29,8 @@ inline bool count_include_pad(const Attrs& a) { return a.get_int("count_include_
 // reads its source with dense vectors and the window taps then read the copy
 // without clamps or selects. (Clamped taps of padded_input are
 // non-affine loads that Halide scalarizes: inception's 3x3 stride-1 avgpool
-// ran at ~2 GFLOP/s.) The schedule must place it (Lowered::pool_pad).
+// ran at ~2 GFLOP/s.) avgpool and avgpool_backward hand it to the schedule,
+// which must place it, as Lowered::padded.
 Halide::Func padded_copy(const Halide::Func& value, const Shape& xs, const std::string& name);
 
 // x [N,C,H,W] read at any (h, w): `fill` outside [0,H) x [0,W). The inner read
