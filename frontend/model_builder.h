@@ -62,7 +62,7 @@ struct Layer {
 
 class ModelBuilder {
 public:
-  ModelBuilder(Graph& g, const std::string& file) : g_(g), gb_(g), file_(file) {}
+  ModelBuilder(Graph& g, const std::string& file) : g_(g), gb_(g, kMaxModelNodes), file_(file) {}
 
   // Runs every statement; throws UserError at the first problem.
   void build(const Module& m);

@@ -54,14 +54,25 @@ ValueId GraphBuilder::op(OpKind kind, std::vector<ValueId> inputs, Attrs attrs, 
   // Types cannot carry a label's class count; the graph can (ir/class_labels.h).
   if (auto mismatch = class_count_mismatch(g_, kind, inputs, attrs))
     throw UserError(g_.source_file, loc, fmt::format("{}: {}", op_name(kind), *mismatch));
+  check_room(loc);
   g_.nodes.push_back(Node{kind, std::move(inputs), std::move(attrs), std::move(type), loc});
   return g_.size() - 1;
 }
 
 ValueId GraphBuilder::leaf(OpKind kind, TensorType type, Attrs attrs, SourceLoc loc) {
   if (op_def(kind).shape) internal_error(fmt::format("op '{}' built as a leaf", op_name(kind)));
+  check_room(loc);
   g_.nodes.push_back(Node{kind, {}, std::move(attrs), std::move(type), loc});
   return g_.size() - 1;
+}
+
+void GraphBuilder::check_room(SourceLoc loc) const {
+  if (g_.size() >= max_nodes_)
+    throw UserError(g_.source_file, loc,
+                    fmt::format("the model expands into more than {} operations, more than netc "
+                                "compiles (a recurrent layer unrolls one cell per time step, a "
+                                "block one copy of its body per call)",
+                                max_nodes_));
 }
 
 ValueId GraphBuilder::constant(double value, SourceLoc loc, DType dtype) {

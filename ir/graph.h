@@ -10,6 +10,7 @@
 #include "ir/train_config.h"
 #include "ir/types.h"
 
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -58,9 +59,18 @@ struct Graph {
   friend bool operator==(const Graph&, const Graph&) = default;
 };
 
+// The most nodes a frontend builds for one model. Recurrent layers unroll one
+// cell per time step and blocks one body per call, so a few characters of
+// input (a sequence length of 10^6) can ask for a graph that would take hours
+// to compile; past this size the frontend says so instead.
+inline constexpr int kMaxModelNodes = 100000;
+
 class GraphBuilder {
 public:
-  explicit GraphBuilder(Graph& g) : g_(g) {}
+  // `max_nodes` bounds the graph: adding a node past it is a UserError at the
+  // node's source line. Passes leave it unbounded; frontends use kMaxModelNodes.
+  explicit GraphBuilder(Graph& g, int max_nodes = std::numeric_limits<int>::max())
+      : g_(g), max_nodes_(max_nodes) {}
 
   // Adds an op after checking its arity and running its shape rule. A
   // ShapeError becomes a UserError at `loc` that names the op.
@@ -73,7 +83,10 @@ public:
   Graph& graph() { return g_; }
 
 private:
+  void check_room(SourceLoc loc) const;
+
   Graph& g_;
+  int max_nodes_;
 };
 
 } // namespace netc

@@ -202,7 +202,7 @@ Folded folded_ints(const std::vector<int64_t>& values, std::vector<int64_t> dims
 class Importer {
 public:
   Importer(ImportedModel& model, const std::string& file, const OnnxImportOptions& options)
-      : model_(model), gb_(model.graph), file_(file), options_(options) {}
+      : model_(model), gb_(model.graph, kMaxModelNodes), file_(file), options_(options) {}
 
   void run(const onnx::ModelProto& proto);
 

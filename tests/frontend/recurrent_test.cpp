@@ -84,6 +84,15 @@ TEST_CASE("malformed recurrent layers fail at the call, with the reason") {
                    "rnn expects a float input");
 }
 
+TEST_CASE("a recurrent layer too long to unroll is an error at the layer, not a hang") {
+  // 10^5 steps unroll into about 1.7 million nodes; the frontend stops at
+  // kMaxModelNodes (a fuzzer found the hang: 28 time steps mutated to 10^5).
+  CHECK_USER_ERROR("input x : f32[batch, 100000, 2]\noutput y = lstm(x, 4)\n", 2, 12,
+                   "the model expands into more than 100000 operations, more than netc compiles "
+                   "(a recurrent layer unrolls one cell per time step");
+  CHECK_NOTHROW(build("input x : f32[batch, 1000, 2]\noutput y = lstm(x, 4)\n"));
+}
+
 TEST_CASE("examples/lstm.nn: 28 rows of 28 pixels, torch.nn.LSTM(28, 128) + Linear(128, 10)") {
   Graph g = load_model(std::string(NETC_SOURCE_DIR) + "/examples/lstm.nn");
   CHECK(trainable_parameters(g) == torch_count(4, 28, 128) + 128 * 10 + 10); // 82,186
