@@ -197,68 +197,18 @@ def fmt_ratio(r):
     return f"{r:.2f}x" if r else "-"
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default=",".join(MODELS),
-                    help=f"comma-separated, of {','.join(MODELS)} (default: all)")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--zoo-iters", type=int, default=10,
-                    help="zoo: timed steps per `bench` call and per PyTorch phase (batch 1: 5x)")
-    ap.add_argument("--zoo-kernels", type=int, default=5,
-                    help="zoo: matmul and conv kernels listed per pass, by share of its time")
-    ap.add_argument("--netc", default=os.path.join(ROOT, "build", "bin", "netc"))
-    ap.add_argument("--install-peers", action="store_true")
-    ap.add_argument("--note", default="", help="a line for the report's header (e.g. the load)")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "latest.md"))
-    a = ap.parse_args()
-    models = [m.strip() for m in a.models.split(",") if m.strip()]
-    bad = [m for m in models if m not in MODELS]
-    if bad:
-        sys.exit(f"unknown models {bad}; choose from {','.join(MODELS)}")
-    models = [m for m in MODELS if m in models]
+def write_report(a, models, ours, torch, ort, mismatch):
+    """The Markdown report from the rounds so far (written after every round, so
+    an interrupted run leaves the rounds it finished)."""
     ref = [m for m in models if m in REFERENCE]
     zoo = [m for m in models if m in ZOO]
-    if a.install_peers:
-        install_peers()
-    cache = tempfile.mkdtemp(prefix="netc-bench-")
-    ours = {}
-    for k in models:
-        print(f"compiling {k} ...", file=sys.stderr, flush=True)
-        ours[k] = Ours(k, a.threads, cache, 20 if k in REFERENCE else a.zoo_iters, a.netc)
-        print(f"  {ours[k].compile_s:.1f} s", file=sys.stderr, flush=True)
-    # The twins must be the models: equal trainable parameter counts.
-    mismatch = []
-    for k in zoo:
-        n, t = netc_params(k, a.netc), twin_params(k)
-        if n != t:
-            mismatch.append(f"{k}: netc check {n}, twin {t}")
-    if ort_available():
-        if ref:
-            sh(f"{PY} {SHARED}/export_onnx.py")
-        zoo_export(zoo)
-    torch = {k: [] for k in models}
-    ort = {k: [] for k in models}
-    for rnd in range(a.rounds):
-        for k in models:
-            print(f"round {rnd + 1}: {k}", file=sys.stderr, flush=True)
-            ours[k].round()
-            if k in REFERENCE:
-                torch[k].append(torch_round(k, a.threads))
-            else:
-                torch[k].append(zoo_torch_round(k, a.threads, a.zoo_iters))
-                if ort_available():
-                    ort[k].append(zoo_ort_round(k, a.threads, a.zoo_iters))
-        if ort_available() and ref:
-            res = ort_round()
-            for k in ref:
-                ort[k].append(res[k])
+    rounds_done = min(len(ours[m].rounds) for m in models)
 
     def peer(rounds, key):
         return median([r.get(key) for r in rounds])
 
     lines = [f"# netc vs peers ({a.threads} threads; {time.strftime('%Y-%m-%d %H:%M')}; "
-             f"medians of {a.rounds} rounds)", ""]
+             f"medians of {rounds_done} of {a.rounds} rounds)", ""]
     if a.note:
         lines += [a.note, ""]
     if zoo:
@@ -347,7 +297,69 @@ def main():
     with open(a.out + ".tmp", "w") as f:
         f.write(text)
     os.replace(a.out + ".tmp", a.out)
-    print(text)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help=f"comma-separated, of {','.join(MODELS)} (default: all)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--zoo-iters", type=int, default=10,
+                    help="zoo: timed steps per `bench` call and per PyTorch phase (batch 1: 5x)")
+    ap.add_argument("--zoo-kernels", type=int, default=5,
+                    help="zoo: matmul and conv kernels listed per pass, by share of its time")
+    ap.add_argument("--netc", default=os.path.join(ROOT, "build", "bin", "netc"))
+    ap.add_argument("--cache", help="netc's cache (default: a new one, so compiles are cold; "
+                    "with a used one the compile seconds are not cold)")
+    ap.add_argument("--install-peers", action="store_true")
+    ap.add_argument("--note", default="", help="a line for the report's header (e.g. the load)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "latest.md"))
+    a = ap.parse_args()
+    models = [m.strip() for m in a.models.split(",") if m.strip()]
+    bad = [m for m in models if m not in MODELS]
+    if bad:
+        sys.exit(f"unknown models {bad}; choose from {','.join(MODELS)}")
+    models = [m for m in MODELS if m in models]
+    ref = [m for m in models if m in REFERENCE]
+    zoo = [m for m in models if m in ZOO]
+    if a.install_peers:
+        install_peers()
+    cache = a.cache or tempfile.mkdtemp(prefix="netc-bench-")
+    ours = {}
+    for k in models:
+        print(f"compiling {k} ...", file=sys.stderr, flush=True)
+        ours[k] = Ours(k, a.threads, cache, 20 if k in REFERENCE else a.zoo_iters, a.netc)
+        print(f"  {ours[k].compile_s:.1f} s", file=sys.stderr, flush=True)
+    # The twins must be the models: equal trainable parameter counts.
+    mismatch = []
+    for k in zoo:
+        n, t = netc_params(k, a.netc), twin_params(k)
+        if n != t:
+            mismatch.append(f"{k}: netc check {n}, twin {t}")
+    if ort_available():
+        if ref:
+            sh(f"{PY} {SHARED}/export_onnx.py")
+        zoo_export(zoo)
+    torch = {k: [] for k in models}
+    ort = {k: [] for k in models}
+    for rnd in range(a.rounds):
+        for k in models:
+            print(f"round {rnd + 1}: {k}", file=sys.stderr, flush=True)
+            ours[k].round()
+            if k in REFERENCE:
+                torch[k].append(torch_round(k, a.threads))
+            else:
+                torch[k].append(zoo_torch_round(k, a.threads, a.zoo_iters))
+                if ort_available():
+                    ort[k].append(zoo_ort_round(k, a.threads, a.zoo_iters))
+            write_report(a, [m for m in models if ours[m].rounds], ours, torch, ort, mismatch)
+        if ort_available() and ref:
+            res = ort_round()
+            for k in ref:
+                ort[k].append(res[k])
+            write_report(a, models, ours, torch, ort, mismatch)
+    print(open(a.out).read())
 
 
 if __name__ == "__main__":
