@@ -231,9 +231,11 @@ def write_report(a, models, ours, torch, ort, mismatch):
         lines.append(f"| {k} | training images/s, batch 128 | {tr:,.0f} | {pt:,.0f} | "
                      f"{fmt_ratio(ratio(tr, pt))} | | |")
         lines.append(f"| {k} | inference images/s, batch 256 | {ti:,.0f} | {pi:,.0f} | "
-                     f"{fmt_ratio(ratio(ti, pi))} | {oi or 0:,.0f} | {fmt_ratio(ratio(ti, oi))} |")
+                     f"{fmt_ratio(ratio(ti, pi))} | {'-' if oi is None else f'{oi:,.0f}'} | "
+                     f"{fmt_ratio(ratio(ti, oi))} |")
         lines.append(f"| {k} | latency ms, batch 1 (lower is better) | {tl:.3f} | {pl:.3f} | "
-                     f"{fmt_ratio(ratio(tl, pl))} | {ol or 0:.3f} | {fmt_ratio(ratio(tl, ol))} |")
+                     f"{fmt_ratio(ratio(tl, pl))} | {'-' if ol is None else f'{ol:.3f}'} | "
+                     f"{fmt_ratio(ratio(tl, ol))} |")
         lines.append(f"| {k} | peak memory MB while training (lower is better) | "
                      f"{o.rss_mb or 0:.0f} | {rss_t or 0:.0f} | {fmt_ratio(ratio(o.rss_mb, rss_t))} | | |")
         lines.append(f"| {k} | compile seconds (cold cache) | {o.compile_s:.1f} | | | | |")
