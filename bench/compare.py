@@ -291,7 +291,7 @@ def write_report(a, models, ours, torch, ort, mismatch):
             for name, ops, us, gf, share in ours[k].kernel_table(a.zoo_kernels):
                 ops = ops if len(ops) <= 60 else ops[:57] + "..."
                 lines.append(f"| {k} | {name} | {ops} | {us:.1f} | "
-                             f"{'-' if share is None else f'{share:.0f}%'} | {gf:.1f} | "
+                             f"{'-' if share is None else f'{share:.1f}%'} | {gf:.1f} | "
                              f"{100 * gf / PEAK:.0f}% |")
     if not ort_available():
         lines += ["", "ONNX Runtime: not installed (run with --install-peers)."]
