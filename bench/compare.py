@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark of netc against its peers, in one run on one machine.
 
-  python3 bench/compare.py [--threads 2] [--rounds 3] [--install-peers] [--out bench/latest.md]
+  python3 bench/compare.py [--models mlp,cnn,resnet,...] [--threads 2] [--rounds 3]
+                           [--install-peers] [--out bench/latest.md]
 
 Measures, with the same threads and batch (../shared/bench/README.md):
   - training images/s, mlp and cnn: the compiled binaries' `bench` (median
     step) against PyTorch (Debian's python3-torch, ../shared/bench/ref_torch.py);
+    the model zoo (resnet, inception, mobilenet, lstm, vit; examples/X.nn):
+    against the PyTorch twins of tests/e2e, timed step by step on a random
+    batch with the train block's optimizer (bench/zoo_torch.py);
   - inference images/s at batch 256 and median latency at batch 1: against
     PyTorch, and ONNX Runtime when onnxruntime-node is installed
     (--install-peers installs it with npm --ignore-scripts, and python3-onnx);
+    the zoo's twins are exported to ONNX by bench/zoo_torch.py and timed by
+    bench/ort_zoo.js, with the settings of ../shared/bench;
   - compile time (cold cache), and peak resident memory while training;
   - every matmul and conv kernel's GFLOP/s as a share of the machine's
-    ~230 GFLOP/s FMA peak (2 threads).
+    ~230 GFLOP/s FMA peak (2 threads); for the zoo, only the matmul and conv
+    kernels with the largest share of the step (--zoo-kernels of each pass).
 The machines are noisy: each round runs ours and the peers back to back, and
 every figure is the median over the rounds. Ratios are ours / peer (> 1 is
 better for throughput, < 1 for latency and memory). Writes a Markdown report
@@ -23,7 +30,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared", "bench")
 PEAK = 230.0  # GFLOP/s, 2 threads (../shared/bench/README.md)
 PY = "/usr/bin/python3"  # Debian's, where python3-torch lives
-MODELS = ("mlp", "cnn")
+REFERENCE = ("mlp", "cnn")  # ../shared/bench's workloads
+ZOO = ("resnet", "inception", "mobilenet", "lstm", "vit")  # examples/X.nn, twins in tests/e2e
+MODELS = REFERENCE + ZOO
+ZOO_SHAPE = {"lstm": "28x28"}  # the input without the batch; the others 1x28x28
+# Issue 15's targets for the zoo (ours / peer).
+ZOO_TRAIN_X, ZOO_INFER_X, ZOO_LATENCY_X, ZOO_COMPILE_S = 3.0, 1.3, 0.8, 30.0
+COMPILE_TARGET = ("resnet", "vit")  # cold compile <= ZOO_COMPILE_S
 
 
 def sh(cmd, env=None, check=True):
@@ -53,14 +66,20 @@ def median(values):
 
 
 class Ours:
-    def __init__(self, kind, threads, cache):
+    def __init__(self, kind, threads, cache, iters=20, netc=None):
+        # Each model compiles into a cache of its own, so every compile is cold.
+        cache = os.path.join(cache, kind)
+        os.makedirs(cache, exist_ok=True)
         self.env = dict(os.environ, NETC_CACHE_DIR=cache, NETC_THREADS=str(threads))
         self.exe = os.path.join(cache, kind)
+        self.iters = iters
+        src = f"fmnist_{kind}.nn" if kind in REFERENCE else f"{kind}.nn"
         t0 = time.perf_counter()
-        sh(f"{ROOT}/build/bin/netc compile {ROOT}/examples/fmnist_{kind}.nn -o {self.exe}",
+        sh(f"{netc or ROOT + '/build/bin/netc'} compile {ROOT}/examples/{src} -o {self.exe}",
            env=self.env)
         self.compile_s = time.perf_counter() - t0
-        self.rss_mb, _ = peak_rss_mb(f"{self.exe} train --random-data --steps 100 --batch 128",
+        steps = 100 if kind in REFERENCE else 20
+        self.rss_mb, _ = peak_rss_mb(f"{self.exe} train --random-data --steps {steps} --batch 128",
                                      env=self.env)
         self.rounds = []
 
@@ -69,7 +88,8 @@ class Ours:
                             env=self.env).stdout)
 
     def round(self):
-        train, b256, b1 = self.bench(128, 20), self.bench(256, 20), self.bench(1, 100)
+        n = self.iters
+        train, b256, b1 = self.bench(128, n), self.bench(256, n), self.bench(1, 5 * n)
         flops = sum(k["flops"] for k in train["train_kernels"])
         self.rounds.append({
             "train_ips": train["images_per_second"],
@@ -82,14 +102,23 @@ class Ours:
     def figure(self, key):
         return median([r[key] for r in self.rounds])
 
-    def kernel_table(self):
-        names = list(self.rounds[0]["kernels"])
+    def kernel_table(self, top=None):
+        """(name, ops, median us, GFLOP/s, % of its pass); with top, only the `top`
+        matmul and conv kernels of each pass (training step, inference) with the
+        largest share of that pass's time (`bench`'s share)."""
         rows = []
-        for n in names:
-            k = self.rounds[0]["kernels"][n]
+        for n, k in self.rounds[0]["kernels"].items():
+            share = median([r["kernels"][n].get("share") for r in self.rounds])
             rows.append((n, k["ops"], median([r["kernels"][n]["median_us"] for r in self.rounds]),
-                         median([r["kernels"][n]["gflops"] for r in self.rounds])))
-        return rows
+                         median([r["kernels"][n]["gflops"] for r in self.rounds]),
+                         None if share is None else 100 * share))
+        if top is None:
+            return rows
+        keep = set()
+        for prefix in ("train", "infer"):
+            mine = [r for r in rows if r[0].startswith(prefix)]
+            keep |= {r[0] for r in sorted(mine, key=lambda r: -(r[4] or 0))[:top]}
+        return [r for r in rows if r[0] in keep]
 
 
 def torch_round(kind, threads):
@@ -101,13 +130,47 @@ def torch_round(kind, threads):
             "latency_ms_b1": final["infer_latency_ms_b1_median"], "rss_mb": rss}
 
 
+def zoo_torch_round(kind, threads, steps):
+    r = sh(f"{PY} {ROOT}/bench/zoo_torch.py round {kind} --threads {threads} --steps {steps}")
+    return last_json(r.stdout)
+
+
+def twin_params(kind):
+    return int(sh(f"{PY} {ROOT}/bench/zoo_torch.py count {kind}").stdout.split()[-1])
+
+
+def netc_params(kind, netc):
+    out = sh(f"{netc} check {ROOT}/examples/{kind}.nn").stdout
+    m = re.search(r"^([0-9,]+) trainable parameters", out, re.M)
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+ONNX_DIR = "/tmp/netc_zoo_onnx"
+
+
+def zoo_export(kinds):
+    os.makedirs(ONNX_DIR, exist_ok=True)
+    for k in kinds:
+        sh(f"{PY} {ROOT}/bench/zoo_torch.py export {k} {ONNX_DIR}")
+
+
+def zoo_ort_round(kind, threads, iters):
+    res = {}
+    for batch, reps, key in ((256, max(iters, 5), "infer_ips_b256"), (1, 30 * iters, "latency_ms_b1")):
+        j = last_json(sh(f"NODE_PATH=/tmp/ortb/node_modules node {ROOT}/bench/ort_zoo.js "
+                         f"{ONNX_DIR}/{kind}_b{batch}.onnx {batch} {reps} "
+                         f"{ZOO_SHAPE.get(kind, '1x28x28')} {threads}").stdout)
+        res[key] = j["images_per_s"] if batch == 256 else j["median_ms"]
+    return res
+
+
 def ort_available():
     return os.path.isdir("/tmp/ortb/node_modules/onnxruntime-node")
 
 
 def ort_round():
     out = sh(f"NODE_PATH=/tmp/ortb/node_modules node {SHARED}/ort_bench.js").stdout
-    res = {k: {} for k in MODELS}
+    res = {k: {} for k in REFERENCE}
     for line in out.splitlines():
         if line.startswith("{"):
             j = json.loads(line)
@@ -134,39 +197,32 @@ def fmt_ratio(r):
     return f"{r:.2f}x" if r else "-"
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--install-peers", action="store_true")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "latest.md"))
-    a = ap.parse_args()
-    if a.install_peers:
-        install_peers()
-    cache = tempfile.mkdtemp(prefix="netc-bench-")
-    ours = {k: Ours(k, a.threads, cache) for k in MODELS}
-    if ort_available():
-        sh(f"{PY} {SHARED}/export_onnx.py")
-    torch = {k: [] for k in MODELS}
-    ort = {k: [] for k in MODELS}
-    for _ in range(a.rounds):
-        for k in MODELS:
-            ours[k].round()
-            torch[k].append(torch_round(k, a.threads))
-        if ort_available():
-            res = ort_round()
-            for k in MODELS:
-                ort[k].append(res[k])
+def write_report(a, models, ours, torch, ort, mismatch):
+    """The Markdown report from the rounds so far (written after every round, so
+    an interrupted run leaves the rounds it finished)."""
+    ref = [m for m in models if m in REFERENCE]
+    zoo = [m for m in models if m in ZOO]
+    rounds_done = min(len(ours[m].rounds) for m in models)
 
     def peer(rounds, key):
         return median([r.get(key) for r in rounds])
 
     lines = [f"# netc vs peers ({a.threads} threads; {time.strftime('%Y-%m-%d %H:%M')}; "
-             f"medians of {a.rounds} rounds)", "",
-             "| model | metric | netc | PyTorch | ratio | ONNX Runtime | ratio |",
-             "|---|---|---|---|---|---|---|"]
+             f"medians of {rounds_done} of {a.rounds} rounds)", ""]
+    if a.note:
+        lines += [a.note, ""]
+    if zoo:
+        lines += [f"Zoo models ({', '.join(zoo)}): PyTorch is the twin of tests/e2e "
+                  "(bench/zoo_torch.py), one training step on a random batch of 128 with the "
+                  "train block's optimizer, median of "
+                  f"{a.zoo_iters} steps; its peak memory is the process's up to the end of "
+                  "training. ONNX Runtime runs the twin exported to ONNX (opset 13).", ""]
+    if mismatch:
+        lines += ["**Twin mismatch** (trainable parameters): " + "; ".join(mismatch), ""]
+    lines += ["| model | metric | netc | PyTorch | ratio | ONNX Runtime | ratio |",
+              "|---|---|---|---|---|---|---|"]
     targets = []
-    for k in MODELS:
+    for k in models:
         o, t, p = ours[k], torch[k], ort[k]
         tr, ti, tl = o.figure("train_ips"), o.figure("infer_ips_b256"), o.figure("latency_ms_b1")
         pt, pi, pl = peer(t, "train_ips"), peer(t, "infer_ips_b256"), peer(t, "latency_ms_b1")
@@ -175,43 +231,137 @@ def main():
         lines.append(f"| {k} | training images/s, batch 128 | {tr:,.0f} | {pt:,.0f} | "
                      f"{fmt_ratio(ratio(tr, pt))} | | |")
         lines.append(f"| {k} | inference images/s, batch 256 | {ti:,.0f} | {pi:,.0f} | "
-                     f"{fmt_ratio(ratio(ti, pi))} | {oi or 0:,.0f} | {fmt_ratio(ratio(ti, oi))} |")
+                     f"{fmt_ratio(ratio(ti, pi))} | {'-' if oi is None else f'{oi:,.0f}'} | "
+                     f"{fmt_ratio(ratio(ti, oi))} |")
         lines.append(f"| {k} | latency ms, batch 1 (lower is better) | {tl:.3f} | {pl:.3f} | "
-                     f"{fmt_ratio(ratio(tl, pl))} | {ol or 0:.3f} | {fmt_ratio(ratio(tl, ol))} |")
+                     f"{fmt_ratio(ratio(tl, pl))} | {'-' if ol is None else f'{ol:.3f}'} | "
+                     f"{fmt_ratio(ratio(tl, ol))} |")
         lines.append(f"| {k} | peak memory MB while training (lower is better) | "
                      f"{o.rss_mb or 0:.0f} | {rss_t or 0:.0f} | {fmt_ratio(ratio(o.rss_mb, rss_t))} | | |")
         lines.append(f"| {k} | compile seconds (cold cache) | {o.compile_s:.1f} | | | | |")
         g = o.figure("train_gflops")
         lines.append(f"| {k} | training GFLOP/s (share of the {PEAK:.0f} GFLOP/s peak) | "
                      f"{g:.1f} ({100 * g / PEAK:.0f}%) | | | | |")
-        want = 5.0 if k == "mlp" else 2.5
-        targets.append((f"{k} training >= {want}x PyTorch", ratio(tr, pt), lambda r, w=want: r >= w))
-        targets.append((f"{k} inference, batch 256, >= 1.3x ONNX Runtime", ratio(ti, oi),
-                        lambda r: r >= 1.3))
-        targets.append((f"{k} latency, batch 1, <= ONNX Runtime", ratio(tl, ol), lambda r: r <= 1.0))
-        targets.append((f"{k} training peak memory < PyTorch's", ratio(o.rss_mb, rss_t),
-                        lambda r: r < 1.0))
-    lines += ["", "## Targets (performance issue)", "", "| target | ratio | met |", "|---|---|---|"]
-    for name, r, ok in targets:
-        lines.append(f"| {name} | {fmt_ratio(r)} | {'yes' if r and ok(r) else 'no'} |")
-    lines += ["", f"## Matmul and conv kernels (`OUT bench`, batch 128; 80% of peak = "
-              f"{0.8 * PEAK:.0f} GFLOP/s)", "",
-              "Winograd convolutions report the direct convolution's FLOPs, so they can exceed "
-              "the peak.", "",
-              "| model | kernel | ops | median us | GFLOP/s | share of peak | >= 80% |",
-              "|---|---|---|---|---|---|---|"]
-    for k in MODELS:
-        for name, ops, us, gf in ours[k].kernel_table():
-            lines.append(f"| {k} | {name} | {ops} | {us:.1f} | {gf:.1f} | {100 * gf / PEAK:.0f}% | "
-                         f"{'yes' if gf >= 0.8 * PEAK else 'no'} |")
-    lines += ["", "What limits the kernels below 80% (measured): bench/RESULTS.md, section 9."]
+        if k in REFERENCE:
+            want = 5.0 if k == "mlp" else 2.5
+            targets.append((f"{k} training >= {want}x PyTorch", ratio(tr, pt), lambda r, w=want: r >= w))
+            targets.append((f"{k} inference, batch 256, >= 1.3x ONNX Runtime", ratio(ti, oi),
+                            lambda r: r >= 1.3))
+            targets.append((f"{k} latency, batch 1, <= ONNX Runtime", ratio(tl, ol), lambda r: r <= 1.0))
+            targets.append((f"{k} training peak memory < PyTorch's", ratio(o.rss_mb, rss_t),
+                            lambda r: r < 1.0))
+        else:
+            targets.append((f"{k} training >= {ZOO_TRAIN_X:g}x PyTorch (issue 15)", ratio(tr, pt),
+                            lambda r: r >= ZOO_TRAIN_X))
+            targets.append((f"{k} inference, batch 256, >= {ZOO_INFER_X:g}x ONNX Runtime (issue 15)",
+                            ratio(ti, oi), lambda r: r >= ZOO_INFER_X))
+            targets.append((f"{k} latency, batch 1, <= {ZOO_LATENCY_X:g}x ONNX Runtime (issue 15)",
+                            ratio(tl, ol), lambda r: r <= ZOO_LATENCY_X))
+            targets.append((f"{k} training peak memory < PyTorch's (issue 15)",
+                            ratio(o.rss_mb, rss_t), lambda r: r < 1.0))
+            if k in COMPILE_TARGET:
+                targets.append((f"{k} compile (cold cache) <= {ZOO_COMPILE_S:g} s (issue 15)",
+                                o.compile_s, lambda s: s <= ZOO_COMPILE_S, "s"))
+    lines += ["", "## Targets (performance issues)", "",
+              "| target | ratio | met |", "|---|---|---|"]
+    for name, r, ok, *unit in targets:
+        shown = (f"{r:.1f} s" if r is not None else "-") if unit else fmt_ratio(r)
+        met = "not measured" if r is None else ("yes" if ok(r) else "**no**")
+        lines.append(f"| {name} | {shown} | {met} |")
+    if ref:
+        lines += ["", f"## Matmul and conv kernels (`OUT bench`, batch 128; 80% of peak = "
+                  f"{0.8 * PEAK:.0f} GFLOP/s)", "",
+                  "Winograd convolutions report the direct convolution's FLOPs, so they can exceed "
+                  "the peak.", "",
+                  "| model | kernel | ops | median us | GFLOP/s | share of peak | >= 80% |",
+                  "|---|---|---|---|---|---|---|"]
+        for k in ref:
+            for name, ops, us, gf, _ in ours[k].kernel_table():
+                lines.append(f"| {k} | {name} | {ops} | {us:.1f} | {gf:.1f} | {100 * gf / PEAK:.0f}% | "
+                             f"{'yes' if gf >= 0.8 * PEAK else 'no'} |")
+        lines += ["", "What limits the kernels below 80% (measured): bench/RESULTS.md, section 9."]
+    if zoo:
+        lines += ["", f"## Zoo: the {a.zoo_kernels} matmul and conv kernels of each pass with the "
+                  "largest share of its time (`OUT bench`, batch 128)", "",
+                  "Ops are cut at 60 characters. The share is of the training step (train_) or of "
+                  "the inference pass (infer_).", "",
+                  "| model | kernel | ops | median us | share of pass | GFLOP/s | share of peak |",
+                  "|---|---|---|---|---|---|---|"]
+        for k in zoo:
+            for name, ops, us, gf, share in ours[k].kernel_table(a.zoo_kernels):
+                ops = ops if len(ops) <= 60 else ops[:57] + "..."
+                lines.append(f"| {k} | {name} | {ops} | {us:.1f} | "
+                             f"{'-' if share is None else f'{share:.1f}%'} | {gf:.1f} | "
+                             f"{100 * gf / PEAK:.0f}% |")
     if not ort_available():
         lines += ["", "ONNX Runtime: not installed (run with --install-peers)."]
     text = "\n".join(lines) + "\n"
     with open(a.out + ".tmp", "w") as f:
         f.write(text)
     os.replace(a.out + ".tmp", a.out)
-    print(text)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help=f"comma-separated, of {','.join(MODELS)} (default: all)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--zoo-iters", type=int, default=10,
+                    help="zoo: timed steps per `bench` call and per PyTorch phase (batch 1: 5x)")
+    ap.add_argument("--zoo-kernels", type=int, default=5,
+                    help="zoo: matmul and conv kernels listed per pass, by share of its time")
+    ap.add_argument("--netc", default=os.path.join(ROOT, "build", "bin", "netc"))
+    ap.add_argument("--cache", help="netc's cache (default: a new one, so compiles are cold; "
+                    "with a used one the compile seconds are not cold)")
+    ap.add_argument("--install-peers", action="store_true")
+    ap.add_argument("--note", default="", help="a line for the report's header (e.g. the load)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "latest.md"))
+    a = ap.parse_args()
+    models = [m.strip() for m in a.models.split(",") if m.strip()]
+    bad = [m for m in models if m not in MODELS]
+    if bad:
+        sys.exit(f"unknown models {bad}; choose from {','.join(MODELS)}")
+    models = [m for m in MODELS if m in models]
+    ref = [m for m in models if m in REFERENCE]
+    zoo = [m for m in models if m in ZOO]
+    if a.install_peers:
+        install_peers()
+    cache = a.cache or tempfile.mkdtemp(prefix="netc-bench-")
+    ours = {}
+    for k in models:
+        print(f"compiling {k} ...", file=sys.stderr, flush=True)
+        ours[k] = Ours(k, a.threads, cache, 20 if k in REFERENCE else a.zoo_iters, a.netc)
+        print(f"  {ours[k].compile_s:.1f} s", file=sys.stderr, flush=True)
+    # The twins must be the models: equal trainable parameter counts.
+    mismatch = []
+    for k in zoo:
+        n, t = netc_params(k, a.netc), twin_params(k)
+        if n != t:
+            mismatch.append(f"{k}: netc check {n}, twin {t}")
+    if ort_available():
+        if ref:
+            sh(f"{PY} {SHARED}/export_onnx.py")
+        zoo_export(zoo)
+    torch = {k: [] for k in models}
+    ort = {k: [] for k in models}
+    for rnd in range(a.rounds):
+        for k in models:
+            print(f"round {rnd + 1}: {k}", file=sys.stderr, flush=True)
+            ours[k].round()
+            if k in REFERENCE:
+                torch[k].append(torch_round(k, a.threads))
+            else:
+                torch[k].append(zoo_torch_round(k, a.threads, a.zoo_iters))
+                if ort_available():
+                    ort[k].append(zoo_ort_round(k, a.threads, a.zoo_iters))
+            write_report(a, [m for m in models if ours[m].rounds], ours, torch, ort, mismatch)
+        if ort_available() and ref:
+            res = ort_round()
+            for k in ref:
+                ort[k].append(res[k])
+            write_report(a, models, ours, torch, ort, mismatch)
+    print(open(a.out).read())
 
 
 if __name__ == "__main__":

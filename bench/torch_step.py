@@ -2,7 +2,8 @@
 """PyTorch's training step of examples/resnet.nn's twin, timed like `OUT bench`.
 
 One step = forward, cross-entropy loss, backward and the train block's
-optimizer (adam, lr 2e-3) on a random batch of 28x28 images, in float32 with
+optimizer (read from examples/resnet.nn by torch_zoo.torch_optimizer: today
+sgd, lr 0.1, nesterov momentum 0.9, weight decay 5e-4) on a random batch of 28x28 images, in float32 with
 T intra-op threads. The twin is tests/e2e/torch_zoo.py's ResNet (same layers,
 same parameter count as `netc check examples/resnet.nn`). Prints the median
 step time over N timed steps after W warm-up steps, as one JSON line.
@@ -21,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
-from torch_zoo import ResNet  # noqa: E402  (the twin; torch_zoo imports nothing else heavy)
+from torch_zoo import ResNet, torch_optimizer  # noqa: E402  (the twin; torch_zoo imports nothing else heavy)
 
 
 def main():
@@ -35,7 +36,9 @@ def main():
     torch.manual_seed(0)
     model = ResNet()
     model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples",
+                           "resnet.nn")) as f:
+        opt, _ = torch_optimizer(model, f.read())
     x = torch.randn(a.batch, 1, 28, 28)
     y = torch.randint(0, 10, (a.batch,))
 
