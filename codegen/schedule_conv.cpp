@@ -244,7 +244,7 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
     schedule_conv_winograd(k, l, shape, C, pool, notes);
     return true;
   }
-  if (l.depthwise) {
+  if (l.nhwc_acc.defined() && l.nhwc_shape.rank() == 5) { // depthwise (lowering.h)
     conv_detail::schedule_conv_depthwise(k, l, pool, notes);
     return true;
   }
@@ -331,7 +331,10 @@ bool schedule_conv_weight_grad(const KernelFuncs& k, std::string& notes) {
     notes += "dW schedule: " + why;
     return false;
   }
-  if (const Lowered& nl = k.ops.at(*dw_node); nl.depthwise) {
+  const Lowered& nl = k.ops.at(*dw_node);
+  // (The NHWC dW takes one group, or one channel per group: depthwise.)
+  bool grouped = conv_window(k.g.node(*dw_node).attrs, shape).groups > 1;
+  if (nl.nhwc_acc.defined() && grouped) {
     conv_detail::schedule_weight_grad_depthwise(k, nl, shape, notes);
     return true;
   } else if (nl.nhwc_acc.defined()) {

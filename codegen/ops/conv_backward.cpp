@@ -172,7 +172,6 @@ void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out
   define(dw, v, constant(t, 0));
   out.nhwc_part = part;
   out.nhwc_acc = dw;
-  out.depthwise = depthwise;
   auto value = [&] {
     return pure_func(ctx.name(), 4, [&](const Index& i) {
       return at(dw, {i[2], i[3], i[1], i[0]});

@@ -40,7 +40,6 @@ void depthwise_acc(const LowerCtx& ctx, const DepthwiseSpec& s,
   int64_t Q = s.phases.h * s.phases.w;
   out.nhwc_acc = acc;
   out.nhwc_shape = Shape{s.pixels[0], s.pixels[1], s.pixels[2], Q, s.C};
-  out.depthwise = true;
   auto ph = int32_t(s.phases.h), pw = int32_t(s.phases.w);
   out.value = pure_func(ctx.name(), 4, [&](const Index& i) {
     return at(acc, {i[0], i[2] / ph, i[3] / pw, (i[2] % ph) * pw + i[3] % pw, i[1]});

@@ -141,3 +141,19 @@ TEST_CASE("grouped convolutions that are not depthwise keep the generic path") {
     }
   }
 }
+
+TEST_CASE("a depthwise dx in a kernel that the conv schedule does not fit") {
+  // A transpose after dx reads other tiles: the generic schedule computes
+  // the phase accumulator (4 phases, half the rows and columns) as a stage.
+  Builder m;
+  Attrs attrs{{"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}, {"groups", int64_t(16)}};
+  Shape xs{B, 16, 9, 11};
+  ValueId xv = m.input("x", f32(xs)), wv = m.param("w", f32({16, 1, 3, 3}));
+  ValueId y = m.op(OpKind::Conv2d, {xv, wv}, attrs);
+  ValueId dy = m.input("dy", m.g.node(y).type);
+  ValueId dx = m.op(OpKind::Conv2dBackwardInput, {dy, wv}, with(attrs, "input_shape", xs.dims));
+  ValueId t = m.op(OpKind::Transpose, {dx}, Attrs{{"perm", Ints{0, 1, 3, 2}}});
+  std::string notes =
+      check_kernel(m.g, codegen::make_kernel_spec(m.g, {dx, t}), {}, kTaps, {.batches = {1, 3}});
+  CHECK(notes.find("generic") != std::string::npos);
+}
