@@ -32,7 +32,7 @@ struct Notes {
 // conv2d(x, w[, b]) with groups = x's channels and its dx and dW, each as a
 // single-op kernel checked against the reference; returns their schedule notes.
 Notes depthwise(const Shape& x, Ints kernel, Attrs attrs, bool bias = false,
-                const std::vector<int64_t>& batches = kOddBatches) {
+                const std::vector<int64_t>& batches = kOddBatches, Tol dw_tol = kImageSum) {
   int64_t C = x[1];
   Shape w{C, 1, kernel[0], kernel[1]};
   attrs.set("groups", C);
@@ -48,7 +48,7 @@ Notes depthwise(const Shape& x, Ints kernel, Attrs attrs, bool bias = false,
   RunOptions run{.batches = batches};
   n.fwd = check_kernel(m.g, codegen::single_op_kernel(m.g, y), {}, kTaps, run);
   n.dx = check_kernel(m.g, codegen::single_op_kernel(m.g, dx), {}, kTaps, run);
-  n.dw = check_kernel(m.g, codegen::single_op_kernel(m.g, dw), {}, kImageSum, run);
+  n.dw = check_kernel(m.g, codegen::single_op_kernel(m.g, dw), {}, dw_tol, run);
   return n;
 }
 
@@ -82,8 +82,10 @@ TEST_CASE("depthwise conv2d, dx and dW: MobileNet's 3x3 layers, stride 1 and 2")
   }
 }
 
+// (At batch 128 dW sums 6272 products per weight, the reference in float
+// too, in another order: measured differences up to 2.7e-5 relative.)
 TEST_CASE("depthwise conv2d at a full batch, with a bias") {
-  Notes n = depthwise({B, 32, 14, 14}, {3, 3}, kS2P1, true, {128});
+  Notes n = depthwise({B, 32, 14, 14}, {3, 3}, kS2P1, true, {128}, {1e-4, 1e-4});
   CHECK(starts(n.fwd, "conv: depthwise NHWC"));
 }
 
