@@ -27,7 +27,7 @@ int64_t typical(int64_t d) { return d == kBatch ? kTypicalBatch : d; }
 // update cannot shift inwards (HALIDE-NOTES pitfall 2) and a producer's
 // rounded-up region could read past its inputs.
 template <class S>
-void vectorize_inner(S stage, const Var& inner, int64_t e, const Halide::Type& t) {
+void vectorize_inner(S stage, const Halide::VarOrRVar& inner, int64_t e, const Halide::Type& t) {
   // A short dimension (4..16 lanes, such as the 14 row partials of a
   // per-channel reduction) is one whole vector: LLVM pads it to a zmm, where
   // an 8-lane vector plus a guarded tail would take two passes.
@@ -92,6 +92,33 @@ void schedule_chunk_stage(const Stage& st, Halide::Func out, const Var& chunk) {
   }
 }
 
+// Places a pool's zero-bordered copy of its source [N,C,H,W] (window.h
+// padded_copy) at `chunk` of `out`, or at root parallel over the images:
+// the zero fill and the interior copy both run along the image row in
+// vectors, so the window's taps become dense loads from the copy (one
+// image's copy is at most a few hundred KB, in L2).
+void schedule_pool_pad(Halide::Func pad, const Shape& src, Halide::Func out,
+                       const std::optional<Var>& chunk) {
+  std::vector<Var> v = ir_vars(4);
+  Halide::Type t = pad.output_types()[0];
+  Halide::Stage copy = pad.update();
+  if (chunk) {
+    pad.compute_at(out, *chunk);
+  } else {
+    pad.compute_root().parallel(v[0]);
+    copy.parallel(v[0]);
+  }
+  vectorize_inner(pad, v[3], src[3], t);
+  vectorize_inner(copy, pad.rvars()[0], src[3], t);
+}
+
+// Whether node v is a pool whose lowering made a zero-bordered copy
+// (window.h padded_copy) that the generic schedule must place.
+bool has_pool_copy(const KernelFuncs& k, ValueId v) {
+  OpKind op = k.g.node(v).op;
+  return (op == OpKind::AvgPool || op == OpKind::AvgPoolBackward) && k.ops.at(v).padded.defined();
+}
+
 bool has_op(const KernelFuncs& k, std::initializer_list<OpKind> kinds) {
   for (ValueId v : k.spec.nodes)
     for (OpKind op : kinds)
@@ -123,7 +150,10 @@ std::optional<ValueId> final_pool(const KernelFuncs& k) {
   if (k.spec.outputs.size() != 1) return std::nullopt;
   ValueId out = k.spec.outputs[0];
   OpKind op = k.g.node(out).op;
-  if ((op != OpKind::MaxPool && op != OpKind::AvgPool) || !k.ops.at(out).stages.empty())
+  // (A pool with a zero-bordered copy of its input is left to the generic
+  // schedule, which places the copy.)
+  if ((op != OpKind::MaxPool && op != OpKind::AvgPool) || !k.ops.at(out).stages.empty() ||
+      has_pool_copy(k, out))
     return std::nullopt;
   return out;
 }
@@ -155,7 +185,7 @@ bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
         return false;
       }
     }
-    if (!k.ops.at(v).stages.empty()) {
+    if (!k.ops.at(v).stages.empty() || has_pool_copy(k, v)) {
       why_not = fmt::format("%{} ({}) needs a stage of its own", v, op_name(n.op));
       return false;
     }
@@ -218,6 +248,14 @@ void schedule_generic(const KernelFuncs& k, std::string& notes) {
     else
       schedule_root_stage(*st);
   }
+  int pads = 0;
+  for (ValueId v : k.spec.nodes)
+    if (has_pool_copy(k, v)) {
+      const Shape& src = k.g.node(k.g.node(v).inputs[0]).type.shape;
+      schedule_pool_pad(k.ops.at(v).padded, src, k.outputs[0], row_local ? chunk : std::nullopt);
+      ++pads;
+    }
+  if (pads > 0) notes += fmt::format("; {} zero-bordered pool copies", pads);
   // Sibling reductions over the batch (fusion merges sums of the same
   // shape): their per-image partial stages share one parallel loop over the
   // images, so each image's inputs come from memory once, then from cache.

@@ -171,8 +171,11 @@ void schedule_weight_grad_nhwc(const KernelFuncs& k, const Lowered& l, const Sha
   Halide::Func out = k.outputs[0], dw = l.nhwc_acc, partial = l.nhwc_partial, part = l.nhwc_part,
                dy = l.nhwc_dy, input = l.nhwc_input;
   Halide::Type type = dw.output_types()[0];
-  int lanes = zmm_lanes(type);
   int64_t O = shape[0];
+  // Whole vectors of output channels (nhwc_weight_grad_ok): a zmm, else a
+  // ymm or xmm (Zen 4 runs ymm FMAs at the zmm rate, HALIDE-NOTES).
+  int lanes = zmm_lanes(type);
+  while (O % lanes != 0) lanes /= 2;
   std::vector<Var> d = ir_vars(4);  // dW: ky, kx, ci, co
   std::vector<Var> p = ir_vars(5);  // part: n, ky, kx, ci, co; partial: chunk, ky, kx, ci, co
   std::vector<Var> i4 = ir_vars(4); // images: n, y, x, c

@@ -134,11 +134,13 @@ Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
 //   part(co, ci, kx, ky, n) = sum_{y, x} dy(co, x, y, n) in(ci, x sx + kx, y sy + ky, n)
 // over channels-innermost copies of dy and of the padded x, then
 //   dW(co, ci, kx, ky) = sum_n part(co, ci, kx, ky, n),
-// which groups the reference's (n, oh, ow) sum per image. Needs whole zmm
-// vectors of output channels, and input channels in blocks of 4 (or few
-// enough taps C KH KW <= 16 to hold them all in one register tile: conv1).
+// which groups the reference's (n, oh, ow) sum per image. Needs whole
+// vectors of output channels (16, 8 or 4 lanes: inception's 8-, 12- and
+// 24-channel layers took a 7-22 GFLOP/s fallback), and input channels in
+// blocks of 4 (or few enough taps C KH KW <= 16 to hold them all in one
+// register tile: conv1).
 bool nhwc_weight_grad_ok(const Window& w, int64_t c_in, int64_t c_out, int64_t kh, int64_t kw) {
-  return w.groups == 1 && w.dilation.h == 1 && w.dilation.w == 1 && c_out % 16 == 0 &&
+  return w.groups == 1 && w.dilation.h == 1 && w.dilation.w == 1 && c_out % 4 == 0 &&
          (c_in % 4 == 0 || c_in * kh * kw <= 16);
 }
 
@@ -379,20 +381,23 @@ Lowered lower_avgpool_backward(const LowerCtx& ctx) {
   Window win = pool_window(ctx.node.attrs);
   bool include_pad = count_include_pad(ctx.node.attrs);
   Halide::Type t = ctx.type();
-  Halide::Func dy_pad = padded_input(ctx.in[0], dys, constant(t, 0), ctx.name("dy"));
+  // Each window's share dy[o] / D(o), divided once per window in a
+  // zero-bordered copy (padded_copy) that the taps read without clamps.
+  Halide::Func share = pure_func(ctx.name("share"), 4, [&](const Index& o) {
+    Expr count = include_pad ? Expr(int32_t(win.kernel.h * win.kernel.w))
+                             : inside_count(o[2], win.kernel.h, win.stride.h, win.pad.h, xs[2]) *
+                                   inside_count(o[3], win.kernel.w, win.stride.w, win.pad.w, xs[3]);
+    return at(ctx.in[0], o) / Halide::cast(t, Halide::max(count, 1));
+  });
   Lowered out;
+  out.padded = padded_copy(share, dys, ctx.name("dy"));
   out.value = sum_taps(
       ctx, win,
       [&](const std::vector<Halide::Var>& i, Expr kh, Expr kw) {
         Source sh = tap_source(i[2], kh, win.stride.h, win.pad.h, 1);
         Source sw = tap_source(i[3], kw, win.stride.w, win.pad.w, 1);
-        Expr count = include_pad
-                         ? Expr(int32_t(win.kernel.h * win.kernel.w))
-                         : inside_count(sh.row, win.kernel.h, win.stride.h, win.pad.h, xs[2]) *
-                               inside_count(sw.row, win.kernel.w, win.stride.w, win.pad.w, xs[3]);
-        Expr share =
-            at(dy_pad, {i[0], i[1], sh.row, sw.row}) / Halide::cast(t, Halide::max(count, 1));
-        return Halide::select(sh.valid && sw.valid, share, constant(t, 0));
+        Expr tap = at(out.padded, {i[0], i[1], sh.row, sw.row});
+        return Halide::select(sh.valid && sw.valid, tap, constant(t, 0));
       },
       out.stages);
   return out;

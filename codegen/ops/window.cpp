@@ -28,6 +28,16 @@ Window pool_window(const Attrs& a) {
   return {kernel, pair_attr(a, "stride", kernel), pair_attr(a, "pad", {0, 0}), {1, 1}, 1};
 }
 
+Halide::Func padded_copy(const Halide::Func& value, const Shape& xs, const std::string& name) {
+  std::vector<Halide::Var> v = ir_vars(4);
+  Halide::RDom r(0, int32_t(xs[3]), 0, int32_t(xs[2]), name + "_r");
+  Halide::Expr inner = at(value, {v[0], v[1], r.y, r.x});
+  Halide::Func pad(name);
+  define(pad, v, Halide::cast(inner.type(), 0));
+  pad(r.x, r.y, v[1], v[0]) = inner;
+  return pad;
+}
+
 Halide::Func padded_input(const Halide::Func& x, const Shape& xs, const Halide::Expr& fill,
                           const std::string& name) {
   auto H = static_cast<int32_t>(xs[2]), W = static_cast<int32_t>(xs[3]);

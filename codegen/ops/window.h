@@ -26,6 +26,15 @@ Window pool_window(const Attrs& a);
 // (count_include_pad=1) rather than the window's elements inside x.
 inline bool count_include_pad(const Attrs& a) { return a.get_int("count_include_pad", 0) != 0; }
 
+// value[n, c, h, w] over the extents xs [N,C,H,W], inside a border of zeros:
+// an update that writes the interior over a zero fill, so that the copy
+// reads its source with dense vectors and the window taps then read the copy
+// without clamps or selects. (Clamped taps of padded_input are
+// non-affine loads that Halide scalarizes: inception's 3x3 stride-1 avgpool
+// ran at ~2 GFLOP/s.) avgpool and avgpool_backward hand it to the schedule,
+// which must place it, as Lowered::padded.
+Halide::Func padded_copy(const Halide::Func& value, const Shape& xs, const std::string& name);
+
 // x [N,C,H,W] read at any (h, w): `fill` outside [0,H) x [0,W). The inner read
 // is clamped so that bounds inference never asks x for rows it lacks.
 Halide::Func padded_input(const Halide::Func& x, const Shape& xs, const Halide::Expr& fill,
