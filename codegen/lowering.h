@@ -116,6 +116,7 @@ std::span<const OpLowering> gather_lowerings();
 std::span<const OpLowering> norm_lowerings();
 std::span<const OpLowering> activation_lowerings();
 std::span<const OpLowering> loss_lowerings();
+std::span<const OpLowering> quant_lowerings();
 
 // ---- Helpers shared by the rules and the schedules ---------------------------
 
