@@ -87,6 +87,13 @@ Calibration calibrate(const Graph& g, const std::map<std::string, Tensor<float>>
       std::copy_n(t.data.begin() + start * row, count * row, part.data.begin());
       values[name] = std::move(part);
     }
+    // Inputs the ranges cannot depend on (labels, for a loss that the
+    // inference graph still computes): zeros.
+    for (ValueId v : g.leaves(OpKind::Input)) {
+      const Node& leaf = g.node(v);
+      const std::string& name = leaf.attrs.get_str("name");
+      if (!values.count(name)) values[name] = Tensor<float>(leaf.type.shape.concrete(count));
+    }
     RefContext<float> ctx;
     ctx.batch = count;
     ctx.values = &values;
