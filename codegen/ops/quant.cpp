@@ -61,7 +61,7 @@ Lowered lower_weight_scale(const LowerCtx& ctx) {
   Stage amax = column_amax(ctx);
   Func s(ctx.name());
   Var j("x0");
-  s(j) = amax.f(j) / 127.0f;
+  s(j) = amax.f(j) * (1.0f / 127.0f); // as the reference rounds it
   return {s, {amax}};
 }
 

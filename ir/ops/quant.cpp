@@ -151,7 +151,10 @@ void ref_quantize_weight(const Node&, RefInputs<T> in, Tensor<T>& out, RefContex
 template <class T>
 void ref_weight_scale(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   std::vector<float> amax = column_amax(*in[0]);
-  for (size_t j = 0; j < amax.size(); ++j) out[int64_t(j)] = static_cast<T>(amax[j] / 127.0f);
+  // amax * (1/127), not amax / 127: Halide turns a division by a constant
+  // into this product, and the reference must round the same way.
+  for (size_t j = 0; j < amax.size(); ++j)
+    out[int64_t(j)] = static_cast<T>(amax[j] * (1.0f / 127.0f));
 }
 
 template <class T>

@@ -88,6 +88,7 @@ TEST_CASE("quantize_int8: every dense layer of an mlp becomes an int8 matmul") {
   auto data = inputs(n, 1.3);
   auto values = w;
   values.insert(data.begin(), data.end());
+  values["y"] = Tensor<float>({n}); // the loss's labels: not part of the comparison
   std::vector<Tensor<float>> f = run(g, values, n), qv = run(r.graph, values, n);
   const Tensor<float>&pf = f[size_t(g.outputs[0].value)],
         &pq = qv[size_t(r.graph.outputs[0].value)];
