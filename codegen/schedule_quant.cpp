@@ -81,10 +81,10 @@ bool schedule_matmul_i8(const KernelFuncs& k, std::string& notes) {
   // quantize, fused here as a producer): computed once per row tile into a
   // small u8 buffer, not once per use in the dot products' inner loop.
   ValueId a = k.g.node(*mm).inputs[0];
-  if (k.ops.count(a)) {
+  bool quantizes_here = k.ops.count(a) > 0;
+  if (quantizes_here) {
     Halide::Func qa = k.ops.at(a).value;
     qa.compute_at(out, tile_loop).vectorize(qa.args()[0], 16, TailStrategy::GuardWithIf);
-    notes += ", the activations quantized per row tile";
   }
   // Halide's tested form of a vectorized reduction into several lanes
   // (test/correctness/vector_reductions.cpp): the reduction's RVar fused
@@ -95,6 +95,7 @@ bool schedule_matmul_i8(const KernelFuncs& k, std::string& notes) {
   upd.atomic().vectorize(lj).unroll(jo).unroll(kI);
   notes += fmt::format("int8 matmul: {}x{} tiles (vpdpbusd: 4 k x 16 columns), parallel over {}",
                        cols, kRows, col_major ? "column panels" : "row tiles");
+  if (quantizes_here) notes += ", the activations quantized per row tile";
   return true;
 }
 
