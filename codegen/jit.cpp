@@ -43,16 +43,44 @@ struct JitKernel::Impl {
   std::vector<Halide::Buffer<>> out_bufs;
   std::optional<Halide::Realization> realization;
 
+  // Integer outputs (quantized values, int32 sums): realized into typed
+  // buffers, then copied into the caller's float tensors, exact up to 2^24.
+  std::vector<std::pair<Tensor<float>*, size_t>> unstaged; // (destination, output index)
+
+  template <class I>
+  static void copy_in(const Tensor<float>& src, Halide::Buffer<>& b) {
+    auto* d = static_cast<I*>(b.data());
+    for (int64_t e = 0; e < src.size(); ++e) d[e] = static_cast<I>(src[e]);
+  }
+  template <class I>
+  static void copy_out(const Halide::Buffer<>& b, Tensor<float>& dst) {
+    const auto* s = static_cast<const I*>(b.data());
+    for (int64_t e = 0; e < dst.size(); ++e) dst[e] = static_cast<float>(s[e]);
+  }
+
   void stage_integers() {
     for (auto [src, i] : staged) {
       Halide::Buffer<>& b = in_bufs[i];
-      if (b.type() == Halide::Int(32)) {
-        auto* d = static_cast<int32_t*>(b.data());
-        for (int64_t e = 0; e < src->size(); ++e) d[e] = static_cast<int32_t>((*src)[e]);
-      } else {
-        auto* d = static_cast<int64_t*>(b.data());
-        for (int64_t e = 0; e < src->size(); ++e) d[e] = static_cast<int64_t>((*src)[e]);
-      }
+      if (b.type() == Halide::Int(32))
+        copy_in<int32_t>(*src, b);
+      else if (b.type() == Halide::UInt(8))
+        copy_in<uint8_t>(*src, b);
+      else if (b.type() == Halide::Int(8))
+        copy_in<int8_t>(*src, b);
+      else
+        copy_in<int64_t>(*src, b);
+    }
+  }
+
+  void unstage_integers() {
+    for (auto [dst, i] : unstaged) {
+      const Halide::Buffer<>& b = out_bufs[i];
+      if (b.type() == Halide::Int(32))
+        copy_out<int32_t>(b, *dst);
+      else if (b.type() == Halide::UInt(8))
+        copy_out<uint8_t>(b, *dst);
+      else
+        copy_out<int8_t>(b, *dst);
     }
   }
 };
@@ -64,8 +92,10 @@ JitKernel::JitKernel(const Graph& g, const KernelSpec& spec, const KernelOptions
   for (ValueId v : spec.inputs) impl_->in_types.push_back(g.node(v).type);
   for (ValueId v : spec.outputs) {
     impl_->out_types.push_back(g.node(v).type);
-    if (g.node(v).type.dtype != DType::f32)
-      internal_error(fmt::format("kernel '{}': the JIT returns f32 values only, output %{} is {}",
+    DType t = g.node(v).type.dtype;
+    if (t != DType::f32 && t != DType::i32 && t != DType::u8 && t != DType::i8)
+      internal_error(fmt::format("kernel '{}': the JIT returns f32, i32, u8 and i8 values, "
+                                 "output %{} is {}",
                                  spec.name, v, to_string(g.node(v).type)));
   }
   for (const TensorType& t : impl_->in_types)
@@ -96,6 +126,7 @@ void JitKernel::bind(int64_t batch, std::span<const Tensor<float>* const> inputs
   m.in_bufs.clear();
   m.staged.clear();
   m.out_bufs.clear();
+  m.unstaged.clear();
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::vector<int64_t> want = m.in_types[i].shape.concrete(batch);
     check_shape("input", i, inputs[i]->shape, want);
@@ -113,7 +144,12 @@ void JitKernel::bind(int64_t batch, std::span<const Tensor<float>* const> inputs
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::vector<int64_t> want = m.out_types[i].shape.concrete(batch);
     check_shape("output", i, outputs[i]->shape, want);
-    m.out_bufs.emplace_back(Halide::Buffer<float>(outputs[i]->data.data(), halide_sizes(want)));
+    if (m.out_types[i].dtype == DType::f32) {
+      m.out_bufs.emplace_back(Halide::Buffer<float>(outputs[i]->data.data(), halide_sizes(want)));
+    } else {
+      m.out_bufs.emplace_back(halide_type(m.out_types[i].dtype), halide_sizes(want));
+      m.unstaged.emplace_back(outputs[i], i);
+    }
   }
   m.realization.emplace(m.out_bufs);
   m.k.scalars.batch.set(static_cast<int32_t>(batch));
@@ -126,6 +162,7 @@ void JitKernel::run(const StepScalars& scalars) {
   m.k.scalars.seed.set(scalars.seed);
   m.k.scalars.step.set(static_cast<uint32_t>(scalars.step));
   m.k.pipeline.realize(*m.realization, m.k.target);
+  m.unstage_integers();
 }
 
 std::vector<Tensor<float>> JitKernel::run(int64_t batch,

@@ -15,9 +15,10 @@ namespace {
 // backend, and the lowering-completeness test names what is missing.
 std::array<LowerRule, kNumOps> build_table() {
   std::array<LowerRule, kNumOps> table{};
-  for (auto family : {leaf_lowerings, elementwise_lowerings, reduce_lowerings, shape_lowerings,
-                      matmul_lowerings, conv_lowerings, conv_backward_lowerings, resize_lowerings,
-                      gather_lowerings, norm_lowerings, activation_lowerings, loss_lowerings}) {
+  for (auto family :
+       {leaf_lowerings, elementwise_lowerings, reduce_lowerings, shape_lowerings, matmul_lowerings,
+        conv_lowerings, conv_backward_lowerings, resize_lowerings, gather_lowerings, norm_lowerings,
+        activation_lowerings, loss_lowerings, quant_lowerings}) {
     for (const OpLowering& l : family()) {
       auto i = static_cast<size_t>(l.kind);
       if (table[i]) internal_error(fmt::format("op '{}' has two lowerings", op_name(l.kind)));
@@ -47,6 +48,8 @@ Halide::Type halide_type(DType t) {
   case DType::f64: return Halide::Float(64);
   case DType::i32: return Halide::Int(32);
   case DType::i64: return Halide::Int(64);
+  case DType::u8: return Halide::UInt(8);
+  case DType::i8: return Halide::Int(8);
   }
   internal_error("bad dtype");
 }

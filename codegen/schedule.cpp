@@ -280,6 +280,10 @@ void schedule_generic(const KernelFuncs& k, std::string& notes) {
 Schedule schedule_kernel(const KernelFuncs& k, std::string& notes) {
   switch (k.spec.kind) {
   case KernelKind::matmul:
+    if (has_op(k, {OpKind::MatMulI8})) {
+      if (schedule_matmul_i8(k, notes)) return Schedule::matmul;
+      break;
+    }
     if (schedule_matmul(k, notes)) return Schedule::matmul;
     break;
   case KernelKind::conv: {

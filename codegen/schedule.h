@@ -33,6 +33,8 @@ Schedule schedule_kernel(const KernelFuncs& k, std::string& notes);
 // not fit its pattern (and then has changed nothing).
 bool schedule_matmul(const KernelFuncs& k, std::string& notes);
 bool schedule_conv(const KernelFuncs& k, std::string& notes);
+// matmul_i8 and its epilogue (codegen/schedule_quant.cpp).
+bool schedule_matmul_i8(const KernelFuncs& k, std::string& notes);
 bool schedule_conv_weight_grad(const KernelFuncs& k, std::string& notes);
 // Always applies: outputs vectorized and parallel, stages placed.
 void schedule_generic(const KernelFuncs& k, std::string& notes);

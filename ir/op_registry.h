@@ -108,5 +108,6 @@ std::span<const OpDef> gather_op_defs();
 std::span<const OpDef> norm_op_defs();
 std::span<const OpDef> activation_op_defs();
 std::span<const OpDef> loss_op_defs();
+std::span<const OpDef> quant_op_defs();
 
 } // namespace netc

@@ -12,12 +12,26 @@ std::string_view dtype_name(DType t) {
   case DType::f64: return "f64";
   case DType::i32: return "i32";
   case DType::i64: return "i64";
+  case DType::u8: return "u8";
+  case DType::i8: return "i8";
+  }
+  internal_error("bad dtype");
+}
+
+int dtype_bytes(DType t) {
+  switch (t) {
+  case DType::f64:
+  case DType::i64: return 8;
+  case DType::u8:
+  case DType::i8: return 1;
+  case DType::f32:
+  case DType::i32: return 4;
   }
   internal_error("bad dtype");
 }
 
 std::optional<DType> dtype_from_name(std::string_view name) {
-  for (DType t : {DType::f32, DType::f64, DType::i32, DType::i64})
+  for (DType t : {DType::f32, DType::f64, DType::i32, DType::i64, DType::u8, DType::i8})
     if (dtype_name(t) == name) return t;
   return std::nullopt;
 }

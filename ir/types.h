@@ -11,11 +11,16 @@
 
 namespace netc {
 
-enum class DType : uint8_t { f32, f64, i32, i64 };
+// u8 and i8 hold quantized tensors (passes/quantize.h): activations as
+// unsigned bytes with a zero point, weights as signed bytes, the operand
+// types of the CPU's u8 x i8 dot products (AVX-512 VNNI).
+enum class DType : uint8_t { f32, f64, i32, i64, u8, i8 };
 
 std::string_view dtype_name(DType t);
 std::optional<DType> dtype_from_name(std::string_view name);
 inline bool is_float(DType t) { return t == DType::f32 || t == DType::f64; }
+// Bytes of one element in a compiled binary's buffers.
+int dtype_bytes(DType t);
 
 // The symbolic batch dimension. Any other dimension is a positive constant.
 inline constexpr int64_t kBatch = -1;

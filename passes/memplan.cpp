@@ -12,7 +12,9 @@ namespace netc {
 namespace {
 
 int64_t aligned_bytes(const TensorType& t, int64_t batch) {
-  int64_t bytes = t.shape.elements(batch) * 4; // f32 and i32 alike
+  // f32 and i32 (i64 and f64 are computed as i32 and f32 at run time); the
+  // quantized u8 and i8 take one byte.
+  int64_t bytes = t.shape.elements(batch) * (t.dtype == DType::u8 || t.dtype == DType::i8 ? 1 : 4);
   return (bytes + 63) / 64 * 64;
 }
 

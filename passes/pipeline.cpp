@@ -11,6 +11,7 @@
 #include "passes/autodiff.h"
 #include "passes/cleanup.h"
 #include "passes/optimizer.h"
+#include "passes/quantize.h"
 #include "passes/specialize.h"
 
 #include <algorithm>
@@ -61,6 +62,8 @@ bool optimizer(PipelineState& s) {
 }
 
 bool cleanup(PipelineState& s) { return take(s, clean_up(s.graph)); }
+
+bool quantize(PipelineState& s) { return take(s, quantize_int8(s.graph, *s.quantize)); }
 
 // NETC_NO_FUSION=1 (any value but empty or 0) gives every stored value a
 // kernel of its own (FusionOptions, passes/fusion.h) in every command that
@@ -120,28 +123,42 @@ constexpr Step kInferSteps[] = {
     kMemplan,
 };
 
-std::span<const Step> steps_of(Mode mode) {
+// An int8 inference program (netc compile --quantize int8).
+constexpr Step kInferInt8Steps[] = {
+    {"specialize", specialize_infer, Produces::graph, print_ir},
+    {"cleanup", cleanup, Produces::graph, print_ir},
+    // After cleanup: the calibration ran on the cleaned-up graph (its value
+    // ids), and batch norm is folded into the weights it quantizes.
+    {"quantize", quantize, Produces::graph, print_ir},
+    kFusion,
+    kMemplan,
+};
+
+std::span<const Step> steps_of(Mode mode, bool quantized) {
   if (mode == Mode::train) return kTrainSteps;
-  return kInferSteps;
+  return quantized ? std::span<const Step>(kInferInt8Steps) : std::span<const Step>(kInferSteps);
 }
 
 } // namespace
 
-std::vector<std::string> pipeline_stages(Mode mode) {
+std::vector<std::string> pipeline_stages(Mode mode, bool quantized) {
   std::vector<std::string> names{"parse"};
-  for (const Step& step : steps_of(mode)) names.emplace_back(step.name);
+  for (const Step& step : steps_of(mode, quantized)) names.emplace_back(step.name);
   return names;
 }
 
 PipelineState run_pipeline(Graph parsed, Mode mode, const PipelineOptions& options) {
-  std::span<const Step> steps = steps_of(mode);
-  std::vector<std::string> names = pipeline_stages(mode);
+  bool quantized = options.quantize != nullptr;
+  if (quantized && mode == Mode::train) internal_error("a training step cannot be quantized");
+  std::span<const Step> steps = steps_of(mode, quantized);
+  std::vector<std::string> names = pipeline_stages(mode, quantized);
   if (std::find(names.begin(), names.end(), options.last) == names.end())
     internal_error(fmt::format("the {} pipeline has no stage '{}'",
                                mode == Mode::train ? "train" : "infer", options.last));
   PipelineState s;
   s.max_batch = options.max_batch > 0 ? options.max_batch : default_max_batch(parsed);
   s.gradient_outputs = options.gradient_outputs;
+  s.quantize = options.quantize;
   s.graph = std::move(parsed);
   auto report = [&](std::string_view name, bool changed, auto print) {
     if (options.observe) options.observe(StageView{name, changed, s, print});

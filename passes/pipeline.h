@@ -11,12 +11,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace netc {
+
+struct Calibration; // passes/quantize.h
 
 enum class Mode { train, infer };
 
@@ -37,6 +40,9 @@ struct PipelineState {
   // Keep every gradient as an output named d/PARAM of the training step
   // (PipelineOptions::gradient_outputs).
   bool gradient_outputs = false;
+  // Inference: quantize the graph's matmuls to int8 with these activation
+  // ranges (passes/quantize.h); null: stay f32.
+  std::shared_ptr<const Calibration> quantize;
 };
 
 // A stage as the runner reports it, right after it ran and was verified.
@@ -59,10 +65,13 @@ struct PipelineOptions {
   // computes it. Data-parallel training (`netc compile --mpi`) sums these
   // buffers over the ranks between the backward pass and the updates.
   bool gradient_outputs = false;
+  // Inference only: the calibration of an int8 inference program; its
+  // pipeline has a `quantize` stage after cleanup (passes/quantize.h).
+  std::shared_ptr<const Calibration> quantize;
 };
 
 // The stage names of a mode, in pipeline order ("parse" first).
-std::vector<std::string> pipeline_stages(Mode mode);
+std::vector<std::string> pipeline_stages(Mode mode, bool quantized = false);
 
 // Runs the pipeline on a parsed model up to and including `options.last`,
 // verifying the IR after every stage. A stage the mode does not have is an

@@ -26,6 +26,8 @@ std::string fingerprint(const Graph& g) {
 }
 
 rt::ElemType elem_type(DType t) {
+  if (t == DType::u8) return rt::ElemType::u8;
+  if (t == DType::i8) return rt::ElemType::i8;
   return t == DType::i32 || t == DType::i64 ? rt::ElemType::i32 : rt::ElemType::f32;
 }
 
@@ -171,11 +173,14 @@ void attach_start_values(rt::Plan& p, const std::map<std::string, Tensor<float>>
 }
 
 PlanBundle build_plan(const Graph& parsed, int64_t max_batch, bool gradient_outputs,
-                      const std::map<std::string, Tensor<float>>& start_values) {
+                      const std::map<std::string, Tensor<float>>& start_values,
+                      std::shared_ptr<const Calibration> quantize) {
   if (max_batch <= 0) max_batch = default_max_batch(parsed);
   PlanBundle b;
   PipelineOptions options{.last = "memplan", .max_batch = max_batch};
+  options.quantize = std::move(quantize);
   b.infer = compiled_program(Mode::infer, run_pipeline(parsed, Mode::infer, options));
+  options.quantize = nullptr;
   if (parsed.loss) {
     options.gradient_outputs = gradient_outputs;
     b.train = compiled_program(Mode::train, run_pipeline(parsed, Mode::train, options));

@@ -10,6 +10,7 @@
 #include "plan/launch_plan.h"
 
 #include <map>
+#include <memory>
 
 #include <span>
 
@@ -37,8 +38,12 @@ CompiledProgram compiled_program(Mode mode, PipelineState finished);
 // gradient_outputs: PipelineOptions::gradient_outputs, for data-parallel training.
 // `start_values`: params and state that start from given values (an imported
 // ONNX network's weights) rather than their initializers.
+// `quantize`: the inference program is int8 (passes/quantize.h) with these
+// activation ranges; the training program stays f32, so that the model's
+// checkpoints load unchanged.
 PlanBundle build_plan(const Graph& parsed, int64_t max_batch = 0, bool gradient_outputs = false,
-                      const std::map<std::string, Tensor<float>>& start_values = {});
+                      const std::map<std::string, Tensor<float>>& start_values = {},
+                      std::shared_ptr<const Calibration> quantize = nullptr);
 
 // FLOPs of one call of a kernel computing `nodes`: fixed + per_example * batch
 // (each node's FLOPs rule, per example when it touches the batch dimension).

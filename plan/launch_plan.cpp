@@ -12,10 +12,15 @@ int64_t TensorSlot::elements(int64_t batch) const {
   return n;
 }
 
-int64_t TensorSlot::bytes(int64_t batch) const { return elements(batch) * 4; }
+int elem_bytes(ElemType t) { return t == ElemType::u8 || t == ElemType::i8 ? 1 : 4; }
+
+int64_t TensorSlot::bytes(int64_t batch) const { return elements(batch) * elem_bytes(type); }
 
 NLOHMANN_JSON_SERIALIZE_ENUM(Region, {{Region::persistent, "persistent"}, {Region::arena, "arena"}})
-NLOHMANN_JSON_SERIALIZE_ENUM(ElemType, {{ElemType::f32, "f32"}, {ElemType::i32, "i32"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(ElemType, {{ElemType::f32, "f32"},
+                                        {ElemType::i32, "i32"},
+                                        {ElemType::u8, "u8"},
+                                        {ElemType::i8, "i8"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TensorSlot, name, shape, type, region, offset)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(KernelCall, name, args, num_inputs, scalars, flops_fixed,
                                    flops_per_example, kind, ops, sources)

@@ -23,7 +23,10 @@
 namespace netc::rt {
 
 enum class Region { persistent, arena };
-enum class ElemType { f32, i32 };
+// u8, i8: quantized activations and weights (passes/quantize.h); they live in
+// the arena only, so checkpoints never hold them.
+enum class ElemType { f32, i32, u8, i8 };
+int elem_bytes(ElemType t);
 
 inline constexpr int64_t kBatchDim = -1; // in TensorSlot::shape
 

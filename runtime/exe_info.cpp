@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <ostream>
+#include <set>
 
 namespace netc::rt {
 
@@ -21,6 +22,31 @@ std::string kernel_table(const Program& p, int64_t batch) {
                         once ? "  (once per weights change)" : "");
   }
   return text;
+}
+
+// The weights an inference batch reads: the persistent inputs of the kernels
+// after the prepare kernels, and what the prepare kernels computed for them
+// (folded batch norm, quantized weights), each counted once; and how many of
+// those bytes are int8.
+std::pair<int64_t, int64_t> inference_weight_bytes(const Plan& plan) {
+  std::set<int> prepared, counted;
+  for (int k = 0; k < plan.infer.prepare; ++k) {
+    const KernelCall& c = plan.infer.kernels[size_t(k)];
+    for (size_t a = size_t(c.num_inputs); a < c.args.size(); ++a) prepared.insert(c.args[a]);
+  }
+  int64_t all = 0, int8 = 0;
+  for (size_t k = size_t(plan.infer.prepare); k < plan.infer.kernels.size(); ++k) {
+    const KernelCall& c = plan.infer.kernels[k];
+    for (int a = 0; a < c.num_inputs; ++a) {
+      int s = c.args[size_t(a)];
+      const TensorSlot& slot = plan.slots[size_t(s)];
+      bool weight = slot.region == Region::persistent ? slot.shape.size() > 0 : prepared.count(s);
+      if (!weight || !counted.insert(s).second) continue;
+      all += slot.bytes(1);
+      if (slot.type == ElemType::i8) int8 += slot.bytes(1);
+    }
+  }
+  return {all, int8};
 }
 
 } // namespace
@@ -53,6 +79,9 @@ int exe_info(Executor& ex, std::ostream& out) {
           ? fmt::format(", the first {} only when the weights change", plan.infer.prepare)
           : "");
   text += kernel_table(plan.infer, 1);
+  auto [weights, int8] = inference_weight_bytes(plan);
+  text +=
+      fmt::format("inference weights: {} bytes read per batch ({} of them int8)\n", weights, int8);
   out << text;
   return 0;
 }

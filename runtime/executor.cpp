@@ -32,11 +32,21 @@ halide_type_t halide_type(ElemType t) {
   switch (t) {
   case ElemType::f32: return halide_type_t(halide_type_float, 32);
   case ElemType::i32: return halide_type_t(halide_type_int, 32);
+  case ElemType::u8: return halide_type_t(halide_type_uint, 8);
+  case ElemType::i8: return halide_type_t(halide_type_int, 8);
   }
   return halide_type_t(halide_type_float, 32);
 }
 
-const char* type_name(ElemType t) { return t == ElemType::f32 ? "f32" : "i32"; }
+const char* type_name(ElemType t) {
+  switch (t) {
+  case ElemType::f32: return "f32";
+  case ElemType::i32: return "i32";
+  case ElemType::u8: return "u8";
+  case ElemType::i8: return "i8";
+  }
+  return "?";
+}
 
 const KernelEntry* find_kernel(const KernelEntry* table, const std::string& name) {
   for (const KernelEntry* e = table; e && e->name; ++e)

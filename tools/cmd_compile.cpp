@@ -8,6 +8,7 @@
 #include "passes/plan.h"
 #include "tools/commands.h"
 #include "tools/model_file.h"
+#include "tools/quantize_cli.h"
 
 #include <cerrno>
 #include <chrono>
@@ -133,7 +134,9 @@ Cached compile_to_cache(const CompileOptions& o) {
     throw UserError("", {},
                     "--mpi makes an executable for mpirun; it cannot be used with --emit lib");
   // --mpi keeps the gradients in buffers of their own (passes/pipeline.h).
-  PlanBundle bundle = build_plan(parsed, o.max_batch, /*gradient_outputs=*/o.mpi, file.weights);
+  QuantizeSetup quant = setup_quantization(o, parsed);
+  PlanBundle bundle =
+      build_plan(parsed, o.max_batch, /*gradient_outputs=*/o.mpi, file.weights, quant.calibration);
   // Halide's buffers index with 32-bit integers: a larger tensor is refused
   // here, at its model line, not by the compiled binary at run time.
   check_tensor_sizes(parsed, {.batch = bundle.plan.max_batch,
@@ -147,7 +150,7 @@ Cached compile_to_cache(const CompileOptions& o) {
   aot.emit_stmt = o.emit == "stmt";
   aot.emit_asm = o.emit == "asm";
   std::string key = fnv_hex(json + codegen::aot_target_string() + (o.debug ? "debug" : "release") +
-                            (o.mpi ? "mpi" : "") + build_id());
+                            (o.mpi ? "mpi" : "") + build_id() + quant.key);
   fs::path entry = cache_root() / key;
   fs::path exe = entry / "model";
   bool cached = fs::exists(exe) && !aot.emit_stmt && !aot.emit_asm;
@@ -221,7 +224,7 @@ Cached compile_to_cache(const CompileOptions& o) {
           : fmt::format("compiled {} -> {} in {:.2f} s ({} kernels: planning {:.2f} s, Halide "
                         "and LLVM {:.2f} s, linking {:.2f} s)\n",
                         o.model, o.output, seconds_since(t0), kernels, t_plan, t_kernels, t_link);
-  return {exe, text};
+  return {exe, quant.summary + text};
 }
 
 } // namespace

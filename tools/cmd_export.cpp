@@ -16,6 +16,7 @@
 #include "runtime/npy.h"
 #include "tools/commands.h"
 #include "tools/model_file.h"
+#include "tools/quantize_cli.h"
 #include "tools/reference_session.h"
 
 #include <cerrno>
@@ -63,31 +64,6 @@ checkpoint_normalization(const rt::SafetensorsFile& f, const Graph& g, const std
     auto k = static_cast<size_t>(j / per_group);
     out.shift[j] = norm.mean()[k];
     out.scale[j] = 1.0f / norm.stddev()[k];
-  }
-  return out;
-}
-
-// Every Param and State leaf's value (and stored hypers) from a checkpoint.
-std::map<std::string, Tensor<float>> checkpoint_weights(const rt::SafetensorsFile& f,
-                                                        const Graph& g, const std::string& path) {
-  std::map<std::string, Tensor<float>> out;
-  for (const Node& n : g.nodes) {
-    if (n.op != OpKind::Param && n.op != OpKind::State && n.op != OpKind::Hyper) continue;
-    const std::string& name = n.attrs.get_str("name");
-    const rt::StoredTensor* t = f.find(name);
-    if (!t) {
-      if (n.op == OpKind::Hyper) continue; // keeps its default
-      throw UserError(path, {}, fmt::format("checkpoint {} lacks tensor {}", path, name));
-    }
-    if (t->dtype != "F32")
-      throw UserError(path, {},
-                      fmt::format("checkpoint {}: tensor {} is {}, not F32", path, name, t->dtype));
-    Tensor<float> v(t->shape);
-    if (t->data.size() != v.data.size() * 4)
-      throw UserError(path, {},
-                      fmt::format("checkpoint {}: tensor {} has the wrong size", path, name));
-    std::memcpy(v.data.data(), t->data.data(), t->data.size());
-    out[name] = std::move(v);
   }
   return out;
 }
@@ -161,6 +137,31 @@ void write_test_data(const ExportOptions& o, const Graph& parsed, const OnnxExpo
 }
 
 } // namespace
+
+// Every Param and State leaf's value (and stored hypers) from a checkpoint.
+std::map<std::string, Tensor<float>> checkpoint_weights(const rt::SafetensorsFile& f,
+                                                        const Graph& g, const std::string& path) {
+  std::map<std::string, Tensor<float>> out;
+  for (const Node& n : g.nodes) {
+    if (n.op != OpKind::Param && n.op != OpKind::State && n.op != OpKind::Hyper) continue;
+    const std::string& name = n.attrs.get_str("name");
+    const rt::StoredTensor* t = f.find(name);
+    if (!t) {
+      if (n.op == OpKind::Hyper) continue; // keeps its default
+      throw UserError(path, {}, fmt::format("checkpoint {} lacks tensor {}", path, name));
+    }
+    if (t->dtype != "F32")
+      throw UserError(path, {},
+                      fmt::format("checkpoint {}: tensor {} is {}, not F32", path, name, t->dtype));
+    Tensor<float> v(t->shape);
+    if (t->data.size() != v.data.size() * 4)
+      throw UserError(path, {},
+                      fmt::format("checkpoint {}: tensor {} has the wrong size", path, name));
+    std::memcpy(v.data.data(), t->data.data(), t->data.size());
+    out[name] = std::move(v);
+  }
+  return out;
+}
 
 int cmd_export(const ExportOptions& o) {
   ModelFile file = read_model_file(o.model);

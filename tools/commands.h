@@ -43,6 +43,13 @@ int cmd_dump(const DumpOptions& o);
 struct CompileOptions {
   std::string model;
   std::string output;
+  // Post-training int8 quantization of the inference program
+  // (docs/quantization.md): "int8" or empty, the calibration data spec, how
+  // many of its examples, and the checkpoint whose weights are calibrated.
+  std::string quantize;
+  std::string calibrate;
+  int64_t calibrate_count = 512;
+  std::string weights;
   std::string emit = "exe"; // exe | stmt | asm (exe plus the kernels' listings)
   int64_t max_batch = 0;    // 0: the model's batch or 256, whichever is larger
   bool debug = false;       // keep Halide's buffer checks in the kernels

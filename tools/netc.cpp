@@ -97,6 +97,18 @@ int main(int argc, char** argv) {
   compile_cmd->add_option("--max-batch", comp.max_batch, "the largest batch the binary accepts")
       ->check(CLI::Range(1, 1 << 20));
   compile_cmd->add_flag("--debug", comp.debug, "keep Halide's buffer checks in the kernels");
+  compile_cmd->add_option("--quantize", comp.quantize,
+                          "int8: post-training static quantization of the inference program "
+                          "(docs/quantization.md; needs --calibrate and --weights)");
+  compile_cmd->add_option("--calibrate", comp.calibrate,
+                          "--quantize: the data spec whose examples calibrate the activations' "
+                          "ranges (fashion-mnist, npy:X,Y, idx:IMAGES,LABELS, csv:PATH)");
+  compile_cmd
+      ->add_option("--calibrate-count", comp.calibrate_count,
+                   "--quantize: how many calibration examples (spread over the data)")
+      ->capture_default_str();
+  compile_cmd->add_option("--weights", comp.weights,
+                          "--quantize: the checkpoint (`train --save`) the binary will run with");
   compile_cmd->add_flag("--mpi", comp.mpi,
                         "train data-parallel under mpirun: the gradients are summed over the "
                         "ranks (docs/mpi.md; links Open MPI's libmpi)");

@@ -295,6 +295,14 @@ bool emit_op(Emitter& e, ValueId v, const std::string& out) {
   case OpKind::SigmoidCrossEntropy:
   case OpKind::Mse:
   case OpKind::OneHot: return false;
+  // int8 inference graphs (passes/quantize.h) are not exported: export
+  // writes the f32 model, which ONNX Runtime can quantize itself.
+  case OpKind::Quantize:
+  case OpKind::QuantizeWeight:
+  case OpKind::WeightScale:
+  case OpKind::WeightColsum:
+  case OpKind::MatMulI8:
+  case OpKind::Dequantize: return false;
   }
   return false;
 }

@@ -19,7 +19,7 @@ Tensor<float> random_tensor(const std::vector<int64_t>& shape, const Fill& fill,
   Tensor<float> t(shape);
   std::mt19937_64 rng(seed);
   if (fill.classes > 0) {
-    std::uniform_int_distribution<int64_t> d(0, fill.classes - 1);
+    std::uniform_int_distribution<int64_t> d(fill.first, fill.first + fill.classes - 1);
     for (auto& x : t.data) x = static_cast<float>(d(rng));
   } else {
     std::uniform_real_distribution<double> d(fill.lo, fill.hi);

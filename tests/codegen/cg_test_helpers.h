@@ -26,6 +26,8 @@ inline const std::vector<int64_t> kBatches = {1, 7, 37, 128};
 
 inline TensorType f32(Shape s) { return {DType::f32, std::move(s)}; }
 inline TensorType i32(Shape s) { return {DType::i32, std::move(s)}; }
+inline TensorType u8(Shape s) { return {DType::u8, std::move(s)}; }
+inline TensorType i8(Shape s) { return {DType::i8, std::move(s)}; }
 
 // How a leaf is filled: uniform in [lo, hi), or integer labels in [0, classes),
 // optionally with a NaN at every nan_every-th element.
@@ -33,10 +35,13 @@ struct Fill {
   double lo = -2, hi = 2;
   int64_t classes = 0;   // > 0: labels
   int64_t nan_every = 0; // > 0: NaNs at flat indices k * nan_every + nan_every / 2
+  int64_t first = 0;     // labels: integers in [first, first + classes)
 };
 inline Fill uniform(double lo, double hi) { return {lo, hi, 0, 0}; }
 inline Fill labels(int64_t classes) { return {0, 0, classes, 0}; }
 inline Fill with_nans(int64_t every) { return {-2, 2, 0, every}; }
+// Integers in [lo, hi] (quantized u8 and i8 values).
+inline Fill integers(int64_t lo, int64_t hi) { return {0, 0, hi - lo + 1, 0, lo}; }
 
 // |got - want| <= atol + rtol |want|, elementwise.
 struct Tol {

@@ -1,0 +1,178 @@
+#include "passes/quantize.h"
+
+#include "ir/error.h"
+#include "ir/interpreter.h"
+#include "ir/op_traits.h"
+#include "passes/rewrite.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+namespace netc {
+
+namespace {
+
+// Values that vary with the data: anything downstream of an input or of the
+// batch extent. The rest (params, state, constants and what is computed
+// from them alone) is weights-only.
+std::vector<bool> data_dependent(const Graph& g) {
+  std::vector<bool> dep(static_cast<size_t>(g.size()), false);
+  for (ValueId v = 0; v < g.size(); ++v) {
+    const Node& n = g.node(v);
+    bool d = n.op == OpKind::Input || n.op == OpKind::BatchSize;
+    for (ValueId i : n.inputs) d = d || dep[size_t(i)];
+    dep[size_t(v)] = d;
+  }
+  return dep;
+}
+
+std::string where(const Node& n) {
+  return n.loc.line > 0 ? fmt::format("line {}: {}", n.loc.line, op_name(n.op))
+                        : std::string(op_name(n.op));
+}
+
+// Why the matmul node v cannot be quantized, or "" when it can.
+std::string refusal(const Graph& g, ValueId v, const std::vector<bool>& dep) {
+  const Node& n = g.node(v);
+  const TensorType &a = g.node(n.inputs[0]).type, &b = g.node(n.inputs[1]).type;
+  if (n.attrs.get_int("transpose_a", 0) || n.attrs.get_int("transpose_b", 0))
+    return "a transposed operand";
+  if (a.shape.rank() != 2 || b.shape.rank() != 2) return "a batched (rank > 2) matmul";
+  if (a.dtype != DType::f32 || b.dtype != DType::f32) return "not f32";
+  if (dep[size_t(n.inputs[1])]) return "its right operand depends on the data (not a weight)";
+  if (a.shape[1] == kBatch) return "the batch is the reduction";
+  return "";
+}
+
+} // namespace
+
+QuantizableOps find_quantizable(const Graph& g) {
+  QuantizableOps q;
+  std::vector<bool> dep = data_dependent(g);
+  for (ValueId v = 0; v < g.size(); ++v) {
+    const Node& n = g.node(v);
+    switch (op_traits(n.op).kernel) {
+    case KernelKind::matmul:
+      if (n.op != OpKind::MatMul) break;
+      if (std::string why = refusal(g, v, dep); !why.empty())
+        q.refused.push_back(fmt::format("{}: {} (stays f32)", where(n), why));
+      else
+        q.matmuls.push_back(v);
+      break;
+    case KernelKind::conv:
+      q.refused.push_back(fmt::format("{}: no int8 kernel yet (stays f32)", where(n)));
+      break;
+    default: break;
+    }
+  }
+  return q;
+}
+
+Calibration calibrate(const Graph& g, const std::map<std::string, Tensor<float>>& weights,
+                      const std::map<std::string, Tensor<float>>& inputs, int64_t chunk) {
+  QuantizableOps q = find_quantizable(g);
+  Calibration c;
+  if (inputs.empty()) internal_error("calibrate: no inputs");
+  int64_t n = inputs.begin()->second.dim(0);
+  c.examples = n;
+  for (int64_t start = 0; start < n; start += chunk) {
+    int64_t count = std::min(chunk, n - start);
+    std::map<std::string, Tensor<float>> values = weights;
+    for (const auto& [name, t] : inputs) {
+      std::vector<int64_t> shape = t.shape;
+      shape[0] = count;
+      Tensor<float> part(shape);
+      int64_t row = t.size() / t.dim(0);
+      std::copy_n(t.data.begin() + start * row, count * row, part.data.begin());
+      values[name] = std::move(part);
+    }
+    // Inputs the ranges cannot depend on (labels, for a loss that the
+    // inference graph still computes): zeros.
+    for (ValueId v : g.leaves(OpKind::Input)) {
+      const Node& leaf = g.node(v);
+      const std::string& name = leaf.attrs.get_str("name");
+      if (!values.count(name)) values[name] = Tensor<float>(leaf.type.shape.concrete(count));
+    }
+    RefContext<float> ctx;
+    ctx.batch = count;
+    ctx.values = &values;
+    std::vector<Tensor<float>> out = interpret(g, ctx);
+    for (ValueId mm : q.matmuls) {
+      ValueId a = g.node(mm).inputs[0];
+      const Tensor<float>& t = out[size_t(a)];
+      auto [lo, hi] = std::minmax_element(t.data.begin(), t.data.end());
+      auto [it, fresh] = c.ranges.try_emplace(a, ValueRange{*lo, *hi});
+      if (!fresh) it->second = {std::min(it->second.lo, *lo), std::max(it->second.hi, *hi)};
+    }
+  }
+  return c;
+}
+
+QuantParams quant_params(ValueRange r) {
+  double lo = std::min<double>(r.lo, 0), hi = std::max<double>(r.hi, 0);
+  if (!(hi > lo)) return {1.0, 0};
+  double scale = (hi - lo) / 255.0;
+  auto zp = static_cast<int64_t>(std::clamp(std::nearbyint(-lo / scale), 0.0, 255.0));
+  return {scale, zp};
+}
+
+PassResult quantize_int8(const Graph& g, const Calibration& c) {
+  QuantizableOps q = find_quantizable(g);
+  if (q.matmuls.empty()) return {g, false};
+  std::vector<bool> dep = data_dependent(g);
+  Graph out;
+  out.name = g.name;
+  out.source_file = g.source_file;
+  out.train = g.train;
+  GraphBuilder b(out);
+  std::vector<ValueId> map(static_cast<size_t>(g.size()), -1);
+  auto copy = [&](ValueId v) {
+    Node n = g.node(v);
+    for (ValueId& i : n.inputs) i = map[size_t(i)];
+    map[size_t(v)] = copy_node(b, n);
+  };
+  // Weights first, then their quantized forms: the kernels that compute from
+  // params alone must come before every data kernel to be the program's
+  // prepare kernels (computed once per loaded checkpoint).
+  for (ValueId v = 0; v < g.size(); ++v)
+    if (!dep[size_t(v)]) copy(v);
+  struct Prepared {
+    ValueId wq, scale, colsum;
+  };
+  std::map<ValueId, Prepared> prepared;
+  for (ValueId mm : q.matmuls) {
+    const Node& n = g.node(mm);
+    ValueId w = map[size_t(n.inputs[1])];
+    ValueId wq = b.op(OpKind::QuantizeWeight, {w}, {}, n.loc);
+    prepared[mm] = {wq, b.op(OpKind::WeightScale, {w}, {}, n.loc),
+                    b.op(OpKind::WeightColsum, {wq}, {}, n.loc)};
+  }
+  for (ValueId v = 0; v < g.size(); ++v) {
+    if (!dep[size_t(v)]) continue;
+    auto p = prepared.find(v);
+    if (p == prepared.end()) {
+      copy(v);
+      continue;
+    }
+    const Node& n = g.node(v);
+    auto r = c.ranges.find(n.inputs[0]);
+    if (r == c.ranges.end())
+      internal_error(fmt::format("quantize_int8: no calibrated range for %{}", n.inputs[0]));
+    QuantParams qp = quant_params(r->second);
+    Attrs a{{"scale", qp.scale}, {"zero_point", qp.zero_point}};
+    ValueId x = b.op(OpKind::Quantize, {map[size_t(n.inputs[0])]}, a, n.loc);
+    ValueId acc = b.op(OpKind::MatMulI8, {x, p->second.wq}, {}, n.loc);
+    map[size_t(v)] = b.op(OpKind::Dequantize, {acc, p->second.scale, p->second.colsum}, a, n.loc);
+  }
+  auto remap = [&](NamedValue nv) {
+    nv.value = map[size_t(nv.value)];
+    return nv;
+  };
+  for (const NamedValue& o : g.outputs) out.outputs.push_back(remap(o));
+  if (g.loss) out.loss = remap(*g.loss);
+  for (const NamedValue& u : g.updates) out.updates.push_back(remap(u));
+  return {std::move(out), true};
+}
+
+} // namespace netc

@@ -1,0 +1,111 @@
+// `netc compile --quantize int8` end to end: train the mlp briefly, quantize
+// its inference program with calibration on training images, and compare the
+// int8 binary's predictions on the Fashion-MNIST test set with the f32
+// binary's (>= 99% agreement). Then the user errors of the options.
+#include "run_netc.h"
+
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+#include <sstream>
+#include <vector>
+
+using namespace netc::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kTestImages = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+
+// The class column of `predict`'s CSV (row,class,confidence).
+std::vector<int> classes(const std::string& csv) {
+  std::vector<int> out;
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line); // header
+  while (std::getline(in, line)) {
+    size_t a = line.find(','), b = line.find(',', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    out.push_back(std::stoi(line.substr(a + 1, b - a - 1)));
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("int8 mlp: predictions agree with the f32 binary on the test set") {
+  if (!fs::exists(kTestImages)) {
+    MESSAGE("skipped: no Fashion-MNIST at /usr/share/datasets/fashion-mnist");
+    return;
+  }
+  fs::path dir = scratch_dir() / "int8";
+  fs::create_directories(dir);
+  std::string f32 = (dir / "mlp").string(), i8 = (dir / "mlp8").string(),
+              ckpt = (dir / "mlp.ckpt").string();
+  CommandResult c = run_netc("compile examples/fmnist_mlp.nn -o " + f32);
+  REQUIRE_MESSAGE(c.status == 0, c.err);
+  CommandResult t = run_shell(f32 + " train --epochs 1 --save " + ckpt);
+  REQUIRE_MESSAGE(t.status == 0, t.out);
+  CommandResult q = run_netc("compile examples/fmnist_mlp.nn --quantize int8 --calibrate "
+                             "fashion-mnist --calibrate-count 256 --weights " +
+                             ckpt + " -o " + i8);
+  REQUIRE_MESSAGE(q.status == 0, q.err);
+  CHECK(q.out.find("int8: 3 dense layer(s) quantized") != std::string::npos);
+  CommandResult pf = run_shell(f32 + " predict --weights " + ckpt + " --input " + kTestImages);
+  CommandResult pq = run_shell(i8 + " predict --weights " + ckpt + " --input " + kTestImages);
+  REQUIRE(pf.status == 0);
+  REQUIRE(pq.status == 0);
+  std::vector<int> a = classes(pf.out), b = classes(pq.out);
+  REQUIRE(a.size() == 10000);
+  REQUIRE(b.size() == a.size());
+  int agree = 0;
+  for (size_t i = 0; i < a.size(); ++i) agree += a[i] == b[i];
+  MESSAGE(fmt::format("int8 and f32 predictions agree on {} of {}", agree, a.size()));
+  CHECK(agree >= 9900);
+  // The int8 binary's info names its int8 kernels.
+  CommandResult info = run_shell(i8 + " info");
+  CHECK(info.out.find("matmul_i8") != std::string::npos);
+}
+
+TEST_CASE("--quantize: clear messages for bad options and data") {
+  fs::path dir = scratch_dir() / "int8-errors";
+  fs::create_directories(dir);
+  std::string out = (dir / "m").string();
+  CommandResult r = run_netc("compile examples/fmnist_mlp.nn --quantize int8 -o " + out);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--quantize int8 needs --calibrate DATA") != std::string::npos);
+  r = run_netc("compile examples/fmnist_mlp.nn --calibrate fashion-mnist -o " + out);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--calibrate is for --quantize int8") != std::string::npos);
+  r = run_netc("compile examples/fmnist_mlp.nn --quantize int4 --calibrate fashion-mnist "
+               "--weights x.ckpt -o " +
+               out);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("the only scheme is int8") != std::string::npos);
+  r = run_netc("compile examples/fmnist_mlp.nn --quantize int8 --calibrate fashion-mnist -o " +
+               out);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("needs --weights CKPT") != std::string::npos);
+
+  // A model with no dense layer: nothing to quantize, and why.
+  write_file(dir / "conv.nn", "model c\ninput x : f32[batch, 1, 8, 8]\n"
+                              "output y = conv2d(x, 4, kernel=3)\n");
+  r = run_netc(fmt::format("compile {} --quantize int8 --calibrate fashion-mnist --weights "
+                           "x.ckpt -o {}",
+                           (dir / "conv.nn").string(), out));
+  CHECK(r.status == 1);
+  CHECK(r.err.find("has no op that can be quantized") != std::string::npos);
+  CHECK(r.err.find("conv2d: no int8 kernel") != std::string::npos);
+
+  // Calibration data of the wrong shape: 5 features per row for a 784-pixel input.
+  std::string ckpt = (dir / "m.ckpt").string();
+  REQUIRE(run_netc("compile examples/fmnist_mlp.nn -o " + out).status == 0);
+  REQUIRE(run_shell(out + " train --random-data --steps 2 --save " + ckpt).status == 0);
+  write_file(dir / "bad.csv", "1,2,3,4,5,0\n6,7,8,9,10,1\n");
+  r = run_netc(fmt::format("compile examples/fmnist_mlp.nn --quantize int8 --calibrate "
+                           "csv:{}:label=5 --weights {} -o {}",
+                           (dir / "bad.csv").string(), ckpt, out + "8"));
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--calibrate csv:") != std::string::npos);
+  MESSAGE(r.err);
+}
