@@ -78,11 +78,6 @@ struct Lowered {
   Halide::Func nhwc_dy;      // dW: (co, x, y, n), dy channels innermost
   Halide::Func nhwc_part;    // dW: (co, ci, kx, ky, n), one image's sums
   Halide::Func nhwc_partial; // dW: (co, ci, kx, ky, chunk), a chunk's sums (not with few taps)
-  // A depthwise conv2d or dx (groups = channels; codegen/ops/depthwise.h)
-  // uses the nhwc_* fields too, with nhwc_weights (c, q, kx, ky), nhwc_acc
-  // (c, q, x, y, n) and nhwc_shape [N, Y, X, Q, C] of rank 5 (q: the phase
-  // of a strided dx, extent 1 otherwise); a depthwise dW has ci of extent 1
-  // and reads the input at channel co.
   // conv2d on the Winograd F(2x2, 3x3) path (codegen/ops/winograd.h), in
   // Halide order (innermost first); all of them are also in `stages`.
   Halide::Func wino_input; // (c, x, y, n): the padded input, channels innermost

@@ -5,7 +5,6 @@
 //
 // Window geometry (ir/ops/conv.cpp): output row oh reads input row
 //   ih = oh sh - ph + kh dh,   rows outside [0, H) being padding.
-#include "codegen/ops/depthwise.h"
 #include "codegen/ops/window.h"
 #include "codegen/ops/winograd.h"
 
@@ -30,10 +29,6 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
   // cnn's conv2 and 1.2-1.6x on 8..64-channel layers from 28x28 down to 5x5,
   // bench/RESULTS.md section 7); other NHWC-eligible layers (other kernel
   // sizes, strides, tiny outputs) keep the direct kernel.
-  if (depthwise_ok(win, ws, ctx.in_types[0].dtype)) {
-    lower_depthwise_conv(ctx, win, out);
-    return out;
-  }
   ConvBias bias;
   if (ctx.in.size() == 3) bias = [&](Expr co) { return at(ctx.in[2], {co}); };
   auto weight = [&](Expr co, Expr ci, Expr kh, Expr kw) { return at(ctx.in[1], {co, ci, kh, kw}); };

@@ -7,7 +7,6 @@
 // the division is exact; reading dy through a zero-padded view handles the o
 // outside [0, OH). Sums run over the taps in an order that may differ from
 // the reference's scatter, so the same terms add up in another order.
-#include "codegen/ops/depthwise.h"
 #include "codegen/ops/window.h"
 #include "codegen/ops/winograd.h"
 
@@ -35,6 +34,33 @@ Source tap_source(Expr i, Expr k, int64_t stride, int64_t pad, int64_t dilation)
   Expr t = i + int32_t(pad) - k * int32_t(dilation);
   if (stride == 1) return {t, Halide::Internal::const_true()};
   return {t / int32_t(stride), t % int32_t(stride) == 0};
+}
+
+// The phases of a strided dx along one axis. dx row ih = s Y + q (phase q)
+// is reached by the taps k = k0 + s j (k0 = (q + p) mod s, k < K) from dy
+// rows Y + A - j, A = floor((q + p) / s). Over all phases these rows are
+// Y + base + u for u in [0, span): one window that every phase shares, each
+// phase using some of its taps (the others weigh 0).
+struct Phases {
+  int32_t s, p, k, base, span;
+};
+Phases phases(int64_t stride, int64_t pad, int64_t kernel) {
+  auto s = int32_t(stride), p = int32_t(pad), k = int32_t(kernel);
+  int32_t lo = INT32_MAX, hi = INT32_MIN;
+  for (int32_t q = 0; q < s; ++q) {
+    int32_t k0 = (q + p) % s, a = (q + p) / s;
+    if (k0 >= k) continue; // no tap reaches this phase: its dx is 0
+    int32_t taps = (k - k0 + s - 1) / s;
+    lo = std::min(lo, a - taps + 1);
+    hi = std::max(hi, a);
+  }
+  return {s, p, k, lo, hi - lo + 1};
+}
+// The tap of phase q at window offset u, and whether there is one.
+std::pair<Expr, Expr> phase_tap(const Phases& ph, Expr q, Expr u) {
+  Expr j = (q + ph.p) / ph.s - ph.base - u;
+  Expr k = (q + ph.p) % ph.s + ph.s * j;
+  return {Halide::clamp(k, 0, ph.k - 1), j >= 0 && k < ph.k};
 }
 
 // dx of a strided convolution on the NHWC path, by phases (sub-pixel
@@ -80,10 +106,6 @@ Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
   int64_t Cg = ws[1], Og = ws[0] / win.groups;
   Halide::Type t = ctx.type();
   Lowered out;
-  if (depthwise_ok(win, ws, ctx.in_types[0].dtype)) {
-    lower_depthwise_dx(ctx, win, out);
-    return out;
-  }
   out.padded = padded_input(ctx.in[0], dys, constant(t, 0), ctx.name("pad"));
   // The same choice as the forward conv (conv.cpp): Winograd F(2x2, 3x3)
   // for 3x3 stride-1 layers with enough channels, else the direct NHWC
@@ -150,9 +172,6 @@ void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out
   Halide::Type t = ctx.type();
   int64_t O = ws[0], C = ws[1], KH = ws[2], KW = ws[3], OH = dys[2], OW = dys[3];
   auto sy = int32_t(win.stride.h), sx = int32_t(win.stride.w);
-  // Depthwise (depthwise.h): ci has extent 1 and output channel co reads
-  // input channel co; the parts are summed over the images as below.
-  bool depthwise = win.groups > 1;
   Halide::Func src = padded_input(ctx.in[0], xs, constant(t, 0), ctx.name("pad"));
   // IR-order indices: (n, y, x, c) for the images, (n, ky, kx, ci, co) for part.
   out.nhwc_dy = pure_func(ctx.name("nhwc_dy"), 4, [&](const Index& i) {
@@ -166,9 +185,9 @@ void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out
   Halide::Func part(ctx.name("part"));
   define(part, p, constant(t, 0));
   define(part, p,
-         at(part, as_index(p)) + at(out.nhwc_dy, {p[0], r.y, r.x, p[4]}) *
-                                     at(out.nhwc_input, {p[0], r.y * sy + p[1], r.x * sx + p[2],
-                                                         depthwise ? Expr(p[4]) : p[3]}));
+         at(part, as_index(p)) +
+             at(out.nhwc_dy, {p[0], r.y, r.x, p[4]}) *
+                 at(out.nhwc_input, {p[0], r.y * sy + p[1], r.x * sx + p[2], p[3]}));
   std::vector<Halide::Var> v = ir_vars(4); // ky, kx, ci, co
   Halide::Func dw(ctx.name("nhwc"));
   define(dw, v, constant(t, 0));
@@ -180,10 +199,9 @@ void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out
     });
   };
   out.stages.push_back({out.nhwc_dy, Shape{kBatch, OH, OW, O}});
-  out.stages.push_back(
-      {out.nhwc_input, Shape{kBatch, (OH - 1) * sy + KH, (OW - 1) * sx + KW, xs[1]}});
+  out.stages.push_back({out.nhwc_input, Shape{kBatch, (OH - 1) * sy + KH, (OW - 1) * sx + KW, C}});
   out.stages.push_back({part, Shape{kBatch, KH, KW, C, O}});
-  if (!depthwise && C * KH * KW <= 16 && C % 4 != 0) {
+  if (C * KH * KW <= 16 && C % 4 != 0) {
     // Few taps (conv1): dW sums the images' parts directly, parallel over
     // output channel blocks (schedule_weight_grad_nhwc). Input channels in
     // blocks of 4 take the chunks below even when few: ResNet's 1x1 stride-2
@@ -228,8 +246,7 @@ Lowered lower_conv2d_backward_weight(const LowerCtx& ctx) {
   int64_t Cg = ws[1], Og = ws[0] / win.groups;
   Halide::Type t = ctx.type();
   Lowered out;
-  if ((nhwc_weight_grad_ok(win, Cg, ws[0], ws[2], ws[3]) && ctx.in_types[0].dtype == DType::f32) ||
-      depthwise_weight_grad_ok(win, ws, ctx.in_types[0].dtype)) {
+  if (nhwc_weight_grad_ok(win, Cg, ws[0], ws[2], ws[3]) && ctx.in_types[0].dtype == DType::f32) {
     lower_weight_grad_nhwc(ctx, win, out);
     return out;
   }

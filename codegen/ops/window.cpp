@@ -1,8 +1,5 @@
 #include "codegen/ops/window.h"
 
-#include <algorithm>
-#include <climits>
-
 namespace netc::codegen {
 
 namespace {
@@ -47,25 +44,6 @@ Halide::Func padded_input(const Halide::Func& x, const Shape& xs, const Halide::
     Halide::Expr v = at(x, {i[0], i[1], Halide::clamp(h, 0, H - 1), Halide::clamp(w, 0, W - 1)});
     return Halide::select(inside, v, fill);
   });
-}
-
-Phases phases(int64_t stride, int64_t pad, int64_t kernel) {
-  auto s = int32_t(stride), p = int32_t(pad), k = int32_t(kernel);
-  int32_t lo = INT32_MAX, hi = INT32_MIN;
-  for (int32_t q = 0; q < s; ++q) {
-    int32_t k0 = (q + p) % s, a = (q + p) / s;
-    if (k0 >= k) continue; // no tap reaches this phase: its dx is 0
-    int32_t taps = (k - k0 + s - 1) / s;
-    lo = std::min(lo, a - taps + 1);
-    hi = std::max(hi, a);
-  }
-  return {s, p, k, lo, hi - lo + 1};
-}
-
-std::pair<Halide::Expr, Halide::Expr> phase_tap(const Phases& ph, Halide::Expr q, Halide::Expr u) {
-  Halide::Expr j = (q + ph.p) / ph.s - ph.base - u;
-  Halide::Expr k = (q + ph.p) % ph.s + ph.s * j;
-  return {Halide::clamp(k, 0, ph.k - 1), j >= 0 && k < ph.k};
 }
 
 } // namespace netc::codegen

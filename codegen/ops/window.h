@@ -5,8 +5,6 @@
 
 #include "codegen/lowering.h"
 
-#include <utility>
-
 namespace netc::codegen {
 
 struct Pair {
@@ -39,20 +37,6 @@ Halide::Func padded_copy(const Halide::Func& value, const Shape& xs, const std::
 // is clamped so that bounds inference never asks x for rows it lacks.
 Halide::Func padded_input(const Halide::Func& x, const Shape& xs, const Halide::Expr& fill,
                           const std::string& name);
-
-// The phases of a strided dx along one axis. dx row ih = s Y + q (phase q)
-// is reached by the taps k = k0 + s j (k0 = (q + p) mod s, k < K) from dy
-// rows Y + A - j, A = floor((q + p) / s). Over all phases these rows are
-// Y + base + u for u in [0, span): one window that every phase shares, each
-// phase using some of its taps (the others weigh 0). At stride 1 there is
-// one phase, whose taps are the kernel flipped (k = K - 1 - u, base = p - K + 1).
-struct Phases {
-  int32_t s, p, k, base, span;
-};
-Phases phases(int64_t stride, int64_t pad, int64_t kernel);
-// The tap of phase q at window offset u (clamped into the kernel), and
-// whether there is one.
-std::pair<Halide::Expr, Halide::Expr> phase_tap(const Phases& ph, Halide::Expr q, Halide::Expr u);
 
 // A dilation-1, ungrouped convolution computed channels-innermost
 // (HALIDE-NOTES' NHWC recipe) over an NCHW interface:
