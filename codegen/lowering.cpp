@@ -1,5 +1,7 @@
 #include "codegen/lowering.h"
 
+#include "codegen/vector_math.h"
+
 #include "ir/error.h"
 
 #include <array>
@@ -130,6 +132,7 @@ AxisRDom axis_rdom(const Shape& s, const std::vector<int>& axes, const Halide::E
 }
 
 Halide::Expr ieee_exp(const Halide::Expr& x) {
+  if (x.type().element_of() == Halide::Float(32)) return exp_f32(x);
   return Halide::strict_float(Halide::select(Halide::is_nan(x), x, Halide::exp(x)));
 }
 

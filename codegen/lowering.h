@@ -163,7 +163,8 @@ Halide::Expr min_nan(const Halide::Expr& a, const Halide::Expr& b);
 // exp, log and pow with libm's special values. Halide's own polynomial
 // versions (measured) give exp(NaN) = 0, log(NaN) = 89.1, pow(NaN, 1) = -inf,
 // pow(1, NaN) = 0 and pow(0, -1) = 0, where the reference (std::exp, ...)
-// gives NaN, NaN, NaN, 1 and inf.
+// gives NaN, NaN, NaN, 1 and inf. ieee_exp on f32 is codegen/vector_math's
+// exp_f32, which vectorizes (Halide's f32 exp calls libm once per lane).
 Halide::Expr ieee_exp(const Halide::Expr& x);
 Halide::Expr ieee_log(const Halide::Expr& x);
 Halide::Expr ieee_pow(const Halide::Expr& x, const Halide::Expr& y);

@@ -3,6 +3,7 @@
 // ir/ops/elementwise.cpp, including its numerically careful forms (sigmoid
 // through e^-|x|, elu through an accurate expm1).
 #include "codegen/lowering.h"
+#include "codegen/vector_math.h"
 
 #include <cmath>
 #include <numbers>
@@ -77,8 +78,13 @@ Lowered lower_sigmoid(const LowerCtx& c) {
     return Halide::select(x >= zero_like(x), one, e) / (one + e);
   });
 }
+// f32 tanh is codegen/vector_math's polynomial form: Halide's calls libm per lane.
+Expr tanh_of(const Expr& x) {
+  return x.type() == Halide::Float(32) ? tanh_f32(x) : Halide::tanh(x);
+}
+
 Lowered lower_tanh(const LowerCtx& c) {
-  return map_unary(c, [](Expr x) { return Halide::tanh(x); });
+  return map_unary(c, [](Expr x) { return tanh_of(x); });
 }
 
 // step: [x > 0], the derivative of relu.
@@ -112,7 +118,7 @@ Lowered lower_gelu(const LowerCtx& c) {
     if (tanh_form) {
       Expr u =
           constant(t, std::sqrt(2 / std::numbers::pi)) * (x + constant(t, 0.044715) * x * x * x);
-      return half * x * (one + Halide::tanh(u));
+      return half * x * (one + tanh_of(u));
     }
     return x * half * (one + erf_of(x * constant(t, 1 / std::numbers::sqrt2)));
   });
