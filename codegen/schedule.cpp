@@ -227,6 +227,29 @@ std::optional<Var> schedule_pure(Halide::Func f, const Shape& s, bool in_place,
   return chunk;
 }
 
+// Outputs of one shape computed in one loop nest, vector by vector: each
+// output inlines the ops it reads, so in separate loops the ops they share
+// ran once per output (an lstm step's h = o tanh(c) recomputed all of c's
+// gates after the kernel had written f c). In one loop body LLVM computes the
+// shared expressions once.
+void fuse_sibling_outputs(const KernelFuncs& k, std::string& notes) {
+  if (k.outputs.size() < 2) return;
+  const Shape& s = k.g.node(k.spec.outputs[0]).type.shape;
+  if (s.rank() == 0 || k.spec.writes_in_place) return;
+  for (size_t i = 1; i < k.outputs.size(); ++i)
+    if (k.g.node(k.spec.outputs[i]).type.shape != s ||
+        k.outputs[i].output_types()[0] != k.outputs[0].output_types()[0])
+      return;
+  for (ValueId v : k.spec.nodes)
+    if (!k.ops.at(v).stages.empty() || has_pool_copy(k, v)) return;
+  Var inner = ir_vars(s.rank())[size_t(s.rank() - 1)];
+  for (size_t i = 1; i < k.outputs.size(); ++i) {
+    Halide::Func f = k.outputs[i];
+    f.compute_with(k.outputs[0], inner);
+  }
+  notes += fmt::format("; {} outputs in one loop nest", k.outputs.size());
+}
+
 void schedule_generic(const KernelFuncs& k, std::string& notes) {
   std::vector<const Stage*> stages;
   for (ValueId v : k.spec.nodes)
@@ -237,6 +260,7 @@ void schedule_generic(const KernelFuncs& k, std::string& notes) {
                                          k.spec.writes_in_place, notes);
     if (k.outputs.size() == 1) chunk = c;
   }
+  fuse_sibling_outputs(k, notes);
   // Stages go inside the output's chunk loop only when all of them are
   // row-local; a root stage must never read a stage placed inside a loop.
   bool row_local = chunk.has_value() && k.g.node(k.spec.outputs[0]).type.shape[0] == kBatch;

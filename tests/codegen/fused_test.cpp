@@ -130,3 +130,23 @@ TEST_CASE("conv + bias + relu + pool in one kernel: NCHW and NHWC paths") {
     CHECK(notes.find("generic") == std::string::npos);
   }
 }
+
+// An lstm step's kernel writes f c and h = o tanh(f c + i g): both inline the
+// gates. Outputs of one shape share one loop nest, so the gates are computed
+// once per vector; outputs of different shapes keep their own loops.
+TEST_CASE("sibling outputs of one shape in one loop nest") {
+  Builder m;
+  ValueId a = m.input("a", f32({B, 37})), b = m.input("b", f32({B, 37}));
+  ValueId g = m.op(OpKind::Mul, {m.op(OpKind::Sigmoid, {a}), m.op(OpKind::Tanh, {b})});
+  ValueId fc = m.op(OpKind::Mul, {g, a});
+  ValueId h = m.op(OpKind::Tanh, {m.op(OpKind::Add, {g, fc})});
+  KernelSpec spec = make_kernel_spec(m.g, {g - 2, g - 1, g, fc, h - 1, h}, {fc, h});
+  REQUIRE(spec.outputs == std::vector<ValueId>{fc, h});
+  std::string notes =
+      check_kernel(m.g, spec, {{"a", uniform(-4, 4)}, {"b", uniform(-4, 4)}}, {1e-6, 1e-5});
+  CHECK(notes.find("2 outputs in one loop nest") != std::string::npos);
+
+  ValueId row_sum = m.op(OpKind::ReduceSum, {g}, Attrs{{"axes", std::vector<int64_t>{1}}});
+  KernelSpec mixed = make_kernel_spec(m.g, {g - 2, g - 1, g, row_sum}, {g, row_sum});
+  CHECK(check_kernel(m.g, mixed, {}, {1e-6, 1e-5}).find("one loop nest") == std::string::npos);
+}
