@@ -11,6 +11,12 @@ using Halide::Expr;
 Expr f32(double v) { return Halide::Expr(static_cast<float>(v)); }
 
 // 2^k for integer k in [-126, 127], built in the exponent field.
+// x is NaN, tested on its bits: integer ops, which fast-math flags leave alone.
+Expr nan_bits(const Expr& x) {
+  Halide::Type i32 = Halide::Int(32, x.type().lanes());
+  return (Halide::reinterpret(i32, x) & 0x7fffffff) > 0x7f800000;
+}
+
 Expr pow2(const Expr& k) {
   return Halide::reinterpret(Halide::Float(32, k.type().lanes()), (k + 127) << 23);
 }
@@ -36,8 +42,8 @@ Expr exp_f32(const Expr& x) {
   Expr k1 = k >> 1;
   Expr y = er * pow2(k1) * pow2(k - k1);
   Expr inf = f32(std::numeric_limits<float>::infinity());
-  return Halide::strict_float(Halide::select(Halide::is_nan(x), x, x > f32(88.72283935546875), inf,
-                                             x < f32(-103.972084045410), f32(0), y));
+  return Halide::select(nan_bits(x), x, x > f32(88.72283935546875), inf, x < f32(-103.972084045410),
+                        f32(0), y);
 }
 
 // Below |x| = 0.625 an odd polynomial x + x^3 q(x^2) (Moshier's tanhf
@@ -51,8 +57,7 @@ Expr tanh_f32(const Expr& x) {
   Expr small = x + x * z * q;
   Expr big = f32(1) - f32(2) / (exp_f32(ax + ax) + f32(1));
   Expr signed_big = Halide::select(x < f32(0), -big, big);
-  return Halide::strict_float(
-      Halide::select(Halide::is_nan(x), x, ax < f32(0.625), small, signed_big));
+  return Halide::select(nan_bits(x), x, ax < f32(0.625), small, signed_big);
 }
 
 } // namespace netc::codegen

@@ -7,9 +7,30 @@ namespace netc::fusion {
 namespace {
 
 // Limits of recomputation: the stored sources a recomputed value may read,
-// and the ops recomputing it may take (each kernel that reads it pays them).
+// and the cost of the ops recomputing it (each kernel that reads it pays
+// them), in adds.
 constexpr size_t kMaxRecomputeSources = 2;
-constexpr int kMaxRecomputeOps = 24;
+constexpr int kMaxRecomputeCost = 24;
+
+// An op that evaluates a polynomial per element (codegen's exp, tanh, erf)
+// costs about a dozen adds and multiplies: one of them may be recomputed
+// (gelu before a matmul, a dropout mask), two may not. An lstm step's i g =
+// sigmoid(.) tanh(.) was recomputed by the next step's kernel, seven
+// transcendentals per element where five are needed. An op missing here
+// counts as an add: slower code at worst, never wrong code.
+int recompute_cost(OpKind op) {
+  switch (op) {
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Sigmoid:
+  case OpKind::Tanh:
+  case OpKind::Erf:
+  case OpKind::Gelu:
+  case OpKind::Elu:
+  case OpKind::Pow: return 12;
+  default: return 1;
+  }
+}
 
 } // namespace
 
@@ -81,7 +102,7 @@ void ValueClasses::find_recomputed() {
     }
     if (!inline_everywhere || would_be_epilogue(v)) continue;
     std::set<ValueId> roots;
-    int cone = 1;
+    int cone = recompute_cost(n.op);
     for (ValueId i : n.inputs) {
       if (recomputed_[size_t(i)]) {
         roots.insert(roots_[size_t(i)].begin(), roots_[size_t(i)].end());
@@ -90,7 +111,7 @@ void ValueClasses::find_recomputed() {
         roots.insert(i);
       }
     }
-    if (roots.size() > kMaxRecomputeSources || cone > kMaxRecomputeOps) continue;
+    if (roots.size() > kMaxRecomputeSources || cone > kMaxRecomputeCost) continue;
     recomputed_[size_t(v)] = true;
     roots_[size_t(v)] = std::move(roots);
     cone_[size_t(v)] = cone;

@@ -52,7 +52,7 @@ private:
   std::vector<bool> recomputed_;
   std::vector<bool> epilogue_;           // would_be_epilogue's answers
   std::vector<std::set<ValueId>> roots_; // a recomputed value's stored large sources
-  std::vector<int> cone_;                // the ops recomputing it takes
+  std::vector<int> cone_;                // the cost of the ops recomputing it
   std::vector<ValueId> view_;            // a view's source buffer, else -1
 };
 

@@ -222,6 +222,49 @@ output z = %3
   CHECK(std::count(relu->outputs.begin(), relu->outputs.end(), 7) == 1);
 }
 
+// An lstm step's i g = sigmoid(.) tanh(.) costs two polynomial evaluations
+// per element: recomputing it in every reader (the next step's kernel, the
+// backward) cost more than storing it. One such op (e^x above) is still
+// recomputed.
+TEST_CASE("a value with two transcendentals in its cone is stored, not recomputed") {
+  Graph g = parse_graph_text(R"(
+%0 = input() {name="x"} : f32[batch,32]
+%1 = param() {name="v"} : f32[32,64]
+%2 = param() {name="w"} : f32[32,64]
+%3 = matmul(%0, %1) : f32[batch,64]
+%4 = matmul(%0, %2) : f32[batch,64]
+%5 = sigmoid(%3) : f32[batch,64]
+%6 = tanh(%4) : f32[batch,64]
+%7 = mul(%5, %6) : f32[batch,64]
+%8 = reduce_sum(%7) {axes=[1], keepdims=0} : f32[batch]
+%9 = reduce_max(%7) {axes=[1], keepdims=0} : f32[batch]
+%10 = mul(%5, %4) : f32[batch,64]
+%11 = reduce_sum(%10) {axes=[1], keepdims=0} : f32[batch]
+%12 = reduce_max(%10) {axes=[1], keepdims=0} : f32[batch]
+output s = %8
+output m = %9
+output t = %11
+output u = %12
+output p = %3
+output q = %4
+)",
+                             "transcendentals.ir");
+  FusionPlan plan = fuse(g);
+  check_invariants(g, plan);
+  int stores_ig = 0, computes_ig = 0, stores_one = 0, computes_one = 0;
+  for (const FusedKernel& k : plan.kernels) {
+    stores_ig += int(std::count(k.outputs.begin(), k.outputs.end(), 7));
+    computes_ig += int(std::count(k.nodes.begin(), k.nodes.end(), 7));
+    stores_one += int(std::count(k.outputs.begin(), k.outputs.end(), 10));
+    computes_one += int(std::count(k.nodes.begin(), k.nodes.end(), 10));
+  }
+  CHECK(stores_ig == 1);
+  CHECK(computes_ig == 1);
+  // sigmoid(.) b: one transcendental, recomputed by each kernel that reads it.
+  CHECK(stores_one == 0);
+  CHECK(computes_one >= 1);
+}
+
 TEST_CASE("inference computes batch norm folded into the weights first, and keeps it") {
   Graph g = inference_graph(example("fmnist_mlp"));
   FusionPlan plan = fuse(g);
