@@ -42,15 +42,21 @@ const Var kJ("x1"), kI("x0"), kPanel("col_panel"), kRowTile("row_tile"), kColLan
 
 // Tiles one (specialization of the) output stage with `rows` rows per tile.
 template <class S>
-void tile_output(S s, const Tiling& t, int rows) {
+void tile_output(S s, const Tiling& t, int rows, bool parallel = true) {
   s.tile(kJ, kI, kPanel, kRowTile, kColLane, kRowLane, t.cols, rows, TailStrategy::ShiftInwards);
   if (t.lanes > 1) s.vectorize(kColLane, t.lanes).unroll(kColLane);
   s.unroll(kRowLane);
   if (t.col_major)
-    s.reorder(kColLane, kRowLane, kRowTile, kPanel).parallel(kPanel);
+    s.reorder(kColLane, kRowLane, kRowTile, kPanel);
   else
-    s.reorder(kColLane, kRowLane, kPanel, kRowTile).parallel(kRowTile);
+    s.reorder(kColLane, kRowLane, kPanel, kRowTile);
+  if (parallel) s.parallel(t.col_major ? kPanel : kRowTile);
 }
+
+// Below this many multiply-adds a matmul runs on the calling thread: waking
+// the pool's other thread costs more (~1-2 us measured at batch 1, where an
+// lstm step's 128x512 matmul is 65k multiply-adds, ~0.5 us on one core).
+constexpr int64_t kSerialMacs = int64_t(1) << 18;
 
 // Packs the K x cols panel of B^T once per panel: Bop(j, k) = b(k, j) through
 // b.in(), a 16x16 block staged in L1 with its storage transposed.
@@ -139,6 +145,8 @@ bool schedule_matmul(const KernelFuncs& k, std::string& notes) {
   }
   if (shape.rank() > 2) return schedule_batched_matmul(k, *mm, notes);
   int64_t M = shape[0], N = shape[1];
+  bool ta = flag_attr(node.attrs, "transpose_a");
+  int64_t K = k.g.node(node.inputs[0]).type.shape[ta ? 0 : 1];
   if (N == kBatch) {
     notes += "matmul recipe: the batch is the column dimension";
     return false;
@@ -154,9 +162,13 @@ bool schedule_matmul(const KernelFuncs& k, std::string& notes) {
   // recipe); a narrow output (logits) is parallel over row tiles instead.
   t.col_major = (N + t.cols - 1) / t.cols >= 4;
 
-  std::string rows;
+  std::string rows, serial;
   if (M == kBatch) {
     tile_output(out.specialize(k.scalars.batch >= kTileRows), t, kTileRows);
+    if (K != kBatch && N * K <= kSerialMacs) {
+      tile_output(out.specialize(k.scalars.batch * int(N * K) <= int(kSerialMacs)), t, 1, false);
+      serial = fmt::format("; serial below {} multiply-adds", kSerialMacs);
+    }
     tile_output(out, t, 1);
     rows = fmt::format("{} rows (1 when batch < {})", kTileRows, kTileRows);
   } else {
@@ -174,11 +186,9 @@ bool schedule_matmul(const KernelFuncs& k, std::string& notes) {
   }
   acc.unroll(kI);
   upd.unroll(kI);
-  notes += fmt::format("matmul: {}x{} tiles ({} lanes), parallel over {}", t.cols, rows, t.lanes,
-                       t.col_major ? "column panels" : "row tiles");
+  notes += fmt::format("matmul: {}x{} tiles ({} lanes), parallel over {}{}", t.cols, rows, t.lanes,
+                       t.col_major ? "column panels" : "row tiles", serial);
   if (l.packed_b.defined()) {
-    bool ta = flag_attr(node.attrs, "transpose_a");
-    int64_t K = k.g.node(node.inputs[0]).type.shape[ta ? 0 : 1];
     pack_b(l, out, t, K, notes);
   }
   return true;

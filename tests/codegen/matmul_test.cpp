@@ -39,6 +39,15 @@ TEST_CASE("matmul: narrow and small outputs") {
   matmul({B, 12}, {17, 12}, 0, 1); // K < 16: B^T copied, not transposed in blocks
 }
 
+TEST_CASE("matmul: small products run on the calling thread at small batches") {
+  // 200 x 200 = 40,000 multiply-adds a row: serial at batches 1 and 6 (up to
+  // 2^18), the thread pool at 7, 8-row tiles from 8.
+  std::string notes = matmul({B, 200}, {200, 200}, 0, 0, {1, 6, 7, 8, 13});
+  CHECK(notes.find("serial below 262144") != std::string::npos);
+  // 600 x 500 = 300,000 a row: always the pool.
+  CHECK(matmul({B, 600}, {600, 500}, 0, 0, {1, 3}).find("serial") == std::string::npos);
+}
+
 TEST_CASE("matmul: the batch as the reduction (weight gradients)") {
   matmul({B, 40}, {B, 24}, 1, 0); // dW = X^T dY  [40,24]
   matmul({B, 24}, {B, 40}, 1, 0);
