@@ -15,7 +15,11 @@ Measures, with the same threads and batch (../shared/bench/README.md):
     (--install-peers installs it with npm --ignore-scripts, and python3-onnx);
     the zoo's twins are exported to ONNX by bench/zoo_torch.py and timed by
     bench/ort_zoo.js, with the settings of ../shared/bench;
-  - compile time (cold cache), and peak resident memory while training;
+  - compile time (cold cache) with the kernel count, the time of a cache hit,
+    and peak resident memory while training;
+  - mlp and cnn: every kernel against its roofline, max(FLOPs / peak,
+    bytes / bandwidth), the bandwidth measured here by a STREAM-style triad
+    (two processes, numpy) at the working-set size nearest the kernel's bytes;
   - every matmul and conv kernel's GFLOP/s as a share of the machine's
     ~230 GFLOP/s FMA peak (2 threads); for the zoo, only the matmul and conv
     kernels with the largest share of the step (--zoo-kernels of each pass).
@@ -24,7 +28,7 @@ every figure is the median over the rounds. Ratios are ours / peer (> 1 is
 better for throughput, < 1 for latency and memory). Writes a Markdown report
 with the figures, the issue's targets (met or not) and the kernel table.
 """
-import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
+import argparse, json, multiprocessing, os, re, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared", "bench")
@@ -36,6 +40,9 @@ MODELS = REFERENCE + ZOO
 ZOO_SHAPE = {"lstm": "28x28"}  # the input without the batch; the others 1x28x28
 # Issue 15's targets for the zoo (ours / peer).
 ZOO_TRAIN_X, ZOO_INFER_X, ZOO_LATENCY_X, ZOO_COMPILE_S = 3.0, 1.3, 0.8, 30.0
+ROOFLINE_X = 1.5  # issue 15: no mlp or cnn kernel above 1.5x its roofline time
+CACHE_HIT_S = 0.2  # issue 15: a cache hit compiles in under 0.2 s
+TRIAD_MB = (0.25, 1, 4, 16, 64, 256)  # per array; three arrays per process
 COMPILE_TARGET = ("resnet", "vit")  # cold compile <= ZOO_COMPILE_S
 
 
@@ -60,6 +67,45 @@ def peak_rss_mb(cmd, env=None):
     return (int(m.group(1)) / 1024 if m else None), r
 
 
+def _triad_worker(n, reps, barrier, out):
+    import numpy as np
+    a, b, c = np.zeros(n, np.float32), np.ones(n, np.float32), np.full(n, 2, np.float32)
+    np.add(b, c, out=a)
+    barrier.wait()
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        np.multiply(c, 3.0, out=a)  # a = 3c, then a += b: c, a, a, b read; a written twice
+        np.add(a, b, out=a)
+        best = min(best, time.perf_counter() - t)
+    out.put(5 * n * 4 / best)
+
+
+def triad_bandwidth(threads):
+    """{working-set bytes: GB/s}: a = b + 3c over float32 arrays, one process per
+    thread at once (numpy is single-threaded), the best of 20 repetitions each,
+    summed over the processes. Working set: the three arrays of every process."""
+    res = {}
+    for mb in TRIAD_MB:
+        n = int(mb * 2**20 / 4)
+        barrier, out = multiprocessing.Barrier(threads), multiprocessing.Queue()
+        ps = [multiprocessing.Process(target=_triad_worker, args=(n, 20, barrier, out))
+              for _ in range(threads)]
+        for p in ps:
+            p.start()
+        rates = [out.get() for _ in ps]
+        for p in ps:
+            p.join()
+        res[3 * n * 4 * threads] = sum(rates) / 1e9
+    return res
+
+
+def bandwidth_for(triad, nbytes):
+    """The triad's GB/s at the smallest working set holding nbytes (else the largest)."""
+    fits = [ws for ws in sorted(triad) if ws >= nbytes]
+    return triad[fits[0] if fits else max(triad)]
+
+
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -74,10 +120,19 @@ class Ours:
         self.exe = os.path.join(cache, kind)
         self.iters = iters
         src = f"fmnist_{kind}.nn" if kind in REFERENCE else f"{kind}.nn"
+        compile_cmd = f"{netc or ROOT + '/build/bin/netc'} compile {ROOT}/examples/{src} -o {self.exe}"
         t0 = time.perf_counter()
-        sh(f"{netc or ROOT + '/build/bin/netc'} compile {ROOT}/examples/{src} -o {self.exe}",
-           env=self.env)
+        out = sh(compile_cmd, env=self.env)
         self.compile_s = time.perf_counter() - t0
+        m = re.search(r"\((\d+) kernels", out.stdout + out.stderr)
+        self.kernel_count = int(m.group(1)) if m else None
+        # The same compile again: a cache hit (the whole `netc compile` process).
+        hits = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            sh(compile_cmd, env=self.env)
+            hits.append(time.perf_counter() - t0)
+        self.hit_s = statistics.median(hits)
         steps = 100 if kind in REFERENCE else 20
         self.rss_mb, _ = peak_rss_mb(f"{self.exe} train --random-data --steps {steps} --batch 128",
                                      env=self.env)
@@ -97,10 +152,26 @@ class Ours:
             "infer_ips_b256": b256["infer_images_per_second"],
             "latency_ms_b1": b1["infer_ms"],
             "kernels": {f"{k['name']} (batch 128)": k for k in train["train_kernels"] +
-                        train["infer_kernels"] if k["kind"] in ("matmul", "conv")}})
+                        train["infer_kernels"] if k["kind"] in ("matmul", "conv")},
+            "all_kernels": {k["name"]: k for k in train["train_kernels"] + train["infer_kernels"]
+                            if k["calls"] > 0}})
 
     def figure(self, key):
         return median([r[key] for r in self.rounds])
+
+    def roofline_table(self, triad):
+        """(name, kind, ops, median us, roofline us, ratio, bound) for every kernel
+        of the training step and inference at batch 128 (not those run once per
+        weights change)."""
+        rows = []
+        for n, k in self.rounds[0]["all_kernels"].items():
+            us = median([r["all_kernels"][n]["median_us"] for r in self.rounds])
+            compute_us = k["flops"] / (PEAK * 1e3)
+            memory_us = k["bytes"] / (bandwidth_for(triad, k["bytes"]) * 1e3)
+            roof = max(compute_us, memory_us)
+            rows.append((n, k["kind"], k["ops"], us, roof, us / roof if roof > 0 else None,
+                         "compute" if compute_us >= memory_us else "memory"))
+        return rows
 
     def kernel_table(self, top=None):
         """(name, ops, median us, GFLOP/s, % of its pass); with top, only the `top`
@@ -197,7 +268,7 @@ def fmt_ratio(r):
     return f"{r:.2f}x" if r else "-"
 
 
-def write_report(a, models, ours, torch, ort, mismatch):
+def write_report(a, models, ours, torch, ort, mismatch, triad):
     """The Markdown report from the rounds so far (written after every round, so
     an interrupted run leaves the rounds it finished)."""
     ref = [m for m in models if m in REFERENCE]
@@ -250,6 +321,9 @@ def write_report(a, models, ours, torch, ort, mismatch):
             targets.append((f"{k} latency, batch 1, <= ONNX Runtime", ratio(tl, ol), lambda r: r <= 1.0))
             targets.append((f"{k} training peak memory < PyTorch's", ratio(o.rss_mb, rss_t),
                             lambda r: r < 1.0))
+            worst = max((r[5] for r in o.roofline_table(triad) if r[5]), default=None)
+            targets.append((f"{k}: every kernel <= {ROOFLINE_X:g}x its roofline (issue 15; the "
+                            "worst kernel's ratio)", worst, lambda r: r <= ROOFLINE_X))
         else:
             targets.append((f"{k} training >= {ZOO_TRAIN_X:g}x PyTorch (issue 15)", ratio(tr, pt),
                             lambda r: r >= ZOO_TRAIN_X))
@@ -259,16 +333,42 @@ def write_report(a, models, ours, torch, ort, mismatch):
                             ratio(tl, ol), lambda r: r <= ZOO_LATENCY_X))
             targets.append((f"{k} training peak memory < PyTorch's (issue 15)",
                             ratio(o.rss_mb, rss_t), lambda r: r < 1.0))
+            targets.append((f"{k} cache hit < {CACHE_HIT_S:g} s (issue 15)", o.hit_s,
+                            lambda s: s < CACHE_HIT_S, "s"))
             if k in COMPILE_TARGET:
                 targets.append((f"{k} compile (cold cache) <= {ZOO_COMPILE_S:g} s (issue 15)",
                                 o.compile_s, lambda s: s <= ZOO_COMPILE_S, "s"))
     lines += ["", "## Targets (performance issues)", "",
               "| target | ratio | met |", "|---|---|---|"]
     for name, r, ok, *unit in targets:
-        shown = (f"{r:.1f} s" if r is not None else "-") if unit else fmt_ratio(r)
+        shown = (f"{r:.2f} s" if r is not None else "-") if unit else fmt_ratio(r)
         met = "not measured" if r is None else ("yes" if ok(r) else "**no**")
         lines.append(f"| {name} | {shown} | {met} |")
+    lines += ["", "## Compile time (cold cache) against the number of kernels", "",
+              "Seconds per kernel stay flat if compile time grows linearly with the kernels. "
+              f"A cache hit is the whole `netc compile` process again (median of 3).", "",
+              "| model | kernels | cold seconds | ms per kernel | cache hit seconds |",
+              "|---|---|---|---|---|"]
+    for k in sorted(models, key=lambda m: ours[m].kernel_count or 0):
+        o = ours[k]
+        per = f"{1e3 * o.compile_s / o.kernel_count:.0f}" if o.kernel_count else "-"
+        lines.append(f"| {k} | {o.kernel_count or '-'} | {o.compile_s:.1f} | {per} | "
+                     f"{o.hit_s:.2f} |")
     if ref:
+        bw = ", ".join(f"{ws / 2**20:g} MB: {gb:.0f}" for ws, gb in sorted(triad.items()))
+        lines += ["", f"## Roofline: every kernel of the mlp and cnn (`OUT bench`, batch 128)", "",
+                  f"Roofline time = max(FLOPs / {PEAK:.0f} GFLOP/s, bytes / bandwidth). Bytes: the "
+                  "kernel's buffers, each moved once. Bandwidth: the triad's GB/s at the smallest "
+                  f"working set that holds the kernel's bytes ({bw}). Winograd convolutions count "
+                  "the direct convolution's FLOPs, so their ratio can be below 1.", "",
+                  "| model | kernel | kind | ops | median us | roofline us | ratio | bound | "
+                  f"<= {ROOFLINE_X:g}x |", "|---|---|---|---|---|---|---|---|---|"]
+        for k in ref:
+            for name, kind, ops, us, roof, r, bound in ours[k].roofline_table(triad):
+                ops = ops if len(ops) <= 50 else ops[:47] + "..."
+                lines.append(f"| {k} | {name} | {kind} | {ops} | {us:.1f} | {roof:.1f} | "
+                             f"{fmt_ratio(r)} | {bound} | "
+                             f"{'yes' if r is not None and r <= ROOFLINE_X else '**no**'} |")
         lines += ["", f"## Matmul and conv kernels (`OUT bench`, batch 128; 80% of peak = "
                   f"{0.8 * PEAK:.0f} GFLOP/s)", "",
                   "Winograd convolutions report the direct convolution's FLOPs, so they can exceed "
@@ -343,6 +443,8 @@ def main():
         if ref:
             sh(f"{PY} {SHARED}/export_onnx.py")
         zoo_export(zoo)
+    print("triad bandwidth ...", file=sys.stderr, flush=True)
+    triad = triad_bandwidth(a.threads)
     torch = {k: [] for k in models}
     ort = {k: [] for k in models}
     for rnd in range(a.rounds):
@@ -355,12 +457,13 @@ def main():
                 torch[k].append(zoo_torch_round(k, a.threads, a.zoo_iters))
                 if ort_available():
                     ort[k].append(zoo_ort_round(k, a.threads, a.zoo_iters))
-            write_report(a, [m for m in models if ours[m].rounds], ours, torch, ort, mismatch)
+            write_report(a, [m for m in models if ours[m].rounds], ours, torch, ort, mismatch,
+                         triad)
         if ort_available() and ref:
             res = ort_round()
             for k in ref:
                 ort[k].append(res[k])
-            write_report(a, models, ours, torch, ort, mismatch)
+            write_report(a, models, ours, torch, ort, mismatch, triad)
     print(open(a.out).read())
 
 

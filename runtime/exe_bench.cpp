@@ -68,8 +68,8 @@ Timing time_program(Executor& ex, const Program& p, const BenchOptions& o) {
 
 double per_second(double count, double seconds) { return seconds > 0 ? count / seconds : 0; }
 
-std::string report(const char* title, const Program& p, const Timing& t, int64_t batch, int iters,
-                   nlohmann::json& kernels_json) {
+std::string report(const char* title, const Plan& plan, const Program& p, const Timing& t,
+                   int64_t batch, int iters, nlohmann::json& kernels_json) {
   std::string text =
       fmt::format("{} ({} kernels, {} updates)\n", title, p.kernels.size(), p.updates.size());
   text += fmt::format("  {:<24} {:<12} {:>6} {:>10} {:>9} {:>7}\n", "kernel", "kind", "calls",
@@ -86,6 +86,7 @@ std::string report(const char* title, const Program& p, const Timing& t, int64_t
                             {"kind", c.kind},
                             {"ops", c.ops},
                             {"flops", kernel_flops(c, batch)},
+                            {"bytes", kernel_bytes(plan, c, batch)},
                             {"median_us", t.kernels[k] * 1e6},
                             {"calls", t.calls[k]},
                             {"gflops", gflops},
@@ -187,7 +188,7 @@ int exe_bench(Executor& ex, const BenchOptions& o, int threads, std::ostream& ou
     }
     fill_random_inputs(ex, p, 1, 0, classes);
     Timing t = time_program(ex, p, o);
-    out << report(title, p, t, batch, o.iters, kernels);
+    out << report(title, plan, p, t, batch, o.iters, kernels);
     out.flush();
     ms = t.step * 1e3;
     ips = per_second(static_cast<double>(batch), t.step);

@@ -38,6 +38,10 @@ struct RunOptions {
 int64_t default_batch(const Plan& plan);
 // FLOPs of one call of a kernel at a batch.
 double kernel_flops(const KernelCall& k, int64_t batch);
+// Bytes one call of a kernel must move at a batch: each buffer argument
+// (inputs and outputs, each slot once) read or written once. The memory side
+// of a roofline; caches can only make the real traffic larger.
+double kernel_bytes(const Plan& plan, const KernelCall& k, int64_t batch);
 // FLOPs of one call of a program at a batch, without its prepare kernels
 // (which run only when the weights change).
 double program_flops(const Program& p, int64_t batch);

@@ -17,6 +17,15 @@ double kernel_flops(const KernelCall& k, int64_t batch) {
          static_cast<double>(k.flops_per_example) * static_cast<double>(batch);
 }
 
+double kernel_bytes(const Plan& plan, const KernelCall& k, int64_t batch) {
+  std::vector<int> slots = k.args;
+  std::sort(slots.begin(), slots.end());
+  slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
+  double sum = 0;
+  for (int s : slots) sum += static_cast<double>(plan.slots[size_t(s)].bytes(batch));
+  return sum;
+}
+
 double program_flops(const Program& p, int64_t batch) {
   double sum = 0;
   for (size_t k = static_cast<size_t>(p.prepare); k < p.kernels.size(); ++k)

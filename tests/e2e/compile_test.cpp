@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <regex>
 
 using namespace netc::test;
@@ -98,6 +99,31 @@ TEST_CASE("bench --json ends with one JSON object with step_ms and images_per_se
   CHECK(last.front() == '{');
   CHECK(last.find("\"step_ms\"") != std::string::npos);
   CHECK(last.find("\"images_per_second\"") != std::string::npos);
+}
+
+// bench/compare.py's roofline reads each kernel's FLOPs and bytes; the bytes
+// are the kernel's buffers at the batch, each read or written once.
+TEST_CASE("bench --json gives each kernel's bytes: its buffers at the batch") {
+  setenv("NETC_CACHE_DIR", (scratch_dir() / "cache").c_str(), 1);
+  auto model = scratch_dir() / "one_dense.nn";
+  write_file(model, "model one_dense\ninput x : f32[batch, 12]\nlabel y : class(16)[batch]\n"
+                    "logits = dense(x, 16)\noutput probs = softmax(logits)\n"
+                    "loss softmax_cross_entropy(logits, y)\n");
+  std::string exe = (scratch_dir() / "one_dense").string();
+  REQUIRE(run_netc("compile '" + model.string() + "' -o '" + exe + "'").status == 0);
+  auto r = run_shell("'" + exe + "' bench --batch 16 --iters 2 --json");
+  REQUIRE(r.status == 0);
+  std::string out = r.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  auto j = nlohmann::json::parse(out.substr(out.rfind('\n') + 1));
+  int matmuls = 0;
+  for (const auto& k : j["infer_kernels"]) {
+    CHECK(k["bytes"].get<double>() > 0);
+    if (k["kind"] != "matmul") continue;
+    ++matmuls; // x [16,12], W [12,16], b [16] in; logits [16,16] out
+    CHECK(k["bytes"].get<double>() == 4.0 * (16 * 12 + 12 * 16 + 16 + 16 * 16));
+  }
+  CHECK(matmuls == 1);
 }
 
 TEST_CASE("compile fails cleanly on a bad model and writes nothing") {
