@@ -19,7 +19,7 @@ Measures, with the same threads and batch (../shared/bench/README.md):
     and peak resident memory while training;
   - mlp and cnn: every kernel against its roofline, max(FLOPs / peak,
     bytes / bandwidth), the bandwidth measured here by a STREAM-style triad
-    (two processes, numpy) at the working-set size nearest the kernel's bytes;
+    (bench/triad.py) at the working-set size nearest the kernel's bytes;
   - every matmul and conv kernel's GFLOP/s as a share of the machine's
     ~230 GFLOP/s FMA peak (2 threads); for the zoo, only the matmul and conv
     kernels with the largest share of the step (--zoo-kernels of each pass).
@@ -28,7 +28,7 @@ every figure is the median over the rounds. Ratios are ours / peer (> 1 is
 better for throughput, < 1 for latency and memory). Writes a Markdown report
 with the figures, the issue's targets (met or not) and the kernel table.
 """
-import argparse, json, multiprocessing, os, re, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared", "bench")
@@ -67,37 +67,11 @@ def peak_rss_mb(cmd, env=None):
     return (int(m.group(1)) / 1024 if m else None), r
 
 
-def _triad_worker(n, reps, barrier, out):
-    import numpy as np
-    a, b, c = np.zeros(n, np.float32), np.ones(n, np.float32), np.full(n, 2, np.float32)
-    np.add(b, c, out=a)
-    barrier.wait()
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        np.multiply(c, 3.0, out=a)  # a = 3c, then a += b: c, a, a, b read; a written twice
-        np.add(a, b, out=a)
-        best = min(best, time.perf_counter() - t)
-    out.put(5 * n * 4 / best)
-
-
 def triad_bandwidth(threads):
-    """{working-set bytes: GB/s}: a = b + 3c over float32 arrays, one process per
-    thread at once (numpy is single-threaded), the best of 20 repetitions each,
-    summed over the processes. Working set: the three arrays of every process."""
-    res = {}
-    for mb in TRIAD_MB:
-        n = int(mb * 2**20 / 4)
-        barrier, out = multiprocessing.Barrier(threads), multiprocessing.Queue()
-        ps = [multiprocessing.Process(target=_triad_worker, args=(n, 20, barrier, out))
-              for _ in range(threads)]
-        for p in ps:
-            p.start()
-        rates = [out.get() for _ in ps]
-        for p in ps:
-            p.join()
-        res[3 * n * 4 * threads] = sum(rates) / 1e9
-    return res
+    """{working-set bytes: GB/s} from bench/triad.py (Debian's python3 and numpy)."""
+    out = sh(f"{PY} {ROOT}/bench/triad.py --threads {threads} "
+             f"--mb {','.join(str(m) for m in TRIAD_MB)}").stdout
+    return {int(k): v for k, v in json.loads(out).items()}
 
 
 def bandwidth_for(triad, nbytes):
