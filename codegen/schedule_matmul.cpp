@@ -53,10 +53,12 @@ void tile_output(S s, const Tiling& t, int rows, bool parallel = true) {
   if (parallel) s.parallel(t.col_major ? kPanel : kRowTile);
 }
 
-// Below this many multiply-adds a matmul runs on the calling thread: waking
-// the pool's other thread costs more (~1-2 us measured at batch 1, where an
-// lstm step's 128x512 matmul is 65k multiply-adds, ~0.5 us on one core).
-constexpr int64_t kSerialMacs = int64_t(1) << 18;
+// Below this many multiply-adds (batch x N x K, batches under the 8-row tile)
+// a matmul runs on the calling thread: at batch 1 handing 16 column panels to
+// the pool cost more than the product (an lstm step's x W_ih, 14k
+// multiply-adds: 2.4 us in the pool, 0.5 us serial; its h W_hh, 65k: 2.1 and
+// 1.9 us). Larger products were not measured, so they keep the pool.
+constexpr int64_t kSerialMacs = int64_t(1) << 16;
 
 // Packs the K x cols panel of B^T once per panel: Bop(j, k) = b(k, j) through
 // b.in(), a 16x16 block staged in L1 with its storage transposed.

@@ -40,12 +40,12 @@ TEST_CASE("matmul: narrow and small outputs") {
 }
 
 TEST_CASE("matmul: small products run on the calling thread at small batches") {
-  // 200 x 200 = 40,000 multiply-adds a row: serial at batches 1 and 6 (up to
-  // 2^18), the thread pool at 7, 8-row tiles from 8.
-  std::string notes = matmul({B, 200}, {200, 200}, 0, 0, {1, 6, 7, 8, 13});
-  CHECK(notes.find("serial below 262144") != std::string::npos);
-  // 600 x 500 = 300,000 a row: always the pool.
-  CHECK(matmul({B, 600}, {600, 500}, 0, 0, {1, 3}).find("serial") == std::string::npos);
+  // 200 x 150 = 30,000 multiply-adds a row: serial at batches 1 and 2 (up to
+  // 2^16), the thread pool at 3 and 7, 8-row tiles from 8.
+  std::string notes = matmul({B, 200}, {200, 150}, 0, 0, {1, 2, 3, 7, 8, 13});
+  CHECK(notes.find("serial below 65536") != std::string::npos);
+  // 300 x 250 = 75,000 a row: always the pool.
+  CHECK(matmul({B, 300}, {300, 250}, 0, 0, {1, 3}).find("serial") == std::string::npos);
 }
 
 TEST_CASE("matmul: the batch as the reduction (weight gradients)") {
