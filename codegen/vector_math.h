@@ -2,7 +2,7 @@
 // lowers Halide::exp and Halide::tanh on f32 vectors to one libm call per
 // lane (exp_f32 on float32x16 becomes 16 calls to expf), which made the
 // lstm's gate kernels cost ~4 ns per transcendental: 90% of its inference
-// step. These stay within a few ulps of libm (tests/codegen/vector_math_test).
+// step. These stay within 3 ulps of libm (tests/codegen/elementwise_test).
 #pragma once
 
 #include <Halide.h>
