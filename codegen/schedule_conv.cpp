@@ -125,9 +125,29 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   int64_t OH = out_shape[2];
   int rows = static_cast<int>(OH >= 2 ? (OH + 1) / 2 : OH);
   Var task = split_into_tasks(out, rows, TailStrategy::ShiftInwards);
-  if (int w = vector_width(out_shape[3], type); w > 1)
-    out.vectorize(v[3], w, TailStrategy::ShiftInwards);
   Halide::Func tile = acc.in();
+  bool transposed = false;
+  if (!pool && l.nhwc_shape == Shape{out_shape[0], out_shape[2], out_shape[3], out_shape[1]} &&
+      out_shape[1] >= lanes && out_shape[3] >= lanes) {
+    // The NCHW output reads the NHWC tile back through 16-channel x
+    // row-vector blocks transposed in registers: each block is read as
+    // channel vectors (dense) and stored with the row innermost, which
+    // Halide turns into shuffles. Read directly, each output vector gathered
+    // its 16 pixels one load at a time (vinsertps), most of the 1x1 32->64
+    // layer's time.
+    int w = lanes;
+    Var oo("o_blk"), oi("o_lane"), wo("w_blk"), wi("w_lane");
+    out.split(v[1], oo, oi, lanes, TailStrategy::ShiftInwards)
+        .split(v[3], wo, wi, w, TailStrategy::ShiftInwards)
+        .reorder(wi, oi, wo, Var("row_in"), oo, task)
+        .vectorize(wi)
+        .unroll(oi);
+    Halide::Func tr = Halide::Func(l.value).in(); // (the epilogue's Funcs are inlined into out)
+    tr.compute_at(out, wo).reorder(v[1], v[3], v[2], v[0]).vectorize(v[1], lanes).unroll(v[3]);
+    transposed = true;
+  } else if (int w = vector_width(out_shape[3], type); w > 1) {
+    out.vectorize(v[3], w, TailStrategy::ShiftInwards);
+  }
   Var co("co_tile"), cl("co_lane"), xo("px_tile"), xl("px_lane");
   tile.compute_at(out, task)
       .split(c, co, cl, cb, TailStrategy::ShiftInwards)
@@ -150,6 +170,7 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   notes += fmt::format("conv: NHWC per {}-row block, parallel over (image, block), {}x{} "
                        "register tiles ({} lanes)",
                        rows, cb, pb, lanes);
+  if (transposed) notes += ", NCHW output by register-transposed blocks";
   if (pool) schedule_nhwc_pool(k, *pool, type, shape[1], task, notes);
 }
 

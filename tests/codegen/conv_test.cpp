@@ -66,6 +66,20 @@ TEST_CASE("conv2d") {
                true)
               .find("conv: NHWC") == 0);
   }
+  SUBCASE("NHWC path, NCHW output by register-transposed blocks (rows of >= 16 pixels)") {
+    // Mobilenet's 1x1 32 -> 64 at 28x28 (two row blocks, the second
+    // shifted inwards); 24 channels and a 21-wide strided output (the
+    // channel and row blocks both shift inwards); a bias in the epilogue.
+    for (std::string notes : {conv({B, 32, 28, 28}, {64, 32, 1, 1}, {}, true),
+                              conv({B, 8, 21, 41}, {24, 8, 3, 3},
+                                   Attrs{{"stride", Ints{1, 2}}, {"pad", Ints{1, 1}}}, true)}) {
+      CHECK(notes.find("conv: NHWC") == 0);
+      CHECK(notes.find("register-transposed") != std::string::npos);
+    }
+    // Rows narrower than a vector keep the direct read-back.
+    CHECK(conv({B, 16, 14, 14}, {32, 16, 1, 1}, {}).find("register-transposed") ==
+          std::string::npos);
+  }
   SUBCASE("1x1 over a 3-wide image (narrower than a vector)") {
     conv({B, 6, 3, 3}, {4, 6, 1, 1}, {});
   }
