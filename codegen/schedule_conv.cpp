@@ -80,6 +80,17 @@ void schedule_part_tile(Halide::Func part, int lanes) {
       .unroll(p[1]);
 }
 
+// The padded input of the NCHW kernels, vectorized along its rows: a pure
+// padded view (padded_input), or a zero-bordered copy (padded_copy: the
+// zero fill, then the interior copied row by row) of rows `row` wide.
+void vectorize_padded(Halide::Func padded, int64_t row, const Halide::Type& type) {
+  int pw = vector_width(row, type);
+  if (pw <= 1) return;
+  padded.vectorize(Var("x3"), pw, TailStrategy::GuardWithIf);
+  if (padded.num_update_definitions() > 0)
+    padded.update().vectorize(padded.rvars()[0], pw, TailStrategy::GuardWithIf);
+}
+
 } // namespace conv_detail
 
 namespace {
@@ -89,6 +100,7 @@ using conv_detail::schedule_conv_winograd;
 using conv_detail::schedule_nhwc_pool;
 using conv_detail::schedule_part_tile;
 using conv_detail::split_into_tasks;
+using conv_detail::vectorize_padded;
 
 using Halide::TailStrategy;
 using Halide::Var;
@@ -308,17 +320,13 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
     out.compute_at(pooled, v[0]);
     if (Halide::Func padded = l.padded; padded.defined()) {
       padded.compute_at(pooled, v[0]);
-      const Shape& xs = k.g.node(k.g.node(*cv).inputs[0]).type.shape;
-      if (int pw = vector_width(xs[3], type); pw > 1)
-        padded.vectorize(ow, pw, TailStrategy::GuardWithIf);
+      vectorize_padded(padded, k.g.node(k.g.node(*cv).inputs[0]).type.shape[3], type);
     }
     notes += "conv: per image into a scratch that the pool reads, parallel over images";
   } else if (Halide::Func padded = l.padded; padded.defined()) {
     out.parallel(n);
     padded.compute_at(out, n);
-    const Shape& xs = k.g.node(k.g.node(*cv).inputs[0]).type.shape;
-    if (int pw = vector_width(xs[3], type); pw > 1)
-      padded.vectorize(ow, pw, TailStrategy::GuardWithIf);
+    vectorize_padded(padded, k.g.node(k.g.node(*cv).inputs[0]).type.shape[3], type);
     notes += "conv: padded image per batch element, parallel over images";
   } else {
     Var planes("planes");

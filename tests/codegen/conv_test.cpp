@@ -128,6 +128,21 @@ TEST_CASE("a Winograd conv in a kernel that its schedule does not fit") {
   CHECK(notes.find("generic") != std::string::npos);
 }
 
+TEST_CASE("a padded NCHW conv in a kernel that its schedule does not fit") {
+  // A depthwise conv (the NCHW path, with its input's zero-bordered copy)
+  // and a transpose after it: the generic schedule places the copy.
+  Builder m;
+  ValueId x = m.input("x", f32({B, 6, 9, 7}));
+  ValueId w = m.param("w", f32({6, 1, 3, 3}));
+  ValueId conv = m.op(OpKind::Conv2d, {x, w}, Attrs{{"pad", Ints{1, 1}}, {"groups", int64_t(6)}});
+  ValueId t = m.op(OpKind::Transpose, {conv}, Attrs{{"perm", Ints{0, 1, 3, 2}}});
+  std::string notes =
+      check_kernel(m.g, codegen::make_kernel_spec(m.g, {conv, t}),
+                   {{"x", uniform(-1, 1)}, {"w", uniform(-1, 1)}}, kDot, {.batches = {1, 3}});
+  CHECK(notes.find("generic") != std::string::npos);
+  CHECK(notes.find("zero-bordered") != std::string::npos);
+}
+
 TEST_CASE("conv2d_backward_input, Winograd path") {
   // dx of a stride-1 3x3 conv is a 3x3 conv of the padded dy (dy's channels
   // reduced, the flipped kernel): the cnn's conv2 dx (64 -> 32 channels), an
