@@ -35,6 +35,8 @@ bool schedule_matmul(const KernelFuncs& k, std::string& notes);
 bool schedule_conv(const KernelFuncs& k, std::string& notes);
 // matmul_i8 and its epilogue (codegen/schedule_quant.cpp).
 bool schedule_matmul_i8(const KernelFuncs& k, std::string& notes);
+// conv2d_i8 and its epilogue (codegen/schedule_quant_conv.cpp).
+bool schedule_conv_i8(const KernelFuncs& k, std::string& notes);
 bool schedule_conv_weight_grad(const KernelFuncs& k, std::string& notes);
 // Always applies: outputs vectorized and parallel, stages placed.
 void schedule_generic(const KernelFuncs& k, std::string& notes);
