@@ -149,6 +149,9 @@ std::optional<ValueId> only_node(const KernelFuncs& k, OpKind op) {
 std::optional<ValueId> final_pool(const KernelFuncs& k) {
   if (k.spec.outputs.size() != 1) return std::nullopt;
   ValueId out = k.spec.outputs[0];
+  // (An int8 conv's pool may be followed by the next layer's quantize.)
+  if (k.g.node(out).op == OpKind::Quantize) out = k.g.node(out).inputs[0];
+  if (!k.ops.count(out)) return std::nullopt;
   OpKind op = k.g.node(out).op;
   // (A pool with a zero-bordered copy of its input is left to the generic
   // schedule, which places the copy.)

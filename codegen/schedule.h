@@ -55,8 +55,9 @@ std::optional<ValueId> only_node(const KernelFuncs& k, OpKind op);
 bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
                         std::string& why_not);
 // The pool (max or average, unrolled into a pure Func) that ends a conv
-// kernel after the epilogue and is its single output, if any: fusion puts
-// small pools there at inference.
+// kernel after the epilogue and is its single output (or, in an int8 conv's
+// kernel, the input of the quantize that is), if any: fusion puts small
+// pools there at inference.
 std::optional<ValueId> final_pool(const KernelFuncs& k);
 
 // Vectorizes and parallelizes a pure output (or root) Func over IR shape s;

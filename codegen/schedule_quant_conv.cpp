@@ -70,6 +70,10 @@ bool schedule_conv_i8(const KernelFuncs& k, std::string& notes) {
   upd.reorder(order).split(c, ch, cv16, 16).fuse(r[0], cv16, lc);
   upd.atomic().vectorize(lc).unroll(ch).unroll(x).unroll(y).unroll(n);
   input.compute_at(out, task).vectorize(c, 16, TailStrategy::GuardWithIf);
+  // The taps repeated x16, per task: 64-byte vectors, each built once and
+  // read by every channel block and overlapping window.
+  Halide::Func taps = l.i8_taps;
+  taps.compute_at(out, task).vectorize(taps.args()[0], 64);
   notes += fmt::format("int8 conv: NHWC per {}-row block, parallel over (image, block), {}x{} "
                        "tiles (vpdpbusd: 4 taps x 16 channels)",
                        rows, cb, pb);
