@@ -73,7 +73,7 @@ bool schedule_conv_i8(const KernelFuncs& k, std::string& notes) {
   // The taps repeated x16, per task: 64-byte vectors, each built once and
   // read by every channel block and overlapping window.
   Halide::Func taps = l.i8_taps;
-  taps.compute_at(out, task).vectorize(taps.args()[0], 64);
+  taps.compute_at(out, task).vectorize(taps.args()[0], 4).vectorize(taps.args()[1], 16);
   notes += fmt::format("int8 conv: NHWC per {}-row block, parallel over (image, block), {}x{} "
                        "tiles (vpdpbusd: 4 taps x 16 channels)",
                        rows, cb, pb);

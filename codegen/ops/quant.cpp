@@ -108,9 +108,6 @@ Lowered lower_matmul_i8(const LowerCtx& ctx) {
 // k / C, channel k % C (C = 1: 4 consecutive pixels), and the taps past the
 // row (k >= KW C, zero weights) read real pixels or zero points, which the
 // zero weights cancel.
-// The lane of channel o's 4 taps in a 64-lane group vector.
-Expr r_lane(const Expr& o) { return 4 * (o % 16); }
-
 Lowered lower_conv2d_i8(const LowerCtx& ctx) {
   const Shape &xs = ctx.in_types[0].shape, &ws = ctx.in_types[1].shape;
   Window win = pool_window(ctx.node.attrs); // {kernel, stride, pad}
@@ -128,33 +125,32 @@ Lowered lower_conv2d_i8(const LowerCtx& ctx) {
   });
   std::vector<Halide::Var> v = ir_vars(4); // n, y, x, o
   Expr n = v[0], y = v[1], x = v[2], o = v[3];
-  // The 4 u8 taps of a group repeated over 64 lanes, taps(lane, ...) =
-  // tap lane % 4: the update reads them at lane l + 4 (o % 16), a dense
-  // 64-byte load when 16 channels o are vectorized with the 4 taps l.
-  // (Broadcasting 4 bytes inside the update made LLVM build each operand of
-  // vpdpbusd from ~10 byte shuffles.) Any lane with the right l % 4 gives
-  // the same value, so a tile not aligned to 16 channels stays correct.
-  Halide::Var lane("lane");
-  Expr lane_of = r_lane(o);
+  // The 4 u8 taps of a group repeated 16 times, taps(l, rep, ...) = tap l:
+  // the update reads taps(l, o % 16, ...), a dense 64-byte load when 16
+  // channels o are vectorized with the 4 taps l. (Broadcasting the 4 bytes
+  // inside the update made LLVM build each operand of vpdpbusd from ~10 byte
+  // shuffles.) Every rep holds the same taps, so a tile not aligned to 16
+  // channels stays correct.
+  Halide::Var l4("l4"), rep("rep"), yy("yy"), nn("nn");
   Halide::Func taps(ctx.name("taps"));
   Expr act, wq;
   if (C % 4 == 0) {
-    // taps(lane, g, px, yy, n): channels 4 g .. 4 g + 3 of pixel px.
+    // taps(l, rep, g, px, yy, n): channel 4 g + l of pixel px.
     auto C4 = int32_t(C / 4);
-    Halide::Var g("g"), px("px"), yy("yy"), nn("nn");
-    taps(lane, g, px, yy, nn) = at(out.nhwc_input, {nn, yy, px, 4 * g + lane % 4});
+    Halide::Var g("g"), px("px");
+    taps(l4, rep, g, px, yy, nn) = at(out.nhwc_input, {nn, yy, px, 4 * g + l4});
     Halide::RDom r(0, 4, 0, C4, 0, int32_t(win.kernel.w), 0, int32_t(win.kernel.h), ctx.name("r"));
-    act = taps(r[0] + lane_of, r[1], x * sx + r[2], y * sy + r[3], n);
+    act = taps(r[0], o % 16, r[1], x * sx + r[2], y * sy + r[3], n);
     wq = at(ctx.in[1], {r[3], r[2] * C4 + r[1], o, r[0]});
   } else {
-    // taps(lane, j, yy, n): taps j .. j + 3 of the row flattened as
-    // j = px C + c (C = 1: 4 consecutive pixels).
-    Halide::Var j("j"), yy("yy"), nn("nn");
-    Expr k = j + lane % 4;
+    // taps(l, rep, j, yy, n): tap j + l of the row flattened as j = px C + c
+    // (C = 1: 4 consecutive pixels).
+    Halide::Var j("j");
+    Expr k = j + l4;
     Expr px = C == 1 ? k : k / int32_t(C), c = C == 1 ? Expr(0) : k % int32_t(C);
-    taps(lane, j, yy, nn) = at(out.nhwc_input, {nn, yy, px, c});
+    taps(l4, rep, j, yy, nn) = at(out.nhwc_input, {nn, yy, px, c});
     Halide::RDom r(0, 4, 0, int32_t(KG), 0, int32_t(win.kernel.h), ctx.name("r"));
-    act = taps(r[0] + lane_of, x * (sx * int32_t(C)) + 4 * r[1], y * sy + r[2], n);
+    act = taps(r[0], o % 16, x * (sx * int32_t(C)) + 4 * r[1], y * sy + r[2], n);
     wq = at(ctx.in[1], {r[2], r[1], o, r[0]});
   }
   out.i8_taps = taps;
