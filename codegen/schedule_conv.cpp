@@ -65,6 +65,21 @@ void schedule_nhwc_pool(const KernelFuncs& k, ValueId pool, const Halide::Type& 
   notes += ", pooled in NHWC from the tile";
 }
 
+// dW's per-(image, tap) register tile: the output-channel vectors and the
+// taps (and input channels) unrolled, the pixel sums outside them.
+void schedule_part_tile(Halide::Func part, int lanes) {
+  std::vector<Var> p = ir_vars(5); // n, ky, kx, ci, co
+  std::vector<Halide::RVar> rp = part.rvars();
+  part.vectorize(p[4], lanes).unroll(p[4]).unroll(p[3]).unroll(p[2]).unroll(p[1]);
+  part.update()
+      .reorder(p[4], p[3], p[2], p[1], p[0], rp[0], rp[1])
+      .vectorize(p[4], lanes)
+      .unroll(p[4])
+      .unroll(p[3])
+      .unroll(p[2])
+      .unroll(p[1]);
+}
+
 } // namespace conv_detail
 
 namespace {
@@ -72,6 +87,7 @@ namespace {
 using conv_detail::pixel_block;
 using conv_detail::schedule_conv_winograd;
 using conv_detail::schedule_nhwc_pool;
+using conv_detail::schedule_part_tile;
 using conv_detail::split_into_tasks;
 
 using Halide::TailStrategy;
@@ -135,21 +151,6 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
                        "register tiles ({} lanes)",
                        rows, cb, pb, lanes);
   if (pool) schedule_nhwc_pool(k, *pool, type, shape[1], task, notes);
-}
-
-// dW's per-(image, tap) register tile: the output-channel vectors and the
-// taps (and input channels) unrolled, the pixel sums outside them.
-void schedule_part_tile(Halide::Func part, int lanes) {
-  std::vector<Var> p = ir_vars(5); // n, ky, kx, ci, co
-  std::vector<Halide::RVar> rp = part.rvars();
-  part.vectorize(p[4], lanes).unroll(p[4]).unroll(p[3]).unroll(p[2]).unroll(p[1]);
-  part.update()
-      .reorder(p[4], p[3], p[2], p[1], p[0], rp[0], rp[1])
-      .vectorize(p[4], lanes)
-      .unroll(p[4])
-      .unroll(p[3])
-      .unroll(p[2])
-      .unroll(p[1]);
 }
 
 // dW on the NHWC path (HALIDE-NOTES: part computed per (image, tap) in a
@@ -329,7 +330,13 @@ bool schedule_conv_weight_grad(const KernelFuncs& k, std::string& notes) {
     notes += "dW schedule: " + why;
     return false;
   }
-  if (const Lowered& nl = k.ops.at(*dw_node); nl.nhwc_acc.defined()) {
+  const Lowered& nl = k.ops.at(*dw_node);
+  // (The NHWC dW takes one group, or one channel per group: depthwise.)
+  bool grouped = conv_window(k.g.node(*dw_node).attrs, shape).groups > 1;
+  if (nl.nhwc_acc.defined() && grouped) {
+    conv_detail::schedule_weight_grad_depthwise(k, nl, shape, notes);
+    return true;
+  } else if (nl.nhwc_acc.defined()) {
     schedule_weight_grad_nhwc(k, nl, shape, notes);
     return true;
   }

@@ -22,6 +22,15 @@ Halide::Var split_into_tasks(Halide::Func out, int rows, Halide::TailStrategy ta
 void schedule_nhwc_pool(const KernelFuncs& k, ValueId pool, const Halide::Type& type, int64_t O,
                         const Halide::Var& task, std::string& notes);
 
+// dW's per-(image, tap) register tile on the NHWC path: the output-channel
+// vectors and the taps (and input channels) unrolled, the pixel sums
+// outside them.
+void schedule_part_tile(Halide::Func part, int lanes);
+
+// The depthwise dW (schedule_depthwise.cpp) of weights of `shape` [C, 1, KH, KW].
+void schedule_weight_grad_depthwise(const KernelFuncs& k, const Lowered& l, const Shape& shape,
+                                    std::string& notes);
+
 // The Winograd F(2x2,3x3) kernel (codegen/ops/winograd.h) of a conv or dX
 // with C input channels, ending with `pool` if the kernel has one.
 void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape& shape, int64_t C,

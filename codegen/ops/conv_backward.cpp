@@ -166,12 +166,26 @@ bool nhwc_weight_grad_ok(const Window& w, int64_t c_in, int64_t c_out, int64_t k
          (c_in % 4 == 0 || c_in * kh * kw <= 16);
 }
 
+// A depthwise dW (groups = C = O, one input channel per filter: MobileNet's
+// 3x3 layers) takes the same path with ci of extent 1 and output channel co
+// reading input channel co, in whole zmm blocks of channels (the partial
+// sums are an update, whose channel split cannot shift inwards: HALIDE-NOTES
+// pitfall 2). On the generic grouped path these ran at 5-20 GFLOP/s (2.2-8.6
+// ms each at batch 256); here 1.5-3x faster (bench/RESULTS.md section 14).
+// (Depthwise forward and dx tiles on the same layout measured slower than
+// the generic path: wip/README.md.)
+bool depthwise_weight_grad_ok(const Window& w, const Shape& weights, DType dtype) {
+  return w.groups > 1 && weights[1] == 1 && weights[0] == w.groups && w.dilation.h == 1 &&
+         w.dilation.w == 1 && dtype == DType::f32 && weights[0] % 16 == 0;
+}
+
 void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out) {
   const Shape &xs = ctx.in_types[0].shape, &dys = ctx.in_types[1].shape;
   const Shape& ws = ctx.out().shape;
   Halide::Type t = ctx.type();
   int64_t O = ws[0], C = ws[1], KH = ws[2], KW = ws[3], OH = dys[2], OW = dys[3];
   auto sy = int32_t(win.stride.h), sx = int32_t(win.stride.w);
+  bool depthwise = win.groups > 1; // part's ci has extent 1; co reads input channel co
   Halide::Func src = padded_input(ctx.in[0], xs, constant(t, 0), ctx.name("pad"));
   // IR-order indices: (n, y, x, c) for the images, (n, ky, kx, ci, co) for part.
   out.nhwc_dy = pure_func(ctx.name("nhwc_dy"), 4, [&](const Index& i) {
@@ -185,9 +199,9 @@ void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out
   Halide::Func part(ctx.name("part"));
   define(part, p, constant(t, 0));
   define(part, p,
-         at(part, as_index(p)) +
-             at(out.nhwc_dy, {p[0], r.y, r.x, p[4]}) *
-                 at(out.nhwc_input, {p[0], r.y * sy + p[1], r.x * sx + p[2], p[3]}));
+         at(part, as_index(p)) + at(out.nhwc_dy, {p[0], r.y, r.x, p[4]}) *
+                                     at(out.nhwc_input, {p[0], r.y * sy + p[1], r.x * sx + p[2],
+                                                         depthwise ? Halide::Expr(p[4]) : p[3]}));
   std::vector<Halide::Var> v = ir_vars(4); // ky, kx, ci, co
   Halide::Func dw(ctx.name("nhwc"));
   define(dw, v, constant(t, 0));
@@ -199,9 +213,10 @@ void lower_weight_grad_nhwc(const LowerCtx& ctx, const Window& win, Lowered& out
     });
   };
   out.stages.push_back({out.nhwc_dy, Shape{kBatch, OH, OW, O}});
-  out.stages.push_back({out.nhwc_input, Shape{kBatch, (OH - 1) * sy + KH, (OW - 1) * sx + KW, C}});
+  out.stages.push_back(
+      {out.nhwc_input, Shape{kBatch, (OH - 1) * sy + KH, (OW - 1) * sx + KW, xs[1]}});
   out.stages.push_back({part, Shape{kBatch, KH, KW, C, O}});
-  if (C * KH * KW <= 16 && C % 4 != 0) {
+  if (!depthwise && C * KH * KW <= 16 && C % 4 != 0) {
     // Few taps (conv1): dW sums the images' parts directly, parallel over
     // output channel blocks (schedule_weight_grad_nhwc). Input channels in
     // blocks of 4 take the chunks below even when few: ResNet's 1x1 stride-2
@@ -246,7 +261,8 @@ Lowered lower_conv2d_backward_weight(const LowerCtx& ctx) {
   int64_t Cg = ws[1], Og = ws[0] / win.groups;
   Halide::Type t = ctx.type();
   Lowered out;
-  if (nhwc_weight_grad_ok(win, Cg, ws[0], ws[2], ws[3]) && ctx.in_types[0].dtype == DType::f32) {
+  if ((nhwc_weight_grad_ok(win, Cg, ws[0], ws[2], ws[3]) && ctx.in_types[0].dtype == DType::f32) ||
+      depthwise_weight_grad_ok(win, ws, ctx.in_types[0].dtype)) {
     lower_weight_grad_nhwc(ctx, win, out);
     return out;
   }

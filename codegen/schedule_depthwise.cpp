@@ -1,0 +1,62 @@
+// The depthwise weight gradient's schedule (conv_backward.cpp:
+// depthwise_weight_grad_ok: groups = channels, one filter per channel): the
+// NHWC two-level gradient (schedule_weight_grad_nhwc): chunks of images in
+// parallel, per image dy and the padded input transposed to channels
+// innermost once, and per channel block one register tile of all the taps
+// (1-2 zmm x KH KW accumulators) summing the image's pixels. The dense
+// tile's input-channel dimension has extent 1 here, so the tile is the
+// output-channel vectors x the taps.
+#include "codegen/ops/window.h"
+#include "codegen/schedule.h"
+#include "codegen/schedule_conv_detail.h"
+
+#include <fmt/format.h>
+
+namespace netc::codegen::conv_detail {
+
+using Halide::TailStrategy;
+using Halide::Var;
+
+namespace {
+
+// dW's tile may take up to 20 (HALIDE-NOTES: apps/conv_layer's 4x5): 2 zmm x 3x3 taps.
+constexpr int64_t kWeightGradAccumulators = 20;
+
+} // namespace
+
+void schedule_weight_grad_depthwise(const KernelFuncs& k, const Lowered& l, const Shape& shape,
+                                    std::string& notes) {
+  Halide::Func out = k.outputs[0], dw = l.nhwc_acc, partial = l.nhwc_partial, part = l.nhwc_part,
+               dy = l.nhwc_dy, input = l.nhwc_input;
+  Halide::Type type = dw.output_types()[0];
+  int lanes = zmm_lanes(type);
+  int64_t O = shape[0], taps = shape[2] * shape[3];
+  std::vector<Var> d = ir_vars(4);  // dW: ky, kx, ci, co
+  std::vector<Var> p = ir_vars(5);  // part: n, ky, kx, ci, co; partial: chunk, ky, kx, ci, co
+  std::vector<Var> i4 = ir_vars(4); // images: n, y, x, c
+  Var coo("co_tile"), coi("co_lane");
+  // 2 zmm x 9 taps = 18 accumulators for 3x3 (per pixel: 2 loads of dy, 18
+  // of the input, 18 FMAs); 1 zmm when the taps are many.
+  int cb = O % (2 * lanes) == 0 && 2 * taps <= kWeightGradAccumulators ? 2 * lanes : lanes;
+  dw.compute_root().vectorize(d[3], lanes);
+  dw.update().vectorize(d[3], lanes);
+  Halide::RVar rj = partial.rvars()[0];
+  partial.compute_root().vectorize(p[4], lanes).parallel(p[0]);
+  partial.update()
+      .split(p[4], coo, coi, cb)
+      .reorder(coi, p[3], p[2], p[1], coo, rj, p[0])
+      .vectorize(coi, lanes)
+      .unroll(coi)
+      .unroll(p[3])
+      .parallel(p[0]);
+  part.compute_at(partial, coo);
+  schedule_part_tile(part, lanes); // (its image extent is 1: one image per tile)
+  dy.compute_at(partial, rj).vectorize(i4[3], lanes, TailStrategy::GuardWithIf);
+  input.compute_at(partial, rj).vectorize(i4[3], lanes, TailStrategy::GuardWithIf);
+  out.parallel(ir_vars(4)[0]);
+  notes += fmt::format("dW: depthwise NHWC two-level, {} zmm x {} taps tile, parallel over {} "
+                       "chunks of images",
+                       cb / lanes, taps, kWeightGradChunks);
+}
+
+} // namespace netc::codegen::conv_detail
