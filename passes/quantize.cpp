@@ -3,6 +3,7 @@
 #include "ir/error.h"
 #include "ir/interpreter.h"
 #include "ir/op_traits.h"
+#include "passes/cleanup.h"
 #include "passes/rewrite.h"
 
 #include <algorithm>
@@ -71,9 +72,23 @@ QuantizedWeight quantize_conv_weight(GraphBuilder& b, ValueId w, SourceLoc loc) 
 
 namespace {
 
+// A conv's bias as [O, 1, 1], so that it broadcasts over the image. A
+// weights-only bias goes through a sum over one element (exact): a
+// reduction is an anchor, so the bias that the inference pipeline folded
+// from batch norm (a sqrt and a division per channel) is computed by a
+// prepare kernel once per checkpoint instead of inlined into the int8
+// conv's epilogue, where the pool evaluated it per channel vector and tap.
+ValueId conv_bias(GraphBuilder& b, ValueId bias, int64_t O, bool weights_only, SourceLoc loc) {
+  if (!weights_only)
+    return b.op(OpKind::Reshape, {bias}, Attrs{{"shape", std::vector<int64_t>{O, 1, 1}}}, loc);
+  ValueId r =
+      b.op(OpKind::Reshape, {bias}, Attrs{{"shape", std::vector<int64_t>{O, 1, 1, 1}}}, loc);
+  return b.op(OpKind::ReduceSum, {r}, Attrs{{"axes", std::vector<int64_t>{3}}}, loc);
+}
+
 // conv2d(x, W[, b]) -> dequantize(conv2d_i8(q, wq), scale, colsum) [+ b], the
-// bias as [O, 1, 1] so that it broadcasts over the image.
-ValueId rewrite_conv(GraphBuilder& b, const Node& n, const Shape& ws, ValueId bias_in, ValueId q,
+// bias already [O, 1, 1] (conv_bias) or -1.
+ValueId rewrite_conv(GraphBuilder& b, const Node& n, const Shape& ws, ValueId bias, ValueId q,
                      const QuantizedWeight& p, const QuantParams& qp) {
   Attrs ca{{"kernel", std::vector<int64_t>{ws[2], ws[3]}}, {"zero_point", qp.zero_point}};
   for (const char* name : {"stride", "pad"})
@@ -82,10 +97,20 @@ ValueId rewrite_conv(GraphBuilder& b, const Node& n, const Shape& ws, ValueId bi
   ValueId y =
       b.op(OpKind::Dequantize, {acc, p.scale, p.colsum},
            Attrs{{"scale", qp.scale}, {"zero_point", qp.zero_point}, {"axis", int64_t(1)}}, n.loc);
-  if (n.inputs.size() < 3) return y;
-  ValueId bias =
-      b.op(OpKind::Reshape, {bias_in}, Attrs{{"shape", std::vector<int64_t>{ws[0], 1, 1}}}, n.loc);
+  if (bias < 0) return y;
   return b.op(OpKind::Add, {y, bias}, {}, n.loc);
+}
+
+// quantize(x) in the rewritten graph; when x is a reshape (the flatten
+// between a conv's pool and a dense layer), reshape(quantize(src)) instead:
+// the same u8 values, but the quantize can end the conv's kernel, so that
+// the pooled activations reach memory as u8, and the reshape is a view.
+ValueId quantize_input(GraphBuilder& b, const Graph& g, const std::vector<ValueId>& map, ValueId x,
+                       const Attrs& a, SourceLoc loc) {
+  const Node& n = g.node(x);
+  if (n.op != OpKind::Reshape) return b.op(OpKind::Quantize, {map[size_t(x)]}, a, loc);
+  ValueId q = b.op(OpKind::Quantize, {map[size_t(n.inputs[0])]}, a, loc);
+  return b.op(OpKind::Reshape, {q}, n.attrs, loc);
 }
 
 // Why the conv2d node v cannot be quantized, or "" when it can.
@@ -210,9 +235,12 @@ PassResult quantize_int8(const Graph& g, const Calibration& c) {
     prepared[mm] = {wq, b.op(OpKind::WeightScale, {w}, {}, n.loc),
                     b.op(OpKind::WeightColsum, {wq}, {}, n.loc)};
   }
+  std::map<ValueId, ValueId> biases;
   for (ValueId cv : q.convs) {
     const Node& n = g.node(cv);
     prepared[cv] = quantize_conv_weight(b, map[size_t(n.inputs[1])], n.loc);
+    if (n.inputs.size() == 3 && !dep[size_t(n.inputs[2])])
+      biases[cv] = conv_bias(b, map[size_t(n.inputs[2])], n.type.shape[1], true, n.loc);
   }
   for (ValueId v = 0; v < g.size(); ++v) {
     if (!dep[size_t(v)]) continue;
@@ -227,13 +255,17 @@ PassResult quantize_int8(const Graph& g, const Calibration& c) {
       internal_error(fmt::format("quantize_int8: no calibrated range for %{}", n.inputs[0]));
     QuantParams qp = quant_params(r->second);
     Attrs a{{"scale", qp.scale}, {"zero_point", qp.zero_point}};
-    ValueId x = b.op(OpKind::Quantize, {map[size_t(n.inputs[0])]}, a, n.loc);
+    ValueId x = quantize_input(b, g, map, n.inputs[0], a, n.loc);
     if (n.op == OpKind::MatMul) {
       ValueId acc = b.op(OpKind::MatMulI8, {x, p->second.wq}, {}, n.loc);
       map[size_t(v)] = b.op(OpKind::Dequantize, {acc, p->second.scale, p->second.colsum}, a, n.loc);
       continue;
     }
-    ValueId bias = n.inputs.size() == 3 ? map[size_t(n.inputs[2])] : -1;
+    ValueId bias = -1;
+    if (auto it = biases.find(v); it != biases.end())
+      bias = it->second;
+    else if (n.inputs.size() == 3)
+      bias = conv_bias(b, map[size_t(n.inputs[2])], n.type.shape[1], false, n.loc);
     map[size_t(v)] = rewrite_conv(b, n, g.node(n.inputs[1]).type.shape, bias, x, p->second, qp);
   }
   auto remap = [&](NamedValue nv) {
@@ -243,7 +275,9 @@ PassResult quantize_int8(const Graph& g, const Calibration& c) {
   for (const NamedValue& o : g.outputs) out.outputs.push_back(remap(o));
   if (g.loss) out.loss = remap(*g.loss);
   for (const NamedValue& u : g.updates) out.updates.push_back(remap(u));
-  return {std::move(out), true};
+  // (The f32 values the rewrite bypassed, such as a flatten now applied to
+  // the u8 values, would otherwise still count as uses in fusion.)
+  return {eliminate_dead_code(out).graph, true};
 }
 
 } // namespace netc
