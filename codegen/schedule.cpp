@@ -92,7 +92,7 @@ void schedule_chunk_stage(const Stage& st, Halide::Func out, const Var& chunk) {
   }
 }
 
-// Places a pool's zero-bordered copy of its source [N,C,H,W] (window.h
+// Places a pool's or conv's zero-bordered copy of its source [N,C,H,W] (window.h
 // padded_copy) at `chunk` of `out`, or at root parallel over the images:
 // the zero fill and the interior copy both run along the image row in
 // vectors, so the window's taps become dense loads from the copy (one
@@ -112,11 +112,11 @@ void schedule_pool_pad(Halide::Func pad, const Shape& src, Halide::Func out,
   vectorize_inner(copy, pad.rvars()[0], src[3], t);
 }
 
-// Whether node v is a pool whose lowering made a zero-bordered copy
-// (window.h padded_copy) that the generic schedule must place.
-bool has_pool_copy(const KernelFuncs& k, ValueId v) {
-  OpKind op = k.g.node(v).op;
-  return (op == OpKind::AvgPool || op == OpKind::AvgPoolBackward) && k.ops.at(v).padded.defined();
+// Whether node v's lowering made a zero-bordered copy of its input (window.h
+// padded_copy: a pool, or an NCHW conv) that the generic schedule must place.
+bool has_padded_copy(const KernelFuncs& k, ValueId v) {
+  Halide::Func padded = k.ops.at(v).padded;
+  return padded.defined() && padded.num_update_definitions() > 0;
 }
 
 bool has_op(const KernelFuncs& k, std::initializer_list<OpKind> kinds) {
@@ -156,7 +156,7 @@ std::optional<ValueId> final_pool(const KernelFuncs& k) {
   // (A pool with a zero-bordered copy of its input is left to the generic
   // schedule, which places the copy.)
   if ((op != OpKind::MaxPool && op != OpKind::AvgPool) || !k.ops.at(out).stages.empty() ||
-      has_pool_copy(k, out))
+      has_padded_copy(k, out))
     return std::nullopt;
   return out;
 }
@@ -192,7 +192,7 @@ bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
         return false;
       }
     }
-    if (!k.ops.at(v).stages.empty() || has_pool_copy(k, v)) {
+    if (!k.ops.at(v).stages.empty() || has_padded_copy(k, v)) {
       why_not = fmt::format("%{} ({}) needs a stage of its own", v, op_name(n.op));
       return false;
     }
@@ -248,7 +248,7 @@ void fuse_sibling_outputs(const KernelFuncs& k, std::string& notes) {
         k.outputs[i].output_types()[0] != k.outputs[0].output_types()[0])
       return;
   for (ValueId v : k.spec.nodes)
-    if (!k.ops.at(v).stages.empty() || has_pool_copy(k, v)) return;
+    if (!k.ops.at(v).stages.empty() || has_padded_copy(k, v)) return;
   Var inner = ir_vars(s.rank())[size_t(s.rank() - 1)];
   for (size_t i = 1; i < k.outputs.size(); ++i) {
     Halide::Func f = k.outputs[i];
@@ -281,12 +281,12 @@ void schedule_generic(const KernelFuncs& k, std::string& notes) {
   }
   int pads = 0;
   for (ValueId v : k.spec.nodes)
-    if (has_pool_copy(k, v)) {
+    if (has_padded_copy(k, v)) {
       const Shape& src = k.g.node(k.g.node(v).inputs[0]).type.shape;
       schedule_pool_pad(k.ops.at(v).padded, src, k.outputs[0], row_local ? chunk : std::nullopt);
       ++pads;
     }
-  if (pads > 0) notes += fmt::format("; {} zero-bordered pool copies", pads);
+  if (pads > 0) notes += fmt::format("; {} zero-bordered input copies", pads);
   // Sibling reductions over the batch (fusion merges sums of the same
   // shape): their per-image partial stages share one parallel loop over the
   // images, so each image's inputs come from memory once, then from cache.

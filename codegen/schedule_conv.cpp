@@ -80,6 +80,17 @@ void schedule_part_tile(Halide::Func part, int lanes) {
       .unroll(p[1]);
 }
 
+// The padded input of the NCHW kernels, vectorized along its rows: a pure
+// padded view (padded_input), or a zero-bordered copy (padded_copy: the
+// zero fill, then the interior copied row by row) of rows `row` wide.
+void vectorize_padded(Halide::Func padded, int64_t row, const Halide::Type& type) {
+  int pw = vector_width(row, type);
+  if (pw <= 1) return;
+  padded.vectorize(Var("x3"), pw, TailStrategy::GuardWithIf);
+  if (padded.num_update_definitions() > 0)
+    padded.update().vectorize(padded.rvars()[0], pw, TailStrategy::GuardWithIf);
+}
+
 } // namespace conv_detail
 
 namespace {
@@ -89,6 +100,7 @@ using conv_detail::schedule_conv_winograd;
 using conv_detail::schedule_nhwc_pool;
 using conv_detail::schedule_part_tile;
 using conv_detail::split_into_tasks;
+using conv_detail::vectorize_padded;
 
 using Halide::TailStrategy;
 using Halide::Var;
@@ -125,9 +137,29 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   int64_t OH = out_shape[2];
   int rows = static_cast<int>(OH >= 2 ? (OH + 1) / 2 : OH);
   Var task = split_into_tasks(out, rows, TailStrategy::ShiftInwards);
-  if (int w = vector_width(out_shape[3], type); w > 1)
-    out.vectorize(v[3], w, TailStrategy::ShiftInwards);
   Halide::Func tile = acc.in();
+  bool transposed = false;
+  if (!pool && l.nhwc_shape == Shape{out_shape[0], out_shape[2], out_shape[3], out_shape[1]} &&
+      out_shape[1] >= lanes && out_shape[3] >= lanes) {
+    // The NCHW output reads the NHWC tile back through 16-channel x
+    // row-vector blocks transposed in registers: each block is read as
+    // channel vectors (dense) and stored with the row innermost, which
+    // Halide turns into shuffles. Read directly, each output vector gathered
+    // its 16 pixels one load at a time (vinsertps), most of the 1x1 32->64
+    // layer's time.
+    int w = lanes;
+    Var oo("o_blk"), oi("o_lane"), wo("w_blk"), wi("w_lane");
+    out.split(v[1], oo, oi, lanes, TailStrategy::ShiftInwards)
+        .split(v[3], wo, wi, w, TailStrategy::ShiftInwards)
+        .reorder(wi, oi, wo, Var("row_in"), oo, task)
+        .vectorize(wi)
+        .unroll(oi);
+    Halide::Func tr = Halide::Func(l.value).in(); // (the epilogue's Funcs are inlined into out)
+    tr.compute_at(out, wo).reorder(v[1], v[3], v[2], v[0]).vectorize(v[1], lanes).unroll(v[3]);
+    transposed = true;
+  } else if (int w = vector_width(out_shape[3], type); w > 1) {
+    out.vectorize(v[3], w, TailStrategy::ShiftInwards);
+  }
   Var co("co_tile"), cl("co_lane"), xo("px_tile"), xl("px_lane");
   tile.compute_at(out, task)
       .split(c, co, cl, cb, TailStrategy::ShiftInwards)
@@ -150,6 +182,7 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   notes += fmt::format("conv: NHWC per {}-row block, parallel over (image, block), {}x{} "
                        "register tiles ({} lanes)",
                        rows, cb, pb, lanes);
+  if (transposed) notes += ", NCHW output by register-transposed blocks";
   if (pool) schedule_nhwc_pool(k, *pool, type, shape[1], task, notes);
 }
 
@@ -287,17 +320,13 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
     out.compute_at(pooled, v[0]);
     if (Halide::Func padded = l.padded; padded.defined()) {
       padded.compute_at(pooled, v[0]);
-      const Shape& xs = k.g.node(k.g.node(*cv).inputs[0]).type.shape;
-      if (int pw = vector_width(xs[3], type); pw > 1)
-        padded.vectorize(ow, pw, TailStrategy::GuardWithIf);
+      vectorize_padded(padded, k.g.node(k.g.node(*cv).inputs[0]).type.shape[3], type);
     }
     notes += "conv: per image into a scratch that the pool reads, parallel over images";
   } else if (Halide::Func padded = l.padded; padded.defined()) {
     out.parallel(n);
     padded.compute_at(out, n);
-    const Shape& xs = k.g.node(k.g.node(*cv).inputs[0]).type.shape;
-    if (int pw = vector_width(xs[3], type); pw > 1)
-      padded.vectorize(ow, pw, TailStrategy::GuardWithIf);
+    vectorize_padded(padded, k.g.node(k.g.node(*cv).inputs[0]).type.shape[3], type);
     notes += "conv: padded image per batch element, parallel over images";
   } else {
     Var planes("planes");

@@ -50,7 +50,10 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
   }
   Halide::Func src = ctx.in[0];
   if (has_padding(win)) {
-    out.padded = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"));
+    // A zero-bordered copy (window.h): the clamped reads of padded_input are
+    // non-affine, and the per-image copy that the schedule makes of it
+    // gathered them one lane at a time.
+    out.padded = padded_copy(ctx.in[0], xs, ctx.name("pad"));
     src = out.padded;
   }
   std::vector<Halide::Var> v = ir_vars(4); // n, o, oh, ow

@@ -66,6 +66,20 @@ TEST_CASE("conv2d") {
                true)
               .find("conv: NHWC") == 0);
   }
+  SUBCASE("NHWC path, NCHW output by register-transposed blocks (rows of >= 16 pixels)") {
+    // Mobilenet's 1x1 32 -> 64 at 28x28 (two row blocks, the second
+    // shifted inwards); 24 channels and a 21-wide strided output (the
+    // channel and row blocks both shift inwards); a bias in the epilogue.
+    for (std::string notes : {conv({B, 32, 28, 28}, {64, 32, 1, 1}, {}, true),
+                              conv({B, 8, 21, 41}, {24, 8, 3, 3},
+                                   Attrs{{"stride", Ints{1, 2}}, {"pad", Ints{1, 1}}}, true)}) {
+      CHECK(notes.find("conv: NHWC") == 0);
+      CHECK(notes.find("register-transposed") != std::string::npos);
+    }
+    // Rows narrower than a vector keep the direct read-back.
+    CHECK(conv({B, 16, 14, 14}, {32, 16, 1, 1}, {}).find("register-transposed") ==
+          std::string::npos);
+  }
   SUBCASE("1x1 over a 3-wide image (narrower than a vector)") {
     conv({B, 6, 3, 3}, {4, 6, 1, 1}, {});
   }
@@ -112,6 +126,21 @@ TEST_CASE("a Winograd conv in a kernel that its schedule does not fit") {
       check_kernel(m.g, codegen::make_kernel_spec(m.g, {conv, t}),
                    {{"x", uniform(-1, 1)}, {"w", uniform(-1, 1)}}, kDot, {.batches = {1, 3}});
   CHECK(notes.find("generic") != std::string::npos);
+}
+
+TEST_CASE("a padded NCHW conv in a kernel that its schedule does not fit") {
+  // A depthwise conv (the NCHW path, with its input's zero-bordered copy)
+  // and a transpose after it: the generic schedule places the copy.
+  Builder m;
+  ValueId x = m.input("x", f32({B, 6, 9, 7}));
+  ValueId w = m.param("w", f32({6, 1, 3, 3}));
+  ValueId conv = m.op(OpKind::Conv2d, {x, w}, Attrs{{"pad", Ints{1, 1}}, {"groups", int64_t(6)}});
+  ValueId t = m.op(OpKind::Transpose, {conv}, Attrs{{"perm", Ints{0, 1, 3, 2}}});
+  std::string notes =
+      check_kernel(m.g, codegen::make_kernel_spec(m.g, {conv, t}),
+                   {{"x", uniform(-1, 1)}, {"w", uniform(-1, 1)}}, kDot, {.batches = {1, 3}});
+  CHECK(notes.find("generic") != std::string::npos);
+  CHECK(notes.find("zero-bordered") != std::string::npos);
 }
 
 TEST_CASE("conv2d_backward_input, Winograd path") {

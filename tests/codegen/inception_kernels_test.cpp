@@ -37,7 +37,7 @@ TEST_CASE("avgpool 3x3 stride 1 pad 1 reads a zero-bordered copy") {
       CAPTURE(x.dims);
       CAPTURE(include_pad);
       std::string notes = check_op(OpKind::AvgPool, {{f32(x)}}, pool3(include_pad), kSum);
-      CHECK(has(notes, "1 zero-bordered pool copies"));
+      CHECK(has(notes, "1 zero-bordered input copies"));
     }
   // Strided, asymmetric: the copy serves every tap pattern.
   std::string notes =
@@ -59,7 +59,7 @@ TEST_CASE("avgpool_backward + add in one kernel, as the pool branch's gradient")
       ValueId sum = m.op(OpKind::Add, {dx, other});
       std::string notes =
           check_kernel(m.g, make_kernel_spec(m.g, {dx, sum}), {}, kSum, {.batches = kSmallBatches});
-      CHECK(has(notes, "1 zero-bordered pool copies"));
+      CHECK(has(notes, "1 zero-bordered input copies"));
     }
 }
 
