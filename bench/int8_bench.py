@@ -3,7 +3,7 @@
 
   python3 bench/int8_bench.py --model mlp=MLP.ckpt --model cnn=CNN.ckpt [--rounds 5]
 
-For each examples/fmnist_<model>.nn and its checkpoint: compiles the f32
+For each examples/fmnist_<model>.nn (or examples/<model>.nn) and its checkpoint: compiles the f32
 binary and the int8 one (`--quantize int8 --calibrate fashion-mnist`, 512
 calibration images), then measures
   - test-set accuracy of both (`eval --weights`) and the agreement of their
@@ -68,6 +68,8 @@ def main():
     for spec in a.model:
         name, ckpt = spec.split("=", 1)
         src = os.path.join(ROOT, "examples", f"fmnist_{name}.nn")
+        if not os.path.exists(src):  # resnet.nn, ...
+            src = os.path.join(ROOT, "examples", f"{name}.nn")
         f32, i8 = os.path.join(a.dir, name), os.path.join(a.dir, name + "_int8")
         sh(f"{NETC} compile {src} -o {f32}")
         print(sh(f"{NETC} compile {src} --quantize int8 --calibrate fashion-mnist "

@@ -78,6 +78,7 @@ struct Lowered {
   Halide::Func nhwc_dy;      // dW: (co, x, y, n), dy channels innermost
   Halide::Func nhwc_part;    // dW: (co, ci, kx, ky, n), one image's sums
   Halide::Func nhwc_partial; // dW: (co, ci, kx, ky, chunk), a chunk's sums (not with few taps)
+  Halide::Func i8_taps;      // conv2d_i8: (l, rep, group..., n), a group's 4 u8 taps x16
   // conv2d on the Winograd F(2x2, 3x3) path (codegen/ops/winograd.h), in
   // Halide order (innermost first); all of them are also in `stages`.
   Halide::Func wino_input; // (c, x, y, n): the padded input, channels innermost

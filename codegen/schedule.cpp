@@ -149,6 +149,9 @@ std::optional<ValueId> only_node(const KernelFuncs& k, OpKind op) {
 std::optional<ValueId> final_pool(const KernelFuncs& k) {
   if (k.spec.outputs.size() != 1) return std::nullopt;
   ValueId out = k.spec.outputs[0];
+  // (An int8 conv's pool may be followed by the next layer's quantize.)
+  if (k.g.node(out).op == OpKind::Quantize) out = k.g.node(out).inputs[0];
+  if (!k.ops.count(out)) return std::nullopt;
   OpKind op = k.g.node(out).op;
   // (A pool with a zero-bordered copy of its input is left to the generic
   // schedule, which places the copy.)
@@ -180,7 +183,11 @@ bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
     for (ValueId in : n.inputs) consumer = consumer || after.count(in);
     if (consumer) {
       after.insert(v);
-      if (op_family(n.op) != "elementwise" && v != pool) {
+      // (dequantize and quantize are elementwise too: per element, with
+      // per-channel vectors like a bias.)
+      bool pointwise = op_family(n.op) == "elementwise" || n.op == OpKind::Dequantize ||
+                       n.op == OpKind::Quantize;
+      if (!pointwise && v != pool) {
         why_not = fmt::format("%{} ({}) after the main op is not elementwise", v, op_name(n.op));
         return false;
       }
@@ -311,6 +318,10 @@ Schedule schedule_kernel(const KernelFuncs& k, std::string& notes) {
     if (schedule_matmul(k, notes)) return Schedule::matmul;
     break;
   case KernelKind::conv: {
+    if (has_op(k, {OpKind::Conv2dI8})) {
+      if (schedule_conv_i8(k, notes)) return Schedule::conv;
+      break;
+    }
     bool applied = has_op(k, {OpKind::Conv2d, OpKind::Conv2dBackwardInput})
                        ? schedule_conv(k, notes)
                        : schedule_conv_weight_grad(k, notes);

@@ -35,6 +35,8 @@ bool schedule_matmul(const KernelFuncs& k, std::string& notes);
 bool schedule_conv(const KernelFuncs& k, std::string& notes);
 // matmul_i8 and its epilogue (codegen/schedule_quant.cpp).
 bool schedule_matmul_i8(const KernelFuncs& k, std::string& notes);
+// conv2d_i8 and its epilogue (codegen/schedule_quant_conv.cpp).
+bool schedule_conv_i8(const KernelFuncs& k, std::string& notes);
 bool schedule_conv_weight_grad(const KernelFuncs& k, std::string& notes);
 // Always applies: outputs vectorized and parallel, stages placed.
 void schedule_generic(const KernelFuncs& k, std::string& notes);
@@ -53,8 +55,9 @@ std::optional<ValueId> only_node(const KernelFuncs& k, OpKind op);
 bool is_epilogue_kernel(const KernelFuncs& k, ValueId main, const Shape& shape,
                         std::string& why_not);
 // The pool (max or average, unrolled into a pure Func) that ends a conv
-// kernel after the epilogue and is its single output, if any: fusion puts
-// small pools there at inference.
+// kernel after the epilogue and is its single output (or, in an int8 conv's
+// kernel, the input of the quantize that is), if any: fusion puts small
+// pools there at inference.
 std::optional<ValueId> final_pool(const KernelFuncs& k);
 
 // Vectorizes and parallelizes a pure output (or root) Func over IR shape s;

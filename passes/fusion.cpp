@@ -182,13 +182,19 @@ private:
     int h = group_[size_t(*sources.begin())];
     if (h < 0) return false;
     Group& H = groups_[size_t(h)];
-    bool forward_conv = std::any_of(H.nodes.begin(), H.nodes.end(),
-                                    [&](ValueId m) { return g_.node(m).op == OpKind::Conv2d; });
-    if (H.kind != KernelKind::conv || !forward_conv || !H.open_epilogue || !only_feeds(h, v) ||
-        g_.node(n.inputs[0]).type.shape != H.domain)
+    auto has = [&](OpKind op) {
+      return std::any_of(H.nodes.begin(), H.nodes.end(),
+                         [&](ValueId m) { return g_.node(m).op == op; });
+    };
+    bool int8 = has(OpKind::Conv2dI8);
+    if (H.kind != KernelKind::conv || !(has(OpKind::Conv2d) || int8) || !H.open_epilogue ||
+        !only_feeds(h, v) || g_.node(n.inputs[0]).type.shape != H.domain)
       return false;
     H.notes.push_back(fmt::format("fused {} (the pool ends the conv's kernel)", describe(g_, v)));
-    H.open_epilogue = false;
+    // An int8 conv's kernel also takes the next layer's quantize after the
+    // pool (the schedule's final_pool allows one): only u8 reaches memory.
+    H.open_epilogue = int8;
+    if (int8) H.domain = n.type.shape;
     add(h, v);
     return true;
   }

@@ -7,6 +7,11 @@
 //   quantize_int8  replaces each such matmul(x, W) by
 //                    dequantize(matmul_i8(quantize(x), quantize_weight(W)),
 //                               weight_scale(W), weight_colsum(...))
+//                  and each conv2d(x, W[, b]) by
+//                    dequantize(conv2d_i8(quantize(x), reshape(quantize_weight(M))),
+//                               weight_scale(M), weight_colsum(...)) [+ b]
+//                  where M is W laid out as the matrix of a kernel row's
+//                  taps (transpose, reshape, pad: ir/ops/quant.cpp)
 //                  with x's scale and zero point from the calibration and
 //                  per-column symmetric weight scales (ir/ops/quant.cpp).
 // The weight ops depend on parameters only, so they become the program's
@@ -26,10 +31,13 @@
 namespace netc {
 
 // What can be quantized: matmuls with a weights-only right operand, no
-// transposes, rank 2. Everything else stays f32; `refused` says why, one
-// line per op ("line 9: conv2d: no int8 kernel (stays f32)").
+// transposes, rank 2; conv2d with weights-only weights, one group and
+// dilation 1 (any kernel, stride, padding, channel count). Everything else
+// stays f32; `refused` says why, one line per op ("line 9: conv2d: a
+// grouped (depthwise) convolution: no int8 kernel (stays f32)").
 struct QuantizableOps {
   std::vector<ValueId> matmuls;
+  std::vector<ValueId> convs;
   std::vector<std::string> refused;
 };
 QuantizableOps find_quantizable(const Graph& g);
@@ -40,7 +48,7 @@ struct ValueRange {
 };
 
 // Ranges by the ValueId (in the calibrated graph) of each quantizable
-// matmul's left operand.
+// matmul's left operand and each quantizable conv's input.
 struct Calibration {
   std::map<ValueId, ValueRange> ranges;
   int64_t examples = 0;
@@ -60,7 +68,17 @@ struct QuantParams {
 };
 QuantParams quant_params(ValueRange r);
 
-// The rewrite. A quantizable matmul without a range in `c` is an internal
+// A conv2d's weights W f32[O,C,KH,KW] in int8, as the ops that compute them
+// from W (the prepare kernels): conv2d_i8's packed weight i8[KH, ceil(KW C/4),
+// O, 4] (the taps past a kernel row's KW C are zero, as conv2d_i8 requires),
+// the per-output-channel scales f32[O] and the sums of the packed weights
+// i32[O] (the zero-point term).
+struct QuantizedWeight {
+  ValueId wq, scale, colsum;
+};
+QuantizedWeight quantize_conv_weight(GraphBuilder& b, ValueId w, SourceLoc loc = {});
+
+// The rewrite. A quantizable matmul or conv without a range in `c` is an internal
 // error (calibrate ran on another graph).
 PassResult quantize_int8(const Graph& g, const Calibration& c);
 

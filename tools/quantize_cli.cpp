@@ -89,11 +89,11 @@ QuantizeSetup setup_quantization(const CompileOptions& o, const Graph& parsed) {
   if (o.quantize.empty()) return s;
   Graph inference = inference_graph(parsed);
   QuantizableOps ops = find_quantizable(inference);
-  if (ops.matmuls.empty()) {
+  if (ops.matmuls.empty() && ops.convs.empty()) {
     std::string why;
     for (const std::string& r : ops.refused) why += "\n  " + r;
-    throw usage(fmt::format("--quantize int8: {} has no op that can be quantized (dense layers "
-                            "are){}",
+    throw usage(fmt::format("--quantize int8: {} has no op that can be quantized (dense "
+                            "layers and ungrouped convolutions are){}",
                             o.model, why));
   }
   rt::SafetensorsFile ckpt;
@@ -106,9 +106,9 @@ QuantizeSetup setup_quantization(const CompileOptions& o, const Graph& parsed) {
   std::map<std::string, Tensor<float>> inputs;
   inputs[layout_of(parsed).input_name] = calibration_examples(o, parsed, ckpt);
   auto cal = std::make_shared<Calibration>(calibrate(inference, weights, inputs));
-  s.summary = fmt::format("int8: {} dense layer(s) quantized, calibrated (min/max) on {} examples "
-                          "of {}\n",
-                          ops.matmuls.size(), cal->examples, o.calibrate);
+  s.summary = fmt::format("int8: {} dense layer(s) and {} convolution(s) quantized, calibrated "
+                          "(min/max) on {} examples of {}\n",
+                          ops.matmuls.size(), ops.convs.size(), cal->examples, o.calibrate);
   for (const std::string& r : ops.refused) s.summary += "  f32: " + r + "\n";
   for (const auto& [v, r] : cal->ranges) s.key += fmt::format("{}:{:a}:{:a};", v, r.lo, r.hi);
   s.calibration = std::move(cal);

@@ -302,6 +302,7 @@ bool emit_op(Emitter& e, ValueId v, const std::string& out) {
   case OpKind::WeightScale:
   case OpKind::WeightColsum:
   case OpKind::MatMulI8:
+  case OpKind::Conv2dI8:
   case OpKind::Dequantize: return false;
   }
   return false;

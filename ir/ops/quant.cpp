@@ -8,12 +8,24 @@
 // vpdpbusd: 4 products per 32-bit lane). quantize_weight packs K in groups
 // of four ([K4, N, 4]) so that one 64-byte load feeds 16 columns x 4 k.
 //
+// A convolution conv2d(x, W) (W f32[O,C,KH,KW]) is the same sum over the taps
+// k of each kernel row, flattened as k = kw C + c (the NHWC order of a row's
+// pixels) and padded to a multiple of 4 with zero weights: the pass packs W
+// into the matrix [KH ceil(KW C/4) 4, O] and quantizes that with
+// quantize_weight, so conv2d_i8's weight is i8[KH, ceil(KW C/4), O, 4] and one
+// 64-byte load feeds 16 output channels x 4 taps. The taps past the row
+// (k >= KW C) must be zero, as the packing makes them: the kernel multiplies
+// them with whatever pixels follow, the reference skips them. Padding outside the image
+// reads the zero point, the quantized 0.0, so the same per-channel
+// zp * sum(qw) term removes it exactly, borders included.
+//
 // Every rounding is done in f32, as the kernels do, so the f32 reference is
 // the exact oracle of the kernels: round half to even (std::nearbyint,
 // Halide::round), x * (1 / scale) with 1 / scale rounded to f32 once.
 // None is differentiable: they exist only in inference graphs.
 #include "ir/op_registry.h"
 #include "ir/ops/common.h"
+#include "ir/ops/window.h"
 
 #include <algorithm>
 #include <cmath>
@@ -86,6 +98,44 @@ TensorType shape_matmul_i8(const Attrs&, std::span<const TensorType> in) {
   return {DType::i32, Shape{a[0], b[1]}};
 }
 
+// The geometry of conv2d_i8: {kernel [KH,KW], stride, pad}, dilation 1.
+conv_geometry::Window conv_i8_window(const Attrs& a) {
+  if (!a.has("kernel")) throw ShapeError("missing attribute 'kernel' ([kh,kw])");
+  return {conv_geometry::pair_attr(a, "kernel", {0, 0}, 1),
+          conv_geometry::pair_attr(a, "stride", {1, 1}, 1),
+          conv_geometry::pair_attr(a, "pad", {0, 0}, 0),
+          {1, 1},
+          1};
+}
+
+// Groups of 4 taps in one kernel row of KW pixels x C channels.
+int64_t row_groups(int64_t kw, int64_t c) { return packed_k(kw * c); }
+
+// u8[N,C,H,W] x i8[KH, ceil(KW C/4), O, 4] -> i32[N,O,OH,OW]
+TensorType shape_conv2d_i8(const Attrs& a, std::span<const TensorType> in) {
+  require_dtype(in[0], DType::u8, "the activations");
+  require_dtype(in[1], DType::i8, "the packed weight");
+  const Shape &x = in[0].shape, &w = in[1].shape;
+  if (x.rank() != 4 || x[1] == kBatch || x[2] == kBatch || x[3] == kBatch)
+    throw ShapeError(fmt::format("the activations must be [N,C,H,W], found {}", to_string(in[0])));
+  conv_geometry::Window win = conv_i8_window(a);
+  if (w.rank() != 4 || w.has_batch() || w[3] != 4 || w[0] != win.kernel.h ||
+      w[1] != row_groups(win.kernel.w, x[1]))
+    throw ShapeError(fmt::format(
+        "the packed weight of a {}x{} kernel over {} channels must be i8[{}, {}, O, 4], found {}",
+        win.kernel.h, win.kernel.w, x[1], win.kernel.h, row_groups(win.kernel.w, x[1]),
+        to_string(in[1])));
+  int64_t zp = a.get_int("zero_point");
+  if (zp < 0 || zp > 255) throw ShapeError(fmt::format("zero_point {} is not in 0..255", zp));
+  int64_t ph = x[2] + 2 * win.pad.h, pw = x[3] + 2 * win.pad.w;
+  if (win.kernel.h > ph || win.kernel.w > pw)
+    throw ShapeError(
+        fmt::format("the {}x{} kernel does not fit in the input {} with padding [{},{}]",
+                    win.kernel.h, win.kernel.w, to_string(in[0]), win.pad.h, win.pad.w));
+  return {DType::i32, Shape{x[0], w[2], (ph - win.kernel.h) / win.stride.h + 1,
+                            (pw - win.kernel.w) / win.stride.w + 1}};
+}
+
 TensorType shape_dequantize(const Attrs& a, std::span<const TensorType> in) {
   require_dtype(in[0], DType::i32, "the sums");
   require_dtype(in[1], DType::f32, "the weight scales");
@@ -107,6 +157,14 @@ int64_t flops_elementwise(const Node& n, std::span<const TensorType>) {
 // replaces, so FLOP rates compare directly.
 int64_t flops_matmul_i8(const Node& n, std::span<const TensorType> in) {
   return 2 * in[0].shape[1] * n.type.shape[1] * (n.type.shape[0] == kBatch ? 1 : n.type.shape[0]);
+}
+
+// The f32 convolution's count, 2 C KH KW per output element.
+int64_t flops_conv2d_i8(const Node& n, std::span<const TensorType> in) {
+  conv_geometry::Window win = conv_i8_window(n.attrs);
+  const Shape& y = n.type.shape;
+  return 2 * in[0].shape[1] * win.kernel.h * win.kernel.w * y[1] * y[2] * y[3] *
+         (y[0] == kBatch ? 1 : y[0]);
 }
 
 int64_t flops_weights(const Node&, std::span<const TensorType> in) {
@@ -185,6 +243,35 @@ void ref_matmul_i8(const Node&, RefInputs<T> in, Tensor<T>& out, RefContext<T>&)
     }
 }
 
+// The int32-accumulate reference of the convolution, straight from its
+// definition: sum over (c, kh, kw) of x (zero_point outside the image) times
+// the packed weight of tap k = kw C + c of row kh, in int64.
+template <class T>
+void ref_conv2d_i8(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
+  const Tensor<T>&x = *in[0], &w = *in[1];
+  conv_geometry::Window win = conv_i8_window(n.attrs);
+  auto zp = n.attrs.get_int("zero_point");
+  int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  int64_t KG = w.dim(1), O = w.dim(2), OH = out.dim(2), OW = out.dim(3);
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          int64_t s = 0;
+          for (int64_t kh = 0; kh < win.kernel.h; ++kh)
+            for (int64_t kw = 0; kw < win.kernel.w; ++kw)
+              for (int64_t c = 0; c < C; ++c) {
+                int64_t ih = oh * win.stride.h - win.pad.h + kh;
+                int64_t iw = ow * win.stride.w - win.pad.w + kw;
+                bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+                auto q = inside ? static_cast<int64_t>(x[((i * C + c) * H + ih) * W + iw]) : zp;
+                int64_t k = kw * C + c;
+                s += q * static_cast<int64_t>(w[((kh * KG + k / 4) * O + o) * 4 + k % 4]);
+              }
+          out[((i * O + o) * OH + oh) * OW + ow] = static_cast<T>(s);
+        }
+}
+
 // (acc - zp colsum[c]) * (scale * wscale[c]), in f32 like the kernel.
 template <class T>
 void ref_dequantize(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
@@ -215,6 +302,8 @@ const OpDef kQuantOps[] = {
     {OpKind::WeightColsum, 1, 1, shape_weight_colsum, NETC_REF(ref_weight_colsum), flops_weights,
      nullptr, kInferenceOnly},
     {OpKind::MatMulI8, 2, 2, shape_matmul_i8, NETC_REF(ref_matmul_i8), flops_matmul_i8, nullptr,
+     kInferenceOnly},
+    {OpKind::Conv2dI8, 2, 2, shape_conv2d_i8, NETC_REF(ref_conv2d_i8), flops_conv2d_i8, nullptr,
      kInferenceOnly},
     {OpKind::Dequantize, 3, 3, shape_dequantize, NETC_REF(ref_dequantize), flops_elementwise,
      nullptr, kInferenceOnly},

@@ -113,7 +113,7 @@ TEST_CASE("op table: every op has a shape rule, references, a gradient rule or a
   CHECK(joined(without) ==
         joined({"step", "conv2d_backward_weight", "maxpool_backward", "avgpool_backward",
                 "upsample_backward", "dropout_mask", "one_hot", "quantize", "quantize_weight",
-                "weight_scale", "weight_colsum", "matmul_i8", "dequantize"}));
+                "weight_scale", "weight_colsum", "matmul_i8", "conv2d_i8", "dequantize"}));
 }
 
 TEST_CASE("op table: the check names each rule a broken table lacks") {

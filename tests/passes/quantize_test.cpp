@@ -1,4 +1,4 @@
-// The int8 quantization pass (passes/quantize.h): which matmuls it takes and
+// The int8 quantization pass (passes/quantize.h): which matmuls and convs it takes and
 // which it leaves (with a reason), the rewritten structure (weights-only ops
 // first, so they become prepare kernels), that the quantized graph computes
 // nearly what the f32 one does, and that a graph with nothing to quantize is
@@ -36,6 +36,29 @@ loss softmax_cross_entropy(logits, y)
 std::map<std::string, Tensor<float>> inputs(int64_t n, double phase) {
   Tensor<float> x({n, 20});
   for (int64_t i = 0; i < x.size(); ++i) x[i] = float(std::sin(0.37 * double(i) + phase) * 2.0);
+  return {{"x", x}};
+}
+
+// A small cnn: conv2d with 1 input channel (the packed groups span pixels),
+// with a bias and batch norm, stride 2 with 6 channels (groups across
+// pixels and channels), a 1x1 conv, padding everywhere (borders read the
+// zero point, which is nonzero where the input has negative values).
+constexpr const char* kCnn = R"(model c
+input x : f32[batch, 1, 10, 10]
+label y : class(5)[batch]
+h = relu(batchnorm(conv2d(x, 6, kernel=3, pad=1)))
+h = relu(conv2d(h, 16, kernel=3, stride=2, pad=1, bias=false))
+h = conv2d(h, 8, kernel=1)
+h = maxpool(h, 2)
+logits = dense(flatten(h), 5)
+output probs = softmax(logits)
+loss softmax_cross_entropy(logits, y)
+)";
+
+std::map<std::string, Tensor<float>> images(int64_t n, double phase) {
+  Tensor<float> x({n, 1, 10, 10});
+  for (int64_t i = 0; i < x.size(); ++i)
+    x[i] = float(std::sin(0.37 * double(i) + phase) * 2.0 + std::cos(0.011 * double(i)));
   return {{"x", x}};
 }
 
@@ -120,21 +143,71 @@ TEST_CASE("quant_params: the range includes 0, which is exact") {
   CHECK(quant_params({0.0f, 0.0f}).scale == 1.0);
 }
 
-TEST_CASE("quantize_int8 does not fire on matmuls of two data operands or on convolutions") {
+TEST_CASE("quantize_int8 does not fire on matmuls of two data operands or depthwise convs") {
   constexpr const char* kNone = R"(model n
 input a : f32[batch, 4, 6]
 input b : f32[batch, 6, 3]
-input x : f32[batch, 1, 8, 8]
+input x : f32[batch, 4, 8, 8]
 output c = matmul(a, b)
-output d = conv2d(x, 2, kernel=3)
+output d = conv2d(x, 4, kernel=3, groups=4)
+output e = conv2d(x, 2, kernel=3, dilation=2)
 )";
   Graph g = inference_graph(parse_model(kNone, "n.nn"));
   QuantizableOps q = find_quantizable(g);
   CHECK(q.matmuls.empty());
-  REQUIRE(q.refused.size() == 2);
+  CHECK(q.convs.empty());
+  REQUIRE(q.refused.size() == 3);
   CHECK(q.refused[0].find("batched") != std::string::npos);
-  CHECK(q.refused[1].find("conv2d: no int8 kernel") != std::string::npos);
+  CHECK(q.refused[1].find("line 6: conv2d: a grouped (depthwise) convolution: no int8 kernel "
+                          "(stays f32)") != std::string::npos);
+  CHECK(q.refused[2].find("line 7: conv2d: a dilated convolution") != std::string::npos);
   PassResult r = quantize_int8(g, Calibration{});
   CHECK_FALSE(r.changed);
   CHECK(r.graph == g);
+}
+
+TEST_CASE("quantize_int8: the convolutions of a cnn become int8 convs") {
+  Graph g = inference_graph(parse_model(kCnn, "c.nn"));
+  QuantizableOps q = find_quantizable(g);
+  CHECK(q.convs.size() == 3);
+  CHECK(q.matmuls.size() == 1);
+  CHECK(q.refused.empty());
+  auto w = weights(g);
+  Calibration c = calibrate(g, w, images(100, 0.0), 64);
+  CHECK(c.ranges.size() == 4);
+  // The first conv's input has negative values: a nonzero zero point, which
+  // its padding must read.
+  CHECK(quant_params(c.ranges.at(g.node(q.convs[0]).inputs[0])).zero_point > 0);
+  PassResult r = quantize_int8(g, c);
+  REQUIRE(r.changed);
+  verify_or_throw(r.graph, "quantize");
+  CHECK(count(r.graph, OpKind::Conv2d) == 0);
+  CHECK(count(r.graph, OpKind::Conv2dI8) == 3);
+  CHECK(count(r.graph, OpKind::MatMulI8) == 1);
+  CHECK(count(r.graph, OpKind::Dequantize) == 4);
+  for (const Node& n : r.graph.nodes)
+    if (n.op == OpKind::Dequantize && n.type.shape.rank() == 4) CHECK(n.attrs.get_int("axis") == 1);
+
+  int64_t n = 200;
+  auto data = images(n, 0.7);
+  auto values = w;
+  values.insert(data.begin(), data.end());
+  values["y"] = Tensor<float>({n});
+  std::vector<Tensor<float>> f = run(g, values, n), qv = run(r.graph, values, n);
+  const Tensor<float>&pf = f[size_t(g.outputs[0].value)],
+        &pq = qv[size_t(r.graph.outputs[0].value)];
+  double worst = 0;
+  int64_t agree = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t af = 0, aq = 0;
+    for (int64_t j = 0; j < 5; ++j) {
+      worst = std::max(worst, double(std::abs(pf[i * 5 + j] - pq[i * 5 + j])));
+      if (pf[i * 5 + j] > pf[i * 5 + af]) af = j;
+      if (pq[i * 5 + j] > pq[i * 5 + aq]) aq = j;
+    }
+    agree += af == aq;
+  }
+  INFO("worst probability difference ", worst, ", agreement ", agree, "/", n);
+  CHECK(worst < 0.05);
+  CHECK(agree >= n * 95 / 100);
 }
