@@ -32,6 +32,45 @@ std::vector<int> classes(const std::string& csv) {
   return out;
 }
 
+// One model end to end: compile it, train one epoch, quantize with 256
+// calibration images, and predict the test set with both binaries.
+struct Int8Run {
+  std::string i8;              // the int8 binary
+  std::string compile_out;     // the quantizing compile's stdout
+  std::vector<int> f32_class;  // the f32 binary's predicted classes
+  std::vector<int> int8_class; // the int8 binary's
+};
+
+Int8Run int8_run(const std::string& model, const std::string& name) {
+  fs::path dir = scratch_dir() / ("int8-" + name);
+  fs::create_directories(dir);
+  std::string f32 = (dir / name).string(), i8 = (dir / (name + "8")).string(),
+              ckpt = (dir / (name + ".ckpt")).string();
+  CommandResult c = run_netc("compile " + model + " -o " + f32);
+  REQUIRE_MESSAGE(c.status == 0, c.err);
+  CommandResult t = run_shell(f32 + " train --epochs 1 --save " + ckpt);
+  REQUIRE_MESSAGE(t.status == 0, t.out);
+  CommandResult q = run_netc("compile " + model +
+                             " --quantize int8 --calibrate fashion-mnist --calibrate-count 256 "
+                             "--weights " +
+                             ckpt + " -o " + i8);
+  REQUIRE_MESSAGE(q.status == 0, q.err);
+  CommandResult pf = run_shell(f32 + " predict --weights " + ckpt + " --input " + kTestImages);
+  CommandResult pq = run_shell(i8 + " predict --weights " + ckpt + " --input " + kTestImages);
+  REQUIRE(pf.status == 0);
+  REQUIRE(pq.status == 0);
+  Int8Run r{i8, q.out, classes(pf.out), classes(pq.out)};
+  REQUIRE(r.f32_class.size() == 10000);
+  REQUIRE(r.int8_class.size() == r.f32_class.size());
+  return r;
+}
+
+int agreement(const Int8Run& r) {
+  int agree = 0;
+  for (size_t i = 0; i < r.f32_class.size(); ++i) agree += r.f32_class[i] == r.int8_class[i];
+  return agree;
+}
+
 } // namespace
 
 TEST_CASE("int8 mlp: predictions agree with the f32 binary on the test set") {
@@ -39,32 +78,14 @@ TEST_CASE("int8 mlp: predictions agree with the f32 binary on the test set") {
     MESSAGE("skipped: no Fashion-MNIST at /usr/share/datasets/fashion-mnist");
     return;
   }
-  fs::path dir = scratch_dir() / "int8";
-  fs::create_directories(dir);
-  std::string f32 = (dir / "mlp").string(), i8 = (dir / "mlp8").string(),
-              ckpt = (dir / "mlp.ckpt").string();
-  CommandResult c = run_netc("compile examples/fmnist_mlp.nn -o " + f32);
-  REQUIRE_MESSAGE(c.status == 0, c.err);
-  CommandResult t = run_shell(f32 + " train --epochs 1 --save " + ckpt);
-  REQUIRE_MESSAGE(t.status == 0, t.out);
-  CommandResult q = run_netc("compile examples/fmnist_mlp.nn --quantize int8 --calibrate "
-                             "fashion-mnist --calibrate-count 256 --weights " +
-                             ckpt + " -o " + i8);
-  REQUIRE_MESSAGE(q.status == 0, q.err);
-  CHECK(q.out.find("int8: 3 dense layer(s) and 0 convolution(s) quantized") != std::string::npos);
-  CommandResult pf = run_shell(f32 + " predict --weights " + ckpt + " --input " + kTestImages);
-  CommandResult pq = run_shell(i8 + " predict --weights " + ckpt + " --input " + kTestImages);
-  REQUIRE(pf.status == 0);
-  REQUIRE(pq.status == 0);
-  std::vector<int> a = classes(pf.out), b = classes(pq.out);
-  REQUIRE(a.size() == 10000);
-  REQUIRE(b.size() == a.size());
-  int agree = 0;
-  for (size_t i = 0; i < a.size(); ++i) agree += a[i] == b[i];
-  MESSAGE(fmt::format("int8 and f32 predictions agree on {} of {}", agree, a.size()));
+  Int8Run r = int8_run("examples/fmnist_mlp.nn", "mlp");
+  CHECK(r.compile_out.find("int8: 3 dense layer(s) and 0 convolution(s) quantized") !=
+        std::string::npos);
+  int agree = agreement(r);
+  MESSAGE(fmt::format("int8 and f32 predictions agree on {} of {}", agree, r.f32_class.size()));
   CHECK(agree >= 9900);
   // The int8 binary's info names its int8 kernels.
-  CommandResult info = run_shell(i8 + " info");
+  CommandResult info = run_shell(r.i8 + " info");
   CHECK(info.out.find("matmul_i8") != std::string::npos);
 }
 
@@ -77,38 +98,18 @@ TEST_CASE("int8 cnn: convolutions in int8, predictions agree with the f32 binary
     MESSAGE("skipped: no Fashion-MNIST at /usr/share/datasets/fashion-mnist");
     return;
   }
-  fs::path dir = scratch_dir() / "int8-cnn";
-  fs::create_directories(dir);
-  std::string f32 = (dir / "cnn").string(), i8 = (dir / "cnn8").string(),
-              ckpt = (dir / "cnn.ckpt").string();
-  CommandResult c = run_netc("compile examples/fmnist_cnn.nn -o " + f32);
-  REQUIRE_MESSAGE(c.status == 0, c.err);
-  CommandResult t = run_shell(f32 + " train --epochs 1 --save " + ckpt);
-  REQUIRE_MESSAGE(t.status == 0, t.out);
-  CommandResult q = run_netc("compile examples/fmnist_cnn.nn --quantize int8 --calibrate "
-                             "fashion-mnist --calibrate-count 256 --weights " +
-                             ckpt + " -o " + i8);
-  REQUIRE_MESSAGE(q.status == 0, q.err);
-  CHECK(q.out.find("int8: 2 dense layer(s) and 2 convolution(s) quantized") != std::string::npos);
-  CHECK(q.out.find("f32:") == std::string::npos);
-  CommandResult pf = run_shell(f32 + " predict --weights " + ckpt + " --input " + kTestImages);
-  CommandResult pq = run_shell(i8 + " predict --weights " + ckpt + " --input " + kTestImages);
-  REQUIRE(pf.status == 0);
-  REQUIRE(pq.status == 0);
-  std::vector<int> a = classes(pf.out), b = classes(pq.out);
-  REQUIRE(a.size() == 10000);
-  REQUIRE(b.size() == a.size());
-  int agree = 0;
-  std::vector<int> per_class(10, 0);
-  for (size_t i = 0; i < a.size(); ++i) {
-    agree += a[i] == b[i];
-    per_class[size_t(a[i])]++;
-  }
-  MESSAGE(fmt::format("int8 and f32 cnn predictions agree on {} of {}", agree, a.size()));
+  Int8Run r = int8_run("examples/fmnist_cnn.nn", "cnn");
+  CHECK(r.compile_out.find("int8: 2 dense layer(s) and 2 convolution(s) quantized") !=
+        std::string::npos);
+  CHECK(r.compile_out.find("f32:") == std::string::npos);
+  int agree = agreement(r);
+  MESSAGE(fmt::format("int8 and f32 cnn predictions agree on {} of {}", agree, r.f32_class.size()));
   CHECK(agree >= 9900);
   // Not a degenerate model: the f32 predictions use at least 8 classes.
+  std::vector<int> per_class(10, 0);
+  for (int c : r.f32_class) per_class[size_t(c)]++;
   CHECK(std::count_if(per_class.begin(), per_class.end(), [](int n) { return n > 100; }) >= 8);
-  CommandResult info = run_shell(i8 + " info");
+  CommandResult info = run_shell(r.i8 + " info");
   CHECK(info.out.find("conv2d_i8") != std::string::npos);
 }
 

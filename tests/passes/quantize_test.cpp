@@ -78,6 +78,28 @@ std::vector<Tensor<float>> run(const Graph& g, std::map<std::string, Tensor<floa
   return interpret(g, ctx);
 }
 
+// The first output (5-class probabilities) of the f32 graph g and of its
+// quantized form q on the same values: the largest difference, and on how
+// many of the n examples the predicted classes agree.
+std::pair<double, int64_t> compare_outputs(const Graph& g, const Graph& q,
+                                           const std::map<std::string, Tensor<float>>& values,
+                                           int64_t n) {
+  std::vector<Tensor<float>> f = run(g, values, n), qv = run(q, values, n);
+  const Tensor<float>&pf = f[size_t(g.outputs[0].value)], &pq = qv[size_t(q.outputs[0].value)];
+  double worst = 0;
+  int64_t agree = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t af = 0, aq = 0;
+    for (int64_t j = 0; j < 5; ++j) {
+      worst = std::max(worst, double(std::abs(pf[i * 5 + j] - pq[i * 5 + j])));
+      if (pf[i * 5 + j] > pf[i * 5 + af]) af = j;
+      if (pq[i * 5 + j] > pq[i * 5 + aq]) aq = j;
+    }
+    agree += af == aq;
+  }
+  return {worst, agree};
+}
+
 } // namespace
 
 TEST_CASE("quantize_int8: every dense layer of an mlp becomes an int8 matmul") {
@@ -112,20 +134,7 @@ TEST_CASE("quantize_int8: every dense layer of an mlp becomes an int8 matmul") {
   auto values = w;
   values.insert(data.begin(), data.end());
   values["y"] = Tensor<float>({n}); // the loss's labels: not part of the comparison
-  std::vector<Tensor<float>> f = run(g, values, n), qv = run(r.graph, values, n);
-  const Tensor<float>&pf = f[size_t(g.outputs[0].value)],
-        &pq = qv[size_t(r.graph.outputs[0].value)];
-  double worst = 0;
-  int64_t agree = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t af = 0, aq = 0;
-    for (int64_t j = 0; j < 5; ++j) {
-      worst = std::max(worst, double(std::abs(pf[i * 5 + j] - pq[i * 5 + j])));
-      if (pf[i * 5 + j] > pf[i * 5 + af]) af = j;
-      if (pq[i * 5 + j] > pq[i * 5 + aq]) aq = j;
-    }
-    agree += af == aq;
-  }
+  auto [worst, agree] = compare_outputs(g, r.graph, values, n);
   INFO("worst probability difference ", worst, ", agreement ", agree, "/", n);
   CHECK(worst < 0.05);
   CHECK(agree >= n * 97 / 100);
@@ -193,20 +202,7 @@ TEST_CASE("quantize_int8: the convolutions of a cnn become int8 convs") {
   auto values = w;
   values.insert(data.begin(), data.end());
   values["y"] = Tensor<float>({n});
-  std::vector<Tensor<float>> f = run(g, values, n), qv = run(r.graph, values, n);
-  const Tensor<float>&pf = f[size_t(g.outputs[0].value)],
-        &pq = qv[size_t(r.graph.outputs[0].value)];
-  double worst = 0;
-  int64_t agree = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t af = 0, aq = 0;
-    for (int64_t j = 0; j < 5; ++j) {
-      worst = std::max(worst, double(std::abs(pf[i * 5 + j] - pq[i * 5 + j])));
-      if (pf[i * 5 + j] > pf[i * 5 + af]) af = j;
-      if (pq[i * 5 + j] > pq[i * 5 + aq]) aq = j;
-    }
-    agree += af == aq;
-  }
+  auto [worst, agree] = compare_outputs(g, r.graph, values, n);
   INFO("worst probability difference ", worst, ", agreement ", agree, "/", n);
   CHECK(worst < 0.05);
   CHECK(agree >= n * 95 / 100);
