@@ -18,6 +18,13 @@ int pixel_block(int64_t extent, int accs);
 // the per-task stages are computed.
 Halide::Var split_into_tasks(Halide::Func out, int rows, Halide::TailStrategy tail);
 
+// Vectorizes the NCHW output `out` of a kernel whose conv `value` is computed
+// channels-innermost by register-transposed blocks of channels x row
+// vector, when the output has a vector of channels and of pixels along its
+// rows; returns whether it did (else the caller vectorizes `out`).
+bool read_back_transposed(Halide::Func out, Halide::Func value, const Shape& out_shape,
+                          const Halide::Type& type, const Halide::Var& task);
+
 // A final pool after the NHWC or Winograd kernel, pooled in NHWC per task.
 void schedule_nhwc_pool(const KernelFuncs& k, ValueId pool, const Halide::Type& type, int64_t O,
                         const Halide::Var& task, std::string& notes);

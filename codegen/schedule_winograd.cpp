@@ -17,8 +17,9 @@ using Halide::Var;
 //     HALIDE-NOTES rule 3; position outermost, so that its 8 KB slice of U
 //     stays in L1), into a scratch of the task's tiles;
 //   Y = bias + A^T M A per tile and output channel vector: stored (the
-//     kernel's NCHW output gathers it) or, with a final pool, inlined into
-//     the pool, which reads whole 2x2 tiles as channel vectors.
+//     kernel's NCHW output reads it by register-transposed blocks) or, with
+//     a final pool, inlined into the pool, which reads whole 2x2 tiles as
+//     channel vectors.
 // U = G g G^T and the bias are computed at root (64x32x16 floats at conv2).
 // Task rows are split with GuardWithIf, not ShiftInwards: an overlapping
 // last block would recompute a whole row of tiles (1/7 of conv2's work).
@@ -39,8 +40,10 @@ void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape&
   int rows = static_cast<int>(pool ? (OH + 1) / 2 : 2 * task_tiles);
   rows = static_cast<int>(std::min<int64_t>(rows, OH));
   Var task = split_into_tasks(out, rows, TailStrategy::GuardWithIf);
-  if (int vw = vector_width(out_shape[3], type); vw > 1)
-    out.vectorize(v[3], vw, TailStrategy::ShiftInwards);
+  bool transposed = !pool && read_back_transposed(out, l.value, out_shape, type, task);
+  if (!transposed)
+    if (int vw = vector_width(out_shape[3], type); vw > 1)
+      out.vectorize(v[3], vw, TailStrategy::ShiftInwards);
   // Channel vectors (guarded tails) of the input and V (c), U and Y (o).
   int cw = vector_width(C, type);
   input.compute_at(out, task).vectorize(v[3], cw, TailStrategy::GuardWithIf);
@@ -101,6 +104,7 @@ void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape&
   notes += fmt::format("conv: Winograd F(2x2,3x3) per {} tile rows, parallel over (image, block), "
                        "{}x{} register tiles ({} lanes)",
                        task_tiles, cb, pb, lanes);
+  if (transposed) notes += ", NCHW output by register-transposed blocks";
   if (pool) schedule_nhwc_pool(k, *pool, type, O, task, notes);
 }
 

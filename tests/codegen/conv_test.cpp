@@ -66,7 +66,7 @@ TEST_CASE("conv2d") {
                true)
               .find("conv: NHWC") == 0);
   }
-  SUBCASE("NHWC path, NCHW output by register-transposed blocks (rows of >= 16 pixels)") {
+  SUBCASE("NHWC path, NCHW output by register-transposed blocks (>= 16 channels, rows >= 16)") {
     // Mobilenet's 1x1 32 -> 64 at 28x28 (two row blocks, the second
     // shifted inwards); 24 channels and a 21-wide strided output (the
     // channel and row blocks both shift inwards); a bias in the epilogue.
@@ -76,8 +76,11 @@ TEST_CASE("conv2d") {
       CHECK(notes.find("conv: NHWC") == 0);
       CHECK(notes.find("register-transposed") != std::string::npos);
     }
-    // Rows narrower than a vector keep the direct read-back.
+    // Rows narrower than a vector (resnet's 14-wide projection), or fewer
+    // channels than a vector, keep the direct read-back.
     CHECK(conv({B, 16, 14, 14}, {32, 16, 1, 1}, {}).find("register-transposed") ==
+          std::string::npos);
+    CHECK(conv({B, 16, 14, 14}, {8, 16, 1, 1}, {}).find("register-transposed") ==
           std::string::npos);
   }
   SUBCASE("1x1 over a 3-wide image (narrower than a vector)") {
@@ -100,7 +103,7 @@ TEST_CASE("conv2d, Winograd path") {
   for (Case c : {Case{32, 64, 14, 14, {1, 1}, true}, Case{8, 16, 13, 13, {1, 1}, true},
                  Case{16, 64, 11, 11, {1, 1}, false}, Case{32, 16, 5, 5, {1, 1}, true},
                  Case{20, 20, 9, 12, {1, 1}, true}, Case{12, 40, 8, 7, {0, 0}, false},
-                 Case{16, 32, 10, 6, {0, 1}, true}}) {
+                 Case{16, 32, 10, 6, {0, 1}, true}, Case{16, 16, 28, 28, {1, 1}, false}}) {
     CAPTURE(c.c);
     CAPTURE(c.o);
     CAPTURE(c.h);
@@ -111,6 +114,8 @@ TEST_CASE("conv2d, Winograd path") {
     std::string notes =
         check_op(OpKind::Conv2d, ops, Attrs{{"pad", c.pad}}, kDot, {.batches = {1, 3, 8}});
     CHECK(notes.find("conv: Winograd") == 0);
+    CHECK((notes.find("register-transposed") != std::string::npos) ==
+          (c.o >= 16 && c.w + 2 * c.pad[1] - 2 >= 16));
   }
 }
 
