@@ -24,7 +24,7 @@
 
 typedef float vec __attribute__((vector_size(LANES * sizeof(float))));
 
-enum { kChains = 16 }; // the CHAINS below
+enum { kChains = 16 };                        // the CHAINS below
 static const long kIters = 200 * 1000 * 1000; // ~0.5 s a thread
 
 static pthread_barrier_t start;
@@ -33,7 +33,8 @@ static float sink[64];
 // The chains as 16 named variables (an array was kept on the stack), each
 // step a multiply-add that the compiler may not reassociate or fold
 // (no -ffast-math): the loop is 16 vector FMAs per iteration.
-#define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define CHAINS(X)                                                                                  \
+  X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
 #define DECLARE(c) vec acc##c = m * (float)(c);
 #define STEP(c) acc##c = acc##c * m + a;
 #define SUM(c) s += acc##c[0];
