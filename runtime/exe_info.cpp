@@ -3,9 +3,11 @@
 // memory planner (the arena with and without reuse of dead tensors' bytes).
 #include "runtime/exe_commands.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <ostream>
 #include <set>
+#include <tuple>
 
 namespace netc::rt {
 
@@ -27,21 +29,34 @@ std::string kernel_table(const Program& p, int64_t batch) {
 // The weights an inference batch reads: the persistent inputs of the kernels
 // after the prepare kernels, and what the prepare kernels computed for them
 // (folded batch norm, quantized weights), each counted once; and how many of
-// those bytes are int8.
+// those bytes are int8. A reshape of a prepared value (the int8 conv's
+// weights in its kernel's layout) is a slot of its own at the prepared
+// slot's offset, with its type and bytes: a view, read as that value.
 std::pair<int64_t, int64_t> inference_weight_bytes(const Plan& plan) {
-  std::set<int> prepared, counted;
+  using Place = std::tuple<Region, int64_t, int64_t, ElemType>; // region, offset, bytes, type
+  auto place = [&](int s) {
+    const TensorSlot& slot = plan.slots[size_t(s)];
+    return Place{slot.region, slot.offset, slot.bytes(1), slot.type};
+  };
+  std::set<Place> prepared_places, counted;
   for (int k = 0; k < plan.infer.prepare; ++k) {
     const KernelCall& c = plan.infer.kernels[size_t(k)];
-    for (size_t a = size_t(c.num_inputs); a < c.args.size(); ++a) prepared.insert(c.args[a]);
+    for (size_t a = size_t(c.num_inputs); a < c.args.size(); ++a)
+      prepared_places.insert(place(c.args[a]));
   }
+  auto batched = [](const TensorSlot& slot) {
+    return std::find(slot.shape.begin(), slot.shape.end(), kBatchDim) != slot.shape.end();
+  };
   int64_t all = 0, int8 = 0;
   for (size_t k = size_t(plan.infer.prepare); k < plan.infer.kernels.size(); ++k) {
     const KernelCall& c = plan.infer.kernels[k];
     for (int a = 0; a < c.num_inputs; ++a) {
       int s = c.args[size_t(a)];
       const TensorSlot& slot = plan.slots[size_t(s)];
-      bool weight = slot.region == Region::persistent ? slot.shape.size() > 0 : prepared.count(s);
-      if (!weight || !counted.insert(s).second) continue;
+      bool weight = slot.region == Region::persistent
+                        ? slot.shape.size() > 0
+                        : !batched(slot) && prepared_places.count(place(s)) > 0;
+      if (!weight || !counted.insert(place(s)).second) continue;
       all += slot.bytes(1);
       if (slot.type == ElemType::i8) int8 += slot.bytes(1);
     }

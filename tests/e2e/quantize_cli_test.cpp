@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fmt/format.h>
 #include <sstream>
 #include <vector>
@@ -111,6 +112,18 @@ TEST_CASE("int8 cnn: convolutions in int8, predictions agree with the f32 binary
   CHECK(std::count_if(per_class.begin(), per_class.end(), [](int n) { return n > 100; }) >= 8);
   CommandResult info = run_shell(r.i8 + " info");
   CHECK(info.out.find("conv2d_i8") != std::string::npos);
+  // Its weight bytes count the int8 convolutions' weights (read through a
+  // reshape of the prepared values) besides the dense layers' 3136 x 128 +
+  // 128 x 10: conv2's 64 x 32 x 9 and conv1's 32 x 9 (padded in its layout).
+  long long all = 0, int8 = 0;
+  size_t at = info.out.find("inference weights: ");
+  REQUIRE(at != std::string::npos);
+  REQUIRE(std::sscanf(info.out.c_str() + at,
+                      "inference weights: %lld bytes read per batch (%lld of them int8)", &all,
+                      &int8) == 2);
+  CHECK(int8 >= 3136 * 128 + 128 * 10 + 64 * 32 * 9 + 32 * 9);
+  CHECK(int8 <= 3136 * 128 + 128 * 10 + 64 * 32 * 9 + 32 * 4 * 9);
+  CHECK(all > int8);
 }
 
 TEST_CASE("--quantize: clear messages for bad options and data") {
