@@ -71,14 +71,15 @@ struct Lowered {
   // conv2d, conv2d_backward_input and conv2d_backward_weight on the NHWC
   // path (HALIDE-NOTES: channels innermost map onto whole zmm registers).
   // All of them are also in `stages`, so the generic schedule stays correct.
-  Halide::Func nhwc_input;   // (c, x, y, n): the padded input, channels innermost
-  Halide::Func nhwc_weights; // conv/dx: (co, ci, kx, ky), the weights reordered
-  Halide::Func nhwc_acc;     // conv/dx: (co, x, y, n); dW: (co, ci, kx, ky)
-  Shape nhwc_shape;          // conv/dx: nhwc_acc's IR shape [N, Y, X, C] (a strided dx: phases)
-  Halide::Func nhwc_dy;      // dW: (co, x, y, n), dy channels innermost
-  Halide::Func nhwc_part;    // dW: (co, ci, kx, ky, n), one image's sums
-  Halide::Func nhwc_partial; // dW: (co, ci, kx, ky, chunk), a chunk's sums (not with few taps)
-  Halide::Func i8_taps;      // conv2d_i8: (l, rep, group..., n), a group's 4 u8 taps x16
+  Halide::Func nhwc_input;      // (c, x, y, n): the padded input, channels innermost
+  Halide::Func nhwc_weights;    // conv/dx: (co, ci, kx, ky), the weights reordered
+  Halide::Func nhwc_weight_src; // conv/dx: (kw, kh, ci, co), what nhwc_weights reorders
+  Halide::Func nhwc_acc;        // conv/dx: (co, x, y, n); dW: (co, ci, kx, ky)
+  Shape nhwc_shape;             // conv/dx: nhwc_acc's IR shape [N, Y, X, C] (a strided dx: phases)
+  Halide::Func nhwc_dy;         // dW: (co, x, y, n), dy channels innermost
+  Halide::Func nhwc_part;       // dW: (co, ci, kx, ky, n), one image's sums
+  Halide::Func nhwc_partial;    // dW: (co, ci, kx, ky, chunk), a chunk's sums (not with few taps)
+  Halide::Func i8_taps;         // conv2d_i8: (l, rep, group..., n), a group's 4 u8 taps x16
   // conv2d on the Winograd F(2x2, 3x3) path (codegen/ops/winograd.h), in
   // Halide order (innermost first); all of them are also in `stages`.
   Halide::Func wino_input; // (c, x, y, n): the padded input, channels innermost

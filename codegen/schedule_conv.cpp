@@ -135,6 +135,25 @@ using Halide::Var;
 
 constexpr int kMaxAccumulators = 16; // of 32 zmm registers (HALIDE-NOTES rule 2)
 
+// A forward 1x1 conv's weights W[co][ci] reordered to output channels
+// innermost, at root (every call: 65K floats at mobilenet's 256 -> 256):
+// in blocks of 16 co x 16 ci, each read as 16 dense rows of ci and stored as
+// 16 vectors of co (Halide transposes the block in registers), parallel over
+// the ci blocks. Gathered one lane at a time, the reorder was two thirds of
+// that layer's time at batch 1. Needs >= `lanes` channels each way.
+void transpose_pointwise_weights(Halide::Func weights, Halide::Func src, int lanes) {
+  std::vector<Var> w = ir_vars(4); // weights: ky, kx, ci, co; src: co, ci, kh, kw
+  Var coo("wco_blk"), coi("wco_lane"), cio("wci_blk"), cii("wci_lane");
+  weights.compute_root()
+      .split(w[3], coo, coi, lanes, TailStrategy::ShiftInwards)
+      .split(w[2], cio, cii, lanes, TailStrategy::ShiftInwards)
+      .reorder(coi, cii, coo, cio, w[1], w[0])
+      .vectorize(coi)
+      .unroll(cii)
+      .parallel(cio);
+  src.compute_at(weights, coo).vectorize(w[1], lanes).unroll(w[0]);
+}
+
 // The NHWC forward/dx kernel (HALIDE-NOTES, "Conv forward NHWC": 2 zmm x 7
 // pixels = 14 accumulators, 221 GFLOP/s on 2 threads at 32->64 14x14; with
 // a per-image NHWC transpose of the NCHW input, 196). Per image (parallel):
@@ -142,7 +161,7 @@ constexpr int kMaxAccumulators = 16; // of 32 zmm registers (HALIDE-NOTES rule 2
 // computed in NHWC register tiles into a scratch (`tile`, L2-resident), and
 // the kernel's NCHW output reads it back transposed, running the epilogue.
 void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& shape,
-                        std::optional<ValueId> pool, std::string& notes) {
+                        std::optional<ValueId> pool, bool pointwise_weights, std::string& notes) {
   const Shape& out_shape = k.g.node(k.spec.outputs[0]).type.shape;
   Halide::Func out = k.outputs[0], acc = l.nhwc_acc, input = l.nhwc_input, weights = l.nhwc_weights;
   Halide::Type type = acc.output_types()[0];
@@ -191,11 +210,16 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
       .unroll(y)
       .unroll(n);
   input.compute_at(out, task).vectorize(c, lanes, TailStrategy::GuardWithIf);
-  weights.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
+  if (pointwise_weights) {
+    transpose_pointwise_weights(weights, l.nhwc_weight_src, lanes);
+  } else {
+    weights.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
+  }
   notes += fmt::format("conv: NHWC per {}-row block, parallel over (image, block), {}x{} "
                        "register tiles ({} lanes)",
                        rows, cb, pb, lanes);
   if (transposed) notes += ", NCHW output by register-transposed blocks";
+  if (pointwise_weights) notes += ", weights transposed by register blocks";
   if (pool) schedule_nhwc_pool(k, *pool, type, shape[1], task, notes);
 }
 
@@ -294,7 +318,16 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
     return true;
   }
   if (l.nhwc_acc.defined()) {
-    schedule_conv_nhwc(k, l, shape, pool, notes);
+    // (dx reads W[co][ci] along co already: its reorder is dense.)
+    const Node& node = k.g.node(*cv);
+    const Shape& ws = k.g.node(node.inputs[1]).type.shape; // [O, C, KH, KW]
+    int lanes = zmm_lanes(l.nhwc_acc.output_types()[0]);
+    // (From 128 x 128 weights up: at batch 1, mobilenet's 256 -> 256 layer
+    // took 0.53x the time, 128 -> 128 0.94x, but 64 -> 128 0.97x and 32 ->
+    // 64 1.04-1.24x, where the reorder is too small to pay for its tasks.)
+    bool pointwise = node.op == OpKind::Conv2d && ws[2] * ws[3] == 1 && ws[0] >= lanes &&
+                     ws[1] >= lanes && ws[0] * ws[1] >= 128 * 128 && l.nhwc_weight_src.defined();
+    schedule_conv_nhwc(k, l, shape, pool, pointwise, notes);
     return true;
   }
   // With a final pool, the register tiles below write the conv's epilogue

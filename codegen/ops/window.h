@@ -84,8 +84,13 @@ void nhwc_conv(const LowerCtx& ctx, const NhwcConvSpec& s, Weight weight, Init i
   out.nhwc_input = pure_func(ctx.name("nhwc_in"), 4, [&](const Index& i) {
     return at(s.src, {i[0], i[3], i[1] - s.oy, i[2] - s.ox});
   });
-  out.nhwc_weights = pure_func(ctx.name("nhwc_w"), 4,
-                               [&](const Index& i) { return weight(i[3], i[2], i[0], i[1]); });
+  // (An identity Func, inlined unless the schedule transposes the weights
+  // through it in blocks.)
+  out.nhwc_weight_src = pure_func(ctx.name("nhwc_wsrc"), 4,
+                                  [&](const Index& i) { return weight(i[0], i[1], i[2], i[3]); });
+  out.nhwc_weights = pure_func(ctx.name("nhwc_w"), 4, [&](const Index& i) {
+    return at(out.nhwc_weight_src, {i[3], i[2], i[0], i[1]});
+  });
   std::vector<Halide::Var> v = ir_vars(4); // n, y, x, co
   Halide::RDom r(0, int32_t(s.KW), 0, int32_t(s.KH), 0, int32_t(s.C), ctx.name("r"));
   Halide::Func acc(ctx.name("nhwc"));

@@ -83,6 +83,17 @@ TEST_CASE("conv2d") {
     CHECK(conv({B, 16, 14, 14}, {8, 16, 1, 1}, {}).find("register-transposed") ==
           std::string::npos);
   }
+  SUBCASE("NHWC path, 1x1 weights reordered by register-transposed blocks") {
+    // Mobilenet's 256 -> 256 at 7x7; 136 -> 136 channels (both blocks shift
+    // inwards); fewer than 128 x 128 weights keep the plain reorder.
+    for (std::string notes : {conv({B, 256, 7, 7}, {256, 256, 1, 1}, {}),
+                              conv({B, 136, 9, 10}, {136, 136, 1, 1}, {}, true)}) {
+      CHECK(notes.find("conv: NHWC") == 0);
+      CHECK(notes.find("weights transposed by register blocks") != std::string::npos);
+    }
+    CHECK(conv({B, 64, 14, 14}, {128, 64, 1, 1}, {}).find("weights transposed") ==
+          std::string::npos);
+  }
   SUBCASE("1x1 over a 3-wide image (narrower than a vector)") {
     conv({B, 6, 3, 3}, {4, 6, 1, 1}, {});
   }
