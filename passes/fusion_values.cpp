@@ -51,6 +51,7 @@ ValueClasses::ValueClasses(const Graph& g) : g_(g) {
   find_generators();
   find_recomputed();
   find_views();
+  stored_inputs_.resize(n);
 }
 
 // Generators: pointwise values computed from leaves and other generators
@@ -160,17 +161,24 @@ bool ValueClasses::is_large(ValueId v) const {
 
 // The values v reads from buffers or from its own kernel, looking through
 // the inlined values it recomputes: the dependencies between kernels.
-std::set<ValueId> ValueClasses::stored_inputs(ValueId v) const {
-  std::set<ValueId> out;
-  for (ValueId i : g_.node(v).inputs) {
-    if (inlined(i)) {
-      std::set<ValueId> deeper = stored_inputs(i);
-      out.insert(deeper.begin(), deeper.end());
-    } else {
-      out.insert(i);
+// Memoized: fusion asks for the same values again and again while it merges,
+// and an inlined cone with shared subexpressions (an lstm step's gates) was
+// walked once per path: 15% of a cache hit's compile of examples/lstm.nn.
+const std::set<ValueId>& ValueClasses::stored_inputs(ValueId v) const {
+  std::optional<std::set<ValueId>>& memo = stored_inputs_[size_t(v)];
+  if (!memo) {
+    std::set<ValueId> out;
+    for (ValueId i : g_.node(v).inputs) {
+      if (inlined(i)) {
+        const std::set<ValueId>& deeper = stored_inputs(i); // (no reallocation: sized once)
+        out.insert(deeper.begin(), deeper.end());
+      } else {
+        out.insert(i);
+      }
     }
+    memo = std::move(out);
   }
-  return out;
+  return *memo;
 }
 
 } // namespace netc::fusion

@@ -8,6 +8,7 @@
 #include "ir/graph.h"
 #include "ir/op_traits.h"
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,7 +37,7 @@ public:
   ValueId view_source(ValueId v) const { return view_[size_t(v)]; }
   // The values v reads from buffers or from its own kernel, looking through
   // the inlined values it recomputes: the dependencies between kernels.
-  std::set<ValueId> stored_inputs(ValueId v) const;
+  const std::set<ValueId>& stored_inputs(ValueId v) const;
 
 private:
   void find_generators();
@@ -54,6 +55,9 @@ private:
   std::vector<std::set<ValueId>> roots_; // a recomputed value's stored large sources
   std::vector<int> cone_;                // the cost of the ops recomputing it
   std::vector<ValueId> view_;            // a view's source buffer, else -1
+  // stored_inputs' answers, filled on demand (the classes above are final
+  // once the constructor returns).
+  mutable std::vector<std::optional<std::set<ValueId>>> stored_inputs_;
 };
 
 } // namespace netc::fusion
