@@ -41,7 +41,10 @@ TEST_CASE("conv2d") {
     conv({B, 4, 8, 8}, {6, 2, 3, 3}, Attrs{{"groups", int64_t(2)}, {"pad", Ints{1, 1}}}, true);
   }
   SUBCASE("depthwise") {
-    conv({B, 5, 7, 9}, {5, 1, 3, 3}, Attrs{{"groups", int64_t(5)}, {"pad", Ints{1, 1}}});
+    // Padded planes per (image, channel block): 5 channels in blocks of 4,
+    // the second shifted inwards.
+    CHECK(conv({B, 5, 7, 9}, {5, 1, 3, 3}, Attrs{{"groups", int64_t(5)}, {"pad", Ints{1, 1}}})
+              .find("padded planes per (image, channel block)") != std::string::npos);
   }
   SUBCASE("NHWC path: channel and pixel tiles that do not divide the image") {
     // (3x3 kernels with outputs >= 4x4 take the Winograd path below.)

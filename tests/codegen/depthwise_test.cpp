@@ -75,6 +75,7 @@ TEST_CASE("depthwise conv2d, dx and dW: MobileNet's 3x3 layers, stride 1 and 2")
     CAPTURE(c.x[2]);
     Notes n = depthwise(c.x, {3, 3}, c.attrs);
     CHECK(n.fwd.find("depthwise") == std::string::npos);
+    CHECK(n.fwd.find("padded planes per (image, channel block)") != std::string::npos);
     CHECK(n.dx.find("depthwise") == std::string::npos);
     CHECK(starts(n.dw, std::string("dW: depthwise NHWC two-level, ") + c.tile));
   }
