@@ -77,14 +77,20 @@ def triad_bandwidth(threads):
     return {int(k): v for k, v in json.loads(out).items()}
 
 
+def build_fma_peak(directory):
+    """bench/fma_peak.c built into `directory` with -march=native: its path, or
+    None if it cannot be built."""
+    exe = os.path.join(directory, "fma_peak")
+    r = sh(f"cc -O2 -march=native -pthread {ROOT}/bench/fma_peak.c -o {exe}", check=False)
+    return exe if r.returncode == 0 else None
+
+
 def fma_peak(threads, rounds=3):
     """The machine's f32 FMA peak in GFLOP/s over `threads` threads: the best of
-    `rounds` runs of bench/fma_peak.c, built here with -march=native. None if
-    it cannot be built or run."""
+    `rounds` runs of bench/fma_peak.c. None if it cannot be built or run."""
     with tempfile.TemporaryDirectory(prefix="netc-fma-") as d:
-        exe = os.path.join(d, "fma_peak")
-        if sh(f"cc -O2 -march=native -pthread {ROOT}/bench/fma_peak.c -o {exe}",
-              check=False).returncode != 0:
+        exe = build_fma_peak(d)
+        if exe is None:
             return None
         runs = [last_json(sh(f"{exe} {threads}", check=False).stdout) for _ in range(rounds)]
     runs = [r["gflops"] for r in runs if r and r.get("gflops", 0) > 0]

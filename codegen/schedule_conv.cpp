@@ -104,12 +104,11 @@ bool read_back_transposed(Halide::Func out, Halide::Func value, const Shape& out
   // Whole zmm rows only: narrower blocks (8 pixels of a 14-wide row, 4 of a
   // 7-wide one) measured from 7% faster to 10% slower than the gathers on
   // resnet's and inception's layers.
-  int w = lanes;
-  if (out_shape[1] < lanes || out_shape[3] < w) return false;
+  if (out_shape[1] < lanes || out_shape[3] < lanes) return false;
   std::vector<Var> v = ir_vars(4); // n, o, oh, ow
   Var oo("o_blk"), oi("o_lane"), wo("w_blk"), wi("w_lane");
   out.split(v[1], oo, oi, lanes, TailStrategy::ShiftInwards)
-      .split(v[3], wo, wi, w, TailStrategy::ShiftInwards)
+      .split(v[3], wo, wi, lanes, TailStrategy::ShiftInwards)
       .reorder(wi, oi, wo, Var("row_in"), oo, task)
       .vectorize(wi)
       .unroll(oi);
@@ -304,19 +303,19 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
     notes += "conv schedule: several convolutions";
     return false;
   }
-  const Shape& shape = k.g.node(*cv).type.shape; // [N, O, OH, OW]
+  const Node& node = k.g.node(*cv);
+  const Shape& shape = node.type.shape; // [N, O, OH, OW]
   std::string why;
   if (!is_epilogue_kernel(k, *cv, shape, why)) {
     notes += "conv schedule: " + why;
     return false;
   }
   const Lowered& l = k.ops.at(*cv);
-  const Node& node = k.g.node(*cv);
+  const Shape& xs = k.g.node(node.inputs[0]).type.shape; // [N, C, H, W]
   const Shape& ws = k.g.node(node.inputs[1]).type.shape; // [O, Cg, KH, KW]
   std::optional<ValueId> pool = final_pool(k);
   if (l.wino_m.defined()) {
-    int64_t C = k.g.node(k.g.node(*cv).inputs[0]).type.shape[1];
-    schedule_conv_winograd(k, l, shape, C, pool, notes);
+    schedule_conv_winograd(k, l, shape, xs[1], pool, notes);
     return true;
   }
   if (l.nhwc_acc.defined()) {
@@ -368,7 +367,7 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
     out.compute_at(pooled, v[0]);
     if (Halide::Func padded = l.padded; padded.defined()) {
       padded.compute_at(pooled, v[0]);
-      vectorize_padded(padded, k.g.node(k.g.node(*cv).inputs[0]).type.shape[3], type);
+      vectorize_padded(padded, xs[3], type);
     }
     notes += "conv: per image into a scratch that the pool reads, parallel over images";
   } else if (Halide::Func padded = l.padded; padded.defined() && depthwise) {
@@ -383,12 +382,12 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
         .fuse(og, n, planes)
         .parallel(planes);
     padded.compute_at(out, planes);
-    vectorize_padded(padded, k.g.node(k.g.node(*cv).inputs[0]).type.shape[3], type);
+    vectorize_padded(padded, xs[3], type);
     notes += "conv: padded planes per (image, channel block), parallel over both";
   } else if (Halide::Func padded = l.padded; padded.defined()) {
     out.parallel(n);
     padded.compute_at(out, n);
-    vectorize_padded(padded, k.g.node(k.g.node(*cv).inputs[0]).type.shape[3], type);
+    vectorize_padded(padded, xs[3], type);
     notes += "conv: padded image per batch element, parallel over images";
   } else {
     Var planes("planes");

@@ -23,9 +23,9 @@ for threads in (1, 2):
 # The program's own contract: one JSON line with the fields compare.py reads,
 # and a clear error for a bad thread count.
 with tempfile.TemporaryDirectory() as d:
-    exe = os.path.join(d, "fma_peak")
-    subprocess.run(["cc", "-O2", "-march=native", "-pthread",
-                    os.path.join(root, "bench", "fma_peak.c"), "-o", exe], check=True)
+    exe = compare.build_fma_peak(d)
+    if exe is None:
+        sys.exit("bench/fma_peak.c does not build")
     out = json.loads(subprocess.run([exe, "1"], capture_output=True, text=True,
                                     check=True).stdout)
     if not (out["threads"] == 1 and out["lanes"] in (4, 8, 16) and out["seconds"] > 0):
