@@ -20,7 +20,7 @@ std::array<LowerRule, kNumOps> build_table() {
   for (auto family :
        {leaf_lowerings, elementwise_lowerings, reduce_lowerings, shape_lowerings, matmul_lowerings,
         conv_lowerings, conv_backward_lowerings, resize_lowerings, gather_lowerings, norm_lowerings,
-        activation_lowerings, loss_lowerings, quant_lowerings}) {
+        activation_lowerings, loss_lowerings, quant_lowerings, packed_conv_lowerings}) {
     for (const OpLowering& l : family()) {
       auto i = static_cast<size_t>(l.kind);
       if (table[i]) internal_error(fmt::format("op '{}' has two lowerings", op_name(l.kind)));

@@ -79,11 +79,14 @@ struct Lowered {
   Halide::Func nhwc_dy;         // dW: (co, x, y, n), dy channels innermost
   Halide::Func nhwc_part;       // dW: (co, ci, kx, ky, n), one image's sums
   Halide::Func nhwc_partial;    // dW: (co, ci, kx, ky, chunk), a chunk's sums (not with few taps)
-  Halide::Func i8_taps;         // conv2d_i8: (l, rep, group..., n), a group's 4 u8 taps x16
+  // conv2d_packed: nhwc_weights or wino_u read the op's weights buffer, which
+  // passes/prepack.h filled in that layout once: inlined, not in `stages`.
+  bool weights_prepacked = false;
+  Halide::Func i8_taps; // conv2d_i8: (l, rep, group..., n), a group's 4 u8 taps x16
   // conv2d on the Winograd F(2x2, 3x3) path (codegen/ops/winograd.h), in
   // Halide order (innermost first); all of them are also in `stages`.
   Halide::Func wino_input; // (c, x, y, n): the padded input, channels innermost
-  Halide::Func wino_u;     // (o, c, xi, nu): the transformed kernel G g G^T
+  Halide::Func wino_u;     // (o, c, nu, xi): the transformed kernel G g G^T
   Halide::Func wino_bias;  // (o): the bias, if any
   Halide::Func wino_v;     // (c, tx, ty, xi, nu, n): the transformed patches B^T d B
   Halide::Func wino_m;     // (o, tx, ty, xi, nu, n): sum_c U V, an update over c
@@ -114,6 +117,7 @@ std::span<const OpLowering> norm_lowerings();
 std::span<const OpLowering> activation_lowerings();
 std::span<const OpLowering> loss_lowerings();
 std::span<const OpLowering> quant_lowerings();
+std::span<const OpLowering> packed_conv_lowerings();
 
 // ---- Helpers shared by the rules and the schedules ---------------------------
 

@@ -322,7 +322,7 @@ Schedule schedule_kernel(const KernelFuncs& k, std::string& notes) {
       if (schedule_conv_i8(k, notes)) return Schedule::conv;
       break;
     }
-    bool applied = has_op(k, {OpKind::Conv2d, OpKind::Conv2dBackwardInput})
+    bool applied = has_op(k, {OpKind::Conv2d, OpKind::Conv2dPacked, OpKind::Conv2dBackwardInput})
                        ? schedule_conv(k, notes)
                        : schedule_conv_weight_grad(k, notes);
     if (applied) return Schedule::conv;

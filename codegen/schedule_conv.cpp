@@ -209,7 +209,9 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
       .unroll(y)
       .unroll(n);
   input.compute_at(out, task).vectorize(c, lanes, TailStrategy::GuardWithIf);
-  if (pointwise_weights) {
+  if (l.weights_prepacked) {
+    // (conv2d_packed: the inner loop reads the prepacked buffer itself.)
+  } else if (pointwise_weights) {
     transpose_pointwise_weights(weights, l.nhwc_weight_src, lanes);
   } else {
     weights.compute_root().vectorize(c, lanes, TailStrategy::GuardWithIf);
@@ -219,6 +221,7 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
                        rows, cb, pb, lanes);
   if (transposed) notes += ", NCHW output by register-transposed blocks";
   if (pointwise_weights) notes += ", weights transposed by register blocks";
+  if (l.weights_prepacked) notes += ", weights prepacked";
   if (pool) schedule_nhwc_pool(k, *pool, type, shape[1], task, notes);
 }
 
@@ -298,6 +301,7 @@ void schedule_weight_grad_nhwc(const KernelFuncs& k, const Lowered& l, const Sha
 bool schedule_conv(const KernelFuncs& k, std::string& notes) {
   // dx of a convolution is a convolution too (of the padded dy).
   std::optional<ValueId> cv = only_node(k, OpKind::Conv2d);
+  if (!cv) cv = only_node(k, OpKind::Conv2dPacked);
   if (!cv) cv = only_node(k, OpKind::Conv2dBackwardInput);
   if (!cv) {
     notes += "conv schedule: several convolutions";
@@ -312,7 +316,7 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
   }
   const Lowered& l = k.ops.at(*cv);
   const Shape& xs = k.g.node(node.inputs[0]).type.shape; // [N, C, H, W]
-  const Shape& ws = k.g.node(node.inputs[1]).type.shape; // [O, Cg, KH, KW]
+  const Shape& ws = k.g.node(node.inputs[1]).type.shape; // [O, Cg, KH, KW] (conv2d only)
   std::optional<ValueId> pool = final_pool(k);
   if (l.wino_m.defined()) {
     schedule_conv_winograd(k, l, shape, xs[1], pool, notes);

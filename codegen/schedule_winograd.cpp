@@ -20,7 +20,8 @@ using Halide::Var;
 //     kernel's NCHW output reads it by register-transposed blocks) or, with
 //     a final pool, inlined into the pool, which reads whole 2x2 tiles as
 //     channel vectors.
-// U = G g G^T and the bias are computed at root (64x32x16 floats at conv2).
+// U = G g G^T and the bias are computed at root (64x32x16 floats at conv2),
+// unless U comes prepacked (conv2d_packed: once per weights change).
 // (In parallel over the input channels, U made resnet's layers 14-27%
 // slower at batch 1.)
 // Task rows are split with GuardWithIf, not ShiftInwards: an overlapping
@@ -60,14 +61,15 @@ void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape&
       .unroll(w[1]);
   Var uo("wu_tile"), ul("wu_lane");
   std::vector<Var> u = ir_vars(4); // U: nu, xi, c, o
-  ut.compute_root()
-      .bound(u[1], 0, 4)
-      .bound(u[0], 0, 4)
-      .split(u[3], uo, ul, lanes, TailStrategy::GuardWithIf)
-      .reorder(ul, u[1], u[0], uo, u[2])
-      .vectorize(ul)
-      .unroll(u[1])
-      .unroll(u[0]);
+  if (!l.weights_prepacked)
+    ut.compute_root()
+        .bound(u[1], 0, 4)
+        .bound(u[0], 0, 4)
+        .split(u[3], uo, ul, lanes, TailStrategy::GuardWithIf)
+        .reorder(ul, u[1], u[0], uo, u[2])
+        .vectorize(ul)
+        .unroll(u[1])
+        .unroll(u[0]);
   if (bias.defined())
     bias.compute_root().vectorize(ir_vars(1)[0], lanes, TailStrategy::GuardWithIf);
   // The register tile: cb output channels (1-2 zmm) x pb tiles of a row.
@@ -107,6 +109,7 @@ void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape&
                        "{}x{} register tiles ({} lanes)",
                        task_tiles, cb, pb, lanes);
   if (transposed) notes += ", NCHW output by register-transposed blocks";
+  if (l.weights_prepacked) notes += ", U prepacked";
   if (pool) schedule_nhwc_pool(k, *pool, type, O, task, notes);
 }
 

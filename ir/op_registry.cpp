@@ -31,7 +31,7 @@ std::array<const OpDef*, kNumOps> build_table() {
   for (auto family :
        {leaf_op_defs, elementwise_op_defs, reduce_op_defs, shape_op_defs, matmul_op_defs,
         conv_op_defs, conv_backward_op_defs, resize_op_defs, gather_op_defs, norm_op_defs,
-        activation_op_defs, loss_op_defs, quant_op_defs}) {
+        activation_op_defs, loss_op_defs, quant_op_defs, packed_conv_op_defs}) {
     for (const OpDef& def : family()) {
       auto i = static_cast<size_t>(def.kind);
       if (table[i]) internal_error(fmt::format("op '{}' is defined twice", kOpInfo[i].name));

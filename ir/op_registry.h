@@ -109,5 +109,6 @@ std::span<const OpDef> norm_op_defs();
 std::span<const OpDef> activation_op_defs();
 std::span<const OpDef> loss_op_defs();
 std::span<const OpDef> quant_op_defs();
+std::span<const OpDef> packed_conv_op_defs();
 
 } // namespace netc

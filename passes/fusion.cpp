@@ -187,7 +187,7 @@ private:
                          [&](ValueId m) { return g_.node(m).op == op; });
     };
     bool int8 = has(OpKind::Conv2dI8);
-    if (H.kind != KernelKind::conv || !(has(OpKind::Conv2d) || int8) || !H.open_epilogue ||
+    if (H.kind != KernelKind::conv || !(has(OpKind::Conv2d) || has(OpKind::Conv2dPacked) || int8) || !H.open_epilogue ||
         !only_feeds(h, v) || g_.node(n.inputs[0]).type.shape != H.domain)
       return false;
     H.notes.push_back(fmt::format("fused {} (the pool ends the conv's kernel)", describe(g_, v)));

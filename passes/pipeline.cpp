@@ -11,6 +11,7 @@
 #include "passes/autodiff.h"
 #include "passes/cleanup.h"
 #include "passes/optimizer.h"
+#include "passes/prepack.h"
 #include "passes/quantize.h"
 #include "passes/specialize.h"
 
@@ -64,6 +65,8 @@ bool optimizer(PipelineState& s) {
 bool cleanup(PipelineState& s) { return take(s, clean_up(s.graph)); }
 
 bool quantize(PipelineState& s) { return take(s, quantize_int8(s.graph, *s.quantize)); }
+
+bool prepack(PipelineState& s) { return take(s, prepack_conv_weights(s.graph)); }
 
 // NETC_NO_FUSION=1 (any value but empty or 0) gives every stored value a
 // kernel of its own (FusionOptions, passes/fusion.h) in every command that
@@ -119,6 +122,9 @@ constexpr Step kInferSteps[] = {
     // Each folded batch norm brings its own constants (eps), which CSE
     // shares; without dropout or batch norm there is nothing to do.
     {"cleanup", cleanup, Produces::graph, print_ir},
+    // Last before fusion: the weights the conv kernels read, in their layout,
+    // become prepare kernels (computed once per checkpoint).
+    {"prepack", prepack, Produces::graph, print_ir},
     kFusion,
     kMemplan,
 };
@@ -130,6 +136,8 @@ constexpr Step kInferInt8Steps[] = {
     // After cleanup: the calibration ran on the cleaned-up graph (its value
     // ids), and batch norm is folded into the weights it quantizes.
     {"quantize", quantize, Produces::graph, print_ir},
+    // (The convolutions that stay f32.)
+    {"prepack", prepack, Produces::graph, print_ir},
     kFusion,
     kMemplan,
 };

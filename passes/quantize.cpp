@@ -14,20 +14,6 @@ namespace netc {
 
 namespace {
 
-// Values that vary with the data: anything downstream of an input or of the
-// batch extent. The rest (params, state, constants and what is computed
-// from them alone) is weights-only.
-std::vector<bool> data_dependent(const Graph& g) {
-  std::vector<bool> dep(static_cast<size_t>(g.size()), false);
-  for (ValueId v = 0; v < g.size(); ++v) {
-    const Node& n = g.node(v);
-    bool d = n.op == OpKind::Input || n.op == OpKind::BatchSize;
-    for (ValueId i : n.inputs) d = d || dep[size_t(i)];
-    dep[size_t(v)] = d;
-  }
-  return dep;
-}
-
 std::string where(const Node& n) {
   return n.loc.line > 0 ? fmt::format("line {}: {}", n.loc.line, op_name(n.op))
                         : std::string(op_name(n.op));

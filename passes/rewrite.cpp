@@ -9,6 +9,17 @@ ValueId copy_node(GraphBuilder& b, const Node& node) {
   return b.op(node.op, node.inputs, node.attrs, node.loc);
 }
 
+std::vector<bool> data_dependent(const Graph& g) {
+  std::vector<bool> dep(static_cast<size_t>(g.size()), false);
+  for (ValueId v = 0; v < g.size(); ++v) {
+    const Node& n = g.node(v);
+    bool d = n.op == OpKind::Input || n.op == OpKind::BatchSize;
+    for (ValueId i : n.inputs) d = d || dep[size_t(i)];
+    dep[size_t(v)] = d;
+  }
+  return dep;
+}
+
 Rewritten rewrite(const Graph& g, const RewriteFn& fn) {
   Rewritten r;
   r.graph.name = g.name;

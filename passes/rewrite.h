@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <optional>
+#include <vector>
 
 namespace netc {
 
@@ -24,6 +25,12 @@ struct Rewritten {
 };
 
 Rewritten rewrite(const Graph& g, const RewriteFn& fn);
+
+// Values that vary with the data: anything downstream of an input or of the
+// batch extent. The rest (params, state, constants and what is computed
+// from them alone) is weights-only: inference computes it once per
+// checkpoint, in the program's prepare kernels (plan/launch_plan.h).
+std::vector<bool> data_dependent(const Graph& g);
 
 // Adds a copy of `node` (inputs already remapped) to the graph being built.
 ValueId copy_node(GraphBuilder& b, const Node& node);

@@ -304,6 +304,10 @@ bool emit_op(Emitter& e, ValueId v, const std::string& out) {
   case OpKind::MatMulI8:
   case OpKind::Conv2dI8:
   case OpKind::Dequantize: return false;
+  // Nor are prepacked weights (passes/prepack.h): export reads the parsed
+  // graph, before any inference pass.
+  case OpKind::PackConvWeight:
+  case OpKind::Conv2dPacked: return false;
   }
   return false;
 }

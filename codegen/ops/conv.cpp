@@ -7,6 +7,7 @@
 //   ih = oh sh - ph + kh dh,   rows outside [0, H) being padding.
 #include "codegen/ops/window.h"
 #include "codegen/ops/winograd.h"
+#include "ir/ops/packed_conv.h"
 
 namespace netc::codegen {
 
@@ -32,12 +33,14 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
   ConvBias bias;
   if (ctx.in.size() == 3) bias = [&](Expr co) { return at(ctx.in[2], {co}); };
   auto weight = [&](Expr co, Expr ci, Expr kh, Expr kw) { return at(ctx.in[1], {co, ci, kh, kw}); };
-  bool winograd = winograd_conv_ok(win, ws[1], ws[0], ctx.out().shape, ctx.in_types[0].dtype);
-  if (winograd || (nhwc_conv_ok(win, ws[1], ws[0]) && ctx.in_types[0].dtype == DType::f32)) {
+  std::optional<WeightLayout> layout =
+      conv2d_kernel_layout(ctx.node.attrs, ctx.in_types[0], ws, ctx.out().shape);
+  if (layout) {
     Halide::Func src = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"));
     auto oy = int32_t(win.pad.h), ox = int32_t(win.pad.w);
-    if (winograd) {
-      winograd_conv(ctx, {src, ws[1], ws[0], ctx.out().shape, oy, ox}, weight, bias, out);
+    if (layout == WeightLayout::winograd) {
+      winograd_conv(ctx, {src, ws[1], ws[0], ctx.out().shape, oy, ox},
+                    winograd_kernel_transform(ctx, weight, ctx.name("wino_u")), bias, out);
     } else {
       NhwcConvSpec spec{src, ws[1], ws[0], ws[2], ws[3], ctx.out().shape, oy, ox};
       spec.sy = int32_t(win.stride.h);

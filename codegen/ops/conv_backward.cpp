@@ -125,7 +125,8 @@ Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
       return out;
     }
     if (winograd) {
-      winograd_conv(ctx, {dy, ws[0], ws[1], ctx.out().shape, oy, ox}, flipped, {}, out);
+      winograd_conv(ctx, {dy, ws[0], ws[1], ctx.out().shape, oy, ox},
+                    winograd_kernel_transform(ctx, flipped, ctx.name("wino_u")), {}, out);
     } else {
       NhwcConvSpec spec{dy, ws[0], ws[1], ws[2], ws[3], ctx.out().shape, oy, ox};
       nhwc_conv(

@@ -4,17 +4,14 @@
 #pragma once
 
 #include "codegen/lowering.h"
+#include "ir/ops/window.h"
 
 namespace netc::codegen {
 
-struct Pair {
-  int64_t h, w;
-};
-
-struct Window {
-  Pair kernel, stride, pad, dilation;
-  int64_t groups = 1;
-};
+// The IR's window geometry (ir/ops/window.h), decoded again below without
+// the shape rules' validation (they have already run).
+using conv_geometry::Pair;
+using conv_geometry::Window;
 
 // conv2d and its backward ops: the kernel extents come from the weights [O,Cg,KH,KW].
 Window conv_window(const Attrs& a, const Shape& weights);
@@ -38,6 +35,10 @@ Halide::Func padded_copy(const Halide::Func& value, const Shape& xs, const std::
 Halide::Func padded_input(const Halide::Func& x, const Shape& xs, const Halide::Expr& fill,
                           const std::string& name);
 
+// Whether a convolution takes the NHWC path below: ir/ops/window.h (shared
+// with the prepack pass).
+using conv_geometry::nhwc_conv_ok;
+
 // A dilation-1, ungrouped convolution computed channels-innermost
 // (HALIDE-NOTES' NHWC recipe) over an NCHW interface:
 //   input(c, x, y, n)    = src[n, c, y - oy, x - ox]     (src reads 0 outside)
@@ -46,18 +47,6 @@ Halide::Func padded_input(const Halide::Func& x, const Shape& xs, const Halide::
 // summed with kx innermost and ci outermost, the reference's order. `value`
 // is acc read back in NCHW. Every Func is listed in `out.stages` and in the
 // nhwc_* fields of `out`.
-// Whether a convolution takes the NHWC path: any stride, dilation 1, one
-// group, >= 8 input channels to reduce over and >= 16 output channels (one
-// zmm of f32; the tile shifts inwards over a partial last block). The
-// stride only changes which input pixel a tile broadcasts (the weights are
-// the vector operand), so strided layers (ResNet's downsampling 3x3 and 1x1
-// projections) run the same register tiles. Narrower layers (conv1 of the
-// cnn: 1 input channel) keep the NCHW schedules, which vectorize along the
-// image row.
-inline bool nhwc_conv_ok(const Window& w, int64_t c_in, int64_t c_out) {
-  return w.groups == 1 && w.dilation.h == 1 && w.dilation.w == 1 && c_in >= 8 && c_out >= 16;
-}
-
 struct NhwcConvSpec {
   Halide::Func src;       // NCHW, readable at any (h, w)
   int64_t C, O, KH, KW;   // input/output channels, kernel
@@ -104,7 +93,7 @@ void nhwc_conv(const LowerCtx& ctx, const NhwcConvSpec& s, Weight weight, Init i
   out.value = pure_func(ctx.name(), 4, [&](const Index& i) {
     return at(acc, {i[0], i[2], i[3], i[1]});
   });
-  out.stages.push_back({out.nhwc_weights, Shape{s.KH, s.KW, s.C, s.O}});
+  if (!out.weights_prepacked) out.stages.push_back({out.nhwc_weights, Shape{s.KH, s.KW, s.C, s.O}});
   out.stages.push_back({out.nhwc_input, in_shape});
   out.stages.push_back({acc, Shape{s.out[0], s.out[2], s.out[3], s.O}});
 }

@@ -4,6 +4,8 @@
 // coordinates, so each select folds to one sum.
 #include "codegen/ops/winograd.h"
 
+#include "ir/ops/packed_conv.h"
+
 #include <utility>
 
 namespace netc::codegen {
@@ -12,10 +14,10 @@ namespace {
 
 using Halide::Expr;
 
-// Lavin & Gray's F(2, 3) matrices.
-constexpr double kBT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-constexpr double kG[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-constexpr double kAT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+// Lavin & Gray's F(2, 3) matrices (ir/ops/packed_conv.h).
+constexpr auto& kBT = kWinogradBT;
+constexpr auto& kG = kWinogradG;
+constexpr auto& kAT = kWinogradAT;
 
 using Terms = std::vector<std::pair<double, Expr>>;
 
@@ -65,23 +67,22 @@ std::vector<std::vector<Expr>> transform(const double (&m)[R][K], Patch d, Halid
 
 } // namespace
 
-bool winograd_conv_ok(const Window& w, int64_t c_in, int64_t c_out, const Shape& out, DType dtype) {
-  return dtype == DType::f32 && w.kernel.h == 3 && w.kernel.w == 3 && w.stride.h == 1 &&
-         w.stride.w == 1 && nhwc_conv_ok(w, c_in, c_out) && out[2] >= 4 && out[3] >= 4;
+Halide::Func winograd_kernel_transform(const LowerCtx& ctx, const ConvWeight& weight,
+                                       const std::string& name) {
+  return pure_func(name, 4, [&](const Index& i) {
+    auto g = [&](int32_t kh, int32_t kw) { return weight(i[3], i[2], kh, kw); };
+    return select_case(i[0], i[1], transform(kG, g, ctx.type()));
+  });
 }
 
-void winograd_conv(const LowerCtx& ctx, const WinogradSpec& s, const ConvWeight& weight,
+void winograd_conv(const LowerCtx& ctx, const WinogradSpec& s, const Halide::Func& u,
                    const ConvBias& bias, Lowered& out) {
   Halide::Type t = ctx.type();
   int64_t TH = (s.out[2] + 1) / 2, TW = (s.out[3] + 1) / 2;
   out.wino_input = pure_func(ctx.name("wino_in"), 4, [&](const Index& i) {
     return at(s.src, {i[0], i[3], i[1] - s.oy, i[2] - s.ox});
   });
-  // U (nu, xi, c, o): xi transforms the kernel's rows, nu its columns.
-  out.wino_u = pure_func(ctx.name("wino_u"), 4, [&](const Index& i) {
-    auto g = [&](int32_t kh, int32_t kw) { return weight(i[3], i[2], kh, kw); };
-    return select_case(i[1], i[0], transform(kG, g, t));
-  });
+  out.wino_u = u;
   if (bias)
     out.wino_bias = pure_func(ctx.name("wino_b"), 1, [&](const Index& i) { return bias(i[0]); });
   // V (n, nu, xi, ty, tx, c) over the patch whose corner is input (2 ty, 2 tx).
@@ -97,7 +98,7 @@ void winograd_conv(const LowerCtx& ctx, const WinogradSpec& s, const ConvWeight&
   Halide::Func m(ctx.name("wino_m"));
   define(m, v, constant(t, 0));
   define(m, v,
-         at(m, as_index(v)) + at(out.wino_u, {v[1], v[2], r.x, v[5]}) *
+         at(m, as_index(v)) + at(out.wino_u, {v[2], v[1], r.x, v[5]}) *
                                   at(out.wino_v, {v[0], v[1], v[2], v[3], v[4], r.x}));
   out.wino_m = m;
   // Y (n, ty, tx, dy, dx, o) = bias + A^T M A.
@@ -111,7 +112,7 @@ void winograd_conv(const LowerCtx& ctx, const WinogradSpec& s, const ConvWeight&
   out.value = pure_func(ctx.name(), 4, [&](const Index& i) {
     return at(out.wino_y, {i[0], i[2] / 2, i[3] / 2, i[2] % 2, i[3] % 2, i[1]});
   });
-  out.stages.push_back({out.wino_u, Shape{4, 4, s.C, s.O}});
+  if (!out.weights_prepacked) out.stages.push_back({out.wino_u, Shape{4, 4, s.C, s.O}});
   if (bias) out.stages.push_back({out.wino_bias, Shape{s.O}});
   out.stages.push_back({out.wino_input, Shape{kBatch, 2 * TH + 2, 2 * TW + 2, s.C}});
   out.stages.push_back({out.wino_v, Shape{kBatch, 4, 4, TH, TW, s.C}});

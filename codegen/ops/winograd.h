@@ -16,16 +16,9 @@
 
 namespace netc::codegen {
 
-// Whether a convolution takes the Winograd path: a 3x3 kernel, stride 1,
-// dilation 1, one group, f32, and the NHWC kernel's channel counts (>= 8
-// input channels to reduce over, >= 16 output channels: one zmm). The output
-// must be at least 4x4: the 2x2 tiles of an odd-sized output compute a row
-// and a column that nobody reads, which costs at most (6x6)/(5x5) = 1.44x
-// extra work at 5x5 (still below the 2.25x saved), but 16/9 at 3x3, where the
-// transforms would outweigh the products saved. Measured (bench/RESULTS.md
-// section 7): 1.2x faster than the direct kernel at 8->16 channels 28x28,
-// 1.5x at 64->64 5x5, 1.6-2.1x at the cnn's 32->64 14x14.
-bool winograd_conv_ok(const Window& w, int64_t c_in, int64_t c_out, const Shape& out, DType dtype);
+// Whether a convolution takes the Winograd path: ir/ops/window.h (shared
+// with the prepack pass).
+using conv_geometry::winograd_conv_ok;
 
 struct WinogradSpec {
   Halide::Func src; // NCHW, readable at any (h, w) (0 outside)
@@ -40,16 +33,24 @@ using ConvWeight =
     std::function<Halide::Expr(Halide::Expr co, Halide::Expr ci, Halide::Expr kh, Halide::Expr kw)>;
 using ConvBias = std::function<Halide::Expr(Halide::Expr co)>;
 
+// U = G g G^T for every (input, output) channel pair of a 3x3 kernel
+// weight(co, ci, kh, kw), in IR order (xi, nu, c, o): xi transforms the
+// kernel's rows, nu its columns. The layout of pack_conv_weight's winograd
+// output (ir/ops/packed_conv.cpp), so a kernel can read U computed once.
+Halide::Func winograd_kernel_transform(const LowerCtx& ctx, const ConvWeight& weight,
+                                       const std::string& name);
+
 // Builds (IR-order indices; T = tiles, TH = ceil(OH / 2), TW = ceil(OW / 2)):
 //   wino_input (n, y, x, c)            = src[n, c, y - oy, x - ox], y < 2 TH + 2
-//   wino_u     (nu, xi, c, o)          = (G g[o, c] G^T)[xi][nu]
+//   wino_u     (xi, nu, c, o)          = u: computed in the kernel (a stage)
+//                                        unless out.weights_prepacked
 //   wino_bias  (o)                     = bias(o)
 //   wino_v     (n, nu, xi, ty, tx, c)  = (B^T d B)[xi][nu], d the patch at (2 ty, 2 tx)
 //   wino_m     (n, nu, xi, ty, tx, o)  = sum_c U V (an update over c)
 //   wino_y     (n, ty, tx, dy, dx, o)  = bias + (A^T M A)[dy][dx]
 // and `value` (n, o, oh, ow) = wino_y at (oh / 2, ow / 2, oh % 2, ow % 2).
-// Every Func is also listed in `out.stages`.
-void winograd_conv(const LowerCtx& ctx, const WinogradSpec& s, const ConvWeight& weight,
+// Every Func but a prepacked U is also listed in `out.stages`.
+void winograd_conv(const LowerCtx& ctx, const WinogradSpec& s, const Halide::Func& u,
                    const ConvBias& bias, Lowered& out);
 
 } // namespace netc::codegen

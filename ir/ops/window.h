@@ -57,6 +57,37 @@ inline Window conv_window(const Attrs& a, const Shape& w) {
   return win;
 }
 
+// ---- the layouts codegen computes a convolution in -----------------------------
+// Decided here, on the geometry alone, so that codegen's kernels
+// (codegen/ops/window.h, codegen/ops/winograd.h) and the inference pass that
+// stores their weights in those layouts beforehand (passes/prepack.h) agree.
+
+// Channels innermost (HALIDE-NOTES' NHWC recipe): any stride, dilation 1, one
+// group, >= 8 input channels to reduce over and >= 16 output channels (one
+// zmm of f32; the tile shifts inwards over a partial last block). The stride
+// only changes which input pixel a tile broadcasts (the weights are the
+// vector operand), so strided layers (ResNet's downsampling 3x3 and 1x1
+// projections) run the same register tiles. Narrower layers (conv1 of the
+// cnn: 1 input channel) keep the NCHW schedules, which vectorize along the
+// image row.
+inline bool nhwc_conv_ok(const Window& w, int64_t c_in, int64_t c_out) {
+  return w.groups == 1 && w.dilation.h == 1 && w.dilation.w == 1 && c_in >= 8 && c_out >= 16;
+}
+
+// Winograd F(2x2, 3x3) (codegen/ops/winograd.h): a 3x3 kernel, stride 1, and
+// the NHWC kernel's channel counts, f32. The output must be at least 4x4: the
+// 2x2 tiles of an odd-sized output compute a row and a column that nobody
+// reads, which costs at most (6x6)/(5x5) = 1.44x extra work at 5x5 (still
+// below the 2.25x saved), but 16/9 at 3x3, where the transforms would
+// outweigh the products saved. Measured (bench/RESULTS.md section 7): 1.2x
+// faster than the direct kernel at 8->16 channels 28x28, 1.5x at 64->64 5x5,
+// 1.6-2.1x at the cnn's 32->64 14x14.
+inline bool winograd_conv_ok(const Window& w, int64_t c_in, int64_t c_out, const Shape& out,
+                             DType dtype) {
+  return dtype == DType::f32 && w.kernel.h == 3 && w.kernel.w == 3 && w.stride.h == 1 &&
+         w.stride.w == 1 && nhwc_conv_ok(w, c_in, c_out) && out[2] >= 4 && out[3] >= 4;
+}
+
 inline Window pool_window(const Attrs& a) {
   if (!a.has("kernel")) throw ShapeError("missing attribute 'kernel' ([kh,kw])");
   Pair kernel = pair_attr(a, "kernel", {0, 0}, 1);

@@ -109,11 +109,13 @@ TEST_CASE("op table: every op has a shape rule, references, a gradient rule or a
     const OpDef* def = table[size_t(i)].def;
     if (def && !def->not_differentiable.empty()) without.emplace_back(op_name(def->kind));
   }
-  // The quantization ops (passes/quantize.cpp) exist only in int8 inference graphs.
+  // The quantization ops (passes/quantize.cpp) exist only in int8 inference
+  // graphs, the prepacked-weights ops (passes/prepack.cpp) only in inference graphs.
   CHECK(joined(without) ==
         joined({"step", "conv2d_backward_weight", "maxpool_backward", "avgpool_backward",
                 "upsample_backward", "dropout_mask", "one_hot", "quantize", "quantize_weight",
-                "weight_scale", "weight_colsum", "matmul_i8", "conv2d_i8", "dequantize"}));
+                "weight_scale", "weight_colsum", "matmul_i8", "conv2d_i8", "dequantize",
+                "pack_conv_weight", "conv2d_packed"}));
 }
 
 TEST_CASE("op table: the check names each rule a broken table lacks") {
