@@ -26,7 +26,7 @@ public:
     int64_t cached_blocks = 0;      // on the free lists
   };
 
-  BlockCache() = default;
+  BlockCache() { lists_.reserve(kListCapacity); }
   ~BlockCache();
   BlockCache(const BlockCache&) = delete;
   BlockCache& operator=(const BlockCache&) = delete;
@@ -40,11 +40,21 @@ public:
 
 private:
   struct Header;
+  // One list per (size, thread that last released the block): a thread
+  // takes back its own blocks first, still in its core's cache. A single
+  // LIFO list per size handed each block to the other thread next (a
+  // kernel's tasks alternate between the cores), so every task began by
+  // pulling its scratch lines out of the other core's cache: Winograd
+  // kernels ran 1.24x faster on two threads than on one.
   struct FreeList {
     size_t bytes = 0; // the rounded size of its blocks
+    int owner = 0;    // the releasing thread's slot (thread_slot())
     Header* head = nullptr;
   };
 
+  // Lists are made while warming up; reserved so that making one later (a
+  // thread releasing a size for the first time) does not allocate.
+  static constexpr size_t kListCapacity = 1024;
   mutable std::mutex mutex_;    // Halide allocates from its worker threads too
   std::vector<FreeList> lists_; // a handful of sizes: a linear search is fastest
   Stats stats_;

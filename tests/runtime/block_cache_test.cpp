@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <doctest/doctest.h>
+#include <thread>
 
 using netc::rt::BlockCache;
 
@@ -42,5 +43,26 @@ TEST_CASE("sizes are rounded to the alignment, and lists are per size") {
   CHECK(empty != nullptr);
   cache.release(empty);
   CHECK(cache.allocate(SIZE_MAX) == nullptr); // reported to Halide as out of memory
+  CHECK(cache.stats().live_blocks == 0);
+}
+
+// Two threads alternating over one size (a kernel's tasks on two cores):
+// each gets back the block it released last, which is still in its core's
+// cache, and takes another thread's block only when it has none of its own.
+TEST_CASE("each thread gets back its own released block first") {
+  BlockCache cache;
+  void* mine = cache.allocate(50000);
+  void* theirs = nullptr;
+  std::thread other([&] { theirs = cache.allocate(50000); });
+  other.join();
+  cache.release(mine);
+  std::thread([&] { cache.release(theirs); }).join();
+  void* first = cache.allocate(50000);  // its own, though the other's came back later
+  void* second = cache.allocate(50000); // none of its own left: the other's
+  CHECK(first == mine);
+  CHECK(second == theirs);
+  CHECK(cache.stats().system_allocations == 2);
+  cache.release(first);
+  cache.release(second);
   CHECK(cache.stats().live_blocks == 0);
 }
