@@ -330,7 +330,7 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
     return true;
   }
   if (node.op == OpKind::Conv2dBackwardInput &&
-      depthwise_strided_dx_ok(conv_window(node.attrs, ws), ws)) {
+      depthwise_dx_ok(conv_window(node.attrs, ws), ws)) {
     if (pool) {
       notes += "conv schedule: a depthwise dx with a pool";
       return false;

@@ -42,7 +42,7 @@ void schedule_weight_grad_depthwise(const KernelFuncs& k, const Lowered& l, cons
 // The padded input of the NCHW kernels vectorized along its rows of `row` pixels.
 void vectorize_padded(Halide::Func padded, int64_t row, const Halide::Type& type);
 
-// The strided depthwise dx (schedule_depthwise.cpp) of output `shape` [N, C, H, W]
+// The depthwise dx (schedule_depthwise.cpp) of output `shape` [N, C, H, W]
 // from dy of `dy_shape`.
 void schedule_depthwise_dx(const KernelFuncs& k, const Lowered& l, const Shape& shape,
                            const Shape& dy_shape, const Window& win, std::string& notes);

@@ -5,7 +5,7 @@
 // innermost once, and per channel block one register tile of all the taps
 // (1-2 zmm x KH KW accumulators) summing the image's pixels. The dense
 // tile's input-channel dimension has extent 1 here, so the tile is the
-// output-channel vectors x the taps. The strided depthwise dx's schedule
+// output-channel vectors x the taps. The depthwise dx's schedule
 // (schedule_depthwise_dx) is here too.
 #include "codegen/ops/window.h"
 #include "codegen/schedule.h"
@@ -60,7 +60,7 @@ void schedule_weight_grad_depthwise(const KernelFuncs& k, const Lowered& l, cons
                        cb / lanes, taps, kWeightGradChunks);
 }
 
-// The strided depthwise dx (conv_backward.cpp: depthwise_strided_dx): both
+// The depthwise dx (conv_backward.cpp: depthwise_dx): both
 // axes split by the stride with the phases unrolled innermost, so that each
 // phase's taps are constant and its dy loads dense vectors along the phase
 // row X (dx column s X + qx); the s_w vectors of one X block are stored as
