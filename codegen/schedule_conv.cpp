@@ -333,6 +333,15 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
     schedule_conv_nhwc(k, l, shape, pool, pointwise, notes);
     return true;
   }
+  if (node.op == OpKind::Conv2dBackwardInput &&
+      depthwise_dx_ok(conv_window(node.attrs, ws), ws)) {
+    if (pool) {
+      notes += "conv schedule: a depthwise dx with a pool";
+      return false;
+    }
+    conv_detail::schedule_depthwise_dx(k, l, shape, xs, conv_window(node.attrs, ws), notes);
+    return true;
+  }
   bool depthwise =
       node.op == OpKind::Conv2d && ws[1] == 1 && conv_window(node.attrs, ws).groups > 1;
   // With a final pool, the register tiles below write the conv's epilogue

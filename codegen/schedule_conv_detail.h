@@ -2,6 +2,7 @@
 // codegen/schedule_winograd.cpp (internal to the two).
 #pragma once
 
+#include "codegen/ops/window.h"
 #include "codegen/schedule.h"
 
 #include <optional>
@@ -37,6 +38,14 @@ void schedule_part_tile(Halide::Func part, int lanes);
 // The depthwise dW (schedule_depthwise.cpp) of weights of `shape` [C, 1, KH, KW].
 void schedule_weight_grad_depthwise(const KernelFuncs& k, const Lowered& l, const Shape& shape,
                                     std::string& notes);
+
+// The padded input of the NCHW kernels vectorized along its rows of `row` pixels.
+void vectorize_padded(Halide::Func padded, int64_t row, const Halide::Type& type);
+
+// The depthwise dx (schedule_depthwise.cpp) of output `shape` [N, C, H, W]
+// from dy of `dy_shape`.
+void schedule_depthwise_dx(const KernelFuncs& k, const Lowered& l, const Shape& shape,
+                           const Shape& dy_shape, const Window& win, std::string& notes);
 
 // The Winograd F(2x2,3x3) kernel (codegen/ops/winograd.h) of a conv or dX
 // with C input channels, ending with `pool` if the kernel has one.

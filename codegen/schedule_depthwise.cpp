@@ -5,7 +5,8 @@
 // innermost once, and per channel block one register tile of all the taps
 // (1-2 zmm x KH KW accumulators) summing the image's pixels. The dense
 // tile's input-channel dimension has extent 1 here, so the tile is the
-// output-channel vectors x the taps.
+// output-channel vectors x the taps. The depthwise dx's schedule
+// (schedule_depthwise_dx) is here too.
 #include "codegen/ops/window.h"
 #include "codegen/schedule.h"
 #include "codegen/schedule_conv_detail.h"
@@ -57,6 +58,45 @@ void schedule_weight_grad_depthwise(const KernelFuncs& k, const Lowered& l, cons
   notes += fmt::format("dW: depthwise NHWC two-level, {} zmm x {} taps tile, parallel over {} "
                        "chunks of images",
                        cb / lanes, taps, kWeightGradChunks);
+}
+
+// The depthwise dx (conv_backward.cpp: depthwise_dx): both
+// axes split by the stride with the phases unrolled innermost, so that each
+// phase's taps are constant and its dy loads dense vectors along the phase
+// row X (dx column s X + qx); the s_w vectors of one X block are stored as
+// one interleaved row of dx (Halide merges the unrolled stride-s stores).
+// Tasks of (image, quarter of the channels), as the depthwise forward
+// (schedule_conv.cpp), each channel's padded dy plane copied once (L1).
+void schedule_depthwise_dx(const KernelFuncs& k, const Lowered& l, const Shape& shape,
+                           const Shape& dy_shape, const Window& win, std::string& notes) {
+  Halide::Func out = k.outputs[0], padded = l.padded;
+  Halide::Type type = out.output_types()[0];
+  std::vector<Var> v = ir_vars(4); // n, c, ih, iw
+  int64_t C = shape[1], H = shape[2], W = shape[3];
+  auto sh = static_cast<int>(win.stride.h), sw = static_cast<int>(win.stride.w);
+  // (A split that divides its extent is exact; RoundUp keeps ih = s Y + qy
+  // free of the clamp that ShiftInwards would add, which ih / s must see.)
+  auto exact_or_guard = [](int64_t extent, int factor) {
+    return extent % factor == 0 ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
+  };
+  Var Y("ph_row"), qy("ph_qy"), X("ph_col"), qx("ph_qx"), xo("ph_blk"), xi("ph_lane");
+  Var cg("ch_group"), ci("ch"), planes("planes");
+  out.split(v[3], X, qx, sw, exact_or_guard(W, sw)).split(v[2], Y, qy, sh, exact_or_guard(H, sh));
+  int64_t cols = (W + sw - 1) / sw;
+  int vw = vector_width(cols, type);
+  if (vw > 1) {
+    out.split(X, xo, xi, vw, TailStrategy::ShiftInwards).reorder(xi, qx, qy, xo, Y).vectorize(xi);
+  } else {
+    out.reorder(qx, qy, X, Y);
+  }
+  out.unroll(qx).unroll(qy);
+  auto per = static_cast<int>((C + 3) / 4);
+  out.split(v[1], cg, ci, per, exact_or_guard(C, per)).fuse(cg, v[0], planes).parallel(planes);
+  padded.compute_at(out, ci);
+  vectorize_padded(padded, dy_shape[3], type);
+  notes += fmt::format("dx: depthwise by phases ({}x{}), {} lanes along the phase rows, parallel "
+                       "over (image, quarter of the channels)",
+                       sh, sw, vw);
 }
 
 } // namespace netc::codegen::conv_detail

@@ -57,6 +57,16 @@ struct NhwcConvSpec {
 template <class Weight, class Init>
 void nhwc_conv(const LowerCtx& ctx, const NhwcConvSpec& s, Weight weight, Init init, Lowered& out);
 
+// Whether a conv2d_backward_input takes the depthwise phase path
+// (conv_backward.cpp: depthwise_dx, schedule_depthwise.cpp): one input
+// channel and one filter per group, dilation 1, any stride (stride 1 is one
+// phase). Its value is pure (no reduction stage) and reads Lowered::padded,
+// dy's padded view.
+inline bool depthwise_dx_ok(const Window& w, const Shape& weights) {
+  return w.groups > 1 && weights[1] == 1 && weights[0] == w.groups && w.dilation.h == 1 &&
+         w.dilation.w == 1;
+}
+
 // conv2d_backward_weight on the NHWC path sums its images in this many
 // chunks, computed in parallel (lower_weight_grad_nhwc).
 inline constexpr int64_t kWeightGradChunks = 8;

@@ -23,8 +23,10 @@ Attrs with(Attrs a, const std::string& name, AttrValue v) {
   return a;
 }
 
-// dx and dW of conv2d(x [B,C,H,W], w) with the forward attributes `attrs`.
-void conv_backward(const Shape& x, const Shape& w, const Attrs& attrs, Tol dx_tol = kSum) {
+// dx and dW of conv2d(x [B,C,H,W], w) with the forward attributes `attrs`;
+// dx's schedule notes start with `dx_notes`.
+void conv_backward(const Shape& x, const Shape& w, const Attrs& attrs, Tol dx_tol = kSum,
+                   const std::string& dx_notes = "conv:") {
   Builder m;
   ValueId xv = m.input("x", f32(x)), wv = m.param("w", f32(w));
   ValueId y = m.op(OpKind::Conv2d, {xv, wv}, attrs);
@@ -33,7 +35,7 @@ void conv_backward(const Shape& x, const Shape& w, const Attrs& attrs, Tol dx_to
   ValueId dw = m.op(OpKind::Conv2dBackwardWeight, {xv, dy}, with(attrs, "weight_shape", w.dims));
   std::string notes =
       check_kernel(m.g, codegen::single_op_kernel(m.g, dx), {}, dx_tol, {.batches = kConvBatches});
-  CHECK(notes.find("conv:") == 0);
+  CHECK(notes.find(dx_notes) == 0);
   check_kernel(m.g, codegen::single_op_kernel(m.g, dw), {}, {1e-4, 1e-5},
                {.batches = kConvBatches});
 }
@@ -80,7 +82,8 @@ TEST_CASE("conv2d_backward_input and conv2d_backward_weight") {
     conv_backward({B, 6, 5, 7}, {16, 6, 3, 3}, Attrs{{"pad", Ints{1, 1}}});
   }
   SUBCASE("depthwise, no padding") {
-    conv_backward({B, 3, 7, 6}, {3, 1, 3, 3}, Attrs{{"groups", int64_t(3)}});
+    conv_backward({B, 3, 7, 6}, {3, 1, 3, 3}, Attrs{{"groups", int64_t(3)}}, kSum,
+                  "dx: depthwise by phases (1x1)");
   }
 }
 
