@@ -16,11 +16,11 @@ PassResult prepack_conv_weights(const Graph& g) {
         std::optional<WeightLayout> layout = conv2d_kernel_layout(
             before.attrs, g.node(before.inputs[0]).type, g.node(w).type.shape, before.type.shape);
         if (!layout) return std::nullopt; // an NCHW kernel: it reads W as it is
-        Attrs a{{"layout", std::string(layout_name(*layout))}};
+        std::string name(layout_name(*layout));
         std::vector<ValueId> inputs = n.inputs;
-        inputs[1] = b.op(OpKind::PackConvWeight, {n.inputs[1]}, a, n.loc);
+        inputs[1] = b.op(OpKind::PackConvWeight, {n.inputs[1]}, Attrs{{"layout", name}}, n.loc);
         Attrs conv = n.attrs;
-        conv.set("layout", std::string(layout_name(*layout)));
+        conv.set("layout", name);
         return b.op(OpKind::Conv2dPacked, inputs, conv, n.loc);
       });
   return {std::move(r.graph), r.changed};

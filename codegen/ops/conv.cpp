@@ -36,19 +36,10 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
   std::optional<WeightLayout> layout =
       conv2d_kernel_layout(ctx.node.attrs, ctx.in_types[0], ws, ctx.out().shape);
   if (layout) {
-    Halide::Func src = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"));
-    auto oy = int32_t(win.pad.h), ox = int32_t(win.pad.w);
-    if (layout == WeightLayout::winograd) {
-      winograd_conv(ctx, {src, ws[1], ws[0], ctx.out().shape, oy, ox},
-                    winograd_kernel_transform(ctx, weight, ctx.name("wino_u")), bias, out);
-    } else {
-      NhwcConvSpec spec{src, ws[1], ws[0], ws[2], ws[3], ctx.out().shape, oy, ox};
-      spec.sy = int32_t(win.stride.h);
-      spec.sx = int32_t(win.stride.w);
-      nhwc_conv(
-          ctx, spec, weight, [&](Expr co) { return bias ? bias(co) : constant(ctx.type(), 0); },
-          out);
-    }
+    Halide::Func u;
+    if (layout == WeightLayout::winograd)
+      u = winograd_kernel_transform(ctx, weight, ctx.name("wino_u"));
+    conv_on_layout(ctx, *layout, win, ws[1], ws[0], ws[2], ws[3], weight, u, bias, out);
     return out;
   }
   Halide::Func src = ctx.in[0];
@@ -188,6 +179,24 @@ const OpLowering kConvLowerings[] = {
 };
 
 } // namespace
+
+void conv_on_layout(const LowerCtx& ctx, WeightLayout layout, const Window& win, int64_t C,
+                    int64_t O, int64_t KH, int64_t KW, const ConvWeight& weight,
+                    const Halide::Func& u, const ConvBias& bias, Lowered& out) {
+  Halide::Func src =
+      padded_input(ctx.in[0], ctx.in_types[0].shape, constant(ctx.type(), 0), ctx.name("pad"));
+  auto oy = int32_t(win.pad.h), ox = int32_t(win.pad.w);
+  if (layout == WeightLayout::winograd) {
+    winograd_conv(ctx, {src, C, O, ctx.out().shape, oy, ox}, u, bias, out);
+    return;
+  }
+  NhwcConvSpec spec{src, C, O, KH, KW, ctx.out().shape, oy, ox};
+  spec.sy = int32_t(win.stride.h);
+  spec.sx = int32_t(win.stride.w);
+  nhwc_conv(
+      ctx, spec, weight, [&](Halide::Expr co) { return bias ? bias(co) : constant(ctx.type(), 0); },
+      out);
+}
 
 std::span<const OpLowering> conv_lowerings() { return kConvLowerings; }
 

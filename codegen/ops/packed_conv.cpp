@@ -27,28 +27,19 @@ Lowered lower_pack_conv_weight(const LowerCtx& ctx) {
 }
 
 Lowered lower_conv2d_packed(const LowerCtx& ctx) {
-  const Shape &xs = ctx.in_types[0].shape, &ps = ctx.in_types[1].shape;
+  const Shape& ps = ctx.in_types[1].shape;
   WeightLayout layout = weight_layout(ctx.node.attrs);
-  Window win = conv_window(ctx.node.attrs, unpacked_weight_shape(layout, ps));
-  int64_t C = ps[2], O = ps[3];
+  Shape ws = unpacked_weight_shape(layout, ps); // [O, C, KH, KW]
   Lowered out;
   out.weights_prepacked = true;
-  Halide::Func src = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"));
-  auto oy = int32_t(win.pad.h), ox = int32_t(win.pad.w);
   ConvBias bias;
   if (ctx.in.size() == 3) bias = [&](Expr co) { return at(ctx.in[2], {co}); };
-  if (layout == WeightLayout::winograd) {
-    Halide::Func u =
-        pure_func(ctx.name("wino_u"), 4, [&](const Index& i) { return at(ctx.in[1], i); });
-    winograd_conv(ctx, {src, C, O, ctx.out().shape, oy, ox}, u, bias, out);
-    return out;
-  }
-  NhwcConvSpec spec{src, C, O, ps[0], ps[1], ctx.out().shape, oy, ox};
-  spec.sy = int32_t(win.stride.h);
-  spec.sx = int32_t(win.stride.w);
-  auto weight = [&](Expr co, Expr ci, Expr kh, Expr kw) { return at(ctx.in[1], {kh, kw, ci, co}); };
-  nhwc_conv(
-      ctx, spec, weight, [&](Expr co) { return bias ? bias(co) : constant(ctx.type(), 0); }, out);
+  auto hwio = [&](Expr co, Expr ci, Expr kh, Expr kw) { return at(ctx.in[1], {kh, kw, ci, co}); };
+  Halide::Func u;
+  if (layout == WeightLayout::winograd)
+    u = pure_func(ctx.name("wino_u"), 4, [&](const Index& i) { return at(ctx.in[1], i); });
+  conv_on_layout(ctx, layout, conv_window(ctx.node.attrs, ws), ws[1], ws[0], ws[2], ws[3], hwio, u,
+                 bias, out);
   return out;
 }
 

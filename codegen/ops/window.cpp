@@ -2,29 +2,6 @@
 
 namespace netc::codegen {
 
-namespace {
-
-Pair pair_attr(const Attrs& attrs, const std::string& name, Pair fallback) {
-  if (!attrs.has(name)) return fallback;
-  const std::vector<int64_t>& v = attrs.get_ints(name);
-  return {v.at(0), v.at(1)};
-}
-
-} // namespace
-
-Window conv_window(const Attrs& a, const Shape& w) {
-  return {{w[2], w[3]},
-          pair_attr(a, "stride", {1, 1}),
-          pair_attr(a, "pad", {0, 0}),
-          pair_attr(a, "dilation", {1, 1}),
-          a.get_int("groups", 1)};
-}
-
-Window pool_window(const Attrs& a) {
-  Pair kernel = pair_attr(a, "kernel", {1, 1});
-  return {kernel, pair_attr(a, "stride", kernel), pair_attr(a, "pad", {0, 0}), {1, 1}, 1};
-}
-
 Halide::Func padded_copy(const Halide::Func& value, const Shape& xs, const std::string& name) {
   std::vector<Halide::Var> v = ir_vars(4);
   Halide::RDom r(0, int32_t(xs[3]), 0, int32_t(xs[2]), name + "_r");

@@ -1,6 +1,5 @@
-// The window geometry of conv2d, the pools and their backward ops, decoded
-// from the attributes the way ir/ops/conv.cpp decodes them (the shape rules
-// have already validated them), plus the padded view of an NCHW input.
+// The window geometry of conv2d, the pools and their backward ops (the IR's),
+// the padded views of an NCHW input, and the NHWC convolution.
 #pragma once
 
 #include "codegen/lowering.h"
@@ -8,18 +7,13 @@
 
 namespace netc::codegen {
 
-// The IR's window geometry (ir/ops/window.h), decoded again below without
-// the shape rules' validation (they have already run).
+// The IR's window geometry and its decoding (ir/ops/window.h; the shape
+// rules have validated the attributes already).
+using conv_geometry::conv_window;
+using conv_geometry::count_include_pad;
 using conv_geometry::Pair;
+using conv_geometry::pool_window;
 using conv_geometry::Window;
-
-// conv2d and its backward ops: the kernel extents come from the weights [O,Cg,KH,KW].
-Window conv_window(const Attrs& a, const Shape& weights);
-// maxpool, avgpool and their backward ops: {kernel, stride = kernel, pad = 0}.
-Window pool_window(const Attrs& a);
-// avgpool and avgpool_backward: whether the divisor is the kernel area
-// (count_include_pad=1) rather than the window's elements inside x.
-inline bool count_include_pad(const Attrs& a) { return a.get_int("count_include_pad", 0) != 0; }
 
 // value[n, c, h, w] over the extents xs [N,C,H,W], inside a border of zeros:
 // an update that writes the interior over a zero fill, so that the copy

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "codegen/ops/window.h"
+#include "ir/ops/packed_conv.h"
 
 #include <functional>
 
@@ -52,5 +53,14 @@ Halide::Func winograd_kernel_transform(const LowerCtx& ctx, const ConvWeight& we
 // Every Func but a prepacked U is also listed in `out.stages`.
 void winograd_conv(const LowerCtx& ctx, const WinogradSpec& s, const Halide::Func& u,
                    const ConvBias& bias, Lowered& out);
+
+// A forward conv2d on its layout's kernel (ir/ops/packed_conv.h), for conv2d
+// and conv2d_packed: over the NCHW input ctx.in[0] with win's stride and
+// padding, C -> O channels, KH x KW taps read by weight(co, ci, kh, kw). The
+// Winograd path reads its transformed kernel from `u` (the kernel's own
+// transform of `weight`, or the prepacked weights); the hwio path ignores it.
+void conv_on_layout(const LowerCtx& ctx, WeightLayout layout, const Window& win, int64_t C,
+                    int64_t O, int64_t KH, int64_t KW, const ConvWeight& weight,
+                    const Halide::Func& u, const ConvBias& bias, Lowered& out);
 
 } // namespace netc::codegen

@@ -99,16 +99,23 @@ TensorType shape_conv2d_packed(const Attrs& attrs, std::span<const TensorType> i
   return op_def(OpKind::Conv2d).shape(attrs, unpacked);
 }
 
+// f(oihw, hwio) for every tap of an [O,C,KH,KW] kernel: its offset in the
+// IR's layout and in the hwio one.
+template <class F>
+void for_each_tap(int64_t O, int64_t C, int64_t KH, int64_t KW, F f) {
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t kh = 0; kh < KH; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw)
+          f(((o * C + c) * KH + kh) * KW + kw, ((kh * KW + kw) * C + c) * O + o);
+}
+
 template <class T>
 void ref_pack_conv_weight(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContext<T>&) {
   const Tensor<T>& w = *in[0];
   int64_t O = w.dim(0), C = w.dim(1), KH = w.dim(2), KW = w.dim(3);
   if (weight_layout(n.attrs) == WeightLayout::hwio) {
-    for (int64_t o = 0; o < O; ++o)
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t kh = 0; kh < KH; ++kh)
-          for (int64_t kw = 0; kw < KW; ++kw)
-            out[((kh * KW + kw) * C + c) * O + o] = w[((o * C + c) * KH + kh) * KW + kw];
+    for_each_tap(O, C, KH, KW, [&](int64_t oihw, int64_t hwio) { out[hwio] = w[oihw]; });
     return;
   }
   for (int64_t xi = 0; xi < 4; ++xi)
@@ -174,12 +181,8 @@ void ref_conv2d_packed(const Node& n, RefInputs<T> in, Tensor<T>& out, RefContex
   }
   // hwio: conv2d's reference on the weights P holds (an exact reordering).
   Tensor<T> w(unpacked_weight_shape(WeightLayout::hwio, Shape(p.shape)).dims);
-  int64_t KH = p.dim(0), KW = p.dim(1), C = p.dim(2), O = p.dim(3);
-  for (int64_t o = 0; o < O; ++o)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t kh = 0; kh < KH; ++kh)
-        for (int64_t kw = 0; kw < KW; ++kw)
-          w[((o * C + c) * KH + kh) * KW + kw] = p[((kh * KW + kw) * C + c) * O + o];
+  for_each_tap(p.dim(3), p.dim(2), p.dim(0), p.dim(1),
+               [&](int64_t oihw, int64_t hwio) { w[oihw] = p[hwio]; });
   std::vector<const Tensor<T>*> args(in.begin(), in.end());
   args[1] = &w;
   reference_of<T>(OpKind::Conv2d)(n, args, out, ctx);
