@@ -19,8 +19,7 @@ Halide::Target aot_target(const AotOptions& o) {
 void add_program(const CompiledProgram& c, const AotOptions& o, const std::string& dir,
                  std::vector<Halide::Module>& modules) {
   for (const FusedKernel& k : c.fusion.kernels) {
-    KernelSpec spec{c.prefix + "_" + k.name,      k.nodes, k.inputs, k.outputs,
-                    writes_in_place(c.memory, k), k.kind};
+    KernelSpec spec = program_kernel_spec(c, k);
     KernelOptions options;
     options.training = c.prefix == "train";
     options.no_asserts = o.no_asserts;

@@ -15,8 +15,7 @@ std::string describe_lowered_kernels(const CompiledProgram& program) {
   fs::path tmp = fs::temp_directory_path() / fmt::format("netc-lower-{}.stmt", getpid());
   std::string out;
   for (const FusedKernel& k : program.fusion.kernels) {
-    KernelSpec spec{program.prefix + "_" + k.name,      k.nodes, k.inputs, k.outputs,
-                    writes_in_place(program.memory, k), k.kind};
+    KernelSpec spec = program_kernel_spec(program, k);
     KernelOptions options;
     options.training = program.prefix == "train";
     LoweredKernel lk = lower_kernel(program.graph, spec, options);

@@ -46,6 +46,16 @@ struct JitKernel::Impl {
   // Integer outputs (quantized values, int32 sums): realized into typed
   // buffers, then copied into the caller's float tensors, exact up to 2^24.
   std::vector<std::pair<Tensor<float>*, size_t>> unstaged; // (destination, output index)
+  // Channels-last values (KernelSpec::channels_last): the caller's tensors
+  // are row-major, the kernel's buffers channels innermost; inputs are copied
+  // in at bind, outputs out after every run.
+  std::vector<bool> in_channels_last, out_channels_last;
+  std::vector<std::pair<Tensor<float>*, size_t>> unpermuted; // (destination, output index)
+
+  // An f32 buffer of Halide sizes (w, h, c, n) stored c, w, h, n from the innermost.
+  static Halide::Buffer<float> channels_last_buffer(const std::vector<int>& sizes) {
+    return Halide::Buffer<float>(sizes, std::vector<int>{2, 0, 1, 3});
+  }
 
   template <class I>
   static void copy_in(const Tensor<float>& src, Halide::Buffer<>& b) {
@@ -72,6 +82,12 @@ struct JitKernel::Impl {
     }
   }
 
+  void unpermute_outputs() {
+    for (auto [dst, i] : unpermuted)
+      Halide::Buffer<float>(dst->data.data(), halide_sizes(dst->shape))
+          .copy_from(Halide::Buffer<float>(out_bufs[i]));
+  }
+
   void unstage_integers() {
     for (auto [dst, i] : unstaged) {
       const Halide::Buffer<>& b = out_bufs[i];
@@ -89,9 +105,13 @@ JitKernel::JitKernel(const Graph& g, const KernelSpec& spec, const KernelOptions
     : impl_(std::make_unique<Impl>()) {
   Clock::time_point t0 = Clock::now();
   impl_->k = lower_kernel(g, spec, options);
-  for (ValueId v : spec.inputs) impl_->in_types.push_back(g.node(v).type);
+  for (ValueId v : spec.inputs) {
+    impl_->in_types.push_back(g.node(v).type);
+    impl_->in_channels_last.push_back(spec.is_channels_last(v));
+  }
   for (ValueId v : spec.outputs) {
     impl_->out_types.push_back(g.node(v).type);
+    impl_->out_channels_last.push_back(spec.is_channels_last(v));
     DType t = g.node(v).type.dtype;
     if (t != DType::f32 && t != DType::i32 && t != DType::u8 && t != DType::i8)
       internal_error(fmt::format("kernel '{}': the JIT returns f32, i32, u8 and i8 values, "
@@ -127,11 +147,16 @@ void JitKernel::bind(int64_t batch, std::span<const Tensor<float>* const> inputs
   m.staged.clear();
   m.out_bufs.clear();
   m.unstaged.clear();
+  m.unpermuted.clear();
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::vector<int64_t> want = m.in_types[i].shape.concrete(batch);
     check_shape("input", i, inputs[i]->shape, want);
     std::vector<int> sizes = halide_sizes(want);
-    if (m.in_types[i].dtype == DType::f32) {
+    if (m.in_channels_last[i]) {
+      Halide::Buffer<float> b = Impl::channels_last_buffer(sizes);
+      b.copy_from(Halide::Buffer<float>(const_cast<float*>(inputs[i]->data.data()), sizes));
+      m.in_bufs.emplace_back(b);
+    } else if (m.in_types[i].dtype == DType::f32) {
       // Halide never writes an input buffer; the view drops const for its API.
       m.in_bufs.emplace_back(
           Halide::Buffer<float>(const_cast<float*>(inputs[i]->data.data()), sizes));
@@ -144,7 +169,10 @@ void JitKernel::bind(int64_t batch, std::span<const Tensor<float>* const> inputs
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::vector<int64_t> want = m.out_types[i].shape.concrete(batch);
     check_shape("output", i, outputs[i]->shape, want);
-    if (m.out_types[i].dtype == DType::f32) {
+    if (m.out_channels_last[i]) {
+      m.out_bufs.emplace_back(Impl::channels_last_buffer(halide_sizes(want)));
+      m.unpermuted.emplace_back(outputs[i], i);
+    } else if (m.out_types[i].dtype == DType::f32) {
       m.out_bufs.emplace_back(Halide::Buffer<float>(outputs[i]->data.data(), halide_sizes(want)));
     } else {
       m.out_bufs.emplace_back(halide_type(m.out_types[i].dtype), halide_sizes(want));
@@ -163,6 +191,7 @@ void JitKernel::run(const StepScalars& scalars) {
   m.k.scalars.step.set(static_cast<uint32_t>(scalars.step));
   m.k.pipeline.realize(*m.realization, m.k.target);
   m.unstage_integers();
+  m.unpermute_outputs();
 }
 
 std::vector<Tensor<float>> JitKernel::run(int64_t batch,

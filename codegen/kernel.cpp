@@ -33,16 +33,21 @@ std::string value_name(const Graph& g, ValueId v) {
   return fmt::format("v{}_{}", v, op_name(n.op));
 }
 
-// Declares a dense row-major buffer of IR shape s on a buffer's dims: Halide
-// dim d is IR axis r-1-d, stride 1 innermost. Batch extents are the runtime
-// `batch`; the strides outside a batch dimension depend on it.
+// Declares a dense buffer of IR shape s on a buffer's dims: Halide dim d is
+// IR axis r-1-d. Row-major (stride 1 innermost), or for a channels-last
+// value (rank 4) C, W, H, N from the innermost, as the executor describes it
+// (runtime/executor.cpp). Batch extents are the runtime `batch`; the strides
+// outside a batch dimension depend on it.
 template <class Dims>
-void declare_shape(Dims dim, const Shape& s, const Halide::Expr& batch) {
+void declare_shape(Dims dim, const Shape& s, const Halide::Expr& batch, bool channels_last) {
+  static constexpr int kChannelsLast[] = {1, 3, 2, 0};
   int r = s.rank();
+  if (channels_last && r != 4) internal_error("a channels-last value of rank other than 4");
   Halide::Expr stride = 1;
-  for (int d = 0; d < r; ++d) {
-    Halide::Expr e = extent(s, r - 1 - d, batch);
-    dim(d).set_bounds(0, e).set_stride(stride);
+  for (int i = 0; i < r; ++i) {
+    int axis = channels_last ? kChannelsLast[i] : r - 1 - i;
+    Halide::Expr e = extent(s, axis, batch);
+    dim(r - 1 - axis).set_bounds(0, e).set_stride(stride);
     stride = stride * e;
   }
 }
@@ -62,7 +67,7 @@ LoweredKernel lower_kernel(const Graph& g, const KernelSpec& spec, const KernelO
     const Node& n = g.node(v);
     LowerRule rule = find_lowering(n.op);
     if (!rule) internal_error(fmt::format("op '{}' has no Halide lowering yet", op_name(n.op)));
-    LowerCtx ctx{v, n, {}, {}, lower_options, k.scalars, param};
+    LowerCtx ctx{v, n, {}, {}, lower_options, k.scalars, param, !spec.channels_last.empty()};
     for (ValueId in : n.inputs) {
       auto it = values.find(in);
       if (it == values.end())
@@ -80,7 +85,8 @@ LoweredKernel lower_kernel(const Graph& g, const KernelSpec& spec, const KernelO
   for (ValueId v : spec.inputs) {
     const Node& n = g.node(v);
     Halide::ImageParam p(halide_type(n.type.dtype), n.type.shape.rank(), value_name(g, v));
-    declare_shape([&](int d) { return p.dim(d); }, n.type.shape, k.scalars.batch);
+    declare_shape([&](int d) { return p.dim(d); }, n.type.shape, k.scalars.batch,
+                  spec.is_channels_last(v));
     k.inputs.push_back(p);
     bool named_leaf = n.inputs.empty() && !is_inline_leaf(n.op);
     if (named_leaf)
@@ -97,7 +103,8 @@ LoweredKernel lower_kernel(const Graph& g, const KernelSpec& spec, const KernelO
     Halide::Func out("out_" + value_name(g, v));
     std::vector<Halide::Var> vars = ir_vars(t.shape.rank());
     define(out, vars, at(it->second, as_index(vars)));
-    declare_shape([&](int d) { return out.output_buffer().dim(d); }, t.shape, k.scalars.batch);
+    declare_shape([&](int d) { return out.output_buffer().dim(d); }, t.shape, k.scalars.batch,
+                  spec.is_channels_last(v));
     outputs.emplace(v, out);
     return out;
   };

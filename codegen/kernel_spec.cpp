@@ -21,6 +21,19 @@ std::string_view schedule_name(Schedule s) {
   internal_error("bad schedule");
 }
 
+bool KernelSpec::is_channels_last(ValueId v) const {
+  return std::find(channels_last.begin(), channels_last.end(), v) != channels_last.end();
+}
+
+KernelSpec program_kernel_spec(const CompiledProgram& program, const FusedKernel& k) {
+  KernelSpec spec{program.prefix + "_" + k.name,      k.nodes, k.inputs, k.outputs,
+                  writes_in_place(program.memory, k), k.kind};
+  for (const std::vector<ValueId>* values : {&k.inputs, &k.outputs})
+    for (ValueId v : *values)
+      if (program.fusion.is_channels_last(v)) spec.channels_last.push_back(v);
+  return spec;
+}
+
 namespace {
 
 bool is_named_leaf(OpKind kind) { return op_traits(kind).role == FusionRole::named_leaf; }

@@ -12,6 +12,11 @@
 #include <string_view>
 #include <vector>
 
+namespace netc {
+struct CompiledProgram; // passes/plan.h
+struct FusedKernel;     // passes/fusion.h
+} // namespace netc
+
 namespace netc::codegen {
 
 struct KernelSpec {
@@ -25,6 +30,11 @@ struct KernelSpec {
   bool writes_in_place = false;
   // Fusion's kind for the kernel; the scheduler picks the schedule by it.
   KernelKind kind = KernelKind::elementwise;
+  // Inputs and outputs whose buffers are stored channels innermost (rank 4,
+  // [N, H, W, C] in memory: passes/layout.h). The kernel indexes them as
+  // NCHW like any other value; their buffers' strides say otherwise.
+  std::vector<ValueId> channels_last;
+  bool is_channels_last(ValueId v) const;
 };
 
 // The schedule a kernel got (codegen/schedule*.cpp): matmul and conv kernels
@@ -56,6 +66,11 @@ struct KernelOptions {
 // a graph output, the loss, an update), or else the last node.
 KernelSpec make_kernel_spec(const Graph& g, std::vector<ValueId> nodes,
                             std::vector<ValueId> outputs = {}, std::string name = "");
+
+// The spec of kernel `k` of a compiled program (named PREFIX_NAME), as `netc
+// compile` and the dumps lower it: its buffers' layouts, and whether it
+// writes over its inputs, come from the program's plans.
+KernelSpec program_kernel_spec(const CompiledProgram& program, const FusedKernel& k);
 
 // A kernel of one op: the node and the Constant/BatchSize leaves it reads.
 KernelSpec single_op_kernel(const Graph& g, ValueId node, std::string name = "");

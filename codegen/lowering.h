@@ -46,6 +46,10 @@ struct LowerCtx {
   const LowerOptions& options;
   const KernelScalars& scalars;
   const Halide::ImageParam* param = nullptr; // input/param/state/hyper: the kernel's buffer
+  // The kernel reads or writes a channels-last value (passes/layout.h): its
+  // schedule computes across channels, so a rule may prefer per-pixel
+  // selects to a padded copy along rows.
+  bool channels_last_kernel = false;
 
   const TensorType& out() const { return node.type; }
   Halide::Type type() const; // the Halide type of the output
@@ -82,6 +86,9 @@ struct Lowered {
   // conv2d_packed: nhwc_weights or wino_u read the op's weights buffer, which
   // passes/prepack.h filled in that layout once: inlined, not in `stages`.
   bool weights_prepacked = false;
+  // conv2d on the NCHW path: w itself (an identity, inlined), which the
+  // channels-last schedule of a depthwise conv stores channels innermost.
+  Halide::Func direct_weights;
   Halide::Func i8_taps; // conv2d_i8: (l, rep, group..., n), a group's 4 u8 taps x16
   // conv2d on the Winograd F(2x2, 3x3) path (codegen/ops/winograd.h), in
   // Halide order (innermost first); all of them are also in `stages`.

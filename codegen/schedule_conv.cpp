@@ -185,10 +185,16 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   Var task = split_into_tasks(out, rows, TailStrategy::ShiftInwards);
   Halide::Func tile = acc.in();
   // (A strided dx's accumulator holds phases, not the output's pixels.)
-  bool transposed = !pool &&
-                    l.nhwc_shape == Shape{out_shape[0], out_shape[2], out_shape[3], out_shape[1]} &&
-                    read_back_transposed(out, l.value, out_shape, type, task);
-  if (!transposed)
+  bool same_pixels =
+      !pool && l.nhwc_shape == Shape{out_shape[0], out_shape[2], out_shape[3], out_shape[1]};
+  // A channels-last output (passes/layout.h) stores the tile's channel
+  // vectors as they are.
+  bool channels_last = same_pixels && k.spec.is_channels_last(k.spec.outputs[0]);
+  bool transposed =
+      same_pixels && !channels_last && read_back_transposed(out, l.value, out_shape, type, task);
+  if (channels_last)
+    out.reorder(v[1], v[3], Var("row_in")).vectorize(v[1], lanes, TailStrategy::ShiftInwards);
+  else if (!transposed)
     if (int w = vector_width(out_shape[3], type); w > 1)
       out.vectorize(v[3], w, TailStrategy::ShiftInwards);
   Var co("co_tile"), cl("co_lane"), xo("px_tile"), xl("px_lane");
@@ -220,6 +226,7 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
                        "register tiles ({} lanes)",
                        rows, cb, pb, lanes);
   if (transposed) notes += ", NCHW output by register-transposed blocks";
+  if (channels_last) notes += ", channels-last output";
   if (pointwise_weights) notes += ", weights transposed by register blocks";
   if (l.weights_prepacked) notes += ", weights prepacked";
   if (pool) schedule_nhwc_pool(k, *pool, type, shape[1], task, notes);
@@ -333,13 +340,21 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
     schedule_conv_nhwc(k, l, shape, pool, pointwise, notes);
     return true;
   }
-  if (node.op == OpKind::Conv2dBackwardInput &&
-      depthwise_dx_ok(conv_window(node.attrs, ws), ws)) {
+  if (node.op == OpKind::Conv2dBackwardInput && depthwise_dx_ok(conv_window(node.attrs, ws), ws)) {
     if (pool) {
       notes += "conv schedule: a depthwise dx with a pool";
       return false;
     }
     conv_detail::schedule_depthwise_dx(k, l, shape, xs, conv_window(node.attrs, ws), notes);
+    return true;
+  }
+  // A depthwise (or one-input-channel) conv next to channels-last values
+  // (passes/layout.h) computes across channels instead of along rows.
+  bool channels_last =
+      k.spec.is_channels_last(k.spec.outputs[0]) || k.spec.is_channels_last(node.inputs[0]);
+  if (channels_last && !pool && node.op == OpKind::Conv2d && ws[1] == 1 &&
+      l.direct_weights.defined()) {
+    conv_detail::schedule_direct_channels_last(k, l, shape, ws, notes);
     return true;
   }
   bool depthwise =

@@ -47,6 +47,12 @@ void vectorize_padded(Halide::Func padded, int64_t row, const Halide::Type& type
 void schedule_depthwise_dx(const KernelFuncs& k, const Lowered& l, const Shape& shape,
                            const Shape& dy_shape, const Window& win, std::string& notes);
 
+// A conv2d with one input channel per group (depthwise, or a single input
+// channel) whose input or output is stored channels-last
+// (schedule_depthwise.cpp): vectors of output channels, the taps unrolled.
+void schedule_direct_channels_last(const KernelFuncs& k, const Lowered& l, const Shape& shape,
+                                   const Shape& ws, std::string& notes);
+
 // The Winograd F(2x2,3x3) kernel (codegen/ops/winograd.h) of a conv or dX
 // with C input channels, ending with `pool` if the kernel has one.
 void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape& shape, int64_t C,

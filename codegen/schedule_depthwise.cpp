@@ -100,3 +100,54 @@ void schedule_depthwise_dx(const KernelFuncs& k, const Lowered& l, const Shape& 
 }
 
 } // namespace netc::codegen::conv_detail
+
+namespace netc::codegen::conv_detail {
+
+// The direct conv next to channels-last values (passes/layout.h): a
+// depthwise conv, or the single-input-channel stem. Per task (half an
+// image's rows, so that a batch of one keeps both cores busy), register
+// tiles of 1-2 zmm of output channels x a block of pixels along the row,
+// the KH KW taps unrolled outside them: each tap loads one input vector per
+// pixel (a channels-last input: dense; one input channel: a broadcast) and
+// one weight vector. The padding is a per-pixel select (LowerCtx::
+// channels_last_kernel: no padded copy). The weights are reordered to
+// channels innermost once per call (C KH KW floats).
+void schedule_direct_channels_last(const KernelFuncs& k, const Lowered& l, const Shape& shape,
+                                   const Shape& ws, std::string& notes) {
+  Halide::Func out = k.outputs[0], acc = l.value, weights = l.direct_weights;
+  Halide::Type type = acc.output_types()[0];
+  int lanes = zmm_lanes(type);
+  std::vector<Var> v = ir_vars(4); // out, acc: n, o, oh, ow; weights: o, cg, kh, kw
+  int64_t O = shape[1], OH = shape[2], OW = shape[3];
+  int cb = O >= 2 * lanes ? 2 * lanes : lanes;
+  int pb = pixel_block(OW, cb == lanes ? 8 : 4);
+  int rows = static_cast<int>(OH >= 2 ? (OH + 1) / 2 : OH);
+  Var yo("row_blk"), yi("row_in"), task("conv_task"), co("co_tile"), cl("co_lane"), xo("px_tile"),
+      xl("px_lane");
+  out.split(v[2], yo, yi, rows, TailStrategy::ShiftInwards)
+      .split(v[1], co, cl, cb, TailStrategy::ShiftInwards)
+      .split(v[3], xo, xl, pb, TailStrategy::ShiftInwards)
+      .reorder(cl, xl, co, xo, yi, yo, v[0])
+      .fuse(yo, v[0], task)
+      .parallel(task)
+      .vectorize(cl, lanes)
+      .unroll(cl)
+      .unroll(xl);
+  acc.compute_at(out, co).vectorize(v[1], lanes).unroll(v[1]).unroll(v[3]);
+  std::vector<Halide::RVar> r = acc.rvars(); // kw, kh, cg
+  Halide::Stage upd = acc.update();
+  upd.reorder(v[1], v[3], v[2], v[0], r[0], r[1], r[2])
+      .vectorize(v[1], lanes)
+      .unroll(v[1])
+      .unroll(v[3]);
+  if (ws[2] * ws[3] <= kMaxUnrolledTaps) upd.unroll(r[0]).unroll(r[1]);
+  weights.compute_root()
+      .reorder_storage(v[0], v[3], v[2], v[1])
+      .reorder(v[0], v[3], v[2], v[1])
+      .vectorize(v[0], lanes, TailStrategy::GuardWithIf);
+  notes += fmt::format("conv: channels-last direct, per {}-row block, parallel over (image, "
+                       "block), {}x{} register tiles ({} lanes), taps unrolled",
+                       rows, cb, pb, lanes);
+}
+
+} // namespace netc::codegen::conv_detail

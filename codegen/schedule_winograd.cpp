@@ -17,7 +17,8 @@ using Halide::Var;
 //     HALIDE-NOTES rule 3; position outermost, so that its 8 KB slice of U
 //     stays in L1), into a scratch of the task's tiles;
 //   Y = bias + A^T M A per tile and output channel vector: stored (the
-//     kernel's NCHW output reads it by register-transposed blocks) or, with
+//     kernel's NCHW output reads it by register-transposed blocks, a
+//     channels-last output as channel vectors) or, with
 //     a final pool, inlined into the pool, which reads whole 2x2 tiles as
 //     channel vectors.
 // U = G g G^T and the bias are computed at root (64x32x16 floats at conv2),
@@ -43,8 +44,13 @@ void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape&
   int rows = static_cast<int>(pool ? (OH + 1) / 2 : 2 * task_tiles);
   rows = static_cast<int>(std::min<int64_t>(rows, OH));
   Var task = split_into_tasks(out, rows, TailStrategy::GuardWithIf);
-  bool transposed = !pool && read_back_transposed(out, l.value, out_shape, type, task);
-  if (!transposed)
+  // A channels-last output (passes/layout.h) stores Y's channel vectors as they are.
+  bool channels_last = !pool && k.spec.is_channels_last(k.spec.outputs[0]);
+  bool transposed =
+      !pool && !channels_last && read_back_transposed(out, l.value, out_shape, type, task);
+  if (channels_last)
+    out.reorder(v[1], v[3], Var("row_in")).vectorize(v[1], lanes, TailStrategy::ShiftInwards);
+  else if (!transposed)
     if (int vw = vector_width(out_shape[3], type); vw > 1)
       out.vectorize(v[3], vw, TailStrategy::ShiftInwards);
   // Channel vectors (guarded tails) of the input and V (c), U and Y (o).
@@ -109,6 +115,7 @@ void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape&
                        "{}x{} register tiles ({} lanes)",
                        task_tiles, cb, pb, lanes);
   if (transposed) notes += ", NCHW output by register-transposed blocks";
+  if (channels_last) notes += ", channels-last output";
   if (l.weights_prepacked) notes += ", U prepacked";
   if (pool) schedule_nhwc_pool(k, *pool, type, O, task, notes);
 }

@@ -187,8 +187,8 @@ private:
                          [&](ValueId m) { return g_.node(m).op == op; });
     };
     bool int8 = has(OpKind::Conv2dI8);
-    if (H.kind != KernelKind::conv || !(has(OpKind::Conv2d) || has(OpKind::Conv2dPacked) || int8) || !H.open_epilogue ||
-        !only_feeds(h, v) || g_.node(n.inputs[0]).type.shape != H.domain)
+    if (H.kind != KernelKind::conv || !(has(OpKind::Conv2d) || has(OpKind::Conv2dPacked) || int8) ||
+        !H.open_epilogue || !only_feeds(h, v) || g_.node(n.inputs[0]).type.shape != H.domain)
       return false;
     H.notes.push_back(fmt::format("fused {} (the pool ends the conv's kernel)", describe(g_, v)));
     // An int8 conv's kernel also takes the next layer's quantize after the
@@ -504,11 +504,16 @@ private:
 
 FusionPlan fuse(const Graph& g, const FusionOptions& options) { return Fuser(g, options).run(); }
 
+bool FusionPlan::is_channels_last(ValueId v) const {
+  return std::binary_search(channels_last.begin(), channels_last.end(), v);
+}
+
 std::string print_fusion(const Graph& g, const FusionPlan& plan) {
   auto value = [&](ValueId v) {
     const Node& n = g.node(v);
     std::string name = n.attrs.get_str("name", "");
-    return name.empty() ? fmt::format("%{}", v) : fmt::format("%{} {}", v, name);
+    std::string s = name.empty() ? fmt::format("%{}", v) : fmt::format("%{} {}", v, name);
+    return plan.is_channels_last(v) ? s + " (channels-last)" : s;
   };
   std::string out = fmt::format("{} kernels\n", plan.kernels.size());
   for (const FusedKernel& k : plan.kernels) {

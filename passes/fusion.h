@@ -55,6 +55,10 @@ struct FusionPlan {
     ValueId value, source;
   };
   std::vector<View> views;
+  // Stored values kept channels innermost ([N, H, W, C] in memory; every
+  // kernel still indexes them as NCHW): set by passes/layout.h, ascending.
+  std::vector<ValueId> channels_last;
+  bool is_channels_last(ValueId v) const;
 };
 
 // Differential tests compare the fused kernels with unfused ones (the same

@@ -10,6 +10,7 @@
 #include "ir/verifier.h"
 #include "passes/autodiff.h"
 #include "passes/cleanup.h"
+#include "passes/layout.h"
 #include "passes/optimizer.h"
 #include "passes/prepack.h"
 #include "passes/quantize.h"
@@ -84,6 +85,15 @@ bool fusion(PipelineState& s) {
   return true;
 }
 
+// NETC_NO_CHANNELS_LAST=1 keeps every value NCHW (passes/layout.h), like
+// NETC_NO_FUSION: it tells a layout bug from a kernel bug, and gives the A/B
+// of bench/RESULTS.md, with the same binary.
+bool layout(PipelineState& s) {
+  const char* off = std::getenv("NETC_NO_CHANNELS_LAST");
+  if (off && *off && std::string_view(off) != "0") return false;
+  *s.fusion = store_channels_last(s.graph, std::move(*s.fusion));
+  return !s.fusion->channels_last.empty();
+}
 bool memplan(PipelineState& s) {
   s.memory = plan_memory(s.graph, *s.fusion, s.max_batch);
   return true;
@@ -99,6 +109,8 @@ std::string print_buffers(const PipelineState& s) {
 // and buffers are planned for the kernels' inputs and outputs.
 constexpr Step kFusion{"fusion", fusion, Produces::plan, print_kernels};
 constexpr Step kMemplan{"memplan", memplan, Produces::plan, print_buffers};
+// Inference: the values between convolution kernels stored channels-last.
+constexpr Step kLayout{"layout", layout, Produces::plan, print_kernels};
 
 constexpr Step kTrainSteps[] = {
     // Must run before autodiff: the gradients are those of the training-mode
@@ -126,6 +138,7 @@ constexpr Step kInferSteps[] = {
     // become prepare kernels (computed once per checkpoint).
     {"prepack", prepack, Produces::graph, print_ir},
     kFusion,
+    kLayout,
     kMemplan,
 };
 
@@ -139,6 +152,7 @@ constexpr Step kInferInt8Steps[] = {
     // (The convolutions that stay f32.)
     {"prepack", prepack, Produces::graph, print_ir},
     kFusion,
+    kLayout,
     kMemplan,
 };
 

@@ -73,8 +73,8 @@ public:
         continue;
       }
       std::string name = n.attrs.get_str("name", fmt::format("%{} {}", b.value, op_name(n.op)));
-      slot_of[b.value] =
-          add({name, n.type.shape.dims, elem_type(n.type.dtype), rt::Region::arena, b.offset});
+      slot_of[b.value] = add({name, n.type.shape.dims, elem_type(n.type.dtype), rt::Region::arena,
+                              b.offset, c.fusion.is_channels_last(b.value)});
     }
     rt::Program prog;
     for (const FusedKernel& k : c.fusion.kernels) {

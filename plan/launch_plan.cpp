@@ -21,7 +21,8 @@ NLOHMANN_JSON_SERIALIZE_ENUM(ElemType, {{ElemType::f32, "f32"},
                                         {ElemType::i32, "i32"},
                                         {ElemType::u8, "u8"},
                                         {ElemType::i8, "i8"}})
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TensorSlot, name, shape, type, region, offset)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TensorSlot, name, shape, type, region, offset,
+                                                channels_last)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(KernelCall, name, args, num_inputs, scalars, flops_fixed,
                                    flops_per_example, kind, ops, sources)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Update, target, value)

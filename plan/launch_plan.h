@@ -36,6 +36,11 @@ struct TensorSlot {
   ElemType type = ElemType::f32;
   Region region = Region::arena;
   int64_t offset = 0; // bytes from the region's start, 64-byte aligned
+  // A rank-4 [N, C, H, W] value stored channels innermost ([N, H, W, C] in
+  // memory): an intermediate between convolution kernels of the inference
+  // program (passes/layout.h). Indexed as NCHW by everyone; only the strides
+  // the executor describes to the kernels differ.
+  bool channels_last = false;
 
   int64_t elements(int64_t batch) const;
   int64_t bytes(int64_t batch) const;

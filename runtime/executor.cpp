@@ -154,11 +154,16 @@ void Executor::describe(size_t i, int64_t batch) {
   const TensorSlot& s = plan_.slots[static_cast<size_t>(buffer_slots_[i])];
   halide_dimension_t* dim = dims_.data() + dim_starts_[i];
   int rank = static_cast<int>(s.shape.size());
+  // Halide dimension d is IR axis rank-1-d; the strides grow in storage
+  // order: the IR axes from the last, or (channels-last) C, W, H, N.
+  static constexpr int kChannelsLast[] = {1, 3, 2, 0};
   int64_t stride = 1;
-  for (int d = 0; d < rank; ++d) {
-    int64_t e = s.shape[static_cast<size_t>(rank - 1 - d)];
+  for (int i = 0; i < rank; ++i) {
+    int axis = s.channels_last ? kChannelsLast[i] : rank - 1 - i;
+    int64_t e = s.shape[static_cast<size_t>(axis)];
     if (e == kBatchDim) e = batch;
-    dim[d] = halide_dimension_t(0, static_cast<int32_t>(e), static_cast<int32_t>(stride));
+    dim[rank - 1 - axis] =
+        halide_dimension_t(0, static_cast<int32_t>(e), static_cast<int32_t>(stride));
     stride *= e;
   }
 }

@@ -15,11 +15,15 @@ namespace netc::rt {
 
 namespace {
 
-// "[3,0]": the position of flat element `i` in the slot's shape at `batch`.
+// "[3,0]": the position of flat element `i` in the slot's shape at `batch`
+// (the shape's own order, NCHW, also for a slot stored channels-last).
 std::string position(const TensorSlot& s, size_t i, int64_t batch) {
-  std::vector<int64_t> at(s.shape.size());
+  static constexpr size_t kChannelsLast[] = {1, 3, 2, 0}; // storage order, innermost first
+  size_t r = s.shape.size();
+  std::vector<int64_t> at(r);
   auto rest = static_cast<int64_t>(i);
-  for (size_t a = s.shape.size(); a-- > 0;) {
+  for (size_t k = 0; k < r; ++k) {
+    size_t a = s.channels_last ? kChannelsLast[k] : r - 1 - k;
     int64_t d = s.shape[a] == kBatchDim ? batch : s.shape[a];
     at[a] = d > 0 ? rest % d : 0;
     rest = d > 0 ? rest / d : 0;

@@ -32,6 +32,9 @@ void check_slot(const Plan& plan, const TensorSlot& s) {
       fail(
           fmt::format("slot '{}' has more than 2^31 elements at batch {}", s.name, plan.max_batch));
   }
+  // (Checkpoints and the user's tensors are NCHW: only intermediates may be stored otherwise.)
+  if (s.channels_last && (s.shape.size() != 4 || s.region != Region::arena))
+    fail(fmt::format("slot '{}' is stored channels-last but is not a rank-4 intermediate", s.name));
   int64_t size = s.region == Region::persistent ? plan.persistent_bytes : plan.arena_bytes;
   if (s.offset < 0 || s.offset % 4 != 0 || s.offset + s.bytes(plan.max_batch) > size)
     fail(fmt::format("slot '{}' ({} bytes at offset {}) does not fit its region of {} bytes",

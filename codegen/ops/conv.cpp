@@ -43,7 +43,12 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
     return out;
   }
   Halide::Func src = ctx.in[0];
-  if (has_padding(win)) {
+  if (has_padding(win) && ctx.channels_last_kernel && Cg == 1) {
+    // Computed across channels (schedule_direct_channels_last), each tap
+    // reads a vector of channels at one pixel: the clamp and the select are
+    // per pixel, and a copy is not needed.
+    src = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"));
+  } else if (has_padding(win)) {
     // A zero-bordered copy (window.h): the clamped reads of padded_input are
     // non-affine, and the per-image copy that the schedule makes of it
     // gathered them one lane at a time.
@@ -56,10 +61,13 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
   Expr c = win.groups == 1 ? cg : (v[1] / int32_t(Og)) * int32_t(Cg) + cg;
   Expr ih = v[2] * int32_t(win.stride.h) - int32_t(win.pad.h) + kh * int32_t(win.dilation.h);
   Expr iw = v[3] * int32_t(win.stride.w) - int32_t(win.pad.w) + kw * int32_t(win.dilation.w);
+  out.direct_weights =
+      pure_func(ctx.name("w"), 4, [&](const Index& i) { return at(ctx.in[1], i); });
   Halide::Func acc(ctx.name());
   define(acc, v, ctx.in.size() == 3 ? at(ctx.in[2], {v[1]}) : constant(ctx.type(), 0));
   define(acc, v,
-         at(acc, as_index(v)) + at(ctx.in[1], {v[1], cg, kh, kw}) * at(src, {v[0], c, ih, iw}));
+         at(acc, as_index(v)) +
+             at(out.direct_weights, {v[1], cg, kh, kw}) * at(src, {v[0], c, ih, iw}));
   out.value = acc;
   out.stages.push_back({acc, ctx.out().shape});
   return out;
@@ -148,8 +156,10 @@ Lowered lower_global_avgpool(const LowerCtx& ctx) {
   Halide::Func sum(ctx.name("sum"));
   Lowered out;
   define(sum, v, constant(ctx.type(), 0));
+  // (A channels-last input, passes/layout.h, is summed as channel vectors
+  // pixel by pixel: the schedule vectorizes the sum across channels.)
   int32_t lanes = 0;
-  for (int32_t l = 16; l >= 4 && lanes == 0; --l)
+  for (int32_t l = 16; l >= 4 && lanes == 0 && !ctx.channels_last_kernel; --l)
     if (xs[3] % l == 0) lanes = l;
   if (lanes > 0) {
     std::vector<Halide::Var> pv = ir_vars(3); // n, c, lane

@@ -130,11 +130,13 @@ TEST_CASE(
   REQUIRE(named.status == 0);
   CHECK(named.out.rfind("model multilabel\n", 0) == 0);
   CHECK(named.out == parsed.out);
-  // A stage that changed the graph is printed in full (the cnn: dropout,
-  // batch norm, and a conv whose weights are prepacked).
-  auto cnn = run_netc("dump examples/fmnist_cnn.nn --mode infer --after all");
-  REQUIRE(cnn.status == 0);
-  CHECK(cnn.out.find("(unchanged)") == std::string::npos);
+  // A stage that changed the graph is printed in full (mobilenet: dropout,
+  // batch norm, convs whose weights are prepacked, values stored
+  // channels-last).
+  auto mobilenet = run_netc("dump examples/mobilenet.nn --mode infer --after all");
+  REQUIRE(mobilenet.status == 0);
+  CHECK(mobilenet.out.find("(unchanged)") == std::string::npos);
+  CHECK(mobilenet.out.find("(channels-last)") != std::string::npos);
 }
 
 TEST_CASE("run without --random-init runs the compiled binary's subcommand with the same flags") {

@@ -47,9 +47,9 @@ TEST_CASE("the runner reports every stage of a mode once, in the order pipeline_
   CHECK(pipeline_stages(Mode::train) == std::vector<std::string>{"parse", "specialize", "autodiff",
                                                                  "optimizer", "cleanup", "fusion",
                                                                  "memplan"});
-  CHECK(pipeline_stages(Mode::infer) ==
-        std::vector<std::string>{"parse", "specialize", "cleanup", "prepack", "fusion",
-                                 "memplan"});
+  CHECK(pipeline_stages(Mode::infer) == std::vector<std::string>{"parse", "specialize", "cleanup",
+                                                                 "prepack", "fusion", "layout",
+                                                                 "memplan"});
   for (Mode mode : {Mode::train, Mode::infer}) {
     std::vector<std::string> names;
     for (const Seen& s : run_observed(parsed, mode, "memplan")) names.push_back(s.name);
