@@ -183,7 +183,6 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   int64_t OH = out_shape[2];
   int rows = static_cast<int>(OH >= 2 ? (OH + 1) / 2 : OH);
   Var task = split_into_tasks(out, rows, TailStrategy::ShiftInwards);
-  Halide::Func tile = acc.in();
   // (A strided dx's accumulator holds phases, not the output's pixels.)
   bool same_pixels =
       !pool && l.nhwc_shape == Shape{out_shape[0], out_shape[2], out_shape[3], out_shape[1]};
@@ -192,20 +191,32 @@ void schedule_conv_nhwc(const KernelFuncs& k, const Lowered& l, const Shape& sha
   bool channels_last = same_pixels && k.spec.is_channels_last(k.spec.outputs[0]);
   bool transposed =
       same_pixels && !channels_last && read_back_transposed(out, l.value, out_shape, type, task);
-  if (channels_last)
-    out.reorder(v[1], v[3], Var("row_in")).vectorize(v[1], lanes, TailStrategy::ShiftInwards);
-  else if (!transposed)
+  if (!channels_last && !transposed)
     if (int w = vector_width(out_shape[3], type); w > 1)
       out.vectorize(v[3], w, TailStrategy::ShiftInwards);
   Var co("co_tile"), cl("co_lane"), xo("px_tile"), xl("px_lane");
-  tile.compute_at(out, task)
-      .split(c, co, cl, cb, TailStrategy::ShiftInwards)
-      .split(x, xo, xl, pb, TailStrategy::ShiftInwards)
-      .reorder(cl, xl, xo, y, co, n)
-      .vectorize(cl, lanes)
-      .unroll(cl)
-      .unroll(xl);
-  acc.compute_at(tile, xo).vectorize(c, lanes).unroll(c).unroll(x);
+  if (channels_last) {
+    // The output's own register tiles, in the scratch tile's loop order (a
+    // channel block's weights stay in L1 across the task's pixels): the
+    // epilogue runs on the accumulators and stores channel vectors.
+    out.split(v[1], co, cl, cb, TailStrategy::ShiftInwards)
+        .split(v[3], xo, xl, pb, TailStrategy::ShiftInwards)
+        .reorder(cl, xl, xo, Var("row_in"), co, task)
+        .vectorize(cl, lanes)
+        .unroll(cl)
+        .unroll(xl);
+    acc.compute_at(out, xo).vectorize(c, lanes).unroll(c).unroll(x);
+  } else {
+    Halide::Func tile = acc.in();
+    tile.compute_at(out, task)
+        .split(c, co, cl, cb, TailStrategy::ShiftInwards)
+        .split(x, xo, xl, pb, TailStrategy::ShiftInwards)
+        .reorder(cl, xl, xo, y, co, n)
+        .vectorize(cl, lanes)
+        .unroll(cl)
+        .unroll(xl);
+    acc.compute_at(tile, xo).vectorize(c, lanes).unroll(c).unroll(x);
+  }
   std::vector<Halide::RVar> r = acc.rvars();
   acc.update()
       .reorder(c, x, y, n, r[0], r[1], r[2])

@@ -47,7 +47,8 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
     // Computed across channels (schedule_direct_channels_last), each tap
     // reads a vector of channels at one pixel: the clamp and the select are
     // per pixel, and a copy is not needed.
-    src = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"));
+    src = padded_input(ctx.in[0], xs, constant(ctx.type(), 0), ctx.name("pad"),
+                       /*likely_inside=*/true);
   } else if (has_padding(win)) {
     // A zero-bordered copy (window.h): the clamped reads of padded_input are
     // non-affine, and the per-image copy that the schedule makes of it

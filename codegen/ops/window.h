@@ -26,8 +26,10 @@ Halide::Func padded_copy(const Halide::Func& value, const Shape& xs, const std::
 
 // x [N,C,H,W] read at any (h, w): `fill` outside [0,H) x [0,W). The inner read
 // is clamped so that bounds inference never asks x for rows it lacks.
+// likely_inside: the select's condition is marked likely, so that Halide
+// partitions the loops that reach the border into a steady state without it.
 Halide::Func padded_input(const Halide::Func& x, const Shape& xs, const Halide::Expr& fill,
-                          const std::string& name);
+                          const std::string& name, bool likely_inside = false);
 
 // Whether a convolution takes the NHWC path below: ir/ops/window.h (shared
 // with the prepack pass).

@@ -79,6 +79,10 @@ TEST_CASE("a stage reported unchanged holds the previous stage's graph, node for
           CHECK(seen[i].ir == seen[i - 1].ir);
           continue;
         }
+        if (seen[i].name == "layout") { // a plan stage that may find nothing to do
+          CHECK(seen[i].ir == seen[i - 1].ir);
+          continue;
+        }
         if (seen[i].changed) {
           ++changed;
           CHECK(seen[i].ir != seen[i - 1].ir);
