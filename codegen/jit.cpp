@@ -2,6 +2,7 @@
 
 #include "codegen/kernel.h"
 #include "ir/error.h"
+#include "plan/launch_plan.h"
 
 #include <algorithm>
 #include <chrono>
@@ -52,9 +53,12 @@ struct JitKernel::Impl {
   std::vector<bool> in_channels_last, out_channels_last;
   std::vector<std::pair<Tensor<float>*, size_t>> unpermuted; // (destination, output index)
 
-  // An f32 buffer of Halide sizes (w, h, c, n) stored c, w, h, n from the innermost.
+  // An f32 buffer of Halide sizes (w, h, c, n) in the launch plan's
+  // channels-last storage order (Halide dim d is IR axis 3 - d).
   static Halide::Buffer<float> channels_last_buffer(const std::vector<int>& sizes) {
-    return Halide::Buffer<float>(sizes, std::vector<int>{2, 0, 1, 3});
+    std::vector<int> order;
+    for (int k = 0; k < 4; ++k) order.push_back(3 - rt::storage_axis(4, true, k));
+    return Halide::Buffer<float>(sizes, order);
   }
 
   template <class I>

@@ -2,6 +2,7 @@
 
 #include "codegen/schedule.h"
 #include "ir/error.h"
+#include "plan/launch_plan.h"
 
 #include <algorithm>
 #include <cctype>
@@ -34,18 +35,17 @@ std::string value_name(const Graph& g, ValueId v) {
 }
 
 // Declares a dense buffer of IR shape s on a buffer's dims: Halide dim d is
-// IR axis r-1-d. Row-major (stride 1 innermost), or for a channels-last
-// value (rank 4) C, W, H, N from the innermost, as the executor describes it
-// (runtime/executor.cpp). Batch extents are the runtime `batch`; the strides
-// outside a batch dimension depend on it.
+// IR axis r-1-d, the strides in the launch plan's storage order (row-major,
+// or channels-last: rt::storage_axis), as the executor describes them.
+// Batch extents are the runtime `batch`; the strides outside a batch
+// dimension depend on it.
 template <class Dims>
 void declare_shape(Dims dim, const Shape& s, const Halide::Expr& batch, bool channels_last) {
-  static constexpr int kChannelsLast[] = {1, 3, 2, 0};
   int r = s.rank();
   if (channels_last && r != 4) internal_error("a channels-last value of rank other than 4");
   Halide::Expr stride = 1;
-  for (int i = 0; i < r; ++i) {
-    int axis = channels_last ? kChannelsLast[i] : r - 1 - i;
+  for (int k = 0; k < r; ++k) {
+    int axis = rt::storage_axis(r, channels_last, k);
     Halide::Expr e = extent(s, axis, batch);
     dim(r - 1 - axis).set_bounds(0, e).set_stride(stride);
     stride = stride * e;

@@ -99,10 +99,6 @@ void schedule_depthwise_dx(const KernelFuncs& k, const Lowered& l, const Shape& 
                        sh, sw, vw);
 }
 
-} // namespace netc::codegen::conv_detail
-
-namespace netc::codegen::conv_detail {
-
 // The direct conv next to channels-last values (passes/layout.h): a
 // depthwise conv, or the single-input-channel stem. Per task (half an
 // image's rows, so that a batch of one keeps both cores busy), register

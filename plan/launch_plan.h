@@ -46,6 +46,15 @@ struct TensorSlot {
   int64_t bytes(int64_t batch) const;
 };
 
+// The IR axis at storage position k (0: innermost, stride 1) of a slot of
+// `rank` axes: row-major, or for a channels-last slot C, W, H, N. The one
+// rule the executor's strides, the kernels' declared strides
+// (codegen/kernel.cpp) and the error messages' positions follow.
+constexpr int storage_axis(int rank, bool channels_last, int k) {
+  constexpr int kChannelsLast[] = {1, 3, 2, 0};
+  return channels_last ? kChannelsLast[k] : rank - 1 - k;
+}
+
 // One call of a generated kernel: its buffer arguments, inputs then outputs.
 struct KernelCall {
   std::string name;      // the generated function's name

@@ -154,12 +154,10 @@ void Executor::describe(size_t i, int64_t batch) {
   const TensorSlot& s = plan_.slots[static_cast<size_t>(buffer_slots_[i])];
   halide_dimension_t* dim = dims_.data() + dim_starts_[i];
   int rank = static_cast<int>(s.shape.size());
-  // Halide dimension d is IR axis rank-1-d; the strides grow in storage
-  // order: the IR axes from the last, or (channels-last) C, W, H, N.
-  static constexpr int kChannelsLast[] = {1, 3, 2, 0};
+  // Halide dimension d is IR axis rank-1-d; the strides grow in storage order.
   int64_t stride = 1;
-  for (int i = 0; i < rank; ++i) {
-    int axis = s.channels_last ? kChannelsLast[i] : rank - 1 - i;
+  for (int k = 0; k < rank; ++k) {
+    int axis = storage_axis(rank, s.channels_last, k);
     int64_t e = s.shape[static_cast<size_t>(axis)];
     if (e == kBatchDim) e = batch;
     dim[rank - 1 - axis] =

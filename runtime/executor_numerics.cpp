@@ -18,12 +18,11 @@ namespace {
 // "[3,0]": the position of flat element `i` in the slot's shape at `batch`
 // (the shape's own order, NCHW, also for a slot stored channels-last).
 std::string position(const TensorSlot& s, size_t i, int64_t batch) {
-  static constexpr size_t kChannelsLast[] = {1, 3, 2, 0}; // storage order, innermost first
-  size_t r = s.shape.size();
-  std::vector<int64_t> at(r);
+  int r = static_cast<int>(s.shape.size());
+  std::vector<int64_t> at(s.shape.size());
   auto rest = static_cast<int64_t>(i);
-  for (size_t k = 0; k < r; ++k) {
-    size_t a = s.channels_last ? kChannelsLast[k] : r - 1 - k;
+  for (int k = 0; k < r; ++k) {
+    auto a = static_cast<size_t>(storage_axis(r, s.channels_last, k));
     int64_t d = s.shape[a] == kBatchDim ? batch : s.shape[a];
     at[a] = d > 0 ? rest % d : 0;
     rest = d > 0 ? rest / d : 0;

@@ -22,7 +22,8 @@ namespace {
 // %12: 1x1 -> 1x1 whose epilogue adds %12 back (a residual): channels-last,
 //   because that kernel's output %15 is too (a Winograd conv reads it).
 // %17: a model output: NCHW.
-const char* kChain = R"(
+// kStem is the chain's MobileNet-like start (stem -> depthwise -> 1x1).
+const std::string kStem = R"(
 %0 = input() {name="x"} : f32[batch,1,8,8]
 %1 = param() {name="w0"} : f32[16,1,3,3]
 %2 = conv2d(%0, %1) {pad=[1,1]} : f32[batch,16,8,8]
@@ -31,7 +32,9 @@ const char* kChain = R"(
 %5 = conv2d(%3, %4) {pad=[1,1], groups=16} : f32[batch,16,8,8]
 %6 = param() {name="w2"} : f32[32,16,1,1]
 %7 = conv2d(%5, %6) : f32[batch,32,8,8]
-%8 = param() {name="w3"} : f32[32,1,3,3]
+)";
+
+const std::string kChain = kStem + R"(%8 = param() {name="w3"} : f32[32,1,3,3]
 %9 = conv2d(%7, %8) {pad=[1,1], groups=32} : f32[batch,32,8,8]
 %10 = maxpool(%9) {kernel=[2,2]} : f32[batch,32,4,4]
 %11 = param() {name="w4"} : f32[32,32,1,1]
@@ -44,7 +47,7 @@ const char* kChain = R"(
 output y = %17
 )";
 
-std::vector<ValueId> channels_last_of(const char* text) {
+std::vector<ValueId> channels_last_of(const std::string& text) {
   Graph g = parse_graph_text(text, "chain.ir");
   return store_channels_last(g, fuse(g)).channels_last;
 }
@@ -73,43 +76,24 @@ TEST_CASE("layout: a residual read in an epilogue needs a channels-last output t
   // As kChain's tail, but the residual sum %15 is a model output: its kernel
   // writes NCHW, so the %12 its epilogue reads stays NCHW too, and with it
   // nothing else is left.
-  const char* text = R"(
+  const std::string residual = R"(
 %0 = input() {name="x"} : f32[batch,32,4,4]
 %1 = param() {name="w4"} : f32[32,32,1,1]
 %2 = conv2d(%0, %1) : f32[batch,32,4,4]
 %3 = param() {name="w5"} : f32[32,32,1,1]
 %4 = conv2d(%2, %3) : f32[batch,32,4,4]
 %5 = add(%4, %2) : f32[batch,32,4,4]
-output y = %5
 )";
-  CHECK(channels_last_of(text).empty());
+  CHECK(channels_last_of(residual + "output y = %5\n").empty());
   // With a global average pool after it instead, both are channels-last.
-  const char* pooled = R"(
-%0 = input() {name="x"} : f32[batch,32,4,4]
-%1 = param() {name="w4"} : f32[32,32,1,1]
-%2 = conv2d(%0, %1) : f32[batch,32,4,4]
-%3 = param() {name="w5"} : f32[32,32,1,1]
-%4 = conv2d(%2, %3) : f32[batch,32,4,4]
-%5 = add(%4, %2) : f32[batch,32,4,4]
-%6 = global_avgpool(%5) : f32[batch,32]
-output y = %6
-)";
+  std::string pooled = residual + "%6 = global_avgpool(%5) : f32[batch,32]\noutput y = %6\n";
   CHECK(channels_last_of(pooled) == std::vector<ValueId>{2, 5});
 }
 
 TEST_CASE("layout: a model output and a view's source stay NCHW") {
   // %3 is a model output; %5 is read by the 1x1 conv but also flattened (a
   // view of its buffer).
-  const char* text = R"(
-%0 = input() {name="x"} : f32[batch,1,8,8]
-%1 = param() {name="w0"} : f32[16,1,3,3]
-%2 = conv2d(%0, %1) {pad=[1,1]} : f32[batch,16,8,8]
-%3 = relu(%2) : f32[batch,16,8,8]
-%4 = param() {name="w1"} : f32[16,1,3,3]
-%5 = conv2d(%3, %4) {pad=[1,1], groups=16} : f32[batch,16,8,8]
-%6 = param() {name="w2"} : f32[32,16,1,1]
-%7 = conv2d(%5, %6) : f32[batch,32,8,8]
-%8 = reshape(%5) {shape=[-1,1024]} : f32[batch,1024]
+  std::string text = kStem + R"(%8 = reshape(%5) {shape=[-1,1024]} : f32[batch,1024]
 output a = %3
 output b = %7
 output c = %8
