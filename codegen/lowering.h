@@ -89,6 +89,10 @@ struct Lowered {
   // conv2d on the NCHW path: w itself (an identity, inlined), which the
   // channels-last schedule of a depthwise conv stores channels innermost.
   Halide::Func direct_weights;
+  // conv2d and its dx when 1x1, stride 1 and unpadded between NCHW values
+  // (pointwise_conv, codegen/ops/window.h): (p, o, n), p = y W + x the
+  // flattened pixel; `value` reads it back at y W + x.
+  Halide::Func flat_acc;
   Halide::Func i8_taps; // conv2d_i8: (l, rep, group..., n), a group's 4 u8 taps x16
   // conv2d on the Winograd F(2x2, 3x3) path (codegen/ops/winograd.h), in
   // Halide order (innermost first); all of them are also in `stages`.

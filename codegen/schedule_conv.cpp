@@ -336,6 +336,10 @@ bool schedule_conv(const KernelFuncs& k, std::string& notes) {
   const Shape& xs = k.g.node(node.inputs[0]).type.shape; // [N, C, H, W]
   const Shape& ws = k.g.node(node.inputs[1]).type.shape; // [O, Cg, KH, KW] (conv2d only)
   std::optional<ValueId> pool = final_pool(k);
+  if (l.flat_acc.defined()) {
+    conv_detail::schedule_conv_pointwise(k, *cv, shape, pool, notes);
+    return true;
+  }
   if (l.wino_m.defined()) {
     schedule_conv_winograd(k, l, shape, xs[1], pool, notes);
     return true;

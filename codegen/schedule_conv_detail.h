@@ -58,4 +58,10 @@ void schedule_direct_channels_last(const KernelFuncs& k, const Lowered& l, const
 void schedule_conv_winograd(const KernelFuncs& k, const Lowered& l, const Shape& shape, int64_t C,
                             std::optional<ValueId> pool, std::string& notes);
 
+// The pointwise conv or dx over flattened NCHW pixels (Lowered::flat_acc;
+// schedule_pointwise.cpp) of output `shape` [N, O, H, W], ending with
+// `pool` if the kernel has one.
+void schedule_conv_pointwise(const KernelFuncs& k, ValueId conv, const Shape& shape,
+                             std::optional<ValueId> pool, std::string& notes);
+
 } // namespace netc::codegen::conv_detail

@@ -33,6 +33,12 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
   ConvBias bias;
   if (ctx.in.size() == 3) bias = [&](Expr co) { return at(ctx.in[2], {co}); };
   auto weight = [&](Expr co, Expr ci, Expr kh, Expr kw) { return at(ctx.in[1], {co, ci, kh, kw}); };
+  if (pointwise_conv_ok(ctx, win, ws[2], ws[3])) {
+    pointwise_conv(
+        ctx, ctx.in[0], ws[1], weight,
+        [&](Expr co) { return bias ? bias(co) : constant(ctx.type(), 0); }, out);
+    return out;
+  }
   std::optional<WeightLayout> layout =
       conv2d_kernel_layout(ctx.node.attrs, ctx.in_types[0], ws, ctx.out().shape);
   if (layout) {
@@ -194,6 +200,11 @@ const OpLowering kConvLowerings[] = {
 void conv_on_layout(const LowerCtx& ctx, WeightLayout layout, const Window& win, int64_t C,
                     int64_t O, int64_t KH, int64_t KW, const ConvWeight& weight,
                     const Halide::Func& u, const ConvBias& bias, Lowered& out) {
+  auto init = [&](Halide::Expr co) { return bias ? bias(co) : constant(ctx.type(), 0); };
+  if (pointwise_conv_ok(ctx, win, KH, KW)) {
+    pointwise_conv(ctx, ctx.in[0], C, weight, init, out);
+    return;
+  }
   Halide::Func src =
       padded_input(ctx.in[0], ctx.in_types[0].shape, constant(ctx.type(), 0), ctx.name("pad"));
   auto oy = int32_t(win.pad.h), ox = int32_t(win.pad.w);
@@ -204,9 +215,25 @@ void conv_on_layout(const LowerCtx& ctx, WeightLayout layout, const Window& win,
   NhwcConvSpec spec{src, C, O, KH, KW, ctx.out().shape, oy, ox};
   spec.sy = int32_t(win.stride.h);
   spec.sx = int32_t(win.stride.w);
-  nhwc_conv(
-      ctx, spec, weight, [&](Halide::Expr co) { return bias ? bias(co) : constant(ctx.type(), 0); },
-      out);
+  nhwc_conv(ctx, spec, weight, init, out);
+}
+
+void pointwise_conv(const LowerCtx& ctx, const Halide::Func& src, int64_t C,
+                    const std::function<Expr(Expr, Expr, Expr, Expr)>& weight,
+                    const std::function<Expr(Expr)>& init, Lowered& out) {
+  const Shape& os = ctx.out().shape;
+  auto W = int32_t(os[3]);
+  std::vector<Halide::Var> v = ir_vars(3); // n, o, p
+  Halide::RDom r(0, int32_t(C), ctx.name("r"));
+  Halide::Func acc(ctx.name("flat"));
+  define(acc, v, init(v[1]));
+  define(acc, v,
+         at(acc, as_index(v)) + weight(v[1], r.x, 0, 0) * at(src, {v[0], r.x, v[2] / W, v[2] % W}));
+  out.flat_acc = acc;
+  out.value = pure_func(ctx.name(), 4, [&](const Index& i) {
+    return at(acc, {i[0], i[1], i[2] * W + i[3]});
+  });
+  out.stages.push_back({acc, Shape{os[0], os[1], os[2] * os[3]}});
 }
 
 std::span<const OpLowering> conv_lowerings() { return kConvLowerings; }

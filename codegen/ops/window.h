@@ -5,6 +5,8 @@
 #include "codegen/lowering.h"
 #include "ir/ops/window.h"
 
+#include <functional>
+
 namespace netc::codegen {
 
 // The IR's window geometry and its decoding (ir/ops/window.h; the shape
@@ -52,6 +54,32 @@ struct NhwcConvSpec {
 };
 template <class Weight, class Init>
 void nhwc_conv(const LowerCtx& ctx, const NhwcConvSpec& s, Weight weight, Init init, Lowered& out);
+
+// A 1x1, stride-1, unpadded, ungrouped convolution (or dx) whose input and
+// output are both stored NCHW is a matmul per image over the flattened
+// pixels: W[O, C] X[C, H W], X's rows contiguous. Computed that way
+// (pointwise_conv; codegen/schedule_pointwise.cpp vectorizes the pixels),
+// it needs no transposes; the NHWC kernel transposed its input in and its
+// output back, one gathered lane at a time when a row is narrower than a
+// vector (inception's 14x14 and 7x7 layers ran at 10-35 GFLOP/s).
+// Channels-last kernels (passes/layout.h) keep the NHWC kernel, which
+// reads and writes channel vectors directly; images of fewer pixels than
+// a vector (HW < 16) too.
+inline bool pointwise_conv_ok(const LowerCtx& ctx, const Window& w, int64_t KH, int64_t KW) {
+  const Shape& os = ctx.out().shape;
+  return w.groups == 1 && KH == 1 && KW == 1 && w.stride.h == 1 && w.stride.w == 1 &&
+         w.pad.h == 0 && w.pad.w == 0 && w.dilation.h == 1 && w.dilation.w == 1 &&
+         ctx.out().dtype == DType::f32 && !ctx.channels_last_kernel && os.rank() == 4 &&
+         os[2] * os[3] >= 16;
+}
+
+// Builds the pointwise conv over src [N, C, H, W] (read at its own pixels):
+//   flat_acc(n, o, p) = init(o) + sum_c weight(o, c, 0, 0) src[n, c, p / W, p % W]
+// summed over c in order, and value(n, o, y, x) = flat_acc(n, o, y W + x).
+void pointwise_conv(const LowerCtx& ctx, const Halide::Func& src, int64_t C,
+                    const std::function<Halide::Expr(Halide::Expr, Halide::Expr, Halide::Expr,
+                                                     Halide::Expr)>& weight,
+                    const std::function<Halide::Expr(Halide::Expr)>& init, Lowered& out);
 
 // Whether a conv2d_backward_input takes the depthwise phase path
 // (conv_backward.cpp: depthwise_dx, schedule_depthwise.cpp): one input

@@ -138,3 +138,18 @@ TEST_CASE("channels-last: the NHWC kernel's dense input and output") {
     }
   }
 }
+
+TEST_CASE("channels-last: the NHWC kernel's 1x1 weights reordered by register-transposed blocks") {
+  // Mobilenet's 256 -> 256 at 7x7; 136 -> 136 channels (both blocks shift
+  // inwards); fewer than 128 x 128 weights keep the plain reorder. (Between
+  // NCHW values a 1x1 conv runs over flattened pixels: conv_test.)
+  for (ConvCase c : {ConvCase{{B, 256, 7, 7}, {256, 256, 1, 1}, {1, 1}, {0, 0}},
+                     ConvCase{{B, 136, 9, 10}, {136, 136, 1, 1}, {1, 1}, {0, 0}},
+                     ConvCase{{B, 64, 14, 14}, {128, 64, 1, 1}, {1, 1}, {0, 0}}}) {
+    CAPTURE(to_string(c.x));
+    std::string notes = conv_relu(c, both);
+    CHECK(notes.find("conv: NHWC") == 0);
+    CHECK((notes.find("weights transposed by register blocks") != std::string::npos) ==
+          (c.w[0] * c.w[1] >= 128 * 128));
+  }
+}

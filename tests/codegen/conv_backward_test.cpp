@@ -70,6 +70,16 @@ TEST_CASE("conv2d_backward_input and conv2d_backward_weight") {
     conv_backward({B, 2, 5, 21}, {3, 2, 3, 3}, Attrs{{"pad", Ints{1, 1}}}); // 3 x 7 lanes
     conv_backward({B, 1, 4, 19}, {2, 1, 3, 3}, Attrs{{"pad", Ints{1, 1}}}); // a guarded tail
   }
+  SUBCASE("1x1 dx over flattened pixels (any channel counts)") {
+    // Inception's 14x14 and 7x7 layers: 196 pixels in blocks of 32 (the
+    // last shifted inwards), 49, and fewer output channels than a vector;
+    // a 4x5 image is one vector of 16 pixels, shifted inwards once.
+    const std::string flat = "conv: 1x1 over flattened pixels";
+    conv_backward({B, 64, 14, 14}, {32, 64, 1, 1}, {}, kSum, flat);
+    conv_backward({B, 128, 7, 7}, {12, 128, 1, 1}, {}, kSum, flat);
+    conv_backward({B, 12, 7, 7}, {24, 12, 1, 1}, {}, kSum, flat);
+    conv_backward({B, 5, 4, 5}, {3, 5, 1, 1}, {}, kSum, flat);
+  }
   SUBCASE("NHWC path (dx >= 16 channels, dW channels in zmm blocks)") {
     conv_backward({B, 16, 9, 11}, {32, 16, 3, 3}, Attrs{{"pad", Ints{1, 1}}},
                   kWideSum); // 2 zmm x 4 ci

@@ -56,7 +56,7 @@ TEST_CASE("conv2d") {
           0);
     // A row narrower than the pixel tile (a 3x3 output), asymmetric padding, a 1x1 kernel.
     CHECK(conv({B, 8, 5, 3}, {16, 8, 3, 3}, Attrs{{"pad", Ints{0, 1}}}).find("conv: NHWC") == 0);
-    conv({B, 12, 6, 6}, {40, 12, 1, 1}, {}, true);
+    conv({B, 12, 6, 6}, {40, 12, 1, 3}, Attrs{{"pad", Ints{0, 1}}}, true);
   }
   SUBCASE("NHWC path, strided (ResNet's downsampling convs and projections)") {
     // 3x3 stride 2 pad 1 on an odd image (13 -> 7), a 1x1 stride-2
@@ -70,35 +70,38 @@ TEST_CASE("conv2d") {
               .find("conv: NHWC") == 0);
   }
   SUBCASE("NHWC path, NCHW output by register-transposed blocks (>= 16 channels, rows >= 16)") {
-    // Mobilenet's 1x1 32 -> 64 at 28x28 (two row blocks, the second
-    // shifted inwards); 24 channels and a 21-wide strided output (the
-    // channel and row blocks both shift inwards); a bias in the epilogue.
-    for (std::string notes : {conv({B, 32, 28, 28}, {64, 32, 1, 1}, {}, true),
-                              conv({B, 8, 21, 41}, {24, 8, 3, 3},
-                                   Attrs{{"stride", Ints{1, 2}}, {"pad", Ints{1, 1}}}, true)}) {
+    // A 1x3 32 -> 64 at 28x28 (two row blocks, the second shifted
+    // inwards); 24 channels and a 21-wide strided output (the channel and
+    // row blocks both shift inwards); a bias in the epilogue.
+    for (std::string notes :
+         {conv({B, 32, 28, 28}, {64, 32, 1, 3}, Attrs{{"pad", Ints{0, 1}}}, true),
+          conv({B, 8, 21, 41}, {24, 8, 3, 3}, Attrs{{"stride", Ints{1, 2}}, {"pad", Ints{1, 1}}},
+               true)}) {
       CHECK(notes.find("conv: NHWC") == 0);
       CHECK(notes.find("register-transposed") != std::string::npos);
     }
-    // Rows narrower than a vector (resnet's 14-wide projection), or fewer
-    // channels than a vector, keep the direct read-back.
-    CHECK(conv({B, 16, 14, 14}, {32, 16, 1, 1}, {}).find("register-transposed") ==
-          std::string::npos);
-    CHECK(conv({B, 16, 14, 14}, {8, 16, 1, 1}, {}).find("register-transposed") ==
-          std::string::npos);
+    // Rows narrower than a vector (resnet's 14-wide projection) keep the
+    // direct read-back.
+    CHECK(conv({B, 16, 14, 14}, {32, 16, 1, 1}, Attrs{{"stride", Ints{2, 2}}})
+              .find("register-transposed") == std::string::npos);
   }
-  SUBCASE("NHWC path, 1x1 weights reordered by register-transposed blocks") {
-    // Mobilenet's 256 -> 256 at 7x7; 136 -> 136 channels (both blocks shift
-    // inwards); fewer than 128 x 128 weights keep the plain reorder.
-    for (std::string notes : {conv({B, 256, 7, 7}, {256, 256, 1, 1}, {}),
-                              conv({B, 136, 9, 10}, {136, 136, 1, 1}, {}, true)}) {
-      CHECK(notes.find("conv: NHWC") == 0);
-      CHECK(notes.find("weights transposed by register blocks") != std::string::npos);
+  SUBCASE("1x1, stride 1, unpadded: over flattened pixels") {
+    // Mobilenet's 32 -> 64 at 28x28 (784 pixels in blocks of 32) and 256
+    // -> 256 at 7x7 (49: the second block shifted inwards); 136 channels
+    // in halves of 68 (tiles of 8, the last shifted inwards) over 90
+    // pixels; 3 output channels (halves of 2); 36 pixels; 20 pixels (one
+    // vector, shifted inwards). Biases in the epilogue.
+    for (std::string notes :
+         {conv({B, 32, 28, 28}, {64, 32, 1, 1}, {}, true),
+          conv({B, 256, 7, 7}, {256, 256, 1, 1}, {}),
+          conv({B, 136, 9, 10}, {136, 136, 1, 1}, {}, true),
+          conv({B, 9, 7, 7}, {3, 9, 1, 1}, {}, true), conv({B, 12, 6, 6}, {40, 12, 1, 1}, {}),
+          conv({B, 8, 4, 5}, {20, 8, 1, 1}, {}, true)}) {
+      CHECK(notes.find("conv: 1x1 over flattened pixels") == 0);
     }
-    CHECK(conv({B, 64, 14, 14}, {128, 64, 1, 1}, {}).find("weights transposed") ==
-          std::string::npos);
   }
-  SUBCASE("1x1 over a 3-wide image (narrower than a vector)") {
-    conv({B, 6, 3, 3}, {4, 6, 1, 1}, {});
+  SUBCASE("1x1 over a 3x3 image (fewer pixels than a vector)") {
+    CHECK(conv({B, 6, 3, 3}, {4, 6, 1, 1}, {}).find("flattened") == std::string::npos);
   }
 }
 
@@ -194,7 +197,7 @@ TEST_CASE("conv2d_backward_input, Winograd path") {
   }
 }
 
-TEST_CASE("conv + bias + relu + pool in one kernel: Winograd and NHWC paths") {
+TEST_CASE("conv + bias + relu + pool in one kernel: Winograd, NHWC and 1x1 paths") {
   // As fusion forms them at inference (fused_test.cpp has the NCHW path);
   // odd conv outputs leave a row and a column outside every 2x2 window.
   struct Case {
@@ -207,7 +210,9 @@ TEST_CASE("conv + bias + relu + pool in one kernel: Winograd and NHWC paths") {
                  Case{16, 64, 11, 3, OpKind::AvgPool, "conv: Winograd"},
                  Case{32, 16, 5, 3, OpKind::MaxPool, "conv: Winograd"},
                  Case{16, 32, 11, 5, OpKind::MaxPool, "conv: NHWC"},
-                 Case{16, 16, 14, 5, OpKind::AvgPool, "conv: NHWC"}}) {
+                 Case{16, 16, 14, 5, OpKind::AvgPool, "conv: NHWC"},
+                 Case{16, 32, 14, 1, OpKind::MaxPool, "conv: 1x1 over flattened pixels"},
+                 Case{8, 6, 7, 1, OpKind::AvgPool, "conv: 1x1 over flattened pixels"}}) {
     CAPTURE(c.c);
     CAPTURE(c.o);
     CAPTURE(c.size);
@@ -223,7 +228,7 @@ TEST_CASE("conv + bias + relu + pool in one kernel: Winograd and NHWC paths") {
     std::string notes = check_kernel(m.g, spec, {{"x", uniform(-1, 1)}, {"w", uniform(-0.3, 0.3)}},
                                      kDot, {.batches = {1, 3, 8}});
     CHECK(notes.find(c.path) == 0);
-    CHECK(notes.find("pooled in NHWC") != std::string::npos);
+    CHECK((notes.find("pooled in NHWC") != std::string::npos) == (c.k > 1));
   }
 }
 
