@@ -100,8 +100,10 @@ TEST_CASE("conv2d_backward_input and conv2d_backward_weight") {
 // dW on the NHWC path sums its images in kWeightGradChunks (8) chunks of
 // ceil(batch / 8) images, in parallel: batches of 1 (seven empty chunks), 9
 // (chunks of 2, the last ones empty or partial) and 20; odd image sizes,
-// asymmetric padding, 1 to 4 zmm of output channels. Few taps (one input
-// channel) keep the tile of all taps, parallel over channel blocks.
+// asymmetric padding, 1 to 4 zmm of output channels, times as many input
+// channels as make 16 accumulators (the largest divisor of C up to that, at
+// least 4). Few taps (one input channel) keep the tile of all taps, parallel
+// over channel blocks.
 TEST_CASE("conv2d_backward_weight, NHWC path: chunks of images") {
   struct Case {
     Shape x, w;
@@ -111,6 +113,8 @@ TEST_CASE("conv2d_backward_weight, NHWC path: chunks of images") {
   for (const Case& c : {Case{{B, 32, 7, 9}, {64, 32, 3, 3}, {1, 1}, "4 zmm x 4 ci tile"},
                         Case{{B, 4, 5, 3}, {16, 4, 3, 3}, {0, 1}, "1 zmm x 4 ci tile"},
                         Case{{B, 8, 6, 11}, {48, 8, 1, 3}, {0, 1}, "3 zmm x 4 ci tile"},
+                        Case{{B, 12, 7, 7}, {16, 12, 3, 3}, {1, 1}, "1 zmm x 12 ci tile"},
+                        Case{{B, 24, 5, 6}, {32, 24, 3, 3}, {1, 1}, "2 zmm x 8 ci tile"},
                         Case{{B, 1, 9, 13}, {32, 1, 3, 3}, {1, 1}, "all taps"}}) {
     CAPTURE(c.w[0]);
     CAPTURE(c.w[1]);
@@ -141,19 +145,19 @@ TEST_CASE("conv2d_backward_input and conv2d_backward_weight, strided, NHWC path"
     const char* dw_notes;
   };
   Attrs s2p1{{"stride", Ints{2, 2}}, {"pad", Ints{1, 1}}}, s2{{"stride", Ints{2, 2}}};
-  for (const Case& c : {Case{{B, 16, 13, 13}, {32, 16, 3, 3}, s2p1, "2 zmm x 4 ci tile"},
+  for (const Case& c : {Case{{B, 16, 13, 13}, {32, 16, 3, 3}, s2p1, "2 zmm x 8 ci tile"},
                         Case{{B, 32, 14, 14}, {64, 32, 3, 3}, s2p1, "4 zmm x 4 ci tile"},
-                        Case{{B, 16, 14, 14}, {32, 16, 1, 1}, s2, "2 zmm x 4 ci tile"},
+                        Case{{B, 16, 14, 14}, {32, 16, 1, 1}, s2, "2 zmm x 8 ci tile"},
                         Case{{B, 2, 11, 9}, {16, 2, 1, 1}, s2, "all taps"},
                         Case{{B, 32, 9, 7}, {64, 32, 1, 1}, s2, "4 zmm x 4 ci tile"},
                         Case{{B, 16, 10, 11},
                              {16, 16, 3, 2},
                              Attrs{{"stride", Ints{2, 3}}, {"pad", Ints{1, 0}}},
-                             "1 zmm x 4 ci tile"},
+                             "1 zmm x 16 ci tile"},
                         Case{{B, 16, 12, 9},
                              {16, 16, 5, 3},
                              Attrs{{"stride", Ints{3, 2}}, {"pad", Ints{2, 1}}},
-                             "1 zmm x 4 ci tile"}}) {
+                             "1 zmm x 16 ci tile"}}) {
     CAPTURE(c.x[2]);
     CAPTURE(c.w[0]);
     CAPTURE(c.w[1]);
