@@ -298,7 +298,7 @@ void schedule_weight_grad_nhwc(const KernelFuncs& k, const Lowered& l, const Sha
   // a 1-zmm tile had 4 accumulators, one FMA's latency apart: resnet's
   // 16-channel dW ran at 168 GFLOP/s.
   int64_t C = shape[1];
-  int cib = std::max(1, 16 / (cob / lanes));
+  int cib = 16 / (cob / lanes);
   while (cib > 4 && C % cib != 0) --cib;
   partial.compute_root().vectorize(p[4], lanes).parallel(p[0]);
   Halide::Stage pu = partial.update();

@@ -34,9 +34,7 @@ Lowered lower_conv2d(const LowerCtx& ctx) {
   if (ctx.in.size() == 3) bias = [&](Expr co) { return at(ctx.in[2], {co}); };
   auto weight = [&](Expr co, Expr ci, Expr kh, Expr kw) { return at(ctx.in[1], {co, ci, kh, kw}); };
   if (pointwise_conv_ok(ctx, win, ws[2], ws[3])) {
-    pointwise_conv(
-        ctx, ctx.in[0], ws[1], weight,
-        [&](Expr co) { return bias ? bias(co) : constant(ctx.type(), 0); }, out);
+    pointwise_conv(ctx, ctx.in[0], ws[1], weight, bias, out);
     return out;
   }
   std::optional<WeightLayout> layout =
@@ -200,9 +198,8 @@ const OpLowering kConvLowerings[] = {
 void conv_on_layout(const LowerCtx& ctx, WeightLayout layout, const Window& win, int64_t C,
                     int64_t O, int64_t KH, int64_t KW, const ConvWeight& weight,
                     const Halide::Func& u, const ConvBias& bias, Lowered& out) {
-  auto init = [&](Halide::Expr co) { return bias ? bias(co) : constant(ctx.type(), 0); };
-  if (pointwise_conv_ok(ctx, win, KH, KW)) {
-    pointwise_conv(ctx, ctx.in[0], C, weight, init, out);
+  if (pointwise_conv_ok(ctx, win, KH, KW)) { // (conv2d_packed; conv2d took it above)
+    pointwise_conv(ctx, ctx.in[0], C, weight, bias, out);
     return;
   }
   Halide::Func src =
@@ -215,18 +212,19 @@ void conv_on_layout(const LowerCtx& ctx, WeightLayout layout, const Window& win,
   NhwcConvSpec spec{src, C, O, KH, KW, ctx.out().shape, oy, ox};
   spec.sy = int32_t(win.stride.h);
   spec.sx = int32_t(win.stride.w);
-  nhwc_conv(ctx, spec, weight, init, out);
+  nhwc_conv(
+      ctx, spec, weight, [&](Halide::Expr co) { return bias ? bias(co) : constant(ctx.type(), 0); },
+      out);
 }
 
 void pointwise_conv(const LowerCtx& ctx, const Halide::Func& src, int64_t C,
-                    const std::function<Expr(Expr, Expr, Expr, Expr)>& weight,
-                    const std::function<Expr(Expr)>& init, Lowered& out) {
+                    const ConvWeight& weight, const ConvBias& bias, Lowered& out) {
   const Shape& os = ctx.out().shape;
   auto W = int32_t(os[3]);
   std::vector<Halide::Var> v = ir_vars(3); // n, o, p
   Halide::RDom r(0, int32_t(C), ctx.name("r"));
   Halide::Func acc(ctx.name("flat"));
-  define(acc, v, init(v[1]));
+  define(acc, v, bias ? bias(v[1]) : constant(ctx.type(), 0));
   define(acc, v,
          at(acc, as_index(v)) + weight(v[1], r.x, 0, 0) * at(src, {v[0], r.x, v[2] / W, v[2] % W}));
   out.flat_acc = acc;

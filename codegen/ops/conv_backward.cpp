@@ -156,19 +156,17 @@ Lowered lower_conv2d_backward_input(const LowerCtx& ctx) {
   int64_t Cg = ws[1], Og = ws[0] / win.groups;
   Halide::Type t = ctx.type();
   Lowered out;
+  if (pointwise_conv_ok(ctx, win, ws[2], ws[3])) {
+    // dx[n, c, p] = sum_o w[o, c] dy[n, o, p]: a pointwise conv of dy.
+    auto transposed = [&](Expr c, Expr o, Expr, Expr) { return at(ctx.in[1], {o, c, 0, 0}); };
+    pointwise_conv(ctx, ctx.in[0], ws[0], transposed, {}, out);
+    return out;
+  }
   out.padded = padded_input(ctx.in[0], dys, constant(t, 0), ctx.name("pad"));
   // The same choice as the forward conv (conv.cpp): Winograd F(2x2, 3x3)
   // for 3x3 stride-1 layers with enough channels, else the direct NHWC
   // kernel. Either way a convolution of dy with the flipped kernel: dx row
   // ih reads dy row ih + ph - kh = ih - (KH - 1 - ph) + kh', kh' = KH - 1 - kh.
-  if (pointwise_conv_ok(ctx, win, ws[2], ws[3])) {
-    // dx[n, c, p] = sum_o w[o, c] dy[n, o, p]: a pointwise conv of dy.
-    auto transposed = [&](Expr c, Expr o, Expr, Expr) { return at(ctx.in[1], {o, c, 0, 0}); };
-    out.padded = Halide::Func();
-    pointwise_conv(
-        ctx, ctx.in[0], ws[0], transposed, [&](Expr) { return constant(t, 0); }, out);
-    return out;
-  }
   bool winograd = winograd_conv_ok(win, ws[0], ws[1], ctx.out().shape, ctx.in_types[0].dtype);
   if (winograd || (nhwc_conv_ok(win, ws[0], ws[1]) && ctx.in_types[0].dtype == DType::f32)) {
     auto KH = int32_t(ws[2]), KW = int32_t(ws[3]);

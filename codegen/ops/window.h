@@ -33,6 +33,12 @@ Halide::Func padded_copy(const Halide::Func& value, const Shape& xs, const std::
 Halide::Func padded_input(const Halide::Func& x, const Shape& xs, const Halide::Expr& fill,
                           const std::string& name, bool likely_inside = false);
 
+// weight(co, ci, kh, kw): a convolution's taps; bias(co): added to every
+// output (no bias when empty).
+using ConvWeight =
+    std::function<Halide::Expr(Halide::Expr co, Halide::Expr ci, Halide::Expr kh, Halide::Expr kw)>;
+using ConvBias = std::function<Halide::Expr(Halide::Expr co)>;
+
 // Whether a convolution takes the NHWC path below: ir/ops/window.h (shared
 // with the prepack pass).
 using conv_geometry::nhwc_conv_ok;
@@ -74,12 +80,11 @@ inline bool pointwise_conv_ok(const LowerCtx& ctx, const Window& w, int64_t KH, 
 }
 
 // Builds the pointwise conv over src [N, C, H, W] (read at its own pixels):
-//   flat_acc(n, o, p) = init(o) + sum_c weight(o, c, 0, 0) src[n, c, p / W, p % W]
-// summed over c in order, and value(n, o, y, x) = flat_acc(n, o, y W + x).
+//   flat_acc(n, o, p) = bias(o) + sum_c weight(o, c, 0, 0) src[n, c, p / W, p % W]
+// summed over c in order (0 without a bias), and value(n, o, y, x) =
+// flat_acc(n, o, y W + x).
 void pointwise_conv(const LowerCtx& ctx, const Halide::Func& src, int64_t C,
-                    const std::function<Halide::Expr(Halide::Expr, Halide::Expr, Halide::Expr,
-                                                     Halide::Expr)>& weight,
-                    const std::function<Halide::Expr(Halide::Expr)>& init, Lowered& out);
+                    const ConvWeight& weight, const ConvBias& bias, Lowered& out);
 
 // Whether a conv2d_backward_input takes the depthwise phase path
 // (conv_backward.cpp: depthwise_dx, schedule_depthwise.cpp): one input

@@ -13,8 +13,6 @@
 #include "codegen/ops/window.h"
 #include "ir/ops/packed_conv.h"
 
-#include <functional>
-
 namespace netc::codegen {
 
 // Whether a convolution takes the Winograd path: ir/ops/window.h (shared
@@ -27,12 +25,6 @@ struct WinogradSpec {
   Shape out;        // [N, O, OH, OW]
   int32_t oy, ox;   // row y of the padded input reads src row y - oy
 };
-
-// weight(co, ci, kh, kw): the kernel's taps; bias(co): added to every output
-// (no bias when empty).
-using ConvWeight =
-    std::function<Halide::Expr(Halide::Expr co, Halide::Expr ci, Halide::Expr kh, Halide::Expr kw)>;
-using ConvBias = std::function<Halide::Expr(Halide::Expr co)>;
 
 // U = G g G^T for every (input, output) channel pair of a 3x3 kernel
 // weight(co, ci, kh, kw), in IR order (xi, nu, c, o): xi transforms the
